@@ -1,0 +1,5 @@
+"""B2I Console: the Django project. Importing it loads the Celery app so tasks find it."""
+
+from b2i_console.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,1 @@
+"""Framework-free OCI image engine: references, registry client, layers, push. No Django."""

@@ -1,0 +1,1 @@
+"""Framework-free artifact inspection and layering: JAR, WAR, binary. No Django."""

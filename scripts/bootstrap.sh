@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Prepares this checkout on a fresh Debian 12 machine: system packages (apt), the virtualenv,
+# Python requirements and the project itself (editable, for the `b2i` command).
+# Usage: scripts/bootstrap.sh run|test   — "test" adds what the test suite needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose=${1:-run}
+
+run_packages=(redis-server docker-registry python3-venv)
+test_packages=(skopeo umoci busybox-static debootstrap openjdk-17-jdk-headless chromium
+               iproute2 util-linux)
+
+wanted=("${run_packages[@]}")
+[ "$purpose" = test ] && wanted+=("${test_packages[@]}")
+
+missing=()
+for package in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing system packages: ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+
+# Reinstall only when the requirement files changed since the last successful install.
+stamp=.venv/.requirements.sha256
+current=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$current" ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+  echo "$current" > "$stamp"
+fi
+mkdir -p var/static

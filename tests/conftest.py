@@ -1,0 +1,7 @@
+"""Shared fixtures: real services (registries, Redis, a Celery worker) started per session."""
+
+pytest_plugins = [
+    "tests.fixtures.redis_server",
+    "tests.fixtures.registry",
+    "tests.fixtures.celery_worker",
+]
