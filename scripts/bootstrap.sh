@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
-run_packages=(redis-server docker-registry python3-venv)
+run_packages=(redis-server docker-registry python3-venv gettext)
 test_packages=(skopeo umoci busybox-static debootstrap openjdk-17-jdk-headless chromium
-               iproute2 util-linux)
+               iproute2 util-linux fonts-noto-cjk)
+# Servlet APIs (javax and jakarta) to compile the test WARs.
+test_packages+=(libservlet-api-java libjakarta-servlet-api-java)
 
 wanted=("${run_packages[@]}")
 [ "$purpose" = test ] && wanted+=("${test_packages[@]}")
@@ -37,3 +39,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$current" ]; then
   echo "$current" > "$stamp"
 fi
 mkdir -p var/static
+# The Simplified Chinese catalogue is committed as .po; the .mo is built here (needs gettext).
+SECRET_KEY=${SECRET_KEY:-compilemessages-only} .venv/bin/python manage.py compilemessages \
+  --ignore=.venv --ignore=var -v 0
