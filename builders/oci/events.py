@@ -1,0 +1,29 @@
+"""Progress events of the engine, sent to a callback: no printing, no Django."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+EventKind = Literal["step-started", "step-finished", "log", "blob-pushed", "blob-reused", "retry"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One progress event: a step boundary, a log line, a blob transfer or a retry."""
+
+    kind: EventKind
+    step: str = ""
+    message: str = ""
+    duration: float | None = None
+    bytes: int = 0
+    digest: str | None = None
+
+
+EventSink = Callable[[Event], None]
+
+
+def ignore_event(event: Event) -> None:
+    """Drop an event (the default sink)."""
+    del event
