@@ -1,0 +1,217 @@
+"""THE access module: every permission decision of pages, API and WebSocket consumers is made here.
+
+Roles (see /work/shared/reference/kubesphere-b2i.md, section Roles):
+
+- platform: superuser = platform-admin (everything); a user with the permission
+  `projects.create_workspaces` = platform-self-provisioner (may create workspaces); anyone else
+  is platform-regular (sees nothing until invited).
+- workspace (WorkspaceMembership.role): workspace-admin (everything in all its projects, members),
+  workspace-self-provisioner (creates projects and becomes their admin), workspace-regular (sees
+  the workspace), workspace-viewer (reads everything in all its projects). A member of a project
+  in a workspace also sees that workspace (as if workspace-regular).
+- project (ProjectMembership.role): admin (everything incl. members), operator (creates, runs and
+  deletes image builders, services and secrets; not members), viewer (read only).
+
+Needs:
+
+- workspace needs: "view" (see it and its member list), "create_project" (workspace-admin,
+  workspace-self-provisioner), "manage" (edit/delete the workspace, invite/change/remove members:
+  workspace-admin).
+- project needs: "view" (read everything in the project), "operate" (create/run/cancel/delete
+  image builders, builds, services and registry secrets; validate secrets), "manage" (edit/delete
+  the project, members and roles).
+
+The 404/403 rule: what a user may not see answers Http404 (its existence is not revealed); what
+they may see but not change answers PermissionDenied (403).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404
+
+from projects.models import (
+    Project,
+    ProjectMembership,
+    ProjectRole,
+    Workspace,
+    WorkspaceMembership,
+    WorkspaceRole,
+)
+
+if TYPE_CHECKING:
+    from projects.models import ProjectQuerySet, WorkspaceQuerySet
+
+WorkspaceNeed = Literal["view", "create_project", "manage"]
+ProjectNeed = Literal["view", "operate", "manage"]
+
+WORKSPACE_NEEDS: dict[str, frozenset[str]] = {
+    "view": frozenset(WorkspaceRole.values),
+    "create_project": frozenset({WorkspaceRole.ADMIN, WorkspaceRole.SELF_PROVISIONER}),
+    "manage": frozenset({WorkspaceRole.ADMIN}),
+}
+PROJECT_NEEDS: dict[str, frozenset[str]] = {
+    "view": frozenset(ProjectRole.values),
+    "operate": frozenset({ProjectRole.ADMIN, ProjectRole.OPERATOR}),
+    "manage": frozenset({ProjectRole.ADMIN}),
+}
+
+CREATE_WORKSPACES_PERMISSION = "projects.create_workspaces"
+
+
+def _is_active(user: Any) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def _is_platform_admin(user: Any) -> bool:
+    return _is_active(user) and bool(user.is_superuser)
+
+
+def can_create_workspace(user: Any) -> bool:
+    """Platform-admin and platform-self-provisioner may create workspaces."""
+    return _is_platform_admin(user) or (
+        _is_active(user) and user.has_perm(CREATE_WORKSPACES_PERMISSION)
+    )
+
+
+def visible_workspaces(queryset: WorkspaceQuerySet, user: Any) -> WorkspaceQuerySet:
+    if _is_platform_admin(user):
+        return queryset.all()
+    if not _is_active(user):
+        return queryset.none()
+    member = WorkspaceMembership.objects.filter(workspace=OuterRef("pk"), user=user)
+    project_member = ProjectMembership.objects.filter(project__workspace=OuterRef("pk"), user=user)
+    return queryset.filter(Exists(member) | Exists(project_member))
+
+
+def visible_projects(queryset: ProjectQuerySet, user: Any) -> ProjectQuerySet:
+    if _is_platform_admin(user):
+        return queryset.all()
+    if not _is_active(user):
+        return queryset.none()
+    reads_whole_workspace = WorkspaceMembership.objects.filter(
+        workspace=OuterRef("workspace"),
+        user=user,
+        role__in=[WorkspaceRole.ADMIN, WorkspaceRole.VIEWER],
+    )
+    member = ProjectMembership.objects.filter(project=OuterRef("pk"), user=user)
+    return queryset.filter(Exists(reads_whole_workspace) | Exists(member))
+
+
+def workspace_role(user: Any, workspace: Workspace) -> str | None:
+    """Return the user's effective role in the workspace, or None when it is invisible to them."""
+    if _is_platform_admin(user):
+        return WorkspaceRole.ADMIN
+    if not _is_active(user):
+        return None
+    membership = WorkspaceMembership.objects.filter(workspace=workspace, user=user).first()
+    if membership is not None:
+        return membership.role
+    if ProjectMembership.objects.filter(project__workspace=workspace, user=user).exists():
+        return WorkspaceRole.REGULAR
+    return None
+
+
+def project_role(user: Any, project: Project) -> str | None:
+    """Return the user's effective role in the project, or None when it is invisible to them."""
+    if _is_platform_admin(user):
+        return ProjectRole.ADMIN
+    if not _is_active(user):
+        return None
+    ws_membership = WorkspaceMembership.objects.filter(
+        workspace_id=project.workspace_id, user=user
+    ).first()
+    if ws_membership is not None and ws_membership.role == WorkspaceRole.ADMIN:
+        return ProjectRole.ADMIN
+    membership = ProjectMembership.objects.filter(project=project, user=user).first()
+    if membership is not None:
+        return membership.role
+    if ws_membership is not None and ws_membership.role == WorkspaceRole.VIEWER:
+        return ProjectRole.VIEWER
+    return None
+
+
+def _check_need(need: str, table: dict[str, frozenset[str]]) -> frozenset[str]:
+    try:
+        return table[need]
+    except KeyError:
+        raise ValueError(f"unknown need {need!r}; expected one of {sorted(table)}") from None
+
+
+def can_workspace(user: Any, workspace: Workspace, need: WorkspaceNeed | str) -> bool:
+    """Tell whether the user may do `need` in the workspace."""
+    allowed = _check_need(need, WORKSPACE_NEEDS)
+    role = workspace_role(user, workspace)
+    return role is not None and role in allowed
+
+
+def can(user: Any, project: Project, need: ProjectNeed | str) -> bool:
+    """Tell whether the user may do `need` in the project (for showing/hiding buttons)."""
+    allowed = _check_need(need, PROJECT_NEEDS)
+    role = project_role(user, project)
+    return role is not None and role in allowed
+
+
+def check_workspace(user: Any, workspace: Workspace, need: WorkspaceNeed | str) -> Workspace:
+    """Return the workspace if allowed, else raise Http404 (invisible) or PermissionDenied."""
+    allowed = _check_need(need, WORKSPACE_NEEDS)
+    role = workspace_role(user, workspace)
+    if role is None:
+        raise Http404("No such workspace.")
+    if role not in allowed:
+        raise PermissionDenied(
+            f"Your role {role} in workspace {workspace.name} does not allow this."
+        )
+    return workspace
+
+
+def check_project(user: Any, project: Project, need: ProjectNeed | str) -> Project:
+    """Return the project if allowed, else raise Http404 (invisible) or PermissionDenied."""
+    allowed = _check_need(need, PROJECT_NEEDS)
+    role = project_role(user, project)
+    if role is None:
+        raise Http404("No such project.")
+    if role not in allowed:
+        raise PermissionDenied(f"Your role {role} in project {project.name} does not allow this.")
+    return project
+
+
+def access_workspace_for_user(
+    user: Any, name: str, need: WorkspaceNeed | str = "view"
+) -> Workspace:
+    """Load a workspace by name for the user, or raise Http404 / PermissionDenied."""
+    workspace = Workspace.objects.filter(name=name).first()
+    if workspace is None:
+        raise Http404("No such workspace.")
+    return check_workspace(user, workspace, need)
+
+
+def access_project_for_user(
+    user: Any, workspace: str | Workspace | None, name: str, need: ProjectNeed | str = "view"
+) -> Project:
+    """Load a project by name (inside `workspace` when given) or raise Http404 / PermissionDenied.
+
+    `workspace` may be a name, a Workspace, or None (project names are unique installation-wide).
+    A project in another workspace than the one named answers 404, so URLs cannot mix tenants.
+    """
+    projects = Project.objects.select_related("workspace").filter(name=name)
+    if isinstance(workspace, Workspace):
+        projects = projects.filter(workspace=workspace)
+    elif workspace is not None:
+        projects = projects.filter(workspace__name=workspace)
+    project = projects.first()
+    if project is None:
+        raise Http404("No such project.")
+    return check_project(user, project, need)
+
+
+def project_filter_for_user(user: Any, prefix: str = "project") -> Q:
+    """Return a Q limiting rows with a `project` relation to projects the user can see.
+
+    Use it on other apps' querysets: `ImageBuilder.objects.filter(project_filter_for_user(user))`.
+    """
+    visible = Project.objects.for_user(user).values("pk")
+    return Q(**{f"{prefix}__in": visible})
