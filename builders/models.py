@@ -1,1 +1,267 @@
-"""Models of the builders app."""
+"""Models of the builders app: artifacts, build environments, image builders, runs and their logs.
+
+A run's `state` says where it is (Pending → Running → Successful / Failed / Cancelled); its
+outcome details live in `error_code` / `error_message` and the result fields. State changes go
+through `builders.services`, never through ad-hoc `.save()` calls in views or tasks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+DNS1123_LABEL = RegexValidator(
+    r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
+    "Use lower-case letters, digits and hyphens; start with a letter, end with a letter or digit.",
+)
+IMAGE_TAG = RegexValidator(
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+    "A tag is 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'.",
+)
+TRIGGER_TOKEN = RegexValidator(r"^[A-Za-z0-9]+$", "A trigger token has letters and digits only.")
+
+
+class ArtifactKind(models.TextChoices):
+    JAR = "jar", "JAR"
+    WAR = "war", "WAR"
+    BINARY = "binary", "Binary"
+
+
+class BuildState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCESSFUL = "successful", "Successful"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_STATES = (BuildState.SUCCESSFUL, BuildState.FAILED, BuildState.CANCELLED)
+
+
+class Artifact(models.Model):
+    """An uploaded file, stored once per project per sha256 and reused by later runs."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="artifacts"
+    )
+    file_name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=ArtifactKind.choices)
+    summary = models.CharField(max_length=255, blank=True)
+    inspection = models.JSONField(default=dict, blank=True)
+    storage_key = models.CharField(max_length=512)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "sha256"], name="artifact_once_per_project")
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.sha256[:12]})"
+
+
+class ArtifactUpload(models.Model):
+    """A resumable chunked upload in progress; its bytes are staged under MEDIA_ROOT."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="artifact_uploads"
+    )
+    file_name = models.CharField(max_length=255)
+    total_size = models.BigIntegerField()
+    received = models.BigIntegerField(default=0)
+    expected_sha256 = models.CharField(max_length=64, blank=True)
+    artifact = models.ForeignKey(Artifact, null=True, blank=True, on_delete=models.SET_NULL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.file_name} {self.received}/{self.total_size}"
+
+
+class BuildEnvironment(models.Model):
+    """An engine build environment in the database: built-in ones are seeded, admins add more."""
+
+    name = models.SlugField(max_length=63, unique=True)
+    title = models.CharField(max_length=200)
+    base_image = models.CharField(max_length=512)
+    artifact_kinds = models.JSONField(default=list)
+    spec = models.JSONField(
+        default=dict,
+        help_text="The environment as the engine reads it (placement, entrypoint, cmd, workdir, "
+        "user, port, parameters …); base_image, title and artifact_kinds above win.",
+    )
+    builtin = models.BooleanField(default=False)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_engine_dict(self) -> dict[str, Any]:
+        return {
+            **self.spec,
+            "name": self.name,
+            "title": self.title,
+            "base_image": self.base_image,
+            "artifact_kinds": list(self.artifact_kinds),
+        }
+
+    @property
+    def port(self) -> int | None:
+        port = self.spec.get("port")
+        return int(port) if port else None
+
+    @property
+    def parameters(self) -> list[dict[str, Any]]:
+        return list(self.spec.get("parameters") or [])
+
+
+class ImageBuilder(models.Model):
+    """Builds one image (name:tag) from an artifact in one environment, pushed to one registry."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="image_builders"
+    )
+    name = models.CharField(max_length=63, validators=[DNS1123_LABEL])
+    alias = models.CharField(max_length=63, blank=True)
+    description = models.CharField(max_length=256, blank=True)
+    artifact_kind = models.CharField(max_length=16, choices=ArtifactKind.choices)
+    environment = models.ForeignKey(BuildEnvironment, on_delete=models.PROTECT)
+    image_name = models.CharField(max_length=255)
+    tag = models.CharField(max_length=128, default="latest", validators=[IMAGE_TAG])
+    registry_secret = models.ForeignKey(
+        "projects.RegistrySecret", on_delete=models.PROTECT, related_name="image_builders"
+    )
+    environment_parameters = models.JSONField(default=dict, blank=True)
+    artifact = models.ForeignKey(
+        Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="builders"
+    )
+    trigger_token = models.CharField(
+        max_length=128, blank=True, validators=[TRIGGER_TOKEN]
+    )  # shown to project members in the trigger URL; compared in constant time
+    update_workloads = models.BooleanField(default=True)
+    next_run_number = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="builder_name_per_project")
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BuildRun(models.Model):
+    """One attempt to build and push a builder's image: run `#number` of its builder."""
+
+    builder = models.ForeignKey(ImageBuilder, on_delete=models.CASCADE, related_name="runs")
+    number = models.PositiveIntegerField()
+    artifact = models.ForeignKey(
+        Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
+    )
+    artifact_url = models.URLField(max_length=2048, blank=True)
+    artifact_url_sha256 = models.CharField(max_length=64, blank=True)
+    tag = models.CharField(max_length=128, validators=[IMAGE_TAG])
+    state = models.CharField(
+        max_length=16, choices=BuildState.choices, default=BuildState.PENDING, db_index=True
+    )
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    triggered_by = models.CharField(max_length=150, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=0)
+    task_id = models.CharField(max_length=64, blank=True)
+    worker_host = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The result.
+    image_reference = models.CharField(max_length=512, blank=True)
+    digest = models.CharField(max_length=80, blank=True)
+    compressed_size = models.BigIntegerField(null=True, blank=True)
+    layers_pushed = models.PositiveIntegerField(default=0)
+    layers_reused = models.PositiveIntegerField(default=0)
+    bytes_pushed = models.BigIntegerField(default=0)
+    bytes_reused = models.BigIntegerField(default=0)
+    pull_command = models.CharField(max_length=600, blank=True)
+    step_timings = models.JSONField(default=dict, blank=True)
+    log_archive_key = models.CharField(max_length=512, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["builder", "number"], name="run_number_per_builder"),
+            # The database itself guarantees at most one Running run per builder.
+            models.UniqueConstraint(
+                fields=["builder"],
+                condition=Q(state="running"),
+                name="one_running_run_per_builder",
+            ),
+        ]
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"{self.builder.name} #{self.number}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in FINISHED_STATES
+
+    @property
+    def duration(self) -> float | None:
+        if not self.started_at:
+            return None
+        if not self.finished_at:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def channel_group(self) -> str:
+        return f"build-run-{self.pk}"
+
+
+class BuildLogLine(models.Model):
+    """One line of a run's log; `seq` orders lines and lets clients resume without duplicates."""
+
+    run = models.ForeignKey(BuildRun, on_delete=models.CASCADE, related_name="log_lines")
+    seq = models.PositiveIntegerField()
+    time = models.DateTimeField()
+    text = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "seq"], name="log_seq_per_run"),
+        ]
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}:{self.seq} {self.text[:60]}"
