@@ -1,0 +1,348 @@
+"""Reproducible, streamed image layers: entries in, a gzip tar blob with its digests out.
+
+A layer is described by `LayerEntry` values (path in the image, kind, mode, size and a callable
+that opens the bytes: a file on disk or a member of a zip, always streamed, never read whole).
+`write_layer` turns them into a `.tar.gz` file and computes, in the same single pass, the
+sha256 of the uncompressed tar (the config's `diff_id`), the sha256 of the gzip stream (the
+manifest's `digest`) and its size.
+
+Reproducibility (same entries -> same bytes, in any process, on any day):
+entries sorted by path, parent directories written explicitly, uid/gid 0 with empty user and
+group names, modes normalised to 0644 / 0755 (directories and executables) / 0777 (symlinks),
+integer mtime 1 (1970-01-01T00:00:01Z; an integer so tarfile writes no PAX time header), and
+a gzip header with mtime 0, no file name and a fixed compressor and level.
+
+Compressor: python-isal (igzip) level 1. Measured on this 2-core machine, 1 MiB chunks:
+
+    input                      isal 0       isal 1       isal 2       isal 3      zlib 1     zlib 6
+    60 MB of real jars   MB/s  260          306          284          221         32         35
+                         size  108.7 %      90.0 %       90.0 %       89.3 %      89.5 %     89.0 %
+    20 MB of ELF files   MB/s  431          419          389          292         70         22
+                         size  46.5 %       40.9 %       40.4 %       40.0 %      38.7 %     35.8 %
+
+Level 1 is the fastest level that still compresses (level 0 grows jars by 9 % and binaries by
+14 % against level 1); levels 2-3 buy < 1 % of size for 7-30 % of time. Changing the level
+changes every layer digest, so it is a constant, not a setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import stat
+import struct
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, BinaryIO, Literal, Protocol, cast
+
+from isal import isal_zlib
+
+GZIP_LEVEL = 1
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+LAYER_MTIME = 1
+FILE_MODE = 0o644
+EXEC_MODE = 0o755
+DIR_MODE = 0o755
+SYMLINK_MODE = 0o777
+_CHUNK = 1 << 20
+_LOCAL_HEADER_SIZE = 30
+
+EntryKind = Literal["file", "dir", "symlink"]
+Opener = Callable[[], IO[bytes]]
+
+
+class LayerError(Exception):
+    """A layer could not be written (bad entry list or an unreadable source)."""
+
+
+@dataclass(frozen=True)
+class LayerEntry:
+    """One path in a layer; files carry a callable that opens their bytes as a stream."""
+
+    path: str
+    kind: EntryKind
+    mode: int = FILE_MODE
+    size: int = 0
+    opener: Opener | None = field(default=None, compare=False, repr=False)
+    link_target: str = ""
+    # A stable identity of the content, for cache keys (e.g. "sha256:..."). Empty: the layer
+    # cache hashes the bytes from `opener` itself.
+    content_id: str | Callable[[], str] = field(default="", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", normalise_image_path(self.path))
+        object.__setattr__(self, "mode", _normalised_mode(self.kind, self.mode))
+        if self.kind == "file" and self.opener is None:
+            raise LayerError(f"file entry {self.path} has nothing to read from")
+        if self.kind == "symlink" and not self.link_target:
+            raise LayerError(f"symlink entry {self.path} has no target")
+
+    def content_identity(self) -> str:
+        """Return the stable content identity given or computed lazily ("" when unknown)."""
+        return self.content_id() if callable(self.content_id) else self.content_id
+
+    @property
+    def tar_name(self) -> str:
+        """Return the member name used inside the tar (no leading slash)."""
+        return self.path.lstrip("/")
+
+
+@dataclass(frozen=True)
+class LayerBlob:
+    """A written layer: the gzip file on disk and the digests a manifest and config need."""
+
+    path: Path
+    digest: str
+    diff_id: str
+    size: int
+    media_type: str = OCI_LAYER_GZIP
+
+
+def normalise_image_path(path: str) -> str:
+    """Return `path` as an absolute, normalised image path, refusing `..` and empty names."""
+    pure = PurePosixPath("/" + path.lstrip("/"))
+    parts = [part for part in pure.parts[1:] if part not in ("", ".")]
+    if not parts or ".." in parts:
+        raise LayerError(f"unsafe or empty path in layer: {path!r}")
+    return "/" + "/".join(parts)
+
+
+def _normalised_mode(kind: EntryKind, mode: int) -> int:
+    if kind == "dir":
+        return DIR_MODE
+    if kind == "symlink":
+        return SYMLINK_MODE
+    return EXEC_MODE if mode & 0o111 else FILE_MODE
+
+
+def file_entry(image_path: str, source: Path, *, executable: bool | None = None) -> LayerEntry:
+    """Describe a file on disk placed at `image_path` (executable defaults to the file's x bit)."""
+    info = source.stat()
+    if executable is None:
+        executable = bool(info.st_mode & stat.S_IXUSR)
+    return LayerEntry(
+        path=image_path,
+        kind="file",
+        mode=EXEC_MODE if executable else FILE_MODE,
+        size=info.st_size,
+        opener=lambda: source.open("rb"),
+    )
+
+
+def bytes_entry(image_path: str, data: bytes, *, executable: bool = False) -> LayerEntry:
+    """Describe a small generated file (a script, a properties file) held in memory."""
+    return LayerEntry(
+        path=image_path,
+        kind="file",
+        mode=EXEC_MODE if executable else FILE_MODE,
+        size=len(data),
+        opener=lambda: io.BytesIO(data),
+        content_id="sha256:" + hashlib.sha256(data).hexdigest(),
+    )
+
+
+def zip_member_entry(
+    image_path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, executable: bool = False
+) -> LayerEntry:
+    """Describe a zip member placed at `image_path`, decompressed while the layer is written."""
+    return LayerEntry(
+        path=image_path,
+        kind="file",
+        mode=EXEC_MODE if executable else FILE_MODE,
+        size=info.file_size,
+        opener=lambda: archive.open(info),
+        content_id=lambda: zip_member_content_id(archive, info),
+    )
+
+
+def zip_member_content_id(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    """Return a digest of a member's raw stored bytes, method and sizes, without inflating it."""
+    # Hashing the raw (compressed) bytes is ~5x faster than inflating them, and equal raw bytes
+    # with an equal method always inflate to equal content, so the identity is collision-safe.
+    digest = hashlib.sha256(f"{info.compress_type}:{info.CRC}:{info.file_size}:".encode())
+    if not archive.filename:
+        raise LayerError("zip members can only be identified in an archive opened by path")
+    with open(archive.filename, "rb") as raw:
+        raw.seek(info.header_offset)
+        header = raw.read(_LOCAL_HEADER_SIZE)
+        if len(header) != _LOCAL_HEADER_SIZE or header[:4] != b"PK\x03\x04":
+            raise LayerError(f"bad local header for archive member {info.filename}")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        raw.seek(name_length + extra_length, os.SEEK_CUR)
+        _hash_exactly(raw, info.compress_size, digest, info.filename)
+    return "zip-sha256:" + digest.hexdigest()
+
+
+def _hash_exactly(stream: BinaryIO, length: int, digest: Any, name: str) -> None:
+    remaining = length
+    while remaining > 0:
+        chunk = stream.read(min(_CHUNK, remaining))
+        if not chunk:
+            raise LayerError(f"truncated archive member {name}")
+        digest.update(chunk)
+        remaining -= len(chunk)
+
+
+def directory_entry(image_path: str) -> LayerEntry:
+    """Describe a directory (mode 0755)."""
+    return LayerEntry(path=image_path, kind="dir", mode=DIR_MODE)
+
+
+def symlink_entry(image_path: str, target: str) -> LayerEntry:
+    """Describe a symbolic link pointing at `target`."""
+    return LayerEntry(path=image_path, kind="symlink", mode=SYMLINK_MODE, link_target=target)
+
+
+def complete_entries(entries: Iterable[LayerEntry]) -> list[LayerEntry]:
+    """Return the entries sorted by path with every missing parent directory added."""
+    by_path: dict[str, LayerEntry] = {}
+    for entry in entries:
+        existing = by_path.get(entry.path)
+        if existing is not None and not (existing.kind == entry.kind == "dir"):
+            raise LayerError(f"path {entry.path} appears twice in one layer")
+        by_path[entry.path] = entry
+    for path in list(by_path):
+        for parent in PurePosixPath(path).parents:
+            if str(parent) == "/":
+                break
+            present = by_path.get(str(parent))
+            if present is None:
+                by_path[str(parent)] = directory_entry(str(parent))
+            elif present.kind != "dir":
+                raise LayerError(f"{parent} is a {present.kind} and a parent of {path}")
+    return [by_path[path] for path in sorted(by_path)]
+
+
+class _DigestingGzipSink:
+    """File-like sink: hashes the tar, gzips it, hashes and counts the gzip, writes it out."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._buffer = bytearray()
+        self._compressor = isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, 31)
+        self.diff_id = hashlib.sha256()
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        if len(self._buffer) >= _CHUNK:
+            self._drain()
+        return len(data)
+
+    def _drain(self) -> None:
+        chunk = bytes(self._buffer)
+        self._buffer.clear()
+        self.diff_id.update(chunk)
+        self._emit(self._compressor.compress(chunk))
+
+    def _emit(self, compressed: bytes) -> None:
+        self.digest.update(compressed)
+        self.size += len(compressed)
+        self._out.write(compressed)
+
+    def finish(self) -> None:
+        self._drain()
+        # isal/zlib write a gzip header with mtime 0, no name, and a fixed OS byte.
+        self._emit(self._compressor.flush())
+
+
+def _tar_info(entry: LayerEntry) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(entry.tar_name)
+    info.mtime = LAYER_MTIME
+    info.mode = entry.mode
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if entry.kind == "dir":
+        info.type = tarfile.DIRTYPE
+    elif entry.kind == "symlink":
+        info.type = tarfile.SYMTYPE
+        info.linkname = entry.link_target
+    else:
+        info.type = tarfile.REGTYPE
+        info.size = entry.size
+    return info
+
+
+def _add_entry(archive: tarfile.TarFile, entry: LayerEntry) -> None:
+    info = _tar_info(entry)
+    if entry.kind != "file" or entry.opener is None:
+        archive.addfile(info)
+        return
+    try:
+        with entry.opener() as stream:
+            archive.addfile(info, stream)
+    except (OSError, zipfile.BadZipFile, EOFError) as error:
+        # tarfile raises OSError("unexpected end of data") when a source is shorter than its
+        # declared size; zipfile raises BadZipFile on a CRC mismatch (declared sizes can lie).
+        raise LayerError(f"cannot read {entry.path} for the layer: {error}") from error
+
+
+class Writable(Protocol):
+    """Anything with a binary `write`, e.g. an open file or a digesting sink."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
+def write_tar(entries: Iterable[LayerEntry], out: Writable) -> None:
+    """Write the completed, sorted entries as a reproducible tar stream to the file-like `out`."""
+    with tarfile.open(
+        fileobj=cast(IO[bytes], out),
+        mode="w|",
+        format=tarfile.PAX_FORMAT,
+        encoding="utf-8",
+        bufsize=_CHUNK,
+    ) as archive:
+        for entry in complete_entries(entries):
+            _add_entry(archive, entry)
+
+
+def write_layer(
+    entries: Iterable[LayerEntry], out_dir: Path, *, media_type: str = OCI_LAYER_GZIP
+) -> LayerBlob:
+    """Write a reproducible gzip layer into `out_dir`; digests and size come from one pass."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=".layer-", suffix=".tar.gz", dir=out_dir)
+    temp_path = Path(temp_name)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            sink = _DigestingGzipSink(out)
+            write_tar(entries, sink)
+            sink.finish()
+        hexdigest = sink.digest.hexdigest()
+        final_path = out_dir / f"{hexdigest}.tar.gz"
+        os.replace(temp_path, final_path)
+    except BaseException:
+        temp_path.unlink(missing_ok=True)
+        raise
+    return LayerBlob(
+        path=final_path,
+        digest="sha256:" + hexdigest,
+        diff_id="sha256:" + sink.diff_id.hexdigest(),
+        size=sink.size,
+        media_type=media_type,
+    )
+
+
+def write_layers(
+    layers: Sequence[Iterable[LayerEntry]],
+    out_dir: Path,
+    *,
+    media_type: str = OCI_LAYER_GZIP,
+    workers: int = 2,
+) -> list[LayerBlob]:
+    """Write several layers, in parallel threads (isal releases the GIL while compressing)."""
+    if workers <= 1 or len(layers) <= 1:
+        return [write_layer(entries, out_dir, media_type=media_type) for entries in layers]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [
+            pool.submit(write_layer, entries, out_dir, media_type=media_type) for entries in layers
+        ]
+        return [future.result() for future in futures]
