@@ -168,6 +168,14 @@ B2I_MAX_ARTIFACT_BYTES = env_int("B2I_MAX_ARTIFACT_BYTES", 2 * 1024**3)
 B2I_BUILD_SOFT_TIME_LIMIT = env_int("B2I_BUILD_SOFT_TIME_LIMIT", 30 * 60)
 B2I_BUILD_HARD_TIME_LIMIT = env_int("B2I_BUILD_HARD_TIME_LIMIT", 36 * 60)
 B2I_LAYER_CACHE_DIR = Path(env_str("B2I_LAYER_CACHE_DIR", str(VAR_DIR / "layer-cache")))
+# A running build's worker writes a heartbeat this often; the reaper (Celery beat) fails runs
+# whose heartbeat is older than B2I_BUILD_LOST_AFTER_SECONDS ("worker lost").
+B2I_BUILD_HEARTBEAT_SECONDS = env_int("B2I_BUILD_HEARTBEAT_SECONDS", 10)
+B2I_BUILD_LOST_AFTER_SECONDS = env_int("B2I_BUILD_LOST_AFTER_SECONDS", 60)
+# Build logs older than this many days are compressed into storage and removed from the database.
+B2I_LOG_ARCHIVE_DAYS = env_int("B2I_LOG_ARCHIVE_DAYS", 30)
+# How builds run: in the Celery worker (default) or, later, as Kubernetes Jobs.
+B2I_BUILD_EXECUTOR = env_str("B2I_BUILD_EXECUTOR", "builders.runner.InWorkerExecutor")
 
 # --- Celery: a Redis broker; the visibility timeout must exceed the hard time limit so a
 # long build is not redelivered to a second worker while the first still runs it.
@@ -182,6 +190,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = B2I_BUILD_SOFT_TIME_LIMIT
 CELERY_TASK_TIME_LIMIT = B2I_BUILD_HARD_TIME_LIMIT
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Builds go to their own queue so long builds never delay short housekeeping tasks.
+CELERY_TASK_ROUTES = {"builders.tasks.run_build_task": {"queue": "builds"}}
+CELERY_BEAT_SCHEDULE = {
+    "reap-lost-builds": {"task": "builders.tasks.reap_lost_builds_task", "schedule": 60.0},
+    "archive-old-build-logs": {
+        "task": "builders.tasks.archive_old_logs_task",
+        "schedule": 6 * 3600.0,
+    },
+}
 
 # --- REST API.
 REST_FRAMEWORK = {
