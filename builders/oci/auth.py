@@ -1,0 +1,247 @@
+"""Registry authentication: credentials, WWW-Authenticate challenges, the Bearer token flow.
+
+`Authenticator` learns the registry's challenge from a 401, then pre-authorises requests:
+Basic credentials, or a Bearer token fetched from the realm for the request's repository scopes
+(cached per scope set until shortly before it expires). The realm is validated before any
+credential is sent to it: https unless the registry itself is plain http, and an allowed address.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from builders.oci.errors import AuthFailedError, InvalidReferenceError, OciError, ProtocolError
+from builders.oci.netpolicy import check_host_allowed
+from builders.oci.transport import translate_transport_error
+
+DOCKER_HUB_CONFIG_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io")
+DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+# Refresh a token this many seconds before the registry would reject it.
+TOKEN_EXPIRY_MARGIN = 10.0
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A username with its password or token (the password never appears in repr)."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def basic_header(self) -> str:
+        """Return the value of a Basic Authorization header."""
+        raw = f"{self.username}:{self.password}".encode()
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A parsed WWW-Authenticate challenge: scheme in lower case and its parameters."""
+
+    scheme: str
+    params: dict[str, str]
+
+
+_PARAM = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+
+
+def parse_challenge(header: str | None) -> Challenge | None:
+    """Parse `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`; None if absent."""
+    if not header or not header.strip():
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    params: dict[str, str] = {}
+    for match in _PARAM.finditer(rest):
+        value = match.group(2)
+        if value.startswith('"'):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        params[match.group(1).lower()] = value
+    return Challenge(scheme.lower(), params)
+
+
+def repository_scope(repository: str, actions: Sequence[str]) -> str:
+    """Return the token scope `repository:<name>:<actions>`."""
+    return f"repository:{repository}:{','.join(actions)}"
+
+
+def _config_keys(registry_host: str) -> list[str]:
+    host = registry_host.lower()
+    if host in DOCKER_HUB_HOSTS:
+        return list(DOCKER_HUB_CONFIG_KEYS)
+    return [host, f"https://{host}", f"http://{host}", f"https://{host}/v1/", f"https://{host}/v2/"]
+
+
+def _entry_credentials(entry: dict[str, object]) -> Credentials | None:
+    auth = entry.get("auth")
+    if isinstance(auth, str) and auth:
+        try:
+            username, sep, password = base64.b64decode(auth).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise AuthFailedError(
+                "docker config: an `auth` entry is not base64(user:pass)"
+            ) from exc
+        if sep:
+            return Credentials(username, password)
+    name, secret = entry.get("username"), entry.get("password")
+    if isinstance(name, str) and isinstance(secret, str):
+        return Credentials(name, secret)
+    return None
+
+
+def credentials_from_docker_config(path: str | Path, registry_host: str) -> Credentials | None:
+    """Return the credentials a docker config.json holds for REGISTRY_HOST, if any."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise AuthFailedError(f"cannot read docker config {path}: {exc}") from exc
+    auths = document.get("auths") if isinstance(document, dict) else None
+    if not isinstance(auths, dict):
+        return None
+    normalised = {str(key).lower().rstrip("/"): value for key, value in auths.items()}
+    for key in _config_keys(registry_host):
+        entry = normalised.get(key.lower().rstrip("/"))
+        if isinstance(entry, dict):
+            found = _entry_credentials(entry)
+            if found is not None:
+                return found
+    return None
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float
+
+
+class Authenticator:
+    """Authorise requests to one registry; learns Basic or Bearer from the first 401."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        registry_scheme: str,
+        registry_host: str,
+        credentials: Credentials | None,
+        allowed_networks: Sequence[str] = (),
+    ) -> None:
+        self.client = client
+        self.registry_scheme = registry_scheme
+        self.registry_host = registry_host
+        self.credentials = credentials
+        self.allowed_networks = tuple(allowed_networks)
+        self.challenge: Challenge | None = None
+        self._tokens: dict[tuple[str, ...], _Token] = {}
+
+    def authorization(self, scopes: Sequence[str]) -> str | None:
+        """Return the Authorization header value for SCOPES, or None (anonymous/unknown)."""
+        if self.challenge is None:
+            return None
+        if self.challenge.scheme == "basic":
+            return self.credentials.basic_header() if self.credentials else None
+        if self.challenge.scheme == "bearer":
+            key = tuple(sorted(scopes))
+            token = self._tokens.get(key)
+            if token is None or token.expires_at <= time.monotonic():
+                token = self._fetch_token(self.challenge, key)
+                self._tokens[key] = token
+            return f"Bearer {token.value}"
+        raise AuthFailedError(
+            f"{self.registry_host} asks for unsupported authentication {self.challenge.scheme!r}"
+        )
+
+    def learn(self, response: httpx.Response, scopes: Sequence[str]) -> None:
+        """Take the challenge of a 401 answer and forget the token it rejected."""
+        challenge = parse_challenge(response.headers.get("WWW-Authenticate"))
+        if challenge is None:
+            raise ProtocolError(
+                f"{self.registry_host} answered 401 without a WWW-Authenticate challenge",
+                status=401,
+            )
+        self.challenge = challenge
+        self._tokens.pop(tuple(sorted(scopes)), None)
+
+    def _realm_url(self, challenge: Challenge) -> str:
+        realm = challenge.params.get("realm", "")
+        parts = urlsplit(realm)
+        allowed_schemes = ("https", "http") if self.registry_scheme == "http" else ("https",)
+        if parts.scheme not in allowed_schemes or not parts.hostname:
+            raise AuthFailedError(
+                f"{self.registry_host} sent token realm {realm!r}: it must be an https URL "
+                "(http only for a plain-http registry); credentials were not sent"
+            )
+        try:
+            check_host_allowed(parts.netloc.rpartition("@")[2], self.allowed_networks)
+        except OciError as exc:
+            exc.message = f"token realm of {self.registry_host}: {exc.message}"
+            raise
+        return realm
+
+    def _fetch_token(self, challenge: Challenge, scopes: tuple[str, ...]) -> _Token:
+        realm = self._realm_url(challenge)
+        params: list[tuple[str, str | int | float | bool | None]] = []
+        if "service" in challenge.params:
+            params.append(("service", challenge.params["service"]))
+        params.extend(("scope", scope) for scope in scopes)
+        headers = {"Authorization": self.credentials.basic_header()} if self.credentials else {}
+        try:
+            response = self.client.get(realm, params=params, headers=headers)
+        except httpx.TransportError as exc:
+            raise translate_transport_error(exc, f"token service {realm}") from exc
+        if response.status_code in (401, 403):
+            who = f"user {self.credentials.username!r}" if self.credentials else "anonymous access"
+            raise AuthFailedError(
+                f"the token service of {self.registry_host} refused {who}: "
+                "check the username and password or token",
+                status=response.status_code,
+            )
+        return self._parse_token(response)
+
+    def _parse_token(self, response: httpx.Response) -> _Token:
+        try:
+            response.raise_for_status()
+            body = response.json()
+            value = body.get("token") or body.get("access_token")
+            lifetime = float(body.get("expires_in") or 60)
+        except (httpx.HTTPStatusError, ValueError, AttributeError, TypeError) as exc:
+            raise AuthFailedError(
+                f"the token service of {self.registry_host} answered "
+                f"{response.status_code} without a usable token",
+                status=response.status_code,
+            ) from exc
+        if not isinstance(value, str) or not value:
+            raise AuthFailedError(f"the token service of {self.registry_host} sent no token")
+        expires = time.monotonic() + max(lifetime - TOKEN_EXPIRY_MARGIN, 1.0)
+        return _Token(value, expires)
+
+
+def check_registry_address(address: str) -> tuple[str, str]:
+    """Split `https://host[:port]` (scheme optional, https default) into (scheme, host)."""
+    text = address.strip()
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        raise InvalidReferenceError(f"registry address {address!r}: use http:// or https://")
+    if not parts.hostname or parts.username or parts.password or parts.query:
+        raise InvalidReferenceError(
+            f"registry address {address!r}: expected scheme://host[:port] without credentials"
+        )
+    if parts.path not in ("", "/", "/v2", "/v2/"):
+        raise InvalidReferenceError(
+            f"registry address {address!r} has a path; give only scheme://host[:port]"
+        )
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise InvalidReferenceError(f"registry address {address!r}: invalid port") from exc
+    return parts.scheme, parts.netloc.lower()

@@ -1,0 +1,192 @@
+"""HTTP plumbing for registries: an httpx client that only connects to allowed addresses,
+TLS settings, retry policy (backoff + jitter + Retry-After) and error translation.
+
+The client never follows redirects by itself (the registry client does, dropping
+Authorization when the host changes) and ignores proxy environment variables, so every
+connection goes through the address check below.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpcore
+import httpx
+
+from builders.oci.errors import (
+    OciError,
+    RegistryTimeoutError,
+    TlsError,
+    UnreachableError,
+)
+from builders.oci.netpolicy import resolve_allowed
+
+T = TypeVar("T")
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Registry error codes that mean "your bytes are wrong": retrying cannot help.
+NEVER_RETRY_CODES = frozenset({"DIGEST_INVALID", "MANIFEST_INVALID", "SIZE_INVALID"})
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """Resolve, check and connect in one place, so DNS cannot change between check and use."""
+
+    def __init__(self, allowed_networks: Sequence[str]) -> None:
+        self.allowed_networks = tuple(allowed_networks)
+        self.inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        """Connect to the first reachable checked address of HOST (TLS keeps HOST for SNI)."""
+        addresses = resolve_allowed(host, port, self.allowed_networks)
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return self.inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        """Refuse unix sockets: registries are reached over TCP only."""
+        raise httpcore.ConnectError("unix sockets are not allowed for registries")
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep (httpcore uses this between its own connection attempts)."""
+        self.inner.sleep(seconds)
+
+
+def tls_setting(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
+    """Return httpx's `verify` value: system trust, a custom CA (PEM text) or no checks."""
+    if not verify:
+        return False
+    if ca_bundle:
+        try:
+            return ssl.create_default_context(cadata=ca_bundle)
+        except (ssl.SSLError, ValueError) as exc:
+            raise TlsError("the custom CA bundle is not valid PEM certificate text") from exc
+    return True
+
+
+def build_http_client(
+    *,
+    verify: bool = True,
+    ca_bundle: str | None = None,
+    allowed_networks: Sequence[str] = (),
+    timeout: float = 60.0,
+) -> httpx.Client:
+    """Create an httpx client whose connections pass the network policy."""
+    transport = httpx.HTTPTransport(verify=tls_setting(verify, ca_bundle), retries=0)
+    pool = transport._pool
+    if not isinstance(pool, httpcore.ConnectionPool):  # pragma: no cover - httpx internals
+        raise RuntimeError("unexpected httpx transport: cannot install the address guard")
+    # httpx exposes no public hook for the network backend; the pool reads this attribute
+    # each time it opens a connection, so replacing it guards every connection.
+    pool._network_backend = GuardedBackend(allowed_networks)
+    return httpx.Client(
+        transport=transport,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    return any(word in text for word in ("certificate", "ssl", "tls", "wrong version number"))
+
+
+def translate_transport_error(exc: httpx.TransportError, what: str) -> OciError:
+    """Turn an httpx connection-level error into an OciError with a stable code."""
+    if isinstance(exc, httpx.TimeoutException):
+        return RegistryTimeoutError(f"{what}: no answer in time ({type(exc).__name__})")
+    if isinstance(exc, httpx.ConnectError) and _is_tls_failure(exc):
+        return TlsError(
+            f"{what}: TLS failed ({exc}); give the registry's CA certificate, or enable "
+            "skip-verify, or use http:// if the registry does not speak TLS"
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return UnreachableError(f"{what}: cannot connect ({exc or 'connection refused'})")
+    return UnreachableError(f"{what}: connection failed ({type(exc).__name__}: {exc})")
+
+
+class TransientError(Exception):
+    """A failure worth retrying (5xx, 429, 408, connection reset), with the error to report."""
+
+    def __init__(self, error: OciError, retry_after: float | None = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.retry_after = retry_after
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Parse Retry-After as seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass
+class RetryPolicy:
+    """How often and how long to retry: exponential backoff with jitter, capped."""
+
+    retries: int = 3
+    base_delay: float = 1.0
+    factor: float = 3.0
+    max_delay: float = 30.0
+    jitter: float = 0.1
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Return the wait before retry number ATTEMPT (1-based), honouring Retry-After."""
+        backoff = self.base_delay * self.factor ** (attempt - 1)
+        backoff *= 1 + random.uniform(-self.jitter, self.jitter)
+        if retry_after is not None:
+            backoff = max(backoff, retry_after)
+        return min(backoff, self.max_delay)
+
+    def run(self, operation: Callable[[], T], on_retry: Callable[[int, float, str], None]) -> T:
+        """Call OPERATION, retrying on TransientError; raise the last error's OciError."""
+        attempt = 0
+        while True:
+            try:
+                return operation()
+            except TransientError as exc:
+                attempt += 1
+                if attempt > self.retries:
+                    raise exc.error from exc
+                wait = self.delay(attempt, exc.retry_after)
+                on_retry(attempt, wait, exc.error.message)
+                self.sleep(wait)
