@@ -1,0 +1,121 @@
+"""JSON errors for the REST API: every error answer is `{"code": "...", "message": "..."}`.
+
+Use it from any app:
+
+    from b2i_console.api_errors import ApiError
+    raise ApiError("project:has-active-builds", "Cancel the running builds first.", status=409)
+
+The handler (settings REST_FRAMEWORK["EXCEPTION_HANDLER"]) also turns Django's Http404 /
+PermissionDenied, DRF's exceptions, and errors carrying `.code` + `.message` (OciError,
+SecretDecryptionError) into this shape. Validation errors add `"fields": {name: [messages]}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApiError(exceptions.APIException):
+    """An error the user caused, with a stable code and an actionable message."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, code: str, message: str, *, status: int = 400, **extra: Any) -> None:
+        super().__init__(detail=message, code=code)
+        self.status_code = status
+        self.error_code = code
+        self.message = message
+        self.extra = extra
+
+
+_DRF_CODES: list[tuple[type[Exception], str]] = [
+    (exceptions.NotAuthenticated, "auth:not-authenticated"),
+    (exceptions.AuthenticationFailed, "auth:failed"),
+    (exceptions.PermissionDenied, "access:forbidden"),
+    (exceptions.NotFound, "not-found"),
+    (exceptions.MethodNotAllowed, "request:method-not-allowed"),
+    (exceptions.NotAcceptable, "request:not-acceptable"),
+    (exceptions.UnsupportedMediaType, "request:unsupported-media-type"),
+    (exceptions.ParseError, "request:malformed"),
+    (exceptions.Throttled, "request:throttled"),
+]
+
+
+def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"code": code, "message": message, **extra}
+
+
+def _flatten_messages(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {key: _flatten_messages(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_flatten_messages(item) for item in detail]
+    return str(detail)
+
+
+def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
+    fields = _flatten_messages(exc.detail)
+    if not isinstance(fields, dict):
+        fields = {"non_field_errors": fields if isinstance(fields, list) else [fields]}
+    first = _first_message(fields)
+    return _body("validation:invalid", first or "The request is not valid.", fields=fields)
+
+
+def _first_message(fields: dict[str, Any]) -> str:
+    for name, messages in fields.items():
+        message = messages
+        while isinstance(message, list | dict):
+            if not message:
+                break
+            message = message[0] if isinstance(message, list) else next(iter(message.values()))
+        if isinstance(message, str):
+            return message if name == "non_field_errors" else f"{name}: {message}"
+    return ""
+
+
+def _convert_foreign(exc: Exception) -> Exception:
+    """Map Django's and our domain exceptions onto DRF ones before DRF's own handler runs."""
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(str(exc) or "Not found.")
+    if isinstance(exc, PermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or "You may not do this.")
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        return exceptions.ValidationError(detail)
+    if isinstance(exc, ProtectedError):
+        return ApiError(
+            "conflict:in-use",
+            "This object is still used by others; remove those first.",
+            status=409,
+        )
+    code, message = getattr(exc, "code", None), getattr(exc, "message", None)
+    if isinstance(code, str) and isinstance(message, str) and not isinstance(exc, ApiError):
+        # Domain errors (OciError, SecretDecryptionError…) carry their own stable code.
+        return ApiError(code, message, status=getattr(exc, "http_status", 400))
+    return exc
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Render every API error as {"code", "message"} with the right 4xx status."""
+    exc = _convert_foreign(exc)
+    if not isinstance(exc, exceptions.APIException):
+        return None  # a real bug: let Django log it and answer 500
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, ApiError):
+        response.data = _body(exc.error_code, exc.message, **exc.extra)
+    elif isinstance(exc, exceptions.ValidationError):
+        response.data = _validation_body(exc)
+    else:
+        code = next((c for kind, c in _DRF_CODES if isinstance(exc, kind)), "request:error")
+        response.data = _body(code, str(exc.detail))
+    return response

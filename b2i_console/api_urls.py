@@ -1,0 +1,7 @@
+"""The /api/v1/ URL space: each app adds one include here (small edits, one line per app)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("projects.api.urls")),
+]

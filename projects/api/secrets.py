@@ -1,0 +1,74 @@
+"""Registry secrets of a project: CRUD (password write-only) and the Validate action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from b2i_console.api_errors import ApiError
+from projects import services
+from projects.api import serializers as s
+from projects.api.views import ProjectScoped
+from projects.models import RegistrySecret
+from projects.validation import validate_registry_secret
+
+
+def _secret_in(project_secrets: QuerySet[RegistrySecret], name: str) -> RegistrySecret:
+    secret = project_secrets.filter(name=name).first()
+    if secret is None:
+        raise Http404("No such registry secret.")
+    return secret
+
+
+class RegistrySecretList(ProjectScoped, generics.ListCreateAPIView):  # type: ignore[type-arg]
+    serializer_class = s.RegistrySecretSerializer
+
+    def get_queryset(self) -> QuerySet[RegistrySecret]:
+        return self.project.registry_secrets.select_related("project").all()
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        data = dict(serializer.validated_data)
+        if self.project.registry_secrets.filter(name=data["name"]).exists():
+            raise ApiError(
+                "secret:name-taken",
+                f"This project already has a registry secret named {data['name']!r}.",
+                status=409,
+            )
+        password = data.pop("password", "")
+        secret = RegistrySecret(project=self.project, creator=self.request.user, **data)
+        serializer.instance = services.save_registry_secret(secret, password)
+
+
+class RegistrySecretDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
+    serializer_class = s.RegistrySecretUpdateSerializer
+
+    def get_object(self) -> RegistrySecret:
+        return _secret_in(self.project.registry_secrets.all(), self.kwargs["name"])
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        secret = serializer.instance
+        assert isinstance(secret, RegistrySecret)
+        data = dict(serializer.validated_data)
+        # An omitted password keeps the stored one: the form never receives it to send back.
+        password = data.pop("password", None)
+        for field, value in data.items():
+            setattr(secret, field, value)
+        services.save_registry_secret(secret, password)
+
+
+class RegistrySecretValidate(ProjectScoped, generics.GenericAPIView):  # type: ignore[type-arg]
+    serializer_class = s.ValidateRequestSerializer
+
+    @extend_schema(request=s.ValidateRequestSerializer, responses=s.ValidateResultSerializer)
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        secret = _secret_in(self.project.registry_secrets.all(), self.kwargs["name"])
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = validate_registry_secret(secret, body.validated_data.get("repository"))
+        return Response(report.as_dict())

@@ -1,0 +1,195 @@
+"""Serializers of the tenancy API. Registry passwords are write-only and never serialized."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from projects import access
+from projects.models import (
+    ApiToken,
+    Project,
+    ProjectMembership,
+    ProjectRole,
+    RegistrySecret,
+    Workspace,
+    WorkspaceMembership,
+    WorkspaceRole,
+    normalize_registry_address,
+)
+
+
+def _user_from_context(serializer: serializers.Serializer) -> Any:
+    request = serializer.context.get("request")
+    return getattr(request, "user", None)
+
+
+class WorkspaceSerializer(serializers.ModelSerializer):
+    creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    my_role = serializers.SerializerMethodField()
+    permissions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Workspace
+        fields = ["name", "alias", "description", "creator", "created_at", "my_role", "permissions"]
+        read_only_fields = ["created_at"]
+
+    def get_my_role(self, workspace: Workspace) -> str | None:
+        return access.workspace_role(_user_from_context(self), workspace)
+
+    def get_permissions(self, workspace: Workspace) -> dict[str, bool]:
+        user = _user_from_context(self)
+        return {
+            need: access.can_workspace(user, workspace, need) for need in access.WORKSPACE_NEEDS
+        }
+
+
+class WorkspaceUpdateSerializer(WorkspaceSerializer):
+    class Meta(WorkspaceSerializer.Meta):
+        read_only_fields = ["name", "created_at"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    workspace = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    namespace = serializers.CharField(read_only=True)
+    my_role = serializers.SerializerMethodField()
+    permissions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "name",
+            "workspace",
+            "namespace",
+            "alias",
+            "description",
+            "creator",
+            "created_at",
+            "my_role",
+            "permissions",
+        ]
+        read_only_fields = ["created_at"]
+
+    def get_my_role(self, project: Project) -> str | None:
+        return access.project_role(_user_from_context(self), project)
+
+    def get_permissions(self, project: Project) -> dict[str, bool]:
+        user = _user_from_context(self)
+        return {need: access.can(user, project, need) for need in access.PROJECT_NEEDS}
+
+
+class ProjectUpdateSerializer(ProjectSerializer):
+    class Meta(ProjectSerializer.Meta):
+        read_only_fields = ["name", "created_at"]
+
+
+class WorkspaceMemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    role = serializers.ChoiceField(choices=WorkspaceRole.choices)
+
+    class Meta:
+        model = WorkspaceMembership
+        fields = ["username", "role", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class ProjectMemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    role = serializers.ChoiceField(choices=ProjectRole.choices)
+
+    class Meta:
+        model = ProjectMembership
+        fields = ["username", "role", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class RoleSerializer(serializers.Serializer):
+    role = serializers.CharField()
+
+
+class RegistrySecretSerializer(serializers.ModelSerializer):
+    """The password is accepted on write and never returned; `has_password` tells if one is set."""
+
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, trim_whitespace=False
+    )
+    has_password = serializers.SerializerMethodField()
+    registry_host = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = RegistrySecret
+        fields = [
+            "name",
+            "address",
+            "registry_host",
+            "username",
+            "password",
+            "has_password",
+            "email",
+            "is_default",
+            "skip_tls_verify",
+            "ca_bundle",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        # Uniqueness is checked in the view (the project comes from the URL).
+        validators: list[Any] = []
+
+    def get_has_password(self, secret: RegistrySecret) -> bool:
+        return bool(secret.password_encrypted)
+
+    def validate_address(self, value: str) -> str:
+        return normalize_registry_address(value)
+
+    def validate_ca_bundle(self, value: str) -> str:
+        if value.strip() and "-----BEGIN CERTIFICATE-----" not in value:
+            raise serializers.ValidationError(
+                "The CA bundle must be PEM text with -----BEGIN CERTIFICATE----- blocks."
+            )
+        return value
+
+
+class RegistrySecretUpdateSerializer(RegistrySecretSerializer):
+    class Meta(RegistrySecretSerializer.Meta):
+        read_only_fields = ["name", "created_at", "updated_at"]
+
+
+class ValidateRequestSerializer(serializers.Serializer):
+    repository = serializers.RegexField(
+        r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\Z",
+        max_length=255,
+        required=False,
+        error_messages={"invalid": "Give a repository path such as team/app (lowercase)."},
+    )
+
+
+class ValidateResultSerializer(serializers.Serializer):
+    login_ok = serializers.BooleanField()
+    login_message = serializers.CharField()
+    push_ok = serializers.BooleanField(allow_null=True)
+    push_message = serializers.CharField(allow_blank=True)
+    repository = serializers.CharField()
+    code = serializers.CharField(allow_null=True)
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        read_only_fields = ["id", "prefix", "created_at", "last_used_at"]
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    is_platform_admin = serializers.BooleanField()
+    can_create_workspace = serializers.BooleanField()

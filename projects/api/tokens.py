@@ -1,0 +1,58 @@
+"""Personal API tokens (each user sees only their own) and the current user's capabilities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from projects import access
+from projects.api import serializers as s
+from projects.authentication import create_api_token
+from projects.models import ApiToken
+
+
+class ApiTokenList(generics.ListCreateAPIView):  # type: ignore[type-arg]
+    serializer_class = s.ApiTokenSerializer
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        return ApiToken.objects.filter(user=self.request.user)
+
+    @extend_schema(responses={201: s.ApiTokenCreatedSerializer})
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token, raw = create_api_token(
+            request.user,
+            serializer.validated_data["name"],
+            serializer.validated_data.get("expires_at"),
+        )
+        data = dict(s.ApiTokenSerializer(token).data, token=raw)
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ApiTokenDetail(generics.RetrieveDestroyAPIView):  # type: ignore[type-arg]
+    serializer_class = s.ApiTokenSerializer
+    lookup_url_kwarg = "token_id"
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        # Other users' tokens are simply not in the queryset: 404, never 403.
+        return ApiToken.objects.filter(user=self.request.user)
+
+
+class Me(APIView):
+    @extend_schema(responses=s.MeSerializer)
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response(
+            {
+                "username": user.get_username(),
+                "is_platform_admin": bool(user.is_superuser),
+                "can_create_workspace": access.can_create_workspace(user),
+            }
+        )

@@ -1,0 +1,126 @@
+"""REST API for workspaces, projects, members and registry secrets.
+
+Every view resolves its workspace/project through projects.access in `initial()`, before the
+body is validated, so an invisible object answers 404 and a visible but forbidden one 403
+whatever the request carries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from projects import access, services
+from projects.api import serializers as s
+from projects.models import Project, Workspace
+
+CONFIRM_PARAMETER = OpenApiParameter(
+    "confirm", str, description="The object's name, confirming the deletion", required=True
+)
+
+
+def confirmation(request: Request) -> str | None:
+    confirm = request.query_params.get("confirm")
+    if confirm is None and isinstance(request.data, dict):
+        confirm = request.data.get("confirm")
+    return confirm
+
+
+class WorkspaceScoped(generics.GenericAPIView):  # type: ignore[type-arg]
+    """Resolves `self.workspace` from the URL with the need of the request's method."""
+
+    write_need = "manage"
+    workspace: Workspace
+
+    def workspace_need(self) -> str:
+        return "view" if self.request.method in SAFE_METHODS else self.write_need
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.workspace = access.access_workspace_for_user(
+            request.user, self.kwargs["workspace"], self.workspace_need()
+        )
+
+
+class ProjectScoped(generics.GenericAPIView):  # type: ignore[type-arg]
+    """Resolves `self.project` from the URL with the need of the request's method."""
+
+    write_need = "operate"
+    project: Project
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        need = "view" if request.method in SAFE_METHODS else self.write_need
+        self.project = access.access_project_for_user(
+            request.user, self.kwargs["workspace"], self.kwargs["project"], need
+        )
+
+
+class WorkspaceList(generics.ListCreateAPIView):  # type: ignore[type-arg]
+    serializer_class = s.WorkspaceSerializer
+
+    def get_queryset(self) -> QuerySet[Workspace]:
+        return Workspace.objects.for_user(self.request.user)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if not access.can_create_workspace(request.user):
+            raise PermissionDenied(
+                "Only platform admins and platform self-provisioners may create workspaces."
+            )
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.create_workspace(
+            self.request.user, data["name"], data.get("alias", ""), data.get("description", "")
+        )
+
+
+class WorkspaceDetail(WorkspaceScoped, generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
+    serializer_class = s.WorkspaceUpdateSerializer
+
+    def get_object(self) -> Workspace:
+        return self.workspace
+
+    @extend_schema(parameters=[CONFIRM_PARAMETER])
+    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.delete_workspace(self.workspace, confirmation(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProjectList(WorkspaceScoped, generics.ListCreateAPIView):  # type: ignore[type-arg]
+    serializer_class = s.ProjectSerializer
+    write_need = "create_project"
+
+    def get_queryset(self) -> QuerySet[Project]:
+        return Project.objects.for_user(self.request.user).filter(workspace=self.workspace)
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        data = serializer.validated_data
+        serializer.instance = services.create_project(
+            self.request.user,
+            self.workspace,
+            data["name"],
+            data.get("alias", ""),
+            data.get("description", ""),
+        )
+
+
+class ProjectDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
+    serializer_class = s.ProjectUpdateSerializer
+    write_need = "manage"
+
+    def get_object(self) -> Project:
+        return self.project
+
+    @extend_schema(parameters=[CONFIRM_PARAMETER])
+    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.delete_project(self.project, confirmation(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)

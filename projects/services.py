@@ -1,0 +1,178 @@
+"""State changes of tenancy objects. Callers check permissions (projects.access) first.
+
+Other apps tell us whether a project still has running work through
+`register_active_work_check(fn)`: `fn(project) -> int` returns how many active things (e.g.
+pending/running builds) it has; a project with any is not deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from b2i_console.api_errors import ApiError
+from projects.models import (
+    Project,
+    ProjectMembership,
+    ProjectRole,
+    RegistrySecret,
+    Workspace,
+    WorkspaceMembership,
+    WorkspaceRole,
+)
+
+ActiveWorkCheck = Callable[[Project], int]
+_active_work_checks: list[ActiveWorkCheck] = []
+
+
+def register_active_work_check(check: ActiveWorkCheck) -> None:
+    """Register fn(project) -> number of active builds/jobs; call it from AppConfig.ready()."""
+    if check not in _active_work_checks:
+        _active_work_checks.append(check)
+
+
+def count_active_work(project: Project) -> int:
+    return sum(check(project) for check in _active_work_checks)
+
+
+def find_user(username: str) -> Any:
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise ApiError(
+            "members:unknown-user",
+            f"There is no active user {username!r}; only existing users can be invited.",
+            status=400,
+        )
+    return user
+
+
+@transaction.atomic
+def create_workspace(creator: Any, name: str, alias: str = "", description: str = "") -> Workspace:
+    """Create a workspace; its creator becomes workspace-admin."""
+    workspace = Workspace(name=name, alias=alias, description=description, creator=creator)
+    workspace.full_clean()
+    workspace.save()
+    WorkspaceMembership.objects.create(workspace=workspace, user=creator, role=WorkspaceRole.ADMIN)
+    return workspace
+
+
+@transaction.atomic
+def create_project(
+    creator: Any, workspace: Workspace, name: str, alias: str = "", description: str = ""
+) -> Project:
+    """Create a project; its creator becomes the project's admin."""
+    project = Project(
+        workspace=workspace, name=name, alias=alias, description=description, creator=creator
+    )
+    project.full_clean()
+    project.save()
+    ProjectMembership.objects.create(project=project, user=creator, role=ProjectRole.ADMIN)
+    return project
+
+
+def _check_confirmation(kind: str, name: str, confirm: str | None) -> None:
+    if confirm != name:
+        raise ApiError(
+            "delete:confirmation-required",
+            f"To delete {kind} {name!r}, confirm by sending its name (confirm={name}).",
+            status=400,
+        )
+
+
+def delete_project(project: Project, confirm: str | None) -> None:
+    """Delete a project after confirmation, refusing while it still has active builds."""
+    _check_confirmation("project", project.name, confirm)
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        active = count_active_work(locked)
+        if active:
+            raise ApiError(
+                "project:has-active-builds",
+                f"Project {project.name!r} still has {active} active build(s); "
+                "wait for them or cancel them, then delete it.",
+                status=409,
+            )
+        locked.delete()
+
+
+def delete_workspace(workspace: Workspace, confirm: str | None) -> None:
+    """Delete a workspace after confirmation, refusing while it still has projects."""
+    _check_confirmation("workspace", workspace.name, confirm)
+    with transaction.atomic():
+        if workspace.projects.exists():
+            raise ApiError(
+                "workspace:not-empty",
+                f"Workspace {workspace.name!r} still has projects; delete them first.",
+                status=409,
+            )
+        workspace.delete()
+
+
+def _refuse_removing_last_admin(memberships: Any, role_field_admin: str, what: str) -> None:
+    if memberships.filter(role=role_field_admin).count() <= 1:
+        raise ApiError(
+            "members:last-admin",
+            f"This is the last admin of the {what}; make someone else admin first.",
+            status=409,
+        )
+
+
+@transaction.atomic
+def set_workspace_member(workspace: Workspace, user: Any, role: str) -> WorkspaceMembership:
+    """Invite the user to the workspace with the role, or change their role."""
+    membership = WorkspaceMembership.objects.select_for_update().filter(
+        workspace=workspace, user=user
+    )
+    current = membership.first()
+    if current is None:
+        return WorkspaceMembership.objects.create(workspace=workspace, user=user, role=role)
+    if current.role == WorkspaceRole.ADMIN and role != WorkspaceRole.ADMIN:
+        _refuse_removing_last_admin(workspace.memberships.all(), WorkspaceRole.ADMIN, "workspace")
+    current.role = role
+    current.save(update_fields=["role"])
+    return current
+
+
+@transaction.atomic
+def remove_workspace_member(membership: WorkspaceMembership) -> None:
+    """Remove a workspace member and their memberships of the workspace's projects."""
+    workspace = membership.workspace
+    if membership.role == WorkspaceRole.ADMIN:
+        _refuse_removing_last_admin(workspace.memberships.all(), WorkspaceRole.ADMIN, "workspace")
+    ProjectMembership.objects.filter(project__workspace=workspace, user=membership.user).delete()
+    membership.delete()
+
+
+@transaction.atomic
+def set_project_member(project: Project, user: Any, role: str) -> ProjectMembership:
+    """Invite the user to the project with the role, or change their role."""
+    current = (
+        ProjectMembership.objects.select_for_update().filter(project=project, user=user).first()
+    )
+    if current is None:
+        return ProjectMembership.objects.create(project=project, user=user, role=role)
+    current.role = role
+    current.save(update_fields=["role"])
+    return current
+
+
+@transaction.atomic
+def save_registry_secret(secret: RegistrySecret, password: str | None = None) -> RegistrySecret:
+    """Validate and save a secret; a new default secret takes over from the old default."""
+    if password is not None:
+        secret.password = password
+    secret.full_clean()
+    if secret.is_default:
+        # Lock the project's secrets so two concurrent "make default" saves do not both win.
+        others = RegistrySecret.objects.select_for_update().filter(project=secret.project)
+        others.exclude(pk=secret.pk).filter(is_default=True).update(is_default=False)
+    secret.save()
+    return secret
+
+
+def default_registry_secret(project: Project) -> RegistrySecret | None:
+    """Return the project's default registry secret, if any."""
+    return RegistrySecret.objects.filter(project=project, is_default=True).first()

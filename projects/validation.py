@@ -1,0 +1,80 @@
+"""The Validate action of registry secrets: a real login + push-permission probe of the registry.
+
+The probe itself (builders.oci.probe) is framework-free; this module feeds it a secret's fields
+and the installation's network policy, and turns its outcome into a report. The password is
+passed to the probe only, never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+
+from b2i_console.api_errors import ApiError
+from projects.models import RegistrySecret
+
+logger = logging.getLogger(__name__)
+
+PROBE_TIMEOUT_SECONDS = 10.0
+# Refusals of the address itself are the user's request being refused, not a registry's answer.
+REFUSED_CODES = {"registry:blocked-address", "reference:invalid"}
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    login_ok: bool
+    login_message: str
+    push_ok: bool | None
+    push_message: str
+    repository: str
+    code: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def default_probe_repository(secret: RegistrySecret) -> str:
+    return f"{secret.project.name}/b2i-validate"
+
+
+def validate_registry_secret(secret: RegistrySecret, repository: str | None) -> ValidationReport:
+    """Probe login and push permission with the secret; raise ApiError when the host is refused."""
+    from builders.oci.errors import OciError
+    from builders.oci.probe import probe_registry
+
+    repository = repository or default_probe_repository(secret)
+    try:
+        result = probe_registry(
+            secret.address,
+            secret.username or None,
+            secret.password or None,
+            repository,
+            verify=not secret.skip_tls_verify,
+            ca_bundle=secret.ca_bundle or None,
+            allowed_networks=tuple(settings.B2I_ALLOWED_REGISTRY_NETWORKS),
+            timeout=PROBE_TIMEOUT_SECONDS,
+        )
+    except OciError as exc:
+        logger.info("registry secret %s validation failed: %s", secret.pk, exc.code)
+        if exc.code in REFUSED_CODES:
+            raise ApiError(exc.code, exc.message, status=400) from exc
+        return ValidationReport(
+            False, exc.message, None, "Not checked: login failed.", repository, exc.code
+        )
+    report = ValidationReport(
+        login_ok=result.login_ok,
+        login_message=result.login_message,
+        push_ok=result.push_ok,
+        push_message=result.push_message,
+        repository=repository,
+        code=getattr(result, "code", None),
+    )
+    logger.info(
+        "registry secret %s validated: login_ok=%s push_ok=%s",
+        secret.pk,
+        report.login_ok,
+        report.push_ok,
+    )
+    return report
