@@ -7,7 +7,6 @@ Every failure becomes a message in the result: the function does not raise for b
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -15,15 +14,10 @@ from urllib.parse import urljoin
 import httpx
 
 from builders.oci.auth import Authenticator, Credentials, check_registry_address, repository_scope
-from builders.oci.errors import InvalidReferenceError, OciError, RegistryRequestError
+from builders.oci.errors import OciError, RegistryRequestError
 from builders.oci.netpolicy import check_host_allowed
+from builders.oci.references import DOCKER_HUB, DOCKER_HUB_API, check_repository, normalise_registry
 from builders.oci.transport import build_http_client, translate_transport_error
-
-REPOSITORY_PATTERN = re.compile(
-    r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$"
-)
-# Docker Hub's API does not live on the name users type.
-API_HOST_ALIASES = {"docker.io": "registry-1.docker.io", "index.docker.io": "registry-1.docker.io"}
 
 
 @dataclass(frozen=True)
@@ -112,11 +106,10 @@ def _credentials(username: str | None, password: str | None) -> Credentials | No
 
 def _prepare(address: str, repository: str, allowed_networks: Sequence[str]) -> tuple[str, str]:
     scheme, host = check_registry_address(address)
-    host = API_HOST_ALIASES.get(host, host)
-    if not REPOSITORY_PATTERN.match(repository or ""):
-        raise InvalidReferenceError(
-            f"repository {repository!r} is not a valid name (lower-case path such as team/app)"
-        )
+    # Docker Hub's API does not live on the name users type.
+    if normalise_registry(host) == DOCKER_HUB:
+        host = DOCKER_HUB_API
+    check_repository(repository or "")
     check_host_allowed(host, allowed_networks)
     return scheme, host
 
