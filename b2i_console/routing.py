@@ -2,4 +2,6 @@
 
 from django.urls import URLPattern
 
-websocket_urlpatterns: list[URLPattern] = []
+from builders.routing import websocket_urlpatterns as builders_websockets
+
+websocket_urlpatterns: list[URLPattern] = [*builders_websockets]

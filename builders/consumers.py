@@ -1,0 +1,96 @@
+"""WebSocket of one build run: the log backlog after a client-given seq, then live lines and
+state changes.
+
+URL: ws/workspaces/<ws>/projects/<p>/imagebuilders/<builder>/runs/<n>/log/?after=<seq>
+
+Messages sent (JSON):
+  {"type": "lines", "lines": [{"seq", "time", "text"}, …]}   in seq order, never repeated
+  {"type": "state", "state", "error_code", "error_message", "digest", "image_reference", …}
+
+The channel group only rings a doorbell; lines are always read from the database after the
+last seq this socket sent, so nothing is lost or sent twice, whatever order notifications
+arrive in. Refusals close the socket with 4401 (not logged in) or 4403 (no access).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from builders.logs import line_as_json, lines_after, run_group
+from builders.models import BuildRun
+from builders.selectors import get_run_for_user, run_state_payload
+
+BATCH = 1000
+
+
+class BuildRunLogConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    run: BuildRun
+    sent_seq: int = 0
+    group: str = ""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        kwargs = self.scope["url_route"]["kwargs"]
+        try:
+            self.run = await database_sync_to_async(get_run_for_user)(
+                user, kwargs["workspace"], kwargs["project"], kwargs["builder"], kwargs["number"]
+            )
+        except (Http404, PermissionDenied):
+            await self.close(code=4403)
+            return
+        self.sent_seq = client_seq(self.scope.get("query_string", b""))
+        # Join the group before reading the backlog: a line written in between rings the
+        # doorbell we are already listening to, and the seq check drops what we already sent.
+        self.group = run_group(self.run.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_new_lines()
+        await self.send_state()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        # Clients only listen; a "ping" is answered so proxies keep the socket open.
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def run_lines(self, event: dict[str, Any]) -> None:
+        if int(event.get("last_seq", 0)) > self.sent_seq:
+            await self.send_new_lines()
+
+    async def run_state(self, event: dict[str, Any]) -> None:
+        await self.send_new_lines()  # the final line is stored before the final state
+        await self.send_state()
+
+    async def send_new_lines(self) -> None:
+        while True:
+            lines = await database_sync_to_async(lines_after)(self.run, self.sent_seq, BATCH)
+            if not lines:
+                return
+            await self.send_json({"type": "lines", "lines": [line_as_json(x) for x in lines]})
+            self.sent_seq = lines[-1].seq
+            if len(lines) < BATCH:
+                return
+
+    async def send_state(self) -> None:
+        payload = await database_sync_to_async(run_state_payload)(self.run.pk)
+        await self.send_json({"type": "state", **payload})
+
+
+def client_seq(query_string: bytes) -> int:
+    values = parse_qs(query_string.decode("latin-1")).get("after", ["0"])
+    try:
+        return max(0, int(values[-1]))
+    except ValueError:
+        return 0

@@ -1,0 +1,134 @@
+"""Build logs: lines are stored in the database first (batched), then a doorbell rings.
+
+The channel layer only carries "there are lines up to seq N" notifications to the group
+`build-run-<id>`; consumers always read the lines themselves from the database after the seq
+they last sent. So a lost notification delays a line but never loses it, and a reconnecting
+client asking for lines after its last seq gets neither gaps nor duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from builders.models import BuildLogLine, BuildRun
+
+logger = logging.getLogger(__name__)
+
+SUCCESS_LINE = "Build completed successfully"
+MASK = "******"
+MAX_LINE_CHARS = 8000
+
+
+def run_group(run_id: int) -> str:
+    return f"build-run-{run_id}"
+
+
+def ring_doorbell(run_id: int, message: dict[str, object]) -> None:
+    """Notify a run's channel group; a broken channel layer must never break a build."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(run_group(run_id), message)
+    except Exception:  # the database holds the truth; clients catch up on their next read
+        logger.warning("channel layer notification failed for run %s", run_id, exc_info=True)
+
+
+def notify_lines(run_id: int, last_seq: int) -> None:
+    ring_doorbell(run_id, {"type": "run.lines", "last_seq": last_seq})
+
+
+def notify_state(run_id: int) -> None:
+    ring_doorbell(run_id, {"type": "run.state"})
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, MASK)
+    return text
+
+
+class RunLog:
+    """Appends numbered lines to one run's log; thread-safe; flushes in batches."""
+
+    def __init__(
+        self,
+        run_id: int,
+        *,
+        secrets: Sequence[str] = (),
+        batch_lines: int = 500,
+        batch_seconds: float = 0.25,
+    ) -> None:
+        self.run_id = run_id
+        # Short secrets would mask ordinary words; anything under 4 chars is not worth hiding.
+        self.secrets = sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True)
+        self.batch_lines = batch_lines
+        self.batch_seconds = batch_seconds
+        self._lock = threading.Lock()
+        self._pending: list[BuildLogLine] = []
+        self._last_flush = time.monotonic()
+        last = BuildLogLine.objects.filter(run_id=run_id).aggregate(last=Max("seq"))["last"]
+        self._next_seq = (last or 0) + 1
+
+    def write(self, text: str) -> None:
+        """Add one or more lines (split on newlines), masked, then flush if a batch is due."""
+        now = timezone.now()
+        with self._lock:
+            for line in str(text).splitlines() or [""]:
+                self._append(now, line)
+            due = (
+                len(self._pending) >= self.batch_lines
+                or time.monotonic() - self._last_flush >= self.batch_seconds
+            )
+        if due:
+            self.flush()
+
+    def _append(self, now: datetime, line: str) -> None:
+        clean = mask_secrets(line, self.secrets)[:MAX_LINE_CHARS]
+        self._pending.append(
+            BuildLogLine(run_id=self.run_id, seq=self._next_seq, time=now, text=clean)
+        )
+        self._next_seq += 1
+
+    def flush(self) -> None:
+        """Store buffered lines, then (after the transaction commits) ring the doorbell."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+            self._last_flush = time.monotonic()
+            if not batch:
+                return
+            BuildLogLine.objects.bulk_create(batch)
+        last_seq = batch[-1].seq
+        transaction.on_commit(lambda: notify_lines(self.run_id, last_seq))
+
+    @property
+    def last_seq(self) -> int:
+        return self._next_seq - 1
+
+
+def lines_after(run: BuildRun, after: int, limit: int = 1000) -> list[BuildLogLine]:
+    """Return up to `limit` lines of the run with seq > after, from the database or the archive."""
+    if run.log_archive_key:
+        from builders.log_archive import read_archived_lines
+
+        return [line for line in read_archived_lines(run) if line.seq > after][:limit]
+    return list(BuildLogLine.objects.filter(run=run, seq__gt=after).order_by("seq")[:limit])
+
+
+def line_as_json(line: BuildLogLine) -> dict[str, object]:
+    return {"seq": line.seq, "time": line.time.isoformat(), "text": line.text}
+
+
+def failure_line(reason: str) -> str:
+    return f"Build failed: {reason}"

@@ -1,0 +1,329 @@
+"""Drives one build run: claim → fetch artifact → engine (through an executor) → record result.
+
+The executor decides where the engine runs. `InWorkerExecutor` (the default) calls
+`builders.engine.build_image` inside the Celery worker; a Kubernetes Job executor can implement
+the same `BuildExecutor.execute(job, on_event, cancel_requested)` later. Every engine event
+becomes a log line; state changes go through `builders.services`.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.utils.module_loading import import_string
+
+from builders import services
+from builders.logs import RunLog
+from builders.models import Artifact, BuildRun
+from builders.oci.events import Event
+
+logger = logging.getLogger(__name__)
+
+
+class RunCancelled(Exception):
+    """The user asked the run to stop; raised between steps or between layer uploads."""
+
+
+@dataclass(frozen=True)
+class RegistryTarget:
+    """Where the image goes and how to log in (the password never reaches a log line)."""
+
+    host: str
+    scheme: str
+    username: str
+    password: str = field(repr=False)
+    verify: bool
+    ca_bundle: str | None
+
+
+@dataclass(frozen=True)
+class BuildJob:
+    """Everything an executor needs to build one run, with no database access."""
+
+    run_id: int
+    artifact_path: Path
+    artifact_file_name: str
+    artifact_sha256: str
+    artifact_kind: str
+    environment: dict[str, Any]
+    environment_parameters: dict[str, str]
+    image_reference: str
+    registry: RegistryTarget
+    allowed_networks: tuple[str, ...]
+    source: str = ""
+
+
+class BuildExecutor(Protocol):
+    def execute(
+        self,
+        job: BuildJob,
+        on_event: Callable[[Event], None],
+        cancel_requested: Callable[[], bool],
+    ) -> dict[str, Any]:
+        """Build and push; return the BuildRun result fields; raise RunCancelled on cancel."""
+        ...
+
+
+class InWorkerExecutor:
+    """Runs the framework-free engine inside this worker process."""
+
+    def execute(
+        self,
+        job: BuildJob,
+        on_event: Callable[[Event], None],
+        cancel_requested: Callable[[], bool],
+    ) -> dict[str, Any]:
+        from builders.engine_adapter import run_engine
+
+        return run_engine(job, on_event, cancel_requested)
+
+
+def build_executor() -> BuildExecutor:
+    executor: BuildExecutor = import_string(settings.B2I_BUILD_EXECUTOR)()
+    return executor
+
+
+# --- heartbeat ------------------------------------------------------------------------------
+
+
+class Heartbeat:
+    """A thread that beats every few seconds and notices a cancel within about one second."""
+
+    def __init__(self, run_id: int, log: RunLog) -> None:
+        self.run_id = run_id
+        self.log = log
+        self.cancelled = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def cancel_requested(self) -> bool:
+        return self.cancelled.is_set()
+
+    def _loop(self) -> None:
+        interval = settings.B2I_BUILD_HEARTBEAT_SECONDS
+        last_beat = time.monotonic()
+        try:
+            while not self._stop.wait(0.5):
+                self.log.flush()  # lines of a quiet engine still reach clients within a second
+                if time.monotonic() - last_beat >= interval:
+                    last_beat = time.monotonic()
+                    if services.do_heartbeat(self.run_id):
+                        self.cancelled.set()
+                elif services.is_cancel_requested(self.run_id):
+                    self.cancelled.set()
+        except Exception:
+            logger.exception("heartbeat of run %s stopped", self.run_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def run_build(run_id: int, *, task_id: str = "", executor: BuildExecutor | None = None) -> str:
+    """Claim and build one run; return its final state (or why nothing was done)."""
+    claim = services.do_claim_run(run_id, worker_host=worker_name(), task_id=task_id)
+    if not claim.claimed:
+        logger.info("run %s not built: %s", run_id, claim.reason)
+        return claim.reason
+    run = BuildRun.objects.select_related(
+        "builder__environment", "builder__registry_secret", "builder__project", "artifact"
+    ).get(pk=run_id)
+    log = RunLog(run.pk, secrets=secrets_of(run))
+    log.write(f"Build #{run.number} of {run.builder.name} started on {worker_name()}")
+    if run.attempt > 1:
+        log.write(f"Attempt {run.attempt} (the previous worker was lost)")
+    with Heartbeat(run.pk, log) as heartbeat:
+        finish_run(run, log, heartbeat, executor or build_executor())
+    run.refresh_from_db()
+    return str(run.state)
+
+
+def finish_run(run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: BuildExecutor) -> None:
+    """Execute the build and record its outcome; no exception escapes as a stuck run."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    try:
+        result = execute_run(run, log, heartbeat, executor)
+    except RunCancelled:
+        services.do_mark_cancelled(run, log)
+    except SoftTimeLimitExceeded:
+        limit = settings.B2I_BUILD_SOFT_TIME_LIMIT
+        services.do_mark_failed(run, "build:timeout", f"the build took longer than {limit} s", log)
+    except Exception as exc:
+        code, message = describe_error(exc)
+        if code == "build:internal":
+            logger.exception("run %s failed", run.pk)
+        services.do_mark_failed(run, code, message, log)
+    else:
+        services.do_mark_successful(run, result, log)
+
+
+def describe_error(exc: BaseException) -> tuple[str, str]:
+    """Return (code, message): our errors carry both; anything else is an internal error."""
+    code = getattr(exc, "code", None)
+    message = getattr(exc, "message", None)
+    if isinstance(code, str) and ":" in code and message:
+        return code, str(message)
+    return "build:internal", f"internal error ({type(exc).__name__}); see the worker log"
+
+
+def execute_run(
+    run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: BuildExecutor
+) -> dict[str, Any]:
+    on_event = EventLogger(log)
+    with local_artifact(run, log, on_event) as (artifact, path):
+        if heartbeat.cancel_requested():
+            raise RunCancelled()
+        job = build_job(run, artifact, path)
+        log.write(f"Image {job.image_reference} from environment {run.builder.environment.name}")
+        result = executor.execute(job, on_event, heartbeat.cancel_requested)
+    result.setdefault("step_timings", {})
+    result["step_timings"] = {**on_event.timings, **result["step_timings"]}
+    return result
+
+
+@contextmanager
+def local_artifact(
+    run: BuildRun, log: RunLog, on_event: EventLogger
+) -> Iterator[tuple[Artifact, Path]]:
+    """Yield the run's artifact as a local file: from storage, or downloaded from its URL."""
+    from builders.fetch import fetch_artifact_for_run
+
+    on_event(Event("step-started", step="fetch artifact"))
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="b2i-run-") as workdir:
+        if run.artifact_url:
+            artifact = fetch_artifact_for_run(run, Path(workdir), log)
+        else:
+            if run.artifact is None:
+                raise services.BuildUserError("build:user:no-artifact", "the run has no artifact")
+            artifact = run.artifact
+        path = storage_file_path(artifact, Path(workdir))
+        on_event(
+            Event(
+                "step-finished",
+                step="fetch artifact",
+                duration=time.monotonic() - started,
+                message=f"{artifact.file_name} ({artifact.size} bytes, sha256 {artifact.sha256})",
+            )
+        )
+        yield artifact, path
+
+
+def storage_file_path(artifact: Artifact, workdir: Path) -> Path:
+    """Return a local path of the stored artifact, copying it out of remote storage if needed."""
+    try:
+        return Path(default_storage.path(artifact.storage_key))
+    except NotImplementedError:  # S3 and friends have no local path: stream a copy
+        target = workdir / "artifact"
+        with default_storage.open(artifact.storage_key, "rb") as source, target.open("wb") as out:
+            for chunk in iter(lambda: source.read(1024 * 1024), b""):
+                out.write(chunk)
+        return target
+
+
+def build_job(run: BuildRun, artifact: Artifact, path: Path) -> BuildJob:
+    builder = run.builder
+    secret = builder.registry_secret
+    return BuildJob(
+        run_id=run.pk,
+        artifact_path=path,
+        artifact_file_name=artifact.file_name,
+        artifact_sha256=artifact.sha256,
+        artifact_kind=artifact.kind,
+        environment=builder.environment.as_engine_dict(),
+        environment_parameters={k: str(v) for k, v in builder.environment_parameters.items()},
+        image_reference=image_reference(secret.registry_host, builder.image_name, run.tag),
+        registry=RegistryTarget(
+            host=secret.registry_host,
+            scheme=secret.scheme,
+            username=secret.username,
+            password=secret.password,
+            verify=not secret.skip_tls_verify,
+            ca_bundle=secret.ca_bundle or None,
+        ),
+        allowed_networks=tuple(settings.B2I_ALLOWED_REGISTRY_NETWORKS),
+        source=f"b2i://{builder.project.name}/{builder.name}#{run.number}",
+    )
+
+
+def image_reference(registry_host: str, image_name: str, tag: str) -> str:
+    """Prefix the registry host unless the image name already starts with it (KubeSphere rule)."""
+    name = image_name.strip("/")
+    if not name.startswith(f"{registry_host}/"):
+        name = f"{registry_host}/{name}"
+    return f"{name}:{tag}"
+
+
+def secrets_of(run: BuildRun) -> list[str]:
+    secret = run.builder.registry_secret
+    values = [run.builder.trigger_token]
+    try:
+        values.append(secret.password)
+    except Exception:  # an undecryptable password fails later with its own clear error
+        logger.warning("registry secret %s cannot be decrypted", secret.pk)
+    return [value for value in values if value]
+
+
+def worker_name() -> str:
+    return socket.gethostname()
+
+
+class EventLogger:
+    """Turns engine events into log lines and collects per-step timings."""
+
+    def __init__(self, log: RunLog) -> None:
+        self.log = log
+        self.timings: dict[str, float] = {}
+
+    def __call__(self, event: Event) -> None:
+        if event.kind == "step-finished" and event.duration is not None:
+            self.timings[event.step] = round(event.duration, 3)
+        self.log.write(render_event(event))
+
+
+def render_event(event: Event) -> str:
+    """Return the log line of one engine event."""
+    if event.kind == "step-started":
+        return f"==> {event.step}" + (f": {event.message}" if event.message else "")
+    if event.kind == "step-finished":
+        took = f" in {event.duration:.2f} s" if event.duration is not None else ""
+        detail = f": {event.message}" if event.message else ""
+        return f"<== {event.step} done{took}{detail}"
+    if event.kind in ("blob-pushed", "blob-reused"):
+        verb = "pushed" if event.kind == "blob-pushed" else "reused"
+        text = f"    {verb} {event.digest or ''} ({human_bytes(event.bytes)})"
+        return text + (f" {event.message}" if event.message else "")
+    if event.kind == "retry":
+        return f"    retrying: {event.message}"
+    return f"    {event.message}" if event.step else event.message
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"

@@ -1,0 +1,315 @@
+"""State changes of builders and runs: `check_…` validates then acts, `do_…` acts.
+
+Every transition of a BuildRun is one guarded UPDATE (`…filter(state=…).update(…)`), so two
+actors racing (a worker finishing, the reaper, a user cancelling, a duplicate task delivery)
+can never both win. Tasks are enqueued and channel notifications sent only after the
+transaction commits, so a worker never looks for a row that is not visible yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from builders.logs import RunLog, failure_line, notify_state
+from builders.models import Artifact, BuildRun, BuildState, ImageBuilder
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+
+
+class BuildUserError(Exception):
+    """A request the user can fix: carries a stable code and a message (answered as 4xx)."""
+
+    def __init__(self, code: str, message: str, status: int = 400, **extra: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.http_status = status  # read by b2i_console.api_errors
+        self.extra = extra
+
+
+# --- starting runs -------------------------------------------------------------------------
+
+
+def do_start_run(
+    builder: ImageBuilder,
+    *,
+    user: Any = None,
+    artifact: Artifact | None = None,
+    tag: str | None = None,
+    artifact_url: str = "",
+    artifact_url_sha256: str = "",
+    triggered_by: str = "",
+) -> BuildRun:
+    """Queue run #n of the builder; older queued runs are superseded; enqueued after commit."""
+    with transaction.atomic():
+        # Locking the builder row serialises run numbering and supersession per builder.
+        locked = ImageBuilder.objects.select_for_update().get(pk=builder.pk)
+        if artifact is not None and artifact.pk != locked.artifact_id:
+            locked.artifact = artifact
+        if tag:
+            locked.tag = tag
+        number = locked.next_run_number
+        locked.next_run_number = number + 1
+        locked.save(update_fields=["artifact", "tag", "next_run_number", "updated_at"])
+        run = BuildRun.objects.create(
+            builder=locked,
+            number=number,
+            artifact=None if artifact_url else locked.artifact,
+            artifact_url=artifact_url,
+            artifact_url_sha256=artifact_url_sha256,
+            tag=locked.tag,
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+            triggered_by=triggered_by,
+            task_id=str(uuid.uuid4()),
+        )
+        _supersede_queued_runs(locked, run)
+        transaction.on_commit(lambda: enqueue_run(run))
+    builder.refresh_from_db()
+    return run
+
+
+def _supersede_queued_runs(builder: ImageBuilder, newer: BuildRun) -> None:
+    older = list(
+        BuildRun.objects.filter(builder=builder, state=BuildState.PENDING).exclude(pk=newer.pk)
+    )
+    for run in older:
+        reason = f"superseded by run #{newer.number}"
+        if _finish(
+            run, BuildState.CANCELLED, "build:superseded", reason, f"Build cancelled: {reason}"
+        ):
+            transaction.on_commit(lambda run=run: revoke_task(run.task_id))
+
+
+def enqueue_run(run: BuildRun) -> None:
+    from builders.tasks import run_build_task
+
+    run_build_task.apply_async(args=[run.pk], task_id=run.task_id or None)
+
+
+def revoke_task(task_id: str) -> None:
+    """Tell workers to drop a task (a redelivered copy is then skipped); best effort."""
+    if not task_id:
+        return
+    from b2i_console.celery import app
+
+    try:
+        app.control.revoke(task_id)
+    except Exception:  # the guarded claim makes a stale delivery harmless anyway
+        logger.warning("could not revoke task %s", task_id, exc_info=True)
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a task delivery may do with its run: `claimed` True means build it now."""
+
+    claimed: bool
+    reason: str = ""
+
+
+def do_claim_run(run_id: int, *, worker_host: str, task_id: str = "") -> Claim:
+    """Move a Pending run to Running with one atomic UPDATE; duplicates and stale copies lose."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            claimed = BuildRun.objects.filter(
+                pk=run_id, state=BuildState.PENDING, cancel_requested=False
+            ).update(
+                state=BuildState.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                attempt=F("attempt") + 1,
+                worker_host=worker_host[:255],
+                **({"task_id": task_id} if task_id else {}),
+            )
+    except IntegrityError:
+        # Another run of this builder is Running (partial unique index): when it ends, it
+        # enqueues the newest queued run again, so this delivery can simply stop.
+        return Claim(False, "builder busy")
+    if claimed:
+        notify_state(run_id)
+        return Claim(True)
+    return _take_over_lost_run(run_id, worker_host=worker_host, now=now)
+
+
+def _take_over_lost_run(run_id: int, *, worker_host: str, now: Any) -> Claim:
+    """Re-claim a Running run whose worker died (redelivered task) unless attempts ran out."""
+    stale_before = now - timedelta(seconds=settings.B2I_BUILD_LOST_AFTER_SECONDS)
+    stale = BuildRun.objects.filter(
+        pk=run_id, state=BuildState.RUNNING, heartbeat_at__lt=stale_before
+    )
+    if stale.filter(attempt__lt=MAX_ATTEMPTS).update(
+        heartbeat_at=now, attempt=F("attempt") + 1, worker_host=worker_host[:255]
+    ):
+        return Claim(True, "took over a lost run")
+    run = stale.first()
+    if run is not None:
+        reason = f"worker lost {run.attempt} times"
+        _finish(run, BuildState.FAILED, "build:worker-lost", reason, failure_line(reason))
+    return Claim(False, "not pending")
+
+
+# --- while running --------------------------------------------------------------------------
+
+
+def do_heartbeat(run_id: int) -> bool:
+    """Record that the worker is alive; return True when a cancel was requested."""
+    BuildRun.objects.filter(pk=run_id, state=BuildState.RUNNING).update(heartbeat_at=timezone.now())
+    return is_cancel_requested(run_id)
+
+
+def is_cancel_requested(run_id: int) -> bool:
+    row = BuildRun.objects.filter(pk=run_id).values("state", "cancel_requested").first()
+    return row is None or row["cancel_requested"] or row["state"] != BuildState.RUNNING
+
+
+def do_request_cancel(run: BuildRun) -> BuildRun:
+    """Cancel a queued run at once; ask a running one to stop (it does within seconds)."""
+    reason = "cancelled by a user"
+    if _finish(run, BuildState.CANCELLED, "build:cancelled", reason, "Build cancelled"):
+        revoke_task(run.task_id)
+    else:
+        BuildRun.objects.filter(pk=run.pk, state=BuildState.RUNNING).update(cancel_requested=True)
+    run.refresh_from_db()
+    return run
+
+
+# --- finishing ------------------------------------------------------------------------------
+
+
+def _finish(
+    run: BuildRun,
+    state: str,
+    code: str,
+    message: str,
+    last_line: str,
+    *,
+    from_states: tuple[str, ...] = (BuildState.PENDING,),
+    log: RunLog | None = None,
+    extra: dict[str, Any] | None = None,
+    where: dict[str, Any] | None = None,
+) -> bool:
+    """Move the run to a final state if it is still in `from_states`; write its last log line."""
+    now = timezone.now()
+    with transaction.atomic():
+        guard = BuildRun.objects.filter(pk=run.pk, state__in=from_states, **(where or {}))
+        done = guard.update(
+            state=state,
+            error_code=code if state != BuildState.SUCCESSFUL else "",
+            error_message=message if state != BuildState.SUCCESSFUL else "",
+            finished_at=now,
+            **(extra or {}),
+        )
+        if not done:
+            return False
+        log = log or RunLog(run.pk)
+        log.write(last_line)
+        log.flush()
+        transaction.on_commit(lambda: _after_finish(run))
+    return True
+
+
+def _after_finish(run: BuildRun) -> None:
+    notify_state(run.pk)
+    enqueue_next_queued_run(run.builder_id)
+
+
+def enqueue_next_queued_run(builder_id: int) -> None:
+    """Re-enqueue the builder's newest queued run (its first delivery may have found it busy)."""
+    queued = (
+        BuildRun.objects.filter(builder_id=builder_id, state=BuildState.PENDING)
+        .order_by("-number")
+        .first()
+    )
+    if queued is not None:
+        enqueue_run_again(queued)
+
+
+def enqueue_run_again(run: BuildRun) -> None:
+    from builders.tasks import run_build_task
+
+    run_build_task.apply_async(args=[run.pk])
+
+
+def do_mark_successful(run: BuildRun, result: dict[str, Any], log: RunLog) -> bool:
+    """Record the pushed image and end the run Successful (unless the reaper ended it first)."""
+    from builders.logs import SUCCESS_LINE
+
+    log.flush()
+    return _finish(
+        run,
+        BuildState.SUCCESSFUL,
+        "",
+        "",
+        SUCCESS_LINE,
+        from_states=(BuildState.RUNNING,),
+        log=log,
+        extra=result,
+    )
+
+
+def do_mark_failed(run: BuildRun, code: str, message: str, log: RunLog | None = None) -> bool:
+    """End a Running run Failed with an error code; its last log line is `Build failed: …`."""
+    if log is not None:
+        log.flush()
+    return _finish(
+        run,
+        BuildState.FAILED,
+        code,
+        message,
+        failure_line(message),
+        from_states=(BuildState.RUNNING,),
+        log=log,
+    )
+
+
+def do_mark_cancelled(run: BuildRun, log: RunLog | None = None) -> bool:
+    """End a Running run Cancelled after the worker stopped cooperatively."""
+    if log is not None:
+        log.flush()
+    return _finish(
+        run,
+        BuildState.CANCELLED,
+        "build:cancelled",
+        "cancelled by a user",
+        "Build cancelled",
+        from_states=(BuildState.RUNNING,),
+        log=log,
+    )
+
+
+def do_reap_lost_runs() -> list[int]:
+    """Fail Running runs whose heartbeat is older than the limit ("worker lost"); revoke them."""
+    limit = settings.B2I_BUILD_LOST_AFTER_SECONDS
+    stale_before = timezone.now() - timedelta(seconds=limit)
+    reaped = []
+    still_stale = {"heartbeat_at__lt": stale_before}  # a late heartbeat wins the race
+    for run in BuildRun.objects.filter(state=BuildState.RUNNING, **still_stale):
+        cancelled = run.cancel_requested
+        reason = "cancelled by a user" if cancelled else f"worker lost (no heartbeat for {limit} s)"
+        ended = _finish(
+            run,
+            BuildState.CANCELLED if cancelled else BuildState.FAILED,
+            "build:cancelled" if cancelled else "build:worker-lost",
+            reason,
+            "Build cancelled" if cancelled else failure_line(reason),
+            from_states=(BuildState.RUNNING,),
+            where=still_stale,
+        )
+        if ended:
+            revoke_task(run.task_id)
+            reaped.append(run.pk)
+    return reaped

@@ -1,0 +1,37 @@
+"""Celery tasks of the builders app: thin wrappers that pass ids and call the runner/services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+
+from builders import runner, services
+
+
+@shared_task(
+    bind=True,
+    name="builders.tasks.run_build_task",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.B2I_BUILD_SOFT_TIME_LIMIT,
+    time_limit=settings.B2I_BUILD_HARD_TIME_LIMIT,
+)
+def run_build_task(self: Any, run_id: int) -> str:
+    """Build one run (ids only: the row says everything); a duplicate delivery does nothing."""
+    return runner.run_build(run_id, task_id=self.request.id or "")
+
+
+@shared_task(name="builders.tasks.reap_lost_builds_task")
+def reap_lost_builds_task() -> list[int]:
+    """Fail runs whose worker stopped sending heartbeats (Celery beat, every minute)."""
+    return services.do_reap_lost_runs()
+
+
+@shared_task(name="builders.tasks.archive_old_logs_task")
+def archive_old_logs_task() -> int:
+    """Compress logs of runs older than B2I_LOG_ARCHIVE_DAYS into storage."""
+    from builders.log_archive import archive_old_logs
+
+    return archive_old_logs(settings.B2I_LOG_ARCHIVE_DAYS)

@@ -1,0 +1,317 @@
+"""Artifact uploads: streamed to a staging file with sha256 and size counted on the way, size
+limited, inspected, then stored once per project and sha256 in `default_storage`.
+
+Two ways in:
+- one multipart request (`HashingUploadHandler` replaces Django's handlers, so nothing is held
+  in memory and an oversized body is refused while it arrives);
+- a resumable chunked upload (`begin_chunked_upload` → `append_chunk` at the offset the server
+  reports → `complete_chunked_upload`), for large files over unreliable links.
+Chunks are staged on the local disk under MEDIA_ROOT/staging (object stores cannot append).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
+from django.db import IntegrityError, transaction
+
+from builders.models import Artifact, ArtifactUpload
+from builders.services import BuildUserError
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def max_artifact_bytes() -> int:
+    return int(settings.B2I_MAX_ARTIFACT_BYTES)
+
+
+def too_large_error(size: int | None = None) -> BuildUserError:
+    limit = max_artifact_bytes()
+    got = f" ({size} bytes)" if size is not None else ""
+    return BuildUserError(
+        "artifact:too-large",
+        f"The file is larger than the limit of {limit} bytes{got} "
+        "(B2I_MAX_ARTIFACT_BYTES); use a smaller artifact or ask an admin to raise the limit.",
+        status=413,
+    )
+
+
+def staging_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "staging"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --- one-request multipart upload ------------------------------------------------------------
+
+
+class HashedUpload(UploadedFile):
+    """A file staged on disk with its sha256 and size already known."""
+
+    def __init__(self, staged: IO[bytes], name: str, size: int, sha256: str) -> None:
+        super().__init__(staged, name=name, content_type="application/octet-stream", size=size)
+        self.sha256 = sha256
+
+    def temporary_file_path(self) -> str:
+        return str(self.file.name)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            Path(self.file.name).unlink(missing_ok=True)
+
+
+class HashingUploadHandler(FileUploadHandler):
+    """Writes each uploaded file to a staging file, hashing and counting while it streams."""
+
+    chunk_size = CHUNK
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.staged = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by HashedUpload)
+            dir=staging_dir(), prefix="upload-", delete=False
+        )
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        self.size += len(raw_data)
+        if self.size > max_artifact_bytes():
+            self.staged.close()
+            Path(self.staged.name).unlink(missing_ok=True)
+            raise ApiTooLarge()
+        self.digest.update(raw_data)
+        self.staged.write(raw_data)
+
+    def file_complete(self, file_size: int) -> HashedUpload:
+        self.staged.flush()
+        self.staged.seek(0)
+        return HashedUpload(
+            self.staged, self.file_name or "artifact", self.size, self.digest.hexdigest()
+        )
+
+
+def _api_too_large_class() -> type[Exception]:
+    from b2i_console.api_errors import ApiError
+
+    class _ApiTooLarge(ApiError):
+        def __init__(self) -> None:
+            error = too_large_error()
+            super().__init__(error.code, error.message, status=413)
+
+    return _ApiTooLarge
+
+
+ApiTooLarge = _api_too_large_class()
+
+
+def check_declared_size(content_length: str | None) -> None:
+    """Refuse at once a body whose declared length is over the limit (plus form overhead)."""
+    declared = int(content_length) if content_length and content_length.isdigit() else 0
+    if declared > max_artifact_bytes() + 64 * 1024:
+        raise too_large_error(declared)
+
+
+# --- storing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    artifact: Artifact
+    created: bool
+
+
+def inspect_file(path: Path, expected_kind: str | None, file_name: str) -> Any:
+    """Inspect the bytes; a bad or mismatching file is a BuildUserError (400)."""
+    from builders.packaging.errors import ArtifactError
+    from builders.packaging.inspection import inspect_artifact
+
+    try:
+        return inspect_artifact(path, expected_kind=expected_kind or None, filename=file_name)
+    except ArtifactError as exc:
+        raise BuildUserError(exc.code, exc.message) from exc
+
+
+def store_artifact(
+    project: Any,
+    user: Any,
+    path: Path,
+    *,
+    file_name: str,
+    sha256: str,
+    size: int,
+    expected_kind: str | None = None,
+) -> StoredArtifact:
+    """Inspect a staged file and keep it once per project and sha256 (later uploads reuse it)."""
+    if size > max_artifact_bytes():
+        raise too_large_error(size)
+    inspection = inspect_file(path, expected_kind, file_name)
+    existing = Artifact.objects.filter(project=project, sha256=sha256).first()
+    if existing is not None:
+        return StoredArtifact(existing, created=False)
+    with path.open("rb") as source:
+        key = default_storage.save(storage_key(project, sha256, file_name), File(source))
+    try:
+        with transaction.atomic():
+            artifact = Artifact.objects.create(
+                project=project,
+                file_name=file_name,
+                size=size,
+                sha256=sha256,
+                kind=inspection.kind,
+                summary=str(inspection.summary())[:255],
+                inspection=inspection.as_dict(),
+                storage_key=key,
+                uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+            )
+    except IntegrityError:  # the same file arrived twice at once: keep the first
+        default_storage.delete(key)
+        return StoredArtifact(Artifact.objects.get(project=project, sha256=sha256), created=False)
+    return StoredArtifact(artifact, created=True)
+
+
+def storage_key(project: Any, sha256: str, file_name: str) -> str:
+    safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(file_name))[:100] or "artifact"
+    return f"artifacts/{project.pk}/{sha256}/{safe_name}"
+
+
+def store_uploaded_file(
+    project: Any, user: Any, upload: HashedUpload, expected_kind: str | None
+) -> StoredArtifact:
+    return store_artifact(
+        project,
+        user,
+        Path(upload.temporary_file_path()),
+        file_name=os.path.basename(upload.name or "artifact"),
+        sha256=upload.sha256,
+        size=upload.size or 0,
+        expected_kind=expected_kind,
+    )
+
+
+# --- resumable chunked upload -----------------------------------------------------------------
+
+
+def staged_path(upload: ArtifactUpload) -> Path:
+    return staging_dir() / f"{upload.public_id}.part"
+
+
+def begin_chunked_upload(
+    project: Any, user: Any, *, file_name: str, total_size: int, sha256: str = ""
+) -> ArtifactUpload:
+    """Start a resumable upload of `total_size` bytes (refused at once over the limit)."""
+    if total_size > max_artifact_bytes():
+        raise too_large_error(total_size)
+    if sha256 and not SHA256_RE.match(sha256):
+        raise BuildUserError("artifact:bad-sha256", "sha256 must be 64 lower-case hex digits")
+    upload = ArtifactUpload.objects.create(
+        project=project,
+        file_name=os.path.basename(file_name)[:255] or "artifact",
+        total_size=total_size,
+        expected_sha256=sha256,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    staged_path(upload).touch()
+    return upload
+
+
+def append_chunk(
+    upload: ArtifactUpload, offset: int, read: Callable[[int], bytes], length: int
+) -> ArtifactUpload:
+    """Write one chunk at `offset` (must equal the bytes received so far); return the upload."""
+    with transaction.atomic():
+        # The row lock serialises chunks of one upload (a retried chunk racing the original).
+        locked = ArtifactUpload.objects.select_for_update().get(pk=upload.pk)
+        if locked.artifact_id is not None:
+            raise BuildUserError("upload:complete", "This upload is already complete.", 409)
+        if offset != locked.received:
+            raise offset_mismatch(locked)
+        if locked.received + length > locked.total_size:
+            raise BuildUserError(
+                "upload:too-long",
+                f"The chunk goes past the declared size of {locked.total_size} bytes.",
+                413 if locked.received + length > max_artifact_bytes() else 400,
+            )
+        written = write_at(staged_path(locked), offset, read, length)
+        locked.received = offset + written
+        locked.save(update_fields=["received"])
+    return locked
+
+
+def offset_mismatch(upload: ArtifactUpload) -> BuildUserError:
+    return BuildUserError(
+        "upload:offset-mismatch",
+        f"The server has {upload.received} bytes of this upload; send the next chunk from "
+        f"offset {upload.received}.",
+        409,
+        offset=upload.received,
+    )
+
+
+def write_at(path: Path, offset: int, read: Callable[[int], bytes], length: int) -> int:
+    """Write up to `length` bytes from `read` at `offset`, dropping anything after it first."""
+    written = 0
+    with path.open("r+b") as out:
+        out.truncate(offset)  # leftovers of an interrupted chunk are not part of the upload
+        out.seek(offset)
+        while written < length:
+            data = read(min(CHUNK, length - written))
+            if not data:
+                break
+            out.write(data)
+            written += len(data)
+    return written
+
+
+def complete_chunked_upload(
+    upload: ArtifactUpload, user: Any, expected_kind: str | None
+) -> StoredArtifact:
+    """Check size and sha256 of a fully received upload, then inspect and store it."""
+    if upload.artifact_id is not None:
+        return StoredArtifact(upload.artifact, created=False)  # type: ignore[arg-type]
+    if upload.received != upload.total_size:
+        raise offset_mismatch(upload)
+    path = staged_path(upload)
+    sha256 = file_sha256(path)
+    if upload.expected_sha256 and sha256 != upload.expected_sha256:
+        raise BuildUserError(
+            "artifact:sha256-mismatch",
+            f"The uploaded bytes have sha256 {sha256}, not {upload.expected_sha256}.",
+        )
+    stored = store_artifact(
+        upload.project,
+        user,
+        path,
+        file_name=upload.file_name,
+        sha256=sha256,
+        size=upload.received,
+        expected_kind=expected_kind,
+    )
+    ArtifactUpload.objects.filter(pk=upload.pk).update(artifact=stored.artifact)
+    path.unlink(missing_ok=True)
+    return stored
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
