@@ -29,7 +29,8 @@ class ValidationReport:
     push_ok: bool | None
     push_message: str
     repository: str
-    code: str | None = None
+    login_code: str | None = None
+    push_code: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -41,40 +42,34 @@ def default_probe_repository(secret: RegistrySecret) -> str:
 
 def validate_registry_secret(secret: RegistrySecret, repository: str | None) -> ValidationReport:
     """Probe login and push permission with the secret; raise ApiError when the host is refused."""
-    from builders.oci.errors import OciError
     from builders.oci.probe import probe_registry
 
     repository = repository or default_probe_repository(secret)
-    try:
-        result = probe_registry(
-            secret.address,
-            secret.username or None,
-            secret.password or None,
-            repository,
-            verify=not secret.skip_tls_verify,
-            ca_bundle=secret.ca_bundle or None,
-            allowed_networks=tuple(settings.B2I_ALLOWED_REGISTRY_NETWORKS),
-            timeout=PROBE_TIMEOUT_SECONDS,
-        )
-    except OciError as exc:
-        logger.info("registry secret %s validation failed: %s", secret.pk, exc.code)
-        if exc.code in REFUSED_CODES:
-            raise ApiError(exc.code, exc.message, status=400) from exc
-        return ValidationReport(
-            False, exc.message, None, "Not checked: login failed.", repository, exc.code
-        )
-    report = ValidationReport(
+    result = probe_registry(
+        secret.address,
+        secret.username or None,
+        secret.password or None,
+        repository,
+        verify=not secret.skip_tls_verify,
+        ca_bundle=secret.ca_bundle or None,
+        allowed_networks=tuple(settings.B2I_ALLOWED_REGISTRY_NETWORKS),
+        timeout=PROBE_TIMEOUT_SECONDS,
+    )
+    if result.login_code in REFUSED_CODES:
+        logger.info("registry secret %s validation refused: %s", secret.pk, result.login_code)
+        raise ApiError(result.login_code, result.login_message, status=400)
+    logger.info(
+        "registry secret %s validated: login_ok=%s push_ok=%s",
+        secret.pk,
+        result.login_ok,
+        result.push_ok,
+    )
+    return ValidationReport(
         login_ok=result.login_ok,
         login_message=result.login_message,
         push_ok=result.push_ok,
         push_message=result.push_message,
         repository=repository,
-        code=getattr(result, "code", None),
+        login_code=result.login_code,
+        push_code=result.push_code,
     )
-    logger.info(
-        "registry secret %s validated: login_ok=%s push_ok=%s",
-        secret.pk,
-        report.login_ok,
-        report.push_ok,
-    )
-    return report

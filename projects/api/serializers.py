@@ -172,7 +172,8 @@ class ValidateResultSerializer(serializers.Serializer):
     push_ok = serializers.BooleanField(allow_null=True)
     push_message = serializers.CharField(allow_blank=True)
     repository = serializers.CharField()
-    code = serializers.CharField(allow_null=True)
+    login_code = serializers.CharField(allow_null=True)
+    push_code = serializers.CharField(allow_null=True)
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
