@@ -78,3 +78,14 @@ def reencrypt_text(token: str) -> str:
         return multi_fernet().rotate(token.encode("ascii")).decode("ascii")
     except (InvalidToken, UnicodeError) as exc:
         raise SecretDecryptionError() from exc
+
+
+# (app_label.ModelName, field name) of every column holding encrypt_text() tokens; the
+# rotate_secret_keys command re-encrypts them all. Other apps register theirs in AppConfig.ready().
+ENCRYPTED_FIELDS: list[tuple[str, str]] = [("projects.RegistrySecret", "password_encrypted")]
+
+
+def register_encrypted_field(model_label: str, field_name: str) -> None:
+    """Declare a column of encrypt_text() tokens so key rotation re-encrypts it."""
+    if (model_label, field_name) not in ENCRYPTED_FIELDS:
+        ENCRYPTED_FIELDS.append((model_label, field_name))
