@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("projects.api.urls")),
+    path("", include("builders.api.urls")),
 ]

@@ -313,3 +313,95 @@ def do_reap_lost_runs() -> list[int]:
             revoke_task(run.task_id)
             reaped.append(run.pk)
     return reaped
+
+
+# --- builders -------------------------------------------------------------------------------
+
+
+def check_builder_fields(
+    project: Any, *, artifact_kind: str, environment: Any, registry_secret_name: str | None
+) -> Any:
+    """Validate environment/kind/secret of a builder; return the project's registry secret."""
+    if artifact_kind not in environment.artifact_kinds:
+        raise BuildUserError(
+            "builder:environment-kind-mismatch",
+            f"The build environment {environment.name} does not take {artifact_kind.upper()} "
+            f"artifacts; pick one for {artifact_kind.upper()}.",
+        )
+    secret = project.registry_secrets.filter(name=registry_secret_name or "").first()
+    if secret is None:
+        raise BuildUserError(
+            "builder:unknown-registry-secret",
+            f"This project has no registry secret named {registry_secret_name!r}.",
+        )
+    return secret
+
+
+def check_artifact_matches(artifact: Artifact | None, artifact_kind: str) -> None:
+    if artifact is not None and artifact.kind != artifact_kind:
+        raise BuildUserError(
+            "build:user:kind-mismatch",
+            f"this file is a {artifact.kind.upper()}, not a {artifact_kind.upper()}",
+        )
+
+
+def check_create_builder(
+    project: Any, user: Any, *, artifact: Artifact, fields: dict[str, Any]
+) -> tuple[ImageBuilder, BuildRun]:
+    """Create a builder with its artifact, then start run #1."""
+    fields = dict(fields)
+    secret_name = (fields.pop("registry_secret", None) or {}).get("name")
+    secret = check_builder_fields(
+        project,
+        artifact_kind=fields["artifact_kind"],
+        environment=fields["environment"],
+        registry_secret_name=secret_name,
+    )
+    check_artifact_matches(artifact, fields["artifact_kind"])
+    if ImageBuilder.objects.filter(project=project, name=fields["name"]).exists():
+        raise BuildUserError(
+            "builder:name-taken",
+            f"This project already has an image builder named {fields['name']!r}.",
+            409,
+        )
+    try:
+        with transaction.atomic():
+            builder = ImageBuilder.objects.create(
+                project=project,
+                registry_secret=secret,
+                artifact=artifact,
+                created_by=user if getattr(user, "is_authenticated", False) else None,
+                **fields,
+            )
+    except IntegrityError as exc:  # created concurrently under the same name
+        raise BuildUserError("builder:name-taken", "That name was just taken.", 409) from exc
+    run = do_start_run(builder, user=user)
+    return builder, run
+
+
+def check_update_builder(builder: ImageBuilder, fields: dict[str, Any]) -> ImageBuilder:
+    """Apply edits to a builder (name and kind stay); checks environment and secret again."""
+    fields = dict(fields)
+    secret_field = fields.pop("registry_secret", None)
+    secret = check_builder_fields(
+        builder.project,
+        artifact_kind=builder.artifact_kind,
+        environment=fields.get("environment", builder.environment),
+        registry_secret_name=(secret_field or {}).get("name") or builder.registry_secret.name,
+    )
+    for name, value in fields.items():
+        setattr(builder, name, value)
+    builder.registry_secret = secret
+    builder.save()
+    return builder
+
+
+def check_delete_builder(builder: ImageBuilder) -> None:
+    """Delete a builder unless a run is still active (cancel it first)."""
+    if builder.runs.filter(state__in=[BuildState.PENDING, BuildState.RUNNING]).exists():
+        raise BuildUserError(
+            "builder:run-active",
+            "A run of this builder is queued or running; cancel it before deleting the builder.",
+            409,
+        )
+    builder.delete()

@@ -1,0 +1,99 @@
+"""Artifact uploads of a project: one multipart request, or a resumable chunked upload.
+
+Chunked protocol: POST uploads/ {file_name, size, sha256?} → {id, offset: 0}; then
+PATCH uploads/<id>/ with header `Upload-Offset: <offset>` and the raw bytes as body →
+{offset}; a chunk at another offset than the server's answers 409 with the server's `offset`,
+so a client that lost a response asks GET uploads/<id>/ and continues from there; finally
+POST uploads/<id>/complete/ {kind?} → the artifact (inspected, deduplicated by sha256).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from builders import uploads
+from builders.api import serializers as s
+from builders.api.views import BuildersApiView
+from builders.models import Artifact, ArtifactKind
+from builders.services import BuildUserError
+
+
+class KindSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    kind = serializers.ChoiceField(choices=ArtifactKind.choices, required=False)
+
+
+class ArtifactUploadForm(KindSerializer):
+    file = serializers.FileField()
+
+
+class ArtifactList(BuildersApiView, generics.ListCreateAPIView):  # type: ignore[type-arg]
+    """GET the project's artifacts; POST one file (multipart `file`, optional `kind`)."""
+
+    accepts_upload = True
+    serializer_class = s.ArtifactSerializer
+
+    def get_queryset(self) -> Any:
+        return Artifact.objects.filter(project=self.project).select_related("uploaded_by")
+
+    @extend_schema(request=ArtifactUploadForm, responses=s.ArtifactSerializer)
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        form = ArtifactUploadForm(data=request.data)
+        form.is_valid(raise_exception=True)
+        stored = uploads.store_uploaded_file(
+            self.project, request.user, form.validated_data["file"], form.validated_data.get("kind")
+        )
+        code = status.HTTP_201_CREATED if stored.created else status.HTTP_200_OK
+        return Response(s.ArtifactSerializer(stored.artifact).data, status=code)
+
+
+class UploadList(BuildersApiView, generics.CreateAPIView):  # type: ignore[type-arg]
+    serializer_class = s.ArtifactUploadSerializer
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        data = serializer.validated_data
+        serializer.instance = uploads.begin_chunked_upload(
+            self.project,
+            self.request.user,
+            file_name=data["file_name"],
+            total_size=data["total_size"],
+            sha256=data.get("expected_sha256", ""),
+        )
+
+
+class UploadDetail(BuildersApiView, generics.RetrieveAPIView):  # type: ignore[type-arg]
+    """GET the offset to resume from; PATCH appends one chunk at `Upload-Offset`."""
+
+    serializer_class = s.ArtifactUploadSerializer
+
+    def get_object(self) -> Any:
+        return self.upload_by_id(self.kwargs["upload"])
+
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        upload = self.get_object()
+        offset_text = request.META.get("HTTP_UPLOAD_OFFSET", "")
+        length_text = request.META.get("CONTENT_LENGTH", "")
+        if not offset_text.isdigit() or not length_text.isdigit():
+            raise BuildUserError(
+                "upload:bad-chunk",
+                "Send each chunk with the headers Upload-Offset and Content-Length.",
+            )
+        upload = uploads.append_chunk(
+            upload, int(offset_text), request._request.read, int(length_text)
+        )
+        return Response(s.ArtifactUploadSerializer(upload).data)
+
+
+class UploadComplete(UploadDetail):
+    @extend_schema(request=KindSerializer, responses=s.ArtifactSerializer)
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        form = KindSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        stored = uploads.complete_chunked_upload(
+            self.get_object(), request.user, form.validated_data.get("kind")
+        )
+        return Response(s.ArtifactSerializer(stored.artifact).data, status=status.HTTP_201_CREATED)

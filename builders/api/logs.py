@@ -1,0 +1,66 @@
+"""Build logs over HTTP: polling after a seq (clients without WebSocket) and a text download."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from builders.api.views import RunDetail
+from builders.logs import line_as_json, lines_after
+from builders.models import BuildRun
+
+MAX_LIMIT = 5000
+
+
+def int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
+    try:
+        value = max(0, int(request.query_params.get(name, default)))
+    except ValueError:
+        value = default
+    return min(value, maximum) if maximum is not None else value
+
+
+class RunLog(RunDetail):
+    """GET …/runs/<n>/log/?after=<seq>&limit=<n>: lines after seq, plus the run's state."""
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        run = self.run()
+        after = int_param(request, "after", 0)
+        limit = int_param(request, "limit", 1000, MAX_LIMIT) or 1000
+        lines = lines_after(run, after, limit + 1)
+        more = len(lines) > limit
+        lines = lines[:limit]
+        return Response(
+            {
+                "lines": [line_as_json(line) for line in lines],
+                "last_seq": lines[-1].seq if lines else after,
+                "more": more,
+                "state": run.state,
+                "finished": run.is_finished,
+            }
+        )
+
+
+class RunLogDownload(RunDetail):
+    """GET …/runs/<n>/log.txt: the whole log as text, streamed in batches."""
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> StreamingHttpResponse:
+        run = self.run()
+        response = StreamingHttpResponse(stream_text(run), content_type="text/plain; charset=utf-8")
+        name = f"{run.builder.name}-{run.number}.log"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+def stream_text(run: BuildRun) -> Iterator[str]:
+    after = 0
+    while True:
+        lines = lines_after(run, after, 2000)
+        if not lines:
+            return
+        yield "".join(f"{line.time.isoformat()} {line.text}\n" for line in lines)
+        after = lines[-1].seq

@@ -1,0 +1,242 @@
+"""Serializers of the builders API: public ids are names, numbers and UUIDs, never pks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from builders.models import (
+    DNS1123_LABEL,
+    IMAGE_TAG,
+    TRIGGER_TOKEN,
+    Artifact,
+    ArtifactKind,
+    ArtifactUpload,
+    BuildEnvironment,
+    BuildRun,
+    ImageBuilder,
+)
+from projects import access
+
+
+class ArtifactSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Artifact
+        fields = [
+            "id",
+            "file_name",
+            "size",
+            "sha256",
+            "kind",
+            "summary",
+            "inspection",
+            "uploaded_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ArtifactUploadSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    offset = serializers.IntegerField(source="received", read_only=True)
+    size = serializers.IntegerField(source="total_size", min_value=1)
+    sha256 = serializers.RegexField(
+        r"^[0-9a-f]{64}$", source="expected_sha256", required=False, allow_blank=True
+    )
+    artifact = ArtifactSerializer(read_only=True)
+
+    class Meta:
+        model = ArtifactUpload
+        fields = ["id", "file_name", "size", "sha256", "offset", "artifact", "created_at"]
+        read_only_fields = ["id", "offset", "artifact", "created_at"]
+
+
+class BuildEnvironmentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = BuildEnvironment
+        fields = [
+            "name",
+            "title",
+            "base_image",
+            "artifact_kinds",
+            "spec",
+            "builtin",
+            "enabled",
+        ]
+        read_only_fields = ["builtin"]
+
+    def validate_artifact_kinds(self, value: Any) -> list[str]:
+        kinds = list(value) if isinstance(value, list) else []
+        if not kinds or any(kind not in ArtifactKind.values for kind in kinds):
+            raise serializers.ValidationError(
+                f"Give a list of artifact kinds among {ArtifactKind.values}."
+            )
+        return kinds
+
+
+class RunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    builder = serializers.CharField(source="builder.name", read_only=True)
+    artifact = ArtifactSerializer(read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    duration = serializers.FloatField(read_only=True)
+
+    class Meta:
+        model = BuildRun
+        fields = [
+            "number",
+            "builder",
+            "state",
+            "error_code",
+            "error_message",
+            "tag",
+            "artifact",
+            "artifact_url",
+            "created_by",
+            "triggered_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "duration",
+            "attempt",
+            "worker_host",
+            "heartbeat_at",
+            "image_reference",
+            "digest",
+            "compressed_size",
+            "layers_pushed",
+            "layers_reused",
+            "bytes_pushed",
+            "bytes_reused",
+            "pull_command",
+            "step_timings",
+        ]
+        read_only_fields = fields
+
+
+class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    name = serializers.CharField(max_length=63, validators=[DNS1123_LABEL])
+    tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], default="latest")
+    trigger_token = serializers.CharField(
+        max_length=128, validators=[TRIGGER_TOKEN], required=False, allow_blank=True
+    )
+    environment = serializers.SlugRelatedField(
+        slug_field="name", queryset=BuildEnvironment.objects.filter(enabled=True)
+    )
+    registry_secret = serializers.CharField(source="registry_secret.name")
+    artifact = ArtifactSerializer(read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status = serializers.SerializerMethodField()
+    latest_run = serializers.SerializerMethodField()
+    trigger_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImageBuilder
+        fields = [
+            "name",
+            "alias",
+            "description",
+            "artifact_kind",
+            "environment",
+            "image_name",
+            "tag",
+            "registry_secret",
+            "environment_parameters",
+            "trigger_token",
+            "trigger_url",
+            "update_workloads",
+            "artifact",
+            "status",
+            "latest_run",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_status(self, builder: ImageBuilder) -> str:
+        return builder_status(latest_run_of(builder))
+
+    def get_latest_run(self, builder: ImageBuilder) -> dict[str, Any] | None:
+        run = latest_run_of(builder)
+        if run is None:
+            return None
+        return {"number": run.number, "state": run.state, "finished_at": run.finished_at}
+
+    def get_trigger_url(self, builder: ImageBuilder) -> str | None:
+        if not builder.trigger_token:
+            return None
+        path = reverse(
+            "api-imagebuilder-trigger",
+            kwargs={
+                "workspace": builder.project.workspace.name,
+                "project": builder.project.name,
+                "name": builder.name,
+            },
+        )
+        request = self.context.get("request")
+        url = request.build_absolute_uri(path) if request is not None else path
+        return f"{url}?token={builder.trigger_token}"
+
+    def to_representation(self, instance: ImageBuilder) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        # The token is a credential: only those who may run the builder see it.
+        if request is None or not access.can(request.user, instance.project, "operate"):
+            data.pop("trigger_token", None)
+            data["trigger_url"] = None
+        return data
+
+    def validate_environment_parameters(self, value: Any) -> dict[str, str]:
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise serializers.ValidationError("Give an object of NAME: value pairs.")
+        return {key: str(item) for key, item in value.items()}
+
+
+class BuilderUpdateSerializer(BuilderSerializer):
+    name = serializers.CharField(read_only=True)
+    artifact_kind = serializers.CharField(read_only=True)
+
+
+class BuilderCreateSerializer(BuilderSerializer):
+    """Create fields plus the artifact: a file, an uploaded artifact's id, or a finished upload."""
+
+    file = serializers.FileField(write_only=True, required=False)
+    artifact_id = serializers.UUIDField(write_only=True, required=False)
+    upload_id = serializers.UUIDField(write_only=True, required=False)
+
+    class Meta(BuilderSerializer.Meta):
+        fields = [*BuilderSerializer.Meta.fields, "file", "artifact_id", "upload_id"]
+
+
+class RunRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], required=False)
+    file = serializers.FileField(write_only=True, required=False)
+    artifact_id = serializers.UUIDField(required=False)
+    upload_id = serializers.UUIDField(required=False)
+
+
+class TriggerRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], required=False)
+    artifact_url = serializers.URLField(max_length=2048, required=False)
+    sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", required=False)
+
+
+def latest_run_of(builder: ImageBuilder) -> BuildRun | None:
+    cached = getattr(builder, "_latest_run_cache", "unset")
+    if cached == "unset":
+        cached = builder.runs.order_by("-number").first()
+        builder._latest_run_cache = cached  # type: ignore[attr-defined]
+    return cached  # type: ignore[return-value]
+
+
+def builder_status(run: BuildRun | None) -> str:
+    """Return the list-page status: not-run, building, successful, failed or cancelled."""
+    if run is None:
+        return "not-run"
+    if run.state in ("pending", "running"):
+        return "building"
+    return str(run.state)

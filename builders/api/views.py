@@ -1,0 +1,205 @@
+"""REST API of image builders and their runs, under /api/v1/workspaces/<ws>/projects/<p>/.
+
+Every view resolves its project through `projects.access` (via ProjectScoped) before reading
+the body: an invisible project answers 404, a visible one the user may not change answers 403.
+Uploads use `HashingUploadHandler`, installed before anything reads the body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from b2i_console.api_errors import ApiError
+from builders import services, uploads
+from builders.api import serializers as s
+from builders.models import Artifact, ArtifactUpload, BuildRun, BuildState, ImageBuilder
+from builders.services import BuildUserError
+from projects.api.views import ProjectScoped
+
+STATUS_FILTERS = {
+    "building": Q(latest_state__in=[BuildState.PENDING, BuildState.RUNNING]),
+    "not-run": Q(latest_state__isnull=True),
+    "successful": Q(latest_state=BuildState.SUCCESSFUL),
+    "failed": Q(latest_state=BuildState.FAILED),
+    "cancelled": Q(latest_state=BuildState.CANCELLED),
+}
+
+
+def as_api_error(exc: BuildUserError) -> ApiError:
+    return ApiError(exc.code, exc.message, status=exc.http_status, **exc.extra)
+
+
+class BuildersApiView(ProjectScoped):
+    """Project-scoped view that turns BuildUserError into the API's JSON error, with extras."""
+
+    accepts_upload = False
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if self.accepts_upload:
+            # Before CSRF or parsing touches the body: hash and limit it while it streams.
+            uploads.check_declared_size(request.META.get("CONTENT_LENGTH"))
+            request._request.upload_handlers = [uploads.HashingUploadHandler(request._request)]
+        super().initial(request, *args, **kwargs)
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, BuildUserError):
+            exc = as_api_error(exc)
+        return super().handle_exception(exc)
+
+    def builder(self) -> ImageBuilder:
+        builder = (
+            ImageBuilder.objects.select_related("project__workspace", "environment")
+            .select_related("registry_secret", "artifact")
+            .filter(project=self.project, name=self.kwargs["name"])
+            .first()
+        )
+        if builder is None:
+            raise Http404("No such image builder.")
+        return builder
+
+    def resolve_artifact(self, data: dict[str, Any], expected_kind: str | None) -> Artifact | None:
+        """Return the artifact given as a file, an artifact id, or a finished upload's id."""
+        if data.get("file") is not None:
+            return uploads.store_uploaded_file(
+                self.project, self.request.user, data["file"], expected_kind
+            ).artifact
+        if data.get("artifact_id"):
+            artifact = Artifact.objects.filter(
+                project=self.project, public_id=data["artifact_id"]
+            ).first()
+            if artifact is None:
+                raise BuildUserError("artifact:unknown", "No such artifact in this project.")
+            services.check_artifact_matches(artifact, expected_kind or artifact.kind)
+            return artifact
+        if data.get("upload_id"):
+            upload = self.upload_by_id(data["upload_id"])
+            return uploads.complete_chunked_upload(
+                upload, self.request.user, expected_kind
+            ).artifact
+        return None
+
+    def upload_by_id(self, public_id: Any) -> ArtifactUpload:
+        upload = ArtifactUpload.objects.filter(project=self.project, public_id=public_id).first()
+        if upload is None:
+            raise Http404("No such upload.")
+        return upload
+
+
+class BuilderList(BuildersApiView, generics.ListCreateAPIView):  # type: ignore[type-arg]
+    accepts_upload = True
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        return s.BuilderCreateSerializer if self.request.method == "POST" else s.BuilderSerializer
+
+    def get_queryset(self) -> QuerySet[ImageBuilder]:
+        latest = BuildRun.objects.filter(builder=OuterRef("pk")).order_by("-number")
+        builders = (
+            ImageBuilder.objects.filter(project=self.project)
+            .select_related("project__workspace", "environment", "registry_secret", "artifact")
+            .select_related("created_by")
+            .annotate(latest_state=Subquery(latest.values("state")[:1]))
+        )
+        params = self.request.query_params
+        if params.get("status") in STATUS_FILTERS:
+            builders = builders.filter(STATUS_FILTERS[params["status"]])
+        if params.get("kind"):
+            builders = builders.filter(artifact_kind=params["kind"])
+        if params.get("search"):
+            text = params["search"]
+            builders = builders.filter(
+                Q(name__icontains=text) | Q(alias__icontains=text) | Q(image_name__icontains=text)
+            )
+        return builders
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        artifact_input = {key: data.pop(key, None) for key in ("file", "artifact_id", "upload_id")}
+        artifact = self.resolve_artifact(artifact_input, data["artifact_kind"])
+        if artifact is None:
+            raise BuildUserError(
+                "builder:artifact-required",
+                "Upload the artifact (file), or give artifact_id or upload_id.",
+            )
+        builder, run = services.check_create_builder(
+            self.project, request.user, artifact=artifact, fields=data
+        )
+        answer = s.BuilderSerializer(builder, context=self.get_serializer_context()).data
+        return Response(
+            {**answer, "run": s.RunSerializer(run).data}, status=status.HTTP_201_CREATED
+        )
+
+
+class BuilderDetail(BuildersApiView, generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
+    serializer_class = s.BuilderUpdateSerializer
+
+    def get_object(self) -> ImageBuilder:
+        return self.builder()
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        builder = serializer.instance
+        assert isinstance(builder, ImageBuilder)
+        services.check_update_builder(builder, dict(serializer.validated_data))
+
+    def perform_destroy(self, instance: ImageBuilder) -> None:
+        services.check_delete_builder(instance)
+
+
+class BuilderRun(BuildersApiView, generics.GenericAPIView):  # type: ignore[type-arg]
+    """Start a new run, optionally with a new artifact and/or a new tag."""
+
+    accepts_upload = True
+    serializer_class = s.RunRequestSerializer
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        builder = self.builder()
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        artifact = self.resolve_artifact(dict(data), builder.artifact_kind)
+        run = services.do_start_run(
+            builder, user=request.user, artifact=artifact, tag=data.get("tag")
+        )
+        return Response(s.RunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunList(BuildersApiView, generics.ListAPIView):  # type: ignore[type-arg]
+    serializer_class = s.RunSerializer
+
+    def get_queryset(self) -> QuerySet[BuildRun]:
+        runs = BuildRun.objects.filter(builder=self.builder()).select_related(
+            "builder", "artifact__uploaded_by", "created_by"
+        )
+        if self.request.query_params.get("state") in BuildState.values:
+            runs = runs.filter(state=self.request.query_params["state"])
+        return runs.order_by("-number")
+
+
+class RunDetail(BuildersApiView, generics.RetrieveAPIView):  # type: ignore[type-arg]
+    serializer_class = s.RunSerializer
+
+    def get_object(self) -> BuildRun:
+        return self.run()
+
+    def run(self) -> BuildRun:
+        run = (
+            BuildRun.objects.select_related("builder", "artifact")
+            .filter(builder=self.builder(), number=self.kwargs["number"])
+            .first()
+        )
+        if run is None:
+            raise Http404("No such run.")
+        return run
+
+
+class RunCancel(RunDetail):
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        run = services.do_request_cancel(self.run())
+        return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
