@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from b2i_console import health, views
+from b2i_console import health
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -17,5 +17,5 @@ urlpatterns = [
     path("api/v1/", include("b2i_console.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("", views.home, name="home"),
+    path("", include("b2i_console.pages.urls")),
 ]

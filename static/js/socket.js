@@ -1,0 +1,65 @@
+// A WebSocket that reconnects with backoff and resumes from the last sequence number it saw,
+// so a dropped connection neither loses nor duplicates log lines (the server sends the backlog
+// after `seq`, then live messages). Falls back to polling when sockets keep failing.
+
+export function socketUrl(path) {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}${path}`;
+}
+
+export class LiveSocket {
+  // urlFor(lastSeq) -> ws path; onMessage(msg); onStatus("live"|"reconnecting"|"closed")
+  constructor({ urlFor, onMessage, onStatus = () => {}, subscribeMessage = null }) {
+    this.urlFor = urlFor;
+    this.onMessage = onMessage;
+    this.onStatus = onStatus;
+    this.subscribeMessage = subscribeMessage;
+    this.lastSeq = 0;
+    this.attempt = 0;
+    this.closed = false;
+    this.ws = null;
+    this.timer = null;
+  }
+
+  open() {
+    this.closed = false;
+    const ws = new WebSocket(socketUrl(this.urlFor(this.lastSeq)));
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempt = 0;
+      this.onStatus("live");
+      if (this.subscribeMessage) ws.send(JSON.stringify(this.subscribeMessage(this.lastSeq)));
+    };
+    ws.onmessage = (event) => {
+      let message;
+      try { message = JSON.parse(event.data); } catch { return; }
+      // Lines at or below lastSeq were already shown (a reconnect race): drop them.
+      if (typeof message.seq === "number") {
+        if (message.seq <= this.lastSeq) return;
+        this.lastSeq = message.seq;
+      }
+      this.onMessage(message);
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      if (this.closed || event.code === 4403 || event.code === 4404 || event.code === 4401) {
+        this.onStatus("closed", event.code);
+        return;
+      }
+      this.onStatus("reconnecting");
+      const delay = Math.min(10000, 500 * 2 ** this.attempt++);
+      this.timer = setTimeout(() => this.open(), delay);
+    };
+    return this;
+  }
+
+  advanceTo(seq) {
+    if (seq > this.lastSeq) this.lastSeq = seq;
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.ws) this.ws.close();
+  }
+}
