@@ -4,4 +4,6 @@ pytest_plugins = [
     "tests.fixtures.redis_server",
     "tests.fixtures.registry",
     "tests.fixtures.celery_worker",
+    "tests.fixtures.base_images",
+    "tests.fixtures.run_image",
 ]
