@@ -1,0 +1,187 @@
+"""Artifact inspection: what a file is, judged from its bytes (never its name), and where it fits.
+
+`inspect_artifact` is the single entry point: it detects JAR / WAR / Linux binary, reads the
+facts that matter for building and running it, refuses unsafe or unusable files with an
+`ArtifactError` (stable code, actionable message) and recommends a built-in environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from builders.packaging.archives import DEFAULT_LIMITS, SafeArchive, ZipLimits, is_zip
+from builders.packaging.binary import BinaryFacts, analyse_binary, looks_like_elf, looks_like_script
+from builders.packaging.environments import environment_warnings, recommend_environment
+from builders.packaging.errors import (
+    EMPTY_FILE,
+    KIND_MISMATCH,
+    NOT_A_LINUX_BINARY,
+    NOT_AN_ARCHIVE,
+    UNKNOWN_KIND,
+    ArtifactError,
+)
+from builders.packaging.jar import JarFacts, analyse_jar
+from builders.packaging.war import WarFacts, analyse_war, is_war
+
+ArtifactKind = Literal["jar", "war", "binary"]
+ARTIFACT_KINDS: tuple[ArtifactKind, ...] = ("jar", "war", "binary")
+_KIND_NAMES = {"jar": "a JAR", "war": "a WAR", "binary": "a Linux binary"}
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """The result of inspecting one artifact file."""
+
+    kind: ArtifactKind
+    size: int
+    sha256: str
+    filename: str | None = None
+    jar: JarFacts | None = None
+    war: WarFacts | None = None
+    binary: BinaryFacts | None = None
+    recommended_environment: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def java_release(self) -> int | None:
+        """Return the Java release the bytecode needs, None for binaries or class-less WARs."""
+        facts = self.jar or self.war
+        return facts.java_release if facts is not None else None
+
+    @property
+    def servlet_namespace(self) -> str | None:
+        """Return "javax" or "jakarta" for a WAR whose classes show it, else None."""
+        return self.war.servlet_namespace if self.war is not None else None
+
+    @property
+    def context_path(self) -> str | None:
+        """Return a WAR's context name (file base name by default, "ROOT" for /)."""
+        return self.war.context_path if self.war is not None else None
+
+    def summary(self) -> str:
+        """Return a one-line human description, e.g. "Spring Boot JAR · Java 17 bytecode"."""
+        if self.binary is not None:
+            text = self.binary.describe()
+            return text[0].upper() + text[1:]
+        bytecode = f"Java {self.java_release} bytecode" if self.java_release else "no classes"
+        if self.jar is not None:
+            parts = ["Spring Boot JAR" if self.jar.spring_boot else "Executable JAR", bytecode]
+            parts += ["multi-release"] if self.jar.multi_release else []
+            parts += ["signed"] if self.jar.signed else []
+            return " · ".join(parts)
+        assert self.war is not None
+        namespace = f"{self.war.servlet_namespace}.servlet" if self.war.servlet_namespace else None
+        parts = ["WAR", *([namespace] if namespace else []), bytecode]
+        return " · ".join([*parts, f"served at {self.war.url_path}"])
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the inspection as JSON-able data, with the summary and derived facts."""
+        data = asdict(self)
+        data.update(
+            summary=self.summary(),
+            java_release=self.java_release,
+            servlet_namespace=self.servlet_namespace,
+            context_path=self.context_path,
+        )
+        return data
+
+
+def inspect_artifact(
+    path: Path,
+    expected_kind: str | None = None,
+    filename: str | None = None,
+    *,
+    context: str | None = None,
+    limits: ZipLimits = DEFAULT_LIMITS,
+) -> Inspection:
+    """Inspect an artifact from its bytes; raise ArtifactError when it cannot be built."""
+    path = Path(path)
+    if expected_kind is not None and expected_kind not in ARTIFACT_KINDS:
+        raise ValueError(f"expected_kind must be one of {ARTIFACT_KINDS}, not {expected_kind!r}")
+    size = path.stat().st_size
+    if size == 0:
+        raise ArtifactError(EMPTY_FILE, "the file is empty; upload the artifact again.")
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    if is_zip(path):
+        inspection = _inspect_archive(path, expected_kind, filename, context, limits)
+    elif looks_like_elf(head) or looks_like_script(head):
+        _require_kind("binary", expected_kind)
+        inspection = Inspection(kind="binary", size=0, sha256="", binary=analyse_binary(path))
+    else:
+        raise _unrecognised(head, expected_kind)
+    return _finish(inspection, path, size, filename)
+
+
+def _inspect_archive(
+    path: Path,
+    expected_kind: str | None,
+    filename: str | None,
+    context: str | None,
+    limits: ZipLimits,
+) -> Inspection:
+    with SafeArchive(path, limits) as archive:
+        if is_war(archive):
+            _require_kind("war", expected_kind)
+            war = analyse_war(archive, filename or path.name, context)
+            return Inspection(kind="war", size=0, sha256="", war=war)
+        _require_kind("jar", expected_kind)
+        return Inspection(kind="jar", size=0, sha256="", jar=analyse_jar(archive))
+
+
+def _require_kind(detected: ArtifactKind, expected: str | None) -> None:
+    if expected is None or expected == detected:
+        return
+    raise ArtifactError(
+        KIND_MISMATCH,
+        f"this file is {_KIND_NAMES[detected]}, not {_KIND_NAMES[expected]}; choose the "
+        f"{detected.upper() if detected != 'binary' else 'Binary'} artifact type instead.",
+    )
+
+
+def _unrecognised(head: bytes, expected: str | None) -> ArtifactError:
+    looks = "it looks like a text file" if _is_text(head) else "its content is not recognised"
+    if expected in ("jar", "war"):
+        return ArtifactError(
+            NOT_AN_ARCHIVE,
+            f"this file is not {_KIND_NAMES[expected]}: it is not a zip archive ({looks}).",
+        )
+    if expected == "binary":
+        return ArtifactError(
+            NOT_A_LINUX_BINARY,
+            f"not a Linux executable: no ELF header and no #! line ({looks}).",
+        )
+    return ArtifactError(
+        UNKNOWN_KIND, f"the file is not a JAR, a WAR or a Linux executable ({looks})."
+    )
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\0" not in head
+
+
+def _finish(inspection: Inspection, path: Path, size: int, filename: str | None) -> Inspection:
+    inspection = replace(
+        inspection, size=size, sha256=file_sha256(path), filename=filename or path.name
+    )
+    environment = recommend_environment(inspection)
+    facts = inspection.jar or inspection.war
+    own = facts.warnings if facts is not None else ()
+    warnings = (*own, *environment_warnings(inspection, environment))
+    return replace(inspection, recommended_environment=environment.name, warnings=warnings)
+
+
+def file_sha256(path: Path) -> str:
+    """Return "sha256:<hex>" of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
