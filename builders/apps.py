@@ -1,6 +1,24 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def count_active_runs(project: object) -> int:
+    from builders.models import BuildRun, BuildState
+
+    return BuildRun.objects.filter(
+        builder__project=project, state__in=[BuildState.PENDING, BuildState.RUNNING]
+    ).count()
 
 
 class BuildersConfig(AppConfig):
     name = "builders"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from builders.environments_sync import sync_after_migrate
+        from projects.services import register_active_work_check
+
+        # Seeded after every migrate (and after test flushes), so built-ins always exist.
+        post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="builders-sync-envs")
+        # A project with queued or running builds cannot be deleted (tenancy asks every app).
+        register_active_work_check(count_active_runs)
