@@ -4,6 +4,7 @@ pytest_plugins = [
     "tests.fixtures.redis_server",
     "tests.fixtures.registry",
     "tests.fixtures.celery_worker",
+    "tests.fixtures.kube_apiserver",
     "tests.fixtures.base_images",
     "tests.fixtures.run_image",
 ]

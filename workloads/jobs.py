@@ -1,0 +1,152 @@
+"""Pure rendering of the Kubernetes Job that runs one build (the Kubernetes Job executor).
+
+Unlike KubeSphere's builder pods this Job needs no Docker socket, runs as non-root with a
+read-only root filesystem, and reads push credentials from a mounted Secret — never from a
+ConfigMap or a literal environment value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workloads.manifests import MANAGED_BY, Manifest, shorten_name
+
+CI_NODE_LABEL = "node-role.kubernetes.io/worker"
+CI_NODE_VALUE = "ci"
+CI_TAINT = "node.kubernetes.io/ci"
+CREDENTIALS_DIR = "/var/run/b2i/registry"
+WORKSPACE_DIR = "/workspace"
+ARTIFACT_PATH = f"{WORKSPACE_DIR}/artifact"
+FETCH_CONTAINER = "fetch-artifact"
+BUILD_CONTAINER = "build"
+BUILD_UID = 1000
+
+
+@dataclass(frozen=True)
+class BuildJobSpec:
+    namespace: str
+    builder: str
+    run_number: int
+    console_image: str
+    artifact_url: str
+    artifact_sha256: str
+    target: str
+    credentials_secret: str
+    environment: str = ""
+    port: int | None = None
+    build_env: dict[str, str] = field(default_factory=dict)
+    insecure_registry: bool = False
+    deadline_seconds: int = 36 * 60
+    ttl_seconds: int = 3600
+
+    @property
+    def name(self) -> str:
+        return job_name(self.builder, self.run_number)
+
+
+def job_name(builder: str, run_number: int) -> str:
+    """Return the Job name of a run, shortened (with a hash) to stay a valid object name."""
+    return shorten_name(f"b2i-build-{builder}-{run_number}")
+
+
+def _build_args(spec: BuildJobSpec) -> list[str]:
+    args = ["build", ARTIFACT_PATH, "--to", spec.target]
+    args += ["--docker-config", f"{CREDENTIALS_DIR}/config.json"]
+    if spec.environment:
+        args += ["--env", spec.environment]
+    if spec.port:
+        args += ["--port", str(spec.port)]
+    for key, value in sorted(spec.build_env.items()):
+        args += ["--set-env", f"{key}={value}"]
+    if spec.insecure_registry:
+        args.append("--insecure")
+    return args
+
+
+def _hardened_security() -> Manifest:
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": BUILD_UID,
+        "runAsGroup": BUILD_UID,
+        "readOnlyRootFilesystem": True,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def _fetch_container(spec: BuildJobSpec) -> Manifest:
+    # The URL is signed and short-lived; the checksum makes a truncated download fail loudly.
+    return {
+        "name": FETCH_CONTAINER,
+        "image": spec.console_image,
+        "command": ["python", "-m", "workloads.artifact_fetch"],
+        "args": [spec.artifact_url, spec.artifact_sha256, ARTIFACT_PATH],
+        "securityContext": _hardened_security(),
+        "volumeMounts": [{"name": "workspace", "mountPath": WORKSPACE_DIR}],
+    }
+
+
+def _build_container(spec: BuildJobSpec) -> Manifest:
+    mounts = [
+        {"name": "workspace", "mountPath": WORKSPACE_DIR},
+        {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir, not the host's /tmp)
+        {"name": "registry-credentials", "mountPath": CREDENTIALS_DIR, "readOnly": True},
+    ]
+    return {
+        "name": BUILD_CONTAINER,
+        "image": spec.console_image,
+        "command": ["b2i"],
+        "args": _build_args(spec),
+        "env": [{"name": "HOME", "value": WORKSPACE_DIR}],
+        "securityContext": _hardened_security(),
+        "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        "volumeMounts": mounts,
+    }
+
+
+def _ci_affinity() -> Manifest:
+    # Preferred, not required: a cluster without dedicated CI nodes still runs the build.
+    term = {"key": CI_NODE_LABEL, "operator": "In", "values": [CI_NODE_VALUE]}
+    preferred = [{"weight": 100, "preference": {"matchExpressions": [term]}}]
+    return {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": preferred}}
+
+
+def _volumes(spec: BuildJobSpec) -> list[Manifest]:
+    items = [{"key": ".dockerconfigjson", "path": "config.json"}]
+    secret = {"secretName": spec.credentials_secret, "items": items, "defaultMode": 0o440}
+    return [
+        {"name": "workspace", "emptyDir": {}},
+        {"name": "tmp", "emptyDir": {}},
+        {"name": "registry-credentials", "secret": secret},
+    ]
+
+
+def render_build_job(spec: BuildJobSpec) -> Manifest:
+    """Render the Job of one build run: fetch the artifact, then `b2i build` and push."""
+    labels = {
+        **MANAGED_BY,
+        "b2i-console/builder": spec.builder,
+        "b2i-console/run": str(spec.run_number),
+    }
+    pod_spec: Manifest = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "securityContext": {"runAsNonRoot": True, "fsGroup": BUILD_UID},
+        "initContainers": [_fetch_container(spec)],
+        "containers": [_build_container(spec)],
+        "volumes": _volumes(spec),
+        "affinity": _ci_affinity(),
+        "tolerations": [{"key": CI_TAINT, "operator": "Exists", "effect": "NoSchedule"}],
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": spec.name, "namespace": spec.namespace, "labels": labels},
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": spec.deadline_seconds,
+            "ttlSecondsAfterFinished": spec.ttl_seconds,
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        },
+    }
