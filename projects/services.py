@@ -164,7 +164,8 @@ def save_registry_secret(secret: RegistrySecret, password: str | None = None) ->
     """Validate and save a secret; a new default secret takes over from the old default."""
     if password is not None:
         secret.password = password
-    secret.full_clean()
+    # The one-default constraint is kept below by unsetting the old default, not by refusing.
+    secret.full_clean(exclude=["is_default"])
     if secret.is_default:
         # Lock the project's secrets so two concurrent "make default" saves do not both win.
         others = RegistrySecret.objects.select_for_update().filter(project=secret.project)

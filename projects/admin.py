@@ -1,0 +1,132 @@
+"""Django admin for operators: tenancy, memberships, registry secrets (no plaintext), API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+
+from projects import services
+from projects.models import (
+    ApiToken,
+    Project,
+    ProjectMembership,
+    RegistrySecret,
+    Workspace,
+    WorkspaceMembership,
+)
+
+
+class WorkspaceMembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = WorkspaceMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class ProjectMembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ProjectMembership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["name", "alias", "creator", "created_at"]
+    search_fields = ["name", "alias"]
+    inlines = [WorkspaceMembershipInline]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["name", "workspace", "alias", "creator", "created_at"]
+    list_filter = ["workspace"]
+    search_fields = ["name", "alias", "workspace__name"]
+    inlines = [ProjectMembershipInline]
+
+
+@admin.register(WorkspaceMembership)
+class WorkspaceMembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["workspace", "user", "role", "created_at"]
+    list_filter = ["role", "workspace"]
+    search_fields = ["workspace__name", "user__username"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(ProjectMembership)
+class ProjectMembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["project", "user", "role", "created_at"]
+    list_filter = ["role", "project__workspace"]
+    search_fields = ["project__name", "user__username"]
+    autocomplete_fields = ["user"]
+
+
+class RegistrySecretForm(forms.ModelForm):  # type: ignore[type-arg]
+    """The password is write-only: never rendered back; left empty, the stored one is kept."""
+
+    new_password = forms.CharField(
+        label="Password or token",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Write-only. Leave empty to keep the stored password.",
+    )
+
+    class Meta:
+        model = RegistrySecret
+        fields = [
+            "project",
+            "name",
+            "address",
+            "username",
+            "new_password",
+            "email",
+            "is_default",
+            "skip_tls_verify",
+            "ca_bundle",
+        ]
+
+    def validate_unique(self) -> None:
+        # A new default replaces the old one (services.save_registry_secret), so the
+        # one-default-per-project constraint must not reject the form.
+        exclude = self._get_validation_exclusions()
+        exclude.add("is_default")
+        try:
+            self.instance.validate_unique(exclude=exclude)
+            self.instance.validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            self._update_errors(exc)
+
+
+@admin.register(RegistrySecret)
+class RegistrySecretAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = RegistrySecretForm
+    list_display = ["name", "project", "address", "username", "is_default", "has_password"]
+    list_filter = ["is_default", "skip_tls_verify", "project__workspace"]
+    search_fields = ["name", "address", "username", "project__name"]
+
+    @admin.display(boolean=True, description="password set")
+    def has_password(self, secret: RegistrySecret) -> bool:
+        return bool(secret.password_encrypted)
+
+    def save_model(
+        self, request: HttpRequest, obj: RegistrySecret, form: Any, change: bool
+    ) -> None:
+        if not change:
+            obj.creator = request.user
+        password = form.cleaned_data.get("new_password") or None
+        services.save_registry_secret(obj, password)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Operators may list and revoke tokens; creating one is done by its owner through the API."""
+
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at"]
+    search_fields = ["name", "user__username", "prefix"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
