@@ -1,0 +1,134 @@
+"""Browser test infrastructure: a daphne (ASGI + WebSocket) live server on the test database and
+Debian's Chromium driven by Playwright, plus helpers to sign in and take screenshots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.fixtures.celery_worker import ROOT, database_url_of_test_db
+from tests.fixtures.processes import ServiceProcess, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The sync Playwright API keeps an event loop in this thread; the ORM calls the tests make
+# between browser steps are still plain synchronous calls, so Django's guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+class ConsoleServer:
+    """A daphne process serving b2i_console.asgi on a free loopback port."""
+
+    def __init__(self, redis_url: str, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            "DATABASE_URL": database_url_of_test_db(),
+            "REDIS_URL": redis_url,
+            "PYTHONPATH": str(ROOT),
+            "B2I_HTTPS": "false",
+            "LOG_LEVEL": "WARNING",
+        }
+        daphne = str(Path(sys.executable).parent / "daphne")
+        args = [daphne, "-b", "127.0.0.1", "-p", str(self.port), "b2i_console.asgi:application"]
+        self.process = ServiceProcess("daphne", args, workdir / "daphne.log", env=env, cwd=ROOT)
+
+    def answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def start(self) -> ConsoleServer:
+        self.process.start().wait_until(self.answers, timeout=60)
+        return self
+
+    def log_tail(self) -> str:
+        return self.process.log_tail(80)
+
+
+@pytest.fixture(scope="session")
+def console_server(
+    django_db_setup: None, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConsoleServer]:
+    server = ConsoleServer(redis_url, tmp_path_factory.mktemp("daphne")).start()
+    yield server
+    server.process.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: run scripts/bootstrap.sh test (Debian package chromium)"
+        )
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser, console_server: ConsoleServer) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(
+        base_url=console_server.url, viewport={"width": 1280, "height": 720}, locale="en-US"
+    )
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Iterator[Page]:
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    # An uncaught exception in our modules is a bug even when the assertions passed.
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def make_user(username: str, *, superuser: bool = False) -> object:
+    users = get_user_model().objects
+    if superuser:
+        return users.create_superuser(username, f"{username}@example.com", f"{username}-pw")
+    return users.create_user(username, password=f"{username}-pw")
+
+
+def sign_in_as(context: BrowserContext, user: object, console_server: ConsoleServer) -> None:
+    """Give the browser a session cookie for `user` (the sign-in form has its own test)."""
+    client = Client()
+    client.force_login(user)  # type: ignore[arg-type]
+    cookie = client.cookies["sessionid"]
+    context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": console_server.url}])
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save a screenshot under test-artifacts/; B2I_UPDATE_SCREENSHOTS=1 also updates docs/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    if os.environ.get("B2I_UPDATE_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
+    return path
