@@ -9,8 +9,8 @@ purpose=${1:-run}
 run_packages=(redis-server docker-registry python3-venv gettext)
 test_packages=(skopeo umoci busybox-static debootstrap openjdk-17-jdk-headless chromium
                iproute2 util-linux fonts-noto-cjk)
-# Servlet APIs (javax and jakarta) to compile the test WARs.
-test_packages+=(libservlet-api-java libjakarta-servlet-api-java)
+# Servlet APIs (javax and jakarta) to compile the test WARs; gcc + static libc for a test binary.
+test_packages+=(libservlet-api-java libjakarta-servlet-api-java gcc libc6-dev)
 
 wanted=("${run_packages[@]}")
 [ "$purpose" = test ] && wanted+=("${test_packages[@]}")
