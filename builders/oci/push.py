@@ -1,0 +1,263 @@
+"""Read a base image from its registry (`resolve_base`); push a composed image (`push_image`).
+
+Push order: layers first, then the config, the manifest last, then extra tags.
+
+For each layer the target lacks, the cheapest way wins:
+
+1. HEAD on the target: already there (a re-push of the same build uploads no layer bytes).
+2. Base layers, when base and target share a registry: cross-repository mount. Registry 2.8
+   answers 202 (an ordinary upload) when it cannot mount, and a token without pull on the
+   source gives 401; the client then reports False and we fall back to uploading.
+3. Upload: new layers from their file on disk; base layers streamed from the source registry
+   straight into the target (never written to disk). The body is reopened on every retry,
+   because a blob upload restarts whole.
+
+The manifest goes last so a reader never sees a manifest whose blobs are missing; a registry
+refuses such a manifest anyway (MANIFEST_BLOB_UNKNOWN). `checkpoint` is called before every
+blob, so a cancelled build stops between uploads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from builders.oci.events import Event, EventSink, ignore_event
+from builders.oci.image import (
+    INDEX_MEDIA_TYPES,
+    BaseImage,
+    ComposedImage,
+    Descriptor,
+    ImageError,
+    Platform,
+    parse_base,
+    select_platform,
+)
+from builders.oci.registry import RegistryClient
+from builders.oci.transport import ReadableBody
+
+PUSH_STEP = "push"
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
+def resolve_base(
+    client: RegistryClient, repository: str, reference: str, name: str, platform: Platform
+) -> BaseImage:
+    """Fetch the base NAME (tag or digest REFERENCE) for PLATFORM, pinned by manifest digest."""
+    manifest = client.get_manifest(repository, reference)
+    if manifest.media_type in INDEX_MEDIA_TYPES:
+        entry = select_platform(manifest.json(), platform)
+        manifest = client.get_manifest(repository, entry.digest)
+    parsed = manifest.json()
+    config = parsed.get("config")
+    if not isinstance(config, dict):
+        raise ImageError(f"base {name} has no config descriptor")
+    descriptor = Descriptor.from_json(config)
+    if descriptor.size > MAX_CONFIG_BYTES:
+        raise ImageError(f"base {name} has a config of {descriptor.size} bytes; too large")
+    with client.open_blob(repository, descriptor.digest) as blob:
+        config_bytes = blob.read()
+    base = parse_base(name, manifest.digest, manifest.content, config_bytes)
+    check_base_platform(base, platform)
+    return base
+
+
+def check_base_platform(base: BaseImage, platform: Platform) -> None:
+    """Refuse a single-platform base whose config names another OS/architecture."""
+    found = Platform(
+        str(base.config.get("os") or platform.os),
+        str(base.config.get("architecture") or platform.architecture),
+    )
+    if (found.os, found.architecture) != (platform.os, platform.architecture):
+        raise ImageError(
+            f"the base image {base.name} is {found}, not {platform}; "
+            "choose a base built for the target platform",
+            code="build:user:platform-unavailable",
+        )
+
+
+@dataclass(frozen=True)
+class BaseSource:
+    """Where the base image's layers can be read: a client for its registry and its repository."""
+
+    client: RegistryClient
+    repository: str
+    same_registry: bool
+
+
+@dataclass
+class PushReport:
+    """What a push did: the manifest digest and the bytes uploaded vs reused."""
+
+    digest: str = ""
+    tags: tuple[str, ...] = ()
+    pushed_blobs: int = 0
+    pushed_bytes: int = 0
+    reused_blobs: int = 0
+    reused_bytes: int = 0
+    mounted_blobs: int = 0
+    layer_digests_pushed: list[str] = field(default_factory=list)
+
+    def count_pushed(self, descriptor: Descriptor) -> None:
+        """Record an uploaded blob."""
+        self.pushed_blobs += 1
+        self.pushed_bytes += descriptor.size
+        self.layer_digests_pushed.append(descriptor.digest)
+
+    def count_reused(self, descriptor: Descriptor, *, mounted: bool = False) -> None:
+        """Record a blob the target already had (or got by mount)."""
+        self.reused_blobs += 1
+        self.reused_bytes += descriptor.size
+        self.mounted_blobs += int(mounted)
+
+
+class _RemoteBody:
+    """A blob streamed from another registry, readable like a file; close() ends the GET."""
+
+    def __init__(self, client: RegistryClient, repository: str, digest: str) -> None:
+        self._stack = contextlib.ExitStack()
+        self._stream = self._stack.enter_context(client.open_blob(repository, digest))
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._stream.read(size)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@dataclass
+class ImagePusher:
+    """Pushes one composed image to one repository of a target registry."""
+
+    target: RegistryClient
+    repository: str
+    local_blobs: Mapping[str, Path]
+    base: BaseSource | None = None
+    on_event: EventSink = ignore_event
+    checkpoint: Callable[[], None] = lambda: None
+    report: PushReport = field(default_factory=PushReport)
+
+    def push(self, image: ComposedImage, tags: Sequence[str]) -> PushReport:
+        """Push layers, config, then the manifest under each tag; return the report."""
+        if not tags:
+            raise ValueError("push needs at least one tag")
+        for layer in image.layers:
+            self.checkpoint()
+            self.ensure_layer(layer)
+        self.checkpoint()
+        self.ensure_bytes(image.config, image.config_bytes)
+        digest = ""
+        for tag in tags:
+            digest = self.target.put_manifest(
+                self.repository, tag, image.manifest_bytes, image.media_type
+            )
+        self.report.digest, self.report.tags = digest, tuple(tags)
+        return self.report
+
+    def ensure_layer(self, layer: Descriptor) -> None:
+        """Make sure the target has LAYER: skip, mount, or upload it."""
+        if self._already_there(layer):
+            return
+        base = self.base
+        local = self.local_blobs.get(layer.digest)
+        can_mount = local is None and base is not None and base.same_registry
+        if can_mount and base is not None and self._mounted(layer, base.repository):
+            return
+        self._upload(layer, self._opener(layer, local))
+
+    def _mounted(self, layer: Descriptor, from_repository: str) -> bool:
+        if not self.target.mount_blob(self.repository, layer.digest, from_repository):
+            return False
+        self._reused(layer, "mounted from " + from_repository, mounted=True)
+        return True
+
+    def ensure_bytes(self, descriptor: Descriptor, data: bytes) -> None:
+        """Make sure the target has a small in-memory blob (the config)."""
+        if self._already_there(descriptor):
+            return
+        self._upload(descriptor, lambda: _BytesBody(data))
+
+    def _opener(self, layer: Descriptor, local: Path | None) -> Callable[[], ReadableBody]:
+        if local is not None:
+            return lambda: local.open("rb")
+        base = self.base
+        if base is None:
+            raise ValueError(f"no source for layer {layer.digest}")
+        return lambda: _RemoteBody(base.client, base.repository, layer.digest)
+
+    def _already_there(self, descriptor: Descriptor) -> bool:
+        if self.target.blob_exists(self.repository, descriptor.digest) is None:
+            return False
+        self._reused(descriptor, "already in the registry")
+        return True
+
+    def _reused(self, descriptor: Descriptor, how: str, *, mounted: bool = False) -> None:
+        self.report.count_reused(descriptor, mounted=mounted)
+        self.on_event(
+            Event(
+                "blob-reused",
+                step=PUSH_STEP,
+                bytes=descriptor.size,
+                digest=descriptor.digest,
+                message=how,
+            )
+        )
+
+    def _upload(self, descriptor: Descriptor, opener: Callable[[], ReadableBody]) -> None:
+        started = time.monotonic()
+        self.target.upload_blob(self.repository, descriptor.digest, descriptor.size, opener)
+        self.report.count_pushed(descriptor)
+        took = time.monotonic() - started
+        self.on_event(
+            Event("log", step=PUSH_STEP, message=f"uploaded {descriptor.digest} in {took:.2f} s")
+        )
+
+
+class _BytesBody:
+    """Bytes readable like a file (a fresh one per upload attempt)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self._offset = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        end = len(self._data) if size < 0 else self._offset + size
+        piece = bytes(self._data[self._offset : end])
+        self._offset += len(piece)
+        return piece
+
+    def close(self) -> None:
+        self._data.release()
+
+
+def push_image(
+    target: RegistryClient,
+    repository: str,
+    tags: Sequence[str],
+    image: ComposedImage,
+    *,
+    local_blobs: Mapping[str, Path],
+    base: BaseSource | None = None,
+    on_event: EventSink = ignore_event,
+    checkpoint: Callable[[], None] = lambda: None,
+) -> PushReport:
+    """Push IMAGE to TARGET/REPOSITORY under TAGS; layers from LOCAL_BLOBS or the BASE source."""
+    pusher = ImagePusher(target, repository, local_blobs, base, on_event, checkpoint)
+    return pusher.push(image, tags)
+
+
+def describe_report(report: PushReport) -> dict[str, Any]:
+    """Return the report as plain data (for results and logs)."""
+    return {
+        "digest": report.digest,
+        "tags": list(report.tags),
+        "pushed_blobs": report.pushed_blobs,
+        "pushed_bytes": report.pushed_bytes,
+        "reused_blobs": report.reused_blobs,
+        "reused_bytes": report.reused_bytes,
+        "mounted_blobs": report.mounted_blobs,
+    }
