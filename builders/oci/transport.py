@@ -9,17 +9,19 @@ connection goes through the address check below.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import random
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpcore
 import httpx
 
 from builders.oci.errors import (
+    DigestMismatchError,
     OciError,
     RegistryTimeoutError,
     TlsError,
@@ -32,6 +34,7 @@ T = TypeVar("T")
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Registry error codes that mean "your bytes are wrong": retrying cannot help.
 NEVER_RETRY_CODES = frozenset({"DIGEST_INVALID", "MANIFEST_INVALID", "SIZE_INVALID"})
+READ_SIZE = 1024 * 1024
 
 
 class GuardedBackend(httpcore.NetworkBackend):
@@ -190,3 +193,100 @@ class RetryPolicy:
                 wait = self.delay(attempt, exc.retry_after)
                 on_retry(attempt, wait, exc.error.message)
                 self.sleep(wait)
+
+
+def registry_error_codes(response: httpx.Response) -> tuple[tuple[str, ...], str]:
+    """Return the error codes and first message of a registry's JSON error body."""
+    try:
+        errors = response.json().get("errors") or []
+    except (ValueError, AttributeError, httpx.ResponseNotRead):
+        return (), ""
+    codes = tuple(str(e.get("code", "")) for e in errors if isinstance(e, dict))
+    messages = [str(e.get("message", "")) for e in errors if isinstance(e, dict)]
+    return codes, next((m for m in messages if m), "")
+
+
+def is_retryable(response: httpx.Response) -> bool:
+    """Tell whether a response is worth retrying (408/429/5xx, but never bad bytes)."""
+    if response.status_code not in RETRYABLE_STATUSES:
+        return False
+    codes, _ = registry_error_codes(response)
+    return not NEVER_RETRY_CODES.intersection(codes)
+
+
+class ReadableBody(Protocol):
+    """What `open_body` returns: a binary file-like object (e.g. `open(path, "rb")`)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+def sha256_digest(data: bytes) -> str:
+    """Return `sha256:<hex>` of DATA."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+class BlobStream:
+    """A blob being downloaded: iterate for chunks or read(n); checks the digest at the end."""
+
+    def __init__(self, response: httpx.Response, digest: str) -> None:
+        self.response = response
+        self.digest = digest
+        length = response.headers.get("Content-Length")
+        self.size: int | None = int(length) if length and length.isdigit() else None
+        self._chunks = response.iter_bytes(READ_SIZE)
+        self._hasher = hashlib.sha256() if digest.startswith("sha256:") else None
+        self._buffer = b""
+        self._done = False
+
+    def _next_chunk(self) -> bytes:
+        if self._done:
+            return b""
+        try:
+            chunk = next(self._chunks)
+        except StopIteration:
+            self._done = True
+            self._check_digest()
+            return b""
+        except httpx.TransportError as exc:
+            raise translate_transport_error(exc, f"downloading {self.digest}") from exc
+        if self._hasher is not None:
+            self._hasher.update(chunk)
+        return chunk
+
+    def _check_digest(self) -> None:
+        if self._hasher is not None and f"sha256:{self._hasher.hexdigest()}" != self.digest:
+            raise DigestMismatchError(f"downloaded blob does not match its digest {self.digest}")
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._buffer:
+            yield self._buffer
+            self._buffer = b""
+        while chunk := self._next_chunk():
+            yield chunk
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read up to SIZE bytes (all that is left when SIZE < 0)."""
+        if size < 0:
+            return b"".join(iter(self))  # __iter__ starts with what is buffered
+        while len(self._buffer) < size and (chunk := self._next_chunk()):
+            self._buffer += chunk
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+    def close(self) -> None:
+        """Release the connection."""
+        self.response.close()
+
+
+def body_pieces(body: ReadableBody, size: int, hasher: hashlib._Hash) -> Iterator[bytes]:
+    """Yield exactly SIZE bytes of BODY in pieces, hashing them; a short body is an error."""
+    left = size
+    while left > 0:
+        piece = body.read(min(READ_SIZE, left))
+        if not piece:
+            raise DigestMismatchError(f"blob body ended {left} bytes before its declared size")
+        hasher.update(piece)
+        left -= len(piece)
+        yield piece

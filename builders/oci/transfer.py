@@ -1,0 +1,58 @@
+"""Make a blob present in a target repository at the lowest cost.
+
+Order: HEAD on the target (already there: "reused"), cross-repository mount when source and
+target are the same registry ("mounted"; any refusal, 202 or 401 included, falls back), else
+stream it from the source registry straight into the upload ("uploaded"), never via disk.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from builders.oci.events import Event
+from builders.oci.registry import RegistryClient
+from builders.oci.transport import ReadableBody
+
+BlobOutcome = Literal["reused", "mounted", "uploaded"]
+
+
+class BlobRef(Protocol):
+    """Anything with a digest and a size (e.g. builders.oci.image.Descriptor)."""
+
+    @property
+    def digest(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+def same_registry(a: RegistryClient, b: RegistryClient) -> bool:
+    """Tell whether two clients talk to the same registry (so a mount can work)."""
+    return a.base_url == b.base_url
+
+
+def ensure_blob(
+    target: RegistryClient,
+    target_repo: str,
+    descriptor: BlobRef,
+    *,
+    source: RegistryClient,
+    source_repo: str,
+) -> BlobOutcome:
+    """Make DESCRIPTOR's blob exist in TARGET_REPO: reuse, mount, or stream from the source."""
+    digest, size = descriptor.digest, descriptor.size
+    if target.blob_exists(target_repo, digest) is not None:
+        target.on_event(Event("blob-reused", step="blob", bytes=size, digest=digest))
+        return "reused"
+    if same_registry(target, source) and target.mount_blob(target_repo, digest, source_repo):
+        message = f"mounted from {source_repo}"
+        target.on_event(
+            Event("blob-reused", step="blob", message=message, bytes=size, digest=digest)
+        )
+        return "mounted"
+
+    def open_body() -> ReadableBody:
+        return source.fetch_blob(source_repo, digest)
+
+    target.upload_blob(target_repo, digest, size, open_body)
+    return "uploaded"
