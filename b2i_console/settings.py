@@ -102,6 +102,11 @@ AXES_FAILURE_LIMIT = env_int("B2I_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("B2I_LOGIN_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed sign-ins for this username from your address: sign-in is locked for "
+    f"{env_int('B2I_LOGIN_COOLOFF_MINUTES', 15)} minutes. Try again later, or ask an "
+    "administrator to unlock it (manage.py axes_reset_username <username>)."
+)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
