@@ -1,0 +1,123 @@
+"""A small world for the pipeline tests: workspace acme, project shop, personas per role."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.test import APIClient
+
+from builders.models import Artifact, BuildEnvironment, ImageBuilder
+from projects.models import Project, ProjectMembership, RegistrySecret, Workspace
+from tests.fixtures.celery_worker import point_celery_at
+
+# persona -> role in project "shop" (charlie is operator of another project, "lab")
+PERSONAS = {"alice": "admin", "olga": "operator", "victor": "viewer"}
+
+
+@dataclass
+class World:
+    users: dict[str, User] = field(default_factory=dict)
+    shop: Project | None = None
+    lab: Project | None = None
+    secret: RegistrySecret | None = None
+
+    def client(self, persona: str) -> APIClient:
+        api = APIClient()
+        if persona != "anonymous":
+            api.force_authenticate(self.users[persona])
+        return api
+
+    @property
+    def project(self) -> Project:
+        assert self.shop is not None
+        return self.shop
+
+
+def make_world(registry_address: str) -> World:
+    world = World()
+    acme = Workspace.objects.create(name="acme")
+    world.shop = Project.objects.create(workspace=acme, name="shop")
+    world.lab = Project.objects.create(workspace=acme, name="lab")
+    for name, role in PERSONAS.items():
+        world.users[name] = User.objects.create_user(name, password="pw-" + name)
+        ProjectMembership.objects.create(project=world.shop, user=world.users[name], role=role)
+    world.users["charlie"] = User.objects.create_user("charlie", password="pw-charlie")
+    ProjectMembership.objects.create(project=world.lab, user=world.users["charlie"], role="admin")
+    world.secret = RegistrySecret(project=world.shop, name="local", address=registry_address)
+    world.secret.password = ""
+    world.secret.save()
+    return world
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    """Personas and a registry secret pointing at a closed port (no build reaches it)."""
+    return make_world("http://127.0.0.1:9")
+
+
+@pytest.fixture
+def channel_layer_on_redis(settings: Any, redis_url: str) -> str:
+    """Use the test Redis for the channel layer (as the worker does) and as Celery's broker."""
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [redis_url], "prefix": "b2i-test"},
+        }
+    }
+    point_celery_at(redis_url)
+    return redis_url
+
+
+@pytest.fixture
+def media_root(settings: Any, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return Path(settings.MEDIA_ROOT)
+
+
+@pytest.fixture
+def busybox(tmp_path: Path) -> Path:
+    """A real static Linux binary (busybox-static)."""
+    target = tmp_path / "busybox"
+    shutil.copyfile("/bin/busybox", target)
+    return target
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def make_artifact(project: Project, path: Path, kind: str = "binary") -> Artifact:
+    """Store a file as an artifact the way an upload does (inspected, deduplicated)."""
+    from builders.uploads import store_artifact
+
+    return store_artifact(
+        project,
+        None,
+        path,
+        file_name=path.name,
+        sha256=sha256_of(path),
+        size=path.stat().st_size,
+        expected_kind=kind,
+    ).artifact
+
+
+def make_builder(
+    world: World, artifact: Artifact, name: str = "hello", **extra: Any
+) -> ImageBuilder:
+    environment = BuildEnvironment.objects.get(name=extra.pop("environment", "binary-debian"))
+    return ImageBuilder.objects.create(
+        project=world.project,
+        name=name,
+        artifact_kind=artifact.kind,
+        environment=environment,
+        image_name=extra.pop("image_name", f"demo/{name}"),
+        registry_secret=world.secret,
+        artifact=artifact,
+        **extra,
+    )
