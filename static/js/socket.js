@@ -34,9 +34,10 @@ export class LiveSocket {
       let message;
       try { message = JSON.parse(event.data); } catch { return; }
       // Lines at or below lastSeq were already shown (a reconnect race): drop them.
-      if (typeof message.seq === "number") {
-        if (message.seq <= this.lastSeq) return;
-        this.lastSeq = message.seq;
+      if (Array.isArray(message.lines)) {
+        message.lines = message.lines.filter((line) => line.seq > this.lastSeq);
+        if (!message.lines.length) return;
+        this.lastSeq = message.lines[message.lines.length - 1].seq;
       }
       this.onMessage(message);
     };

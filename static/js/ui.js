@@ -167,7 +167,7 @@ export function formatTime(iso) {
 }
 
 const STATUS_LABELS = () => ({
-  "": gettext("Not run yet"), none: gettext("Not run yet"), pending: gettext("Pending"),
+  "": gettext("Not run yet"), none: gettext("Not run yet"), "not-run": gettext("Not run yet"), pending: gettext("Pending"),
   running: gettext("Building"), building: gettext("Building"), successful: gettext("Successful"),
   failed: gettext("Failed"), cancelled: gettext("Cancelled"),
 });

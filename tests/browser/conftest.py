@@ -132,3 +132,40 @@ def screenshot(page: Page, name: str) -> Path:
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
     return path
+
+
+class World:
+    """Workspace acme, project shop; alice is workspace-admin, victor a project viewer."""
+
+    def __init__(self) -> None:
+        from projects.models import Project, ProjectMembership, Workspace, WorkspaceMembership
+
+        self.alice = make_user("alice")
+        self.victor = make_user("victor")
+        self.workspace = Workspace.objects.create(name="acme", alias="ACME Corp")
+        self.project = Project.objects.create(workspace=self.workspace, name="shop", alias="Shop")
+        WorkspaceMembership.objects.create(
+            workspace=self.workspace, user=self.alice, role="workspace-admin"
+        )
+        ProjectMembership.objects.create(project=self.project, user=self.victor, role="viewer")
+
+    @property
+    def project_path(self) -> str:
+        return "/workspaces/acme/projects/shop/"
+
+    def add_registry_secret(self, address: str, name: str = "local") -> object:
+        from projects.models import RegistrySecret
+
+        secret = RegistrySecret(project=self.project, name=name, address=address, is_default=True)
+        secret.password = ""
+        secret.save()
+        return secret
+
+
+@pytest.fixture
+def world(transactional_db: None) -> World:
+    from builders.environments_sync import sync_builtin_environments
+
+    # Transactional tests truncate every table afterwards, seeded environments included.
+    sync_builtin_environments()
+    return World()

@@ -11,7 +11,7 @@ const canOperate = Boolean(config.can.operate);
 function validationPanel(secret) {
   const repo = h("input", { name: "repository", value: "b2i/validate", "aria-label": gettext("Repository to test push on") });
   const results = h("ul", { class: "checks", "data-testid": "validation-results", "aria-live": "polite" });
-  const button = h("button", { type: "button", class: "primary small" }, gettext("Validate"));
+  const button = h("button", { type: "button", class: "primary small", "data-testid": "run-validation" }, gettext("Validate"));
   button.addEventListener("click", async () => {
     button.disabled = true;
     results.replaceChildren(h("li", { class: "muted" }, gettext("Checking the registry…")));

@@ -1,0 +1,83 @@
+// Artifact drop zone: shows the size limit, refuses too-large files before sending a byte,
+// uploads with a progress bar, then shows what the server found in the file's content
+// (e.g. "Spring Boot JAR · Java 17 bytecode → recommended: java-17").
+import { upload } from "../api.js";
+import { formatBytes, h } from "../ui.js";
+
+const ACCEPT = { jar: ".jar", war: ".war", binary: "" };
+
+export class ArtifactUpload {
+  constructor({ kind, maxBytes, url, onUploaded = () => {}, onChange = () => {}, label }) {
+    Object.assign(this, { kind, maxBytes, url, onUploaded, onChange });
+    this.artifact = null;
+    this.current = null;
+    this.input = h("input", { type: "file", id: `artifact-file-${Math.random().toString(36).slice(2, 8)}`, name: "file", accept: ACCEPT[kind] || null, "data-testid": "artifact-file" });
+    this.progress = h("progress", { max: 100, value: 0, hidden: true, "aria-label": gettext("Upload progress") });
+    this.progressText = h("span", { class: "small muted", "aria-live": "polite" });
+    this.result = h("div", { "aria-live": "polite", "data-testid": "artifact-result" });
+    this.zone = h("div", { class: "dropzone" },
+      h("label", { for: this.input.id, class: "required", style: "font-weight:600" }, label || gettext("Artifact file")), " ",
+      this.input,
+      h("p", { class: "small muted" }, gettext("Drop the file here or choose it. Size limit: %s.").replace("%s", formatBytes(maxBytes))),
+      this.progress, this.progressText);
+    this.element = h("div", {}, this.zone, this.result);
+    this.input.addEventListener("change", () => this.input.files[0] && this.send(this.input.files[0]));
+    this.zone.addEventListener("dragover", (e) => { e.preventDefault(); this.zone.classList.add("dragover"); });
+    this.zone.addEventListener("dragleave", () => this.zone.classList.remove("dragover"));
+    this.zone.addEventListener("drop", (e) => {
+      e.preventDefault();
+      this.zone.classList.remove("dragover");
+      if (e.dataTransfer.files[0]) this.send(e.dataTransfer.files[0]);
+    });
+  }
+
+  get uploading() { return this.current !== null; }
+
+  fail(message) {
+    this.result.replaceChildren(h("div", { class: "inspection bad", role: "alert" }, message));
+  }
+
+  async send(file) {
+    this.artifact = null;
+    this.onChange(null);
+    if (file.size > this.maxBytes) {
+      this.fail(gettext("%(name)s is %(size)s; the limit is %(limit)s.")
+        .replace("%(name)s", file.name).replace("%(size)s", formatBytes(file.size)).replace("%(limit)s", formatBytes(this.maxBytes)));
+      return;
+    }
+    const form = new FormData();
+    form.append("file", file);
+    if (this.kind) form.append("kind", this.kind);
+    this.progress.hidden = false;
+    this.progress.value = 0;
+    this.result.replaceChildren();
+    this.current = upload(this.url, form, {
+      onProgress: (loaded, total) => {
+        this.progress.value = Math.round((loaded / total) * 100);
+        this.progressText.textContent = `${formatBytes(loaded)} / ${formatBytes(total)}`;
+      },
+    });
+    try {
+      this.artifact = await this.current.promise;
+      this.progress.value = 100;
+      this.showArtifact(this.artifact);
+      this.onUploaded(this.artifact);
+      this.onChange(this.artifact);
+    } catch (err) {
+      this.fail(err.message);
+    } finally {
+      this.current = null;
+    }
+  }
+
+  showArtifact(artifact) {
+    const recommended = artifact.inspection?.recommended_environment;
+    const text = recommended ? `${artifact.summary} → ${gettext("recommended")}: ${recommended}` : artifact.summary;
+    const warnings = artifact.inspection?.warnings || [];
+    this.result.replaceChildren(h("div", { class: "inspection", "data-testid": "inspection-summary" },
+      h("strong", {}, artifact.file_name), ` · ${formatBytes(artifact.size)} · `, text,
+      warnings.length ? h("ul", {}, warnings.map((w) => h("li", {}, w))) : null));
+  }
+
+  abort() { this.current?.abort(); }
+}

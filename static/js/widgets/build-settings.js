@@ -1,0 +1,117 @@
+// Build settings shared by "Create Image Builder" and step 2 of the service wizard: artifact
+// upload, environment cards (the recommended one preselected), image name, tag, target
+// registry, and advanced parameters (environment variables, trigger token).
+import { list } from "../api.js";
+import { field, h, setFieldError } from "../ui.js";
+import { ArtifactUpload } from "./artifact-upload.js";
+
+export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+// An OCI repository path, optionally behind a registry host[:port].
+export const IMAGE_RE = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+const TOKEN_RE = /^[A-Za-z0-9]+$/;
+
+export class BuildSettings {
+  constructor({ config, kind, defaultImage = "" }) {
+    this.config = config;
+    this.kind = kind;
+    this.environments = [];
+    this.uploader = new ArtifactUpload({
+      kind, maxBytes: config.maxArtifactBytes, url: `${config.api.project}/artifacts/`,
+      onUploaded: (artifact) => this.recommend(artifact.inspection?.recommended_environment),
+    });
+    this.envCards = h("div", { class: "env-cards", role: "radiogroup", "aria-label": gettext("Build environment") });
+    this.image = h("input", { name: "image_name", value: defaultImage, autocomplete: "off" });
+    this.tag = h("input", { name: "tag", value: "latest", autocomplete: "off" });
+    this.registry = h("select", { name: "registry_secret" });
+    this.token = h("input", { name: "trigger_token", autocomplete: "off" });
+    this.params = h("div", { "data-testid": "env-parameters" });
+    this.envError = h("span", { class: "field-error", role: "alert" });
+    this.element = h("div", {},
+      this.uploader.element,
+      h("div", { class: "field", style: "margin-top:14px" }, h("span", { class: "label required" }, gettext("Build environment")), this.envCards, this.envError),
+      h("div", { class: "row" },
+        field(gettext("Image name"), this.image, { required: true, hint: gettext("e.g. team/app or registry.example.com:5000/team/app; the registry host is added when missing.") }),
+        field(gettext("Tag"), this.tag, { required: true })),
+      field(gettext("Target registry"), this.registry, { required: true, hint: gettext("An image registry secret of this project.") }),
+      h("details", {}, h("summary", {}, gettext("Advanced settings")),
+        h("h3", { style: "margin-top:10px" }, gettext("Environment variables")), this.params,
+        field(gettext("Trigger token"), this.token, { hint: gettext("Letters and digits; enables the remote trigger URL.") })));
+  }
+
+  async load() {
+    const [envs, secrets] = await Promise.all([
+      list(`${this.config.api.root}/buildenvironments/`, { limit: 100 }),
+      list(`${this.config.api.project}/registrysecrets/`, { limit: 100 }),
+    ]);
+    this.environments = envs.results.filter((e) => e.enabled !== false && e.artifact_kinds.includes(this.kind));
+    this.renderEnvironments();
+    this.registry.replaceChildren(...(secrets.results.length
+      ? secrets.results.map((s) => h("option", { value: s.name, selected: s.is_default }, `${s.name} (${s.registry_host || s.address})`))
+      : [h("option", { value: "" }, gettext("No registry secret: create one under Secrets"))]));
+    return this;
+  }
+
+  renderEnvironments() {
+    this.envCards.replaceChildren(...this.environments.map((env, index) => {
+      const radio = h("input", { type: "radio", name: "environment", value: env.name, checked: index === 0, "aria-label": env.title || env.name });
+      radio.addEventListener("change", () => this.renderParameters());
+      return h("label", { class: "env-card", dataset: { env: env.name } }, radio,
+        h("strong", {}, env.title || env.name), h("div", { class: "small muted mono" }, env.base_image),
+        h("span", { class: "badge", hidden: true }, gettext("recommended")));
+    }));
+    this.renderParameters();
+  }
+
+  recommend(name) {
+    for (const card of this.envCards.querySelectorAll(".env-card")) {
+      const match = card.dataset.env === name;
+      card.querySelector(".badge").hidden = !match;
+      if (match) { card.querySelector("input").checked = true; }
+    }
+    this.renderParameters();
+  }
+
+  selectedEnvironment() {
+    const checked = this.envCards.querySelector("input:checked");
+    return this.environments.find((e) => e.name === checked?.value) || null;
+  }
+
+  renderParameters() {
+    const env = this.selectedEnvironment();
+    const parameters = env?.spec?.parameters || [];
+    this.params.replaceChildren(...(parameters.length
+      ? parameters.map((p) => field(`${p.key} (${p.description || ""})`, h("input", { value: p.default || "", dataset: { key: p.key }, autocomplete: "off" })))
+      : [h("p", { class: "small muted" }, gettext("This environment has no parameters."))]));
+  }
+
+  validate() {
+    let ok = true;
+    const check = (control, valid, message) => { setFieldError(control, valid ? "" : message); ok = ok && valid; };
+    if (!this.uploader.artifact) {
+      this.uploader.fail(this.uploader.uploading ? gettext("Wait until the upload has finished.") : gettext("Choose the artifact file."));
+      ok = false;
+    }
+    this.envError.textContent = this.selectedEnvironment() ? "" : gettext("Choose a build environment.");
+    ok = ok && Boolean(this.selectedEnvironment());
+    check(this.image, IMAGE_RE.test(this.image.value.trim()), gettext("Use lowercase letters, digits, '.', '-', '_' and '/', optionally after a registry host[:port]."));
+    check(this.tag, TAG_RE.test(this.tag.value.trim()), gettext("Letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'."));
+    check(this.registry, Boolean(this.registry.value), gettext("Choose a registry secret (create one under Secrets)."));
+    check(this.token, !this.token.value || TOKEN_RE.test(this.token.value), gettext("Letters and digits only."));
+    return ok;
+  }
+
+  values() {
+    const parameters = {};
+    for (const input of this.params.querySelectorAll("input[data-key]")) if (input.value !== "") parameters[input.dataset.key] = input.value;
+    return {
+      artifact_kind: this.kind,
+      artifact_id: this.uploader.artifact?.id,
+      environment: this.selectedEnvironment()?.name,
+      image_name: this.image.value.trim(),
+      tag: this.tag.value.trim(),
+      registry_secret: this.registry.value,
+      environment_parameters: parameters,
+      trigger_token: this.token.value,
+    };
+  }
+}

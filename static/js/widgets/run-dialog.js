@@ -1,0 +1,31 @@
+// The Run dialog: optionally a new artifact and/or a new tag, and whether the workloads are
+// updated after a successful build. Resolves with the new run.
+import { api } from "../api.js";
+import { field, h, openDialog, setFieldError, toast } from "../ui.js";
+import { ArtifactUpload } from "./artifact-upload.js";
+import { TAG_RE } from "./build-settings.js";
+
+export function openRunDialog({ config, builder, onStarted }) {
+  const base = `${config.api.project}/imagebuilders/${builder.name}/`;
+  const uploader = new ArtifactUpload({ kind: builder.artifact_kind, maxBytes: config.maxArtifactBytes, url: `${config.api.project}/artifacts/`, label: gettext("New artifact (optional)") });
+  const tag = h("input", { name: "tag", value: builder.tag, autocomplete: "off" });
+  const update = h("input", { type: "checkbox", name: "update_workloads", checked: builder.update_workloads });
+  const body = h("div", {},
+    h("p", { class: "muted" }, gettext("Current artifact: "), builder.artifact ? builder.artifact.file_name : "—"),
+    uploader.element,
+    field(gettext("Tag"), tag, { required: true }),
+    h("label", { class: "field inline" }, update, gettext("Update workloads after a successful build")));
+  return openDialog({
+    title: gettext("Run %s").replace("%s", builder.name), body, submitLabel: gettext("Run"), wide: true,
+    onSubmit: async () => {
+      if (uploader.uploading) throw new Error(gettext("Wait until the upload has finished."));
+      if (!TAG_RE.test(tag.value)) { setFieldError(tag, gettext("Letters, digits, '_', '.' and '-', at most 128.")); return true; }
+      if (update.checked !== builder.update_workloads) await api.patch(base, { update_workloads: update.checked });
+      const request = { tag: tag.value };
+      if (uploader.artifact) request.artifact_id = uploader.artifact.id;
+      const run = await api.post(`${base}run/`, request);
+      toast(gettext("Run #%s started").replace("%s", run.number), "success");
+      onStarted?.(run);
+    },
+  });
+}
