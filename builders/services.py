@@ -158,7 +158,15 @@ def _take_over_lost_run(run_id: int, *, worker_host: str, now: Any) -> Claim:
     run = stale.first()
     if run is not None:
         reason = f"worker lost {run.attempt} times"
-        _finish(run, BuildState.FAILED, "build:worker-lost", reason, failure_line(reason))
+        _finish(
+            run,
+            BuildState.FAILED,
+            "build:worker-lost",
+            reason,
+            failure_line(reason),
+            from_states=(BuildState.RUNNING,),
+            where={"heartbeat_at__lt": stale_before},
+        )
     return Claim(False, "not pending")
 
 

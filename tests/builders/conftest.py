@@ -45,9 +45,9 @@ def make_world(registry_address: str) -> World:
     world.shop = Project.objects.create(workspace=acme, name="shop")
     world.lab = Project.objects.create(workspace=acme, name="lab")
     for name, role in PERSONAS.items():
-        world.users[name] = User.objects.create_user(name, password="pw-" + name)
+        world.users[name] = User.objects.create_user(name)
         ProjectMembership.objects.create(project=world.shop, user=world.users[name], role=role)
-    world.users["charlie"] = User.objects.create_user("charlie", password="pw-charlie")
+    world.users["charlie"] = User.objects.create_user("charlie")
     ProjectMembership.objects.create(project=world.lab, user=world.users["charlie"], role="admin")
     world.secret = RegistrySecret(project=world.shop, name="local", address=registry_address)
     world.secret.password = ""
