@@ -6,7 +6,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from projects import services
@@ -88,16 +87,10 @@ class RegistrySecretForm(forms.ModelForm):  # type: ignore[type-arg]
             "ca_bundle",
         ]
 
-    def validate_unique(self) -> None:
+    def _get_validation_exclusions(self) -> set[str]:
         # A new default replaces the old one (services.save_registry_secret), so the
         # one-default-per-project constraint must not reject the form.
-        exclude = self._get_validation_exclusions()
-        exclude.add("is_default")
-        try:
-            self.instance.validate_unique(exclude=exclude)
-            self.instance.validate_constraints(exclude=exclude)
-        except ValidationError as exc:
-            self._update_errors(exc)
+        return {*super()._get_validation_exclusions(), "is_default"}
 
 
 @admin.register(RegistrySecret)
