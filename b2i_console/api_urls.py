@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("projects.api.urls")),
     path("", include("builders.api.urls")),
+    path("", include("workloads.api.urls")),
 ]

@@ -1,0 +1,166 @@
+"""REST API of services, under /api/v1/workspaces/<ws>/projects/<p>/services/.
+
+Every view resolves its project through `projects.access` (ProjectScoped): an invisible project
+answers 404, a visible one the user may not change answers 403. Cluster trouble is never a
+500: what the user caused is 4xx with a stable code, an unreachable cluster is 502.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from b2i_console.api_errors import ApiError
+from builders.models import ImageBuilder
+from projects.api.views import ProjectScoped
+from workloads import services
+from workloads.client import KubeError
+from workloads.models import Service
+from workloads.services import DeleteOptions, ServiceError
+
+KUBE_STATUS = {
+    "kube:user:invalid-object": 422,
+    "kube:user:invalid-kubeconfig": 409,
+    "kube:conflict": 409,
+    "kube:not-found": 404,
+    "kube:not-configured": 409,
+}
+
+
+class ServiceCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    builder = serializers.CharField(help_text="Name of the project's image builder.")
+    spec = serializers.JSONField(help_text="The service specification (see workloads/spec.py).")
+
+
+class RollbackSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    run = serializers.IntegerField(min_value=1, help_text="Number of a successful run.")
+
+
+def as_api_error(exc: Exception) -> Exception:
+    if isinstance(exc, ServiceError):
+        return ApiError(exc.code, exc.message, status=exc.status)
+    if isinstance(exc, KubeError):
+        extra = {"causes": exc.causes} if exc.causes else {}
+        return ApiError(exc.code, exc.message, status=KUBE_STATUS.get(exc.code, 502), **extra)
+    return exc
+
+
+def service_data(service: Service) -> dict[str, Any]:
+    run = service.deployed_run
+    return {
+        "id": str(service.public_id),
+        "name": service.name,
+        "project": service.project.name,
+        "builder": service.builder.name if service.builder else None,
+        "state": service.state,
+        "spec": service.spec,
+        "deployed_run": run.number if run else None,
+        "deployed_image": service.deployed_image,
+        "error": {"code": service.error_code, "message": service.error_message}
+        if service.error_code
+        else None,
+        "created_at": service.created_at.isoformat(),
+        "updated_at": service.updated_at.isoformat(),
+    }
+
+
+class ServicesApiView(ProjectScoped):
+    def handle_exception(self, exc: Exception) -> Response:
+        return super().handle_exception(as_api_error(exc))
+
+    def service(self) -> Service:
+        service = (
+            Service.objects.select_related("project__workspace", "builder__registry_secret")
+            .select_related("cluster", "deployed_run")
+            .filter(project=self.project, name=self.kwargs["name"])
+            .first()
+        )
+        if service is None:
+            raise Http404("No such service.")
+        return service
+
+    def builder_named(self, name: str) -> ImageBuilder:
+        builder = (
+            ImageBuilder.objects.select_related("registry_secret", "project__workspace")
+            .filter(project=self.project, name=name)
+            .first()
+        )
+        if builder is None:
+            raise ApiError("service:user:unknown-builder", f"No image builder {name!r} here.")
+        return builder
+
+    def create_request(self, request: Request) -> tuple[ImageBuilder, dict[str, Any]]:
+        body = ServiceCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        spec = body.validated_data["spec"]
+        if not isinstance(spec, dict):
+            raise ApiError("service:user:invalid-spec", "spec must be a JSON object.")
+        return self.builder_named(body.validated_data["builder"]), spec
+
+
+class ServiceList(ServicesApiView):
+    serializer_class = ServiceCreateSerializer
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        rows = Service.objects.filter(project=self.project).select_related("project", "builder")
+        return Response({"results": [service_data(s) for s in rows.select_related("deployed_run")]})
+
+    def post(self, request: Request, **kwargs: Any) -> Response:
+        builder, spec = self.create_request(request)
+        service = services.check_create_service(self.project, spec, builder, request.user)
+        return Response(service_data(service), status=status.HTTP_201_CREATED)
+
+
+class ServicePreview(ServicesApiView):
+    """The wizard's review step: every object as YAML, nothing created."""
+
+    serializer_class = ServiceCreateSerializer
+
+    def post(self, request: Request, **kwargs: Any) -> Response:
+        builder, spec = self.create_request(request)
+        return Response({"yaml": services.preview_yaml(self.project, spec, builder)})
+
+
+class ServiceDetail(ServicesApiView):
+    serializer_class = ServiceCreateSerializer
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        return Response(service_data(self.service()))
+
+    def delete(self, request: Request, **kwargs: Any) -> Response:
+        """Delete the service; query flags choose workload, service, pull_secret, builder."""
+        flags = {key: request.query_params.get(key) for key in DeleteOptions.__dataclass_fields__}
+        chosen = {k: v.lower() in ("1", "true", "yes") for k, v in flags.items() if v is not None}
+        deleted = services.do_delete_service(self.service(), DeleteOptions(**chosen))
+        return Response({"deleted": deleted})
+
+
+class ServiceStatus(ServicesApiView):
+    serializer_class = ServiceCreateSerializer
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        service = self.service()
+        return Response({**services.service_status(service), "state": service.state})
+
+
+class ServiceExport(ServicesApiView):
+    serializer_class = ServiceCreateSerializer
+
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        return Response({"yaml": services.export_yaml(self.service())})
+
+
+class ServiceRollback(ServicesApiView):
+    serializer_class = RollbackSerializer
+
+    def post(self, request: Request, **kwargs: Any) -> Response:
+        body = RollbackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        service = self.service()
+        services.check_rollback(service, body.validated_data["run"])
+        service.refresh_from_db()
+        return Response(service_data(service))

@@ -1,0 +1,288 @@
+"""State changes of services (check_… validates then acts, do_… acts).
+
+The pipeline calls `on_build_succeeded(run)` after a run ends Successful; a service rolls to
+the run's digest only then — never after a failed run (KubeSphere rewrote the image even when
+the build failed).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from builders.models import BuildRun, BuildState, ImageBuilder
+from builders.runner import image_reference
+from projects.models import Project, render_dockerconfigjson
+from workloads.client import KubeClient, KubeError, WorkloadStatus
+from workloads.manifests import (
+    Manifest,
+    pinned_image,
+    redact_secrets,
+    render_namespace,
+    render_pull_secret,
+    render_service_objects,
+    shorten_name,
+    to_yaml,
+)
+from workloads.models import Cluster, Service, ServiceState
+from workloads.spec import ServiceSpec, parse_service_spec, spec_to_dict
+
+logger = logging.getLogger(__name__)
+RESERVED_NAMES = {"preview"}  # a path segment of the API (services/preview/)
+
+
+class ServiceError(Exception):
+    """An error the user caused (stable code, actionable message, HTTP status)."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def current_cluster() -> Cluster:
+    cluster = Cluster.objects.order_by("pk").first()
+    if cluster is None:
+        raise ServiceError(
+            "kube:not-configured",
+            "No Kubernetes cluster is configured: a platform admin adds one (kubeconfig or "
+            "in-cluster) in the admin under Workloads → Clusters.",
+            status=409,
+        )
+    return cluster
+
+
+def connect(cluster: Cluster) -> KubeClient:
+    return KubeClient.connect(None if cluster.in_cluster else cluster.kubeconfig)
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+def builder_image(builder: ImageBuilder) -> str:
+    """Return the builder's tagged image (what a service names before any build exists)."""
+    return image_reference(builder.registry_secret.registry_host, builder.image_name, builder.tag)
+
+
+def last_successful_run(builder: ImageBuilder | None) -> BuildRun | None:
+    if builder is None:
+        return None
+    runs = builder.runs.filter(state=BuildState.SUCCESSFUL).exclude(digest="")
+    return runs.order_by("-number").first()
+
+
+def render_objects(
+    spec: ServiceSpec, project: Project, builder: ImageBuilder, run: BuildRun | None
+) -> tuple[Manifest, list[Manifest]]:
+    """Render (namespace, objects) for a service; 0 replicas until a successful run exists."""
+    secret = builder.registry_secret
+    dockerconfig = render_dockerconfigjson([secret])
+    pull_secret = render_pull_secret(project.namespace, secret.name, dockerconfig)
+    if run is not None:
+        image = pinned_image(run.image_reference or builder_image(builder), run.digest)
+        replicas = spec.replicas
+    else:
+        image, replicas = builder_image(builder), 0
+    objects = render_service_objects(
+        spec, namespace=project.namespace, image=image, replicas=replicas, pull_secret=pull_secret
+    )
+    return render_namespace(project.namespace, project.workspace.name), objects
+
+
+def preview_yaml(project: Project, spec_data: dict[str, Any], builder: ImageBuilder) -> str:
+    """Return the YAML of every object the service would create (Secret data redacted)."""
+    spec = check_spec(spec_data)
+    namespace, objects = render_objects(spec, project, builder, last_successful_run(builder))
+    return to_yaml(redact_secrets([namespace, *objects]))
+
+
+def export_yaml(service: Service) -> str:
+    """Return the YAML of the service's objects as currently deployed (Secret data redacted)."""
+    spec = parse_service_spec(service.spec)
+    if service.builder is None:
+        raise ServiceError("service:no-builder", "This service's image builder was deleted.")
+    namespace, objects = render_objects(
+        spec, service.project, service.builder, service.deployed_run
+    )
+    return to_yaml(redact_secrets([namespace, *objects]))
+
+
+def check_spec(spec_data: dict[str, Any]) -> ServiceSpec:
+    from workloads.spec import SpecError
+
+    try:
+        return parse_service_spec(spec_data)
+    except SpecError as error:
+        raise ServiceError(error.code, str(error)) from error
+
+
+# --- create, deploy, rollback ------------------------------------------------------------
+
+
+def check_create_service(
+    project: Project, spec_data: dict[str, Any], builder: ImageBuilder, user: Any
+) -> Service:
+    """Validate, record and apply a service: at 0 replicas until its builder's first success."""
+    spec = check_spec(spec_data)
+    if builder.project_id != project.pk:
+        raise ServiceError("service:user:builder-elsewhere", "The builder is in another project.")
+    if spec.name in RESERVED_NAMES:
+        raise ServiceError(
+            "service:user:name-reserved", f"{spec.name!r} is reserved; pick another."
+        )
+    if Service.objects.filter(project=project, name=spec.name).exists():
+        raise ServiceError(
+            "service:user:name-taken", f"A service named {spec.name!r} exists already.", 409
+        )
+    cluster = current_cluster()
+    with transaction.atomic():
+        service = Service.objects.create(
+            project=project,
+            cluster=cluster,
+            name=spec.name,
+            builder=builder,
+            spec=spec_to_dict(spec),
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+    run = last_successful_run(builder)
+    try:
+        do_deploy(service, run)
+    except KubeError:
+        service.delete()  # nothing was created in the cluster either (dry run first)
+        raise
+    return service
+
+
+def do_deploy(service: Service, run: BuildRun | None) -> list[Manifest]:
+    """Apply the service's objects for `run` (None: 0 replicas) and record the outcome."""
+    if run is not None and (run.state != BuildState.SUCCESSFUL or not run.digest):
+        raise ServiceError("service:user:run-not-successful", "Only successful runs deploy.")
+    if service.builder is None:
+        raise ServiceError("service:no-builder", "This service's image builder was deleted.")
+    spec = parse_service_spec(service.spec)
+    namespace, objects = render_objects(spec, service.project, service.builder, run)
+    kube = connect(service.cluster)
+    try:
+        applied = kube.apply_all(objects, namespace=namespace)
+    except KubeError as error:
+        _record(service, ServiceState.FAILED, error_code=error.code, error_message=error.message)
+        raise
+    finally:
+        kube.close()
+    state = ServiceState.WAITING if run is None else ServiceState.DEPLOYED
+    image = objects[-1]["spec"]["template"]["spec"]["containers"][0]["image"]
+    _record(service, state, deployed_run=run, deployed_image=image, error_code="", error_message="")
+    return applied
+
+
+def _record(service: Service, state: str, **fields: Any) -> None:
+    for name, value in {"state": state, **fields}.items():
+        setattr(service, name, value)
+    service.save(update_fields=[*fields, "state", "updated_at"])
+
+
+def on_build_succeeded(run: BuildRun) -> list[Service]:
+    """Roll the run's builder's services to its digest; return the services updated.
+
+    Call it after a run ended Successful (e.g. from `transaction.on_commit`). A run that is not
+    Successful changes nothing. The first successful run always deploys (the service waited at
+    0 replicas); later ones only when the builder's "update workloads" is on. Cluster errors are
+    recorded on the service, never raised into the pipeline.
+    """
+    run = BuildRun.objects.select_related("builder").get(pk=run.pk)
+    if run.state != BuildState.SUCCESSFUL or not run.digest:
+        return []
+    updated = []
+    for service in Service.objects.filter(builder=run.builder).select_related("project__workspace"):
+        if service.deployed_run_id is not None and not run.builder.update_workloads:
+            continue
+        try:
+            do_deploy(service, run)
+        except (KubeError, ServiceError):
+            logger.warning("service %s not rolled to run %s", service.pk, run.pk, exc_info=True)
+            continue
+        updated.append(service)
+    return updated
+
+
+def check_rollback(service: Service, run_number: int) -> BuildRun:
+    """Deploy the digest of an earlier successful run of the service's builder."""
+    if service.builder is None:
+        raise ServiceError("service:no-builder", "This service's image builder was deleted.")
+    run = service.builder.runs.filter(number=run_number).first()
+    if run is None:
+        raise ServiceError("service:user:no-such-run", f"There is no run #{run_number}.", 404)
+    if run.state != BuildState.SUCCESSFUL or not run.digest:
+        raise ServiceError(
+            "service:user:run-not-successful",
+            f"Run #{run_number} did not succeed, so there is no image to roll back to.",
+            409,
+        )
+    do_deploy(service, run)
+    return run
+
+
+# --- status and deletion -----------------------------------------------------------------
+
+
+def workload_kind(spec: ServiceSpec) -> str:
+    return "StatefulSet" if spec.stateful else "Deployment"
+
+
+def service_status(service: Service) -> dict[str, Any]:
+    """Return rollout progress, pods, events and access URLs of a service, read live."""
+    spec = parse_service_spec(service.spec)
+    kube = connect(service.cluster)
+    try:
+        status: WorkloadStatus = kube.workload_status(
+            workload_kind(spec), service.project.namespace, shorten_name(spec.workload_name)
+        )
+        urls = kube.access_urls(service.project.namespace, spec.name, spec.context_path)
+    finally:
+        kube.close()
+    return {**status.as_dict(), "access_urls": urls}
+
+
+@dataclass(frozen=True)
+class DeleteOptions:
+    """What to delete along with the service record (the dialog's checkboxes)."""
+
+    workload: bool = True
+    kube_service: bool = True
+    pull_secret: bool = True
+    builder: bool = False  # deleting the builder deletes its runs too
+
+
+def do_delete_service(service: Service, options: DeleteOptions) -> list[str]:
+    """Delete the service and the chosen objects; return what was deleted, for the user."""
+    spec = parse_service_spec(service.spec)
+    namespace = service.project.namespace
+    targets = []
+    if options.workload:
+        targets.append((workload_kind(spec), shorten_name(spec.workload_name)))
+    if options.kube_service:
+        targets.append(("Service", spec.name))
+        if spec.stateful:
+            targets.append(("Service", shorten_name(f"{spec.name}-headless")))
+    if options.pull_secret and service.builder is not None and not _secret_shared(service):
+        targets.append(("Secret", service.builder.registry_secret.name))
+    kube = connect(service.cluster)
+    try:
+        deleted = [f"{k}/{n}" for k, n in targets if kube.delete(k, namespace, n)]
+    finally:
+        kube.close()
+    builder = service.builder
+    service.delete()
+    if options.builder and builder is not None and not builder.services.exists():
+        builder.delete()
+        deleted.append(f"ImageBuilder/{builder.name}")
+    return deleted
+
+
+def _secret_shared(service: Service) -> bool:
+    """Return whether another service of the project still pulls with the same secret."""
+    others = Service.objects.filter(project=service.project).exclude(pk=service.pk)
+    secret_id = service.builder.registry_secret_id if service.builder else None
+    return others.filter(builder__registry_secret_id=secret_id).exists()
