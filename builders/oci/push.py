@@ -100,6 +100,8 @@ class PushReport:
     reused_blobs: int = 0
     reused_bytes: int = 0
     mounted_blobs: int = 0
+    layers_pushed: int = 0
+    layers_reused: int = 0
     layer_digests_pushed: list[str] = field(default_factory=list)
 
     def count_pushed(self, descriptor: Descriptor) -> None:
@@ -148,6 +150,8 @@ class ImagePusher:
         for layer in image.layers:
             self.checkpoint()
             self.ensure_layer(layer)
+        self.report.layers_pushed = self.report.pushed_blobs
+        self.report.layers_reused = self.report.reused_blobs
         self.checkpoint()
         self.ensure_bytes(image.config, image.config_bytes)
         digest = ""
@@ -260,4 +264,6 @@ def describe_report(report: PushReport) -> dict[str, Any]:
         "reused_blobs": report.reused_blobs,
         "reused_bytes": report.reused_bytes,
         "mounted_blobs": report.mounted_blobs,
+        "layers_pushed": report.layers_pushed,
+        "layers_reused": report.layers_reused,
     }

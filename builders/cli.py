@@ -1,0 +1,231 @@
+"""`b2i`: the image engine on the command line, without Django (for pipelines and benchmarks).
+
+    b2i build ARTIFACT --to REGISTRY/REPO:TAG [--env NAME | --from BASE] [--port N]
+              [--set-env K=V ...] [--platform OS/ARCH] [--insecure] [--docker-config PATH]
+    b2i inspect ARTIFACT [--json]
+
+Progress (each step with its time) goes to stderr; the pushed `registry/repo@sha256:…` is the
+last line, on stdout, so `ref=$(b2i build …)` works. Any failure prints one line
+`b2i: error: <code>: <message>` and exits 1 (2 for bad usage, 130 when interrupted).
+
+Registries on loopback or private networks are allowed (a CLI talks to its user's own
+registries); set B2I_ALLOWED_REGISTRY_NETWORKS to narrow that. Link-local and cloud metadata
+addresses are always refused. `--insecure` talks plain HTTP to the target and base registries.
+Credentials come from `--docker-config` or, when it exists, `$DOCKER_CONFIG/config.json` /
+`~/.docker/config.json`. B2I_REGISTRY_MIRROR (or `--mirror`) rewrites docker.io bases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from builders.engine import (
+    USER_ERRORS,
+    BuildCancelled,
+    BuildError,
+    BuildRequest,
+    BuildResult,
+    RegistryAccess,
+    build_image,
+)
+from builders.oci.auth import credentials_from_docker_config
+from builders.oci.events import Event
+from builders.packaging.inspection import inspect_artifact
+
+DEFAULT_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+KINDS = ("jar", "war", "binary")
+
+
+def human_bytes(size: int) -> str:
+    """Return SIZE as B/KiB/MiB/GiB."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def render_event(event: Event) -> str | None:
+    """Return the progress line for an engine event (None: not worth a line)."""
+    if event.kind == "step-started":
+        return f"==> {event.step}" + (f" {event.message}" if event.message else "")
+    if event.kind == "step-finished":
+        return f"    {event.step} done in {event.duration or 0:.2f} s"
+    if event.kind in ("blob-pushed", "blob-reused"):
+        verb = "uploaded" if event.kind == "blob-pushed" else "reused  "
+        how = f" ({event.message})" if event.message else ""
+        return f"    {verb} {(event.digest or '')[:19]} {human_bytes(event.bytes)}{how}"
+    if event.kind == "retry":
+        return f"    retry: {event.step}: {event.message}"
+    return f"    {event.message}" if event.message else None
+
+
+def event_printer(stream: TextIO) -> Callable[[Event], None]:
+    """Return an EventSink that prints each event's line to STREAM."""
+
+    def sink(event: Event) -> None:
+        line = render_event(event)
+        if line is not None:
+            print(line, file=stream, flush=True)
+
+    return sink
+
+
+def parse_env_pairs(pairs: Sequence[str]) -> dict[str, str]:
+    """Parse K=V strings; a missing `=` or empty key is a usage error."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise BuildError("build:user:invalid-env", f"--set-env takes KEY=VALUE, not {pair!r}")
+        values[key] = value
+    return values
+
+
+def allowed_networks() -> tuple[str, ...]:
+    """Return the networks registries may be on: the env setting, else loopback + private."""
+    configured = os.environ.get("B2I_ALLOWED_REGISTRY_NETWORKS", "")
+    networks = tuple(item.strip() for item in configured.split(",") if item.strip())
+    return networks or DEFAULT_NETWORKS
+
+
+def docker_config_path(given: str | None) -> Path | None:
+    """Return the docker config to read credentials from, if any."""
+    if given:
+        return Path(given)
+    directory = os.environ.get("DOCKER_CONFIG")
+    default = Path(directory) / "config.json" if directory else Path.home() / ".docker/config.json"
+    return default if default.is_file() else None
+
+
+def access_resolver(args: argparse.Namespace) -> Callable[[str], RegistryAccess]:
+    """Return how to reach a registry host: scheme from --insecure, docker config credentials."""
+    config = docker_config_path(args.docker_config)
+    scheme = "http" if args.insecure else "https"
+
+    def access_for(host: str) -> RegistryAccess:
+        credentials = credentials_from_docker_config(config, host) if config else None
+        return RegistryAccess(scheme=scheme, credentials=credentials)
+
+    return access_for
+
+
+def build_request(args: argparse.Namespace) -> BuildRequest:
+    """Turn the parsed `build` arguments into a BuildRequest."""
+    artifact = Path(args.artifact)
+    if not artifact.is_file():
+        raise BuildError("build:user:no-artifact", f"{artifact} is not a readable file")
+    return BuildRequest(
+        artifact=artifact,
+        target=args.to,
+        environment=args.env,
+        base_image=args.base,
+        env=parse_env_pairs(args.set_env),
+        port=args.port,
+        platform=args.platform,
+        expected_kind=args.kind,
+        context=args.context,
+        access_for=access_resolver(args),
+        allowed_networks=allowed_networks(),
+        mirror=args.mirror,
+        source=args.source or "",
+    )
+
+
+def print_result(result: BuildResult, err: TextIO, out: TextIO) -> None:
+    """Print the summary (stderr) and the pushed reference (stdout, last line)."""
+    for tag in result.tags:
+        print(f"    tagged {tag}", file=err)
+    print(
+        f"    image {human_bytes(result.compressed_size)} compressed; uploaded "
+        f"{result.layers_pushed} layer(s), {human_bytes(result.bytes_pushed)}; reused "
+        f"{result.layers_reused} layer(s), {human_bytes(result.bytes_reused)}",
+        file=err,
+    )
+    print(result.reference, file=out, flush=True)
+
+
+def command_build(args: argparse.Namespace) -> int:
+    """Run `b2i build`."""
+    request = build_request(args)
+    result = build_image(request, on_event=event_printer(sys.stderr))
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2), file=sys.stderr)
+    print_result(result, sys.stderr, sys.stdout)
+    return 0
+
+
+def command_inspect(args: argparse.Namespace) -> int:
+    """Run `b2i inspect`: what the artifact is and which environment fits it."""
+    artifact = Path(args.artifact)
+    if not artifact.is_file():
+        raise BuildError("build:user:no-artifact", f"{artifact} is not a readable file")
+    inspection = inspect_artifact(artifact, args.kind, context=args.context)
+    if args.json:
+        print(json.dumps(inspection.as_dict(), indent=2, default=str))
+        return 0
+    print(f"file:        {inspection.filename} ({human_bytes(inspection.size)})")
+    print(f"sha256:      {inspection.sha256.removeprefix('sha256:')}")
+    print(f"kind:        {inspection.kind}")
+    print(f"summary:     {inspection.summary()}")
+    print(f"environment: {inspection.recommended_environment} (recommended)")
+    for warning in inspection.warnings:
+        print(f"warning:     {warning}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the argument parser of `b2i`."""
+    root = argparse.ArgumentParser(prog="b2i", description="Build OCI images from artifacts.")
+    commands = root.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="build an image and push it")
+    build.add_argument("artifact", help="the JAR, WAR or Linux binary")
+    build.add_argument("--to", required=True, metavar="REGISTRY/REPO:TAG", help="push target")
+    which = build.add_mutually_exclusive_group()
+    which.add_argument("--env", metavar="NAME", help="build environment (default: recommended)")
+    which.add_argument("--from", dest="base", metavar="BASE", help="base image to build on")
+    build.add_argument("--port", type=int, help="port to expose")
+    build.add_argument("--set-env", action="append", default=[], metavar="K=V")
+    build.add_argument("--platform", default="linux/amd64", metavar="OS/ARCH")
+    build.add_argument("--insecure", action="store_true", help="plain HTTP to registries")
+    build.add_argument("--docker-config", metavar="PATH", help="docker config.json with auths")
+    build.add_argument("--mirror", default=os.environ.get("B2I_REGISTRY_MIRROR") or None)
+    build.add_argument("--source", help="org.opencontainers.image.source label")
+    build.add_argument("--json", action="store_true", help="also print the result as JSON")
+    for sub in (build, commands.add_parser("inspect", help="describe an artifact")):
+        sub.add_argument("--kind", choices=KINDS, help="expected kind (checked, not trusted)")
+        sub.add_argument("--context", help="WAR context name (default: file name; ROOT for /)")
+    inspect = commands.choices["inspect"]
+    inspect.add_argument("artifact")
+    inspect.add_argument("--json", action="store_true")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the process exit code."""
+    args = parser().parse_args(argv)
+    handler = command_build if args.command == "build" else command_inspect
+    try:
+        return handler(args)
+    except (*USER_ERRORS, BuildError) as error:
+        print(f"b2i: error: {error.code}: {error.message}", file=sys.stderr)
+    except BuildCancelled:
+        print("b2i: error: build:cancelled: the build was interrupted", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("b2i: error: build:cancelled: interrupted", file=sys.stderr)
+        return 130
+    except OSError as error:
+        print(f"b2i: error: build:io: {error}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,382 @@
+"""The image engine, framework-free: artifact in, pushed image out.
+
+    from builders.engine import BuildRequest, RegistryAccess, build_image, BuildCancelled
+    result = build_image(
+        BuildRequest(
+            artifact=Path("app.jar"),
+            target="registry.example.com/team/app:v1",
+            environment="java-17",                 # a name, a BuildEnvironment, or None
+            env={"JAVA_TOOL_OPTIONS": "-Xmx256m"},
+            registries={"registry.example.com": RegistryAccess(credentials=...)},
+        ),
+        on_event=print,                            # an EventSink: builders.oci.events.Event
+        cancel_requested=lambda: False,            # checked between steps and blob uploads
+    )
+    result.reference  # "registry.example.com/team/app@sha256:…"
+
+Steps (each announced by `step-started` / `step-finished` events with its duration):
+inspect → resolve-base → write-layers → compose → push. The artifact is inspected before
+anything touches a registry, so bad input never pushes anything. The base is resolved to one
+platform (linux/amd64 by default, attestations skipped) and pinned by digest; the output is
+reproducible (same artifact + same base digest + same settings → same image digest).
+
+Errors: `ArtifactError` (builders.packaging.errors) for unusable artifacts, `OciError`
+(builders.oci.errors) for registries and images, `BuildError` for everything else the user
+can fix; all three carry a stable `code` and an actionable `message`. A cancel raises
+`BuildCancelled`. No Django, no printing: progress goes to the EventSink only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from builders.oci.auth import Credentials
+from builders.oci.errors import OciError
+from builders.oci.events import Event, EventSink, ignore_event
+from builders.oci.image import (
+    BaseImage,
+    ComposedImage,
+    ContainerSettings,
+    ImageMetadata,
+    NewLayer,
+    Platform,
+    compose_image,
+)
+from builders.oci.layers import LayerBlob, LayerEntry, LayerError, file_entry, write_layer
+from builders.oci.push import BaseSource, PushReport, push_image, resolve_base
+from builders.oci.references import Reference, parse_reference
+from builders.oci.registry import RegistryClient
+from builders.packaging.environments import (
+    BuildEnvironment,
+    check_environment_accepts,
+    environment_warnings,
+    get_environment,
+    rewrite_docker_hub_reference,
+)
+from builders.packaging.errors import ArtifactError
+from builders.packaging.inspection import Inspection, inspect_artifact
+
+STEPS = ("inspect", "resolve-base", "write-layers", "compose", "push")
+USER_ERRORS = (ArtifactError, OciError)
+
+
+class BuildError(Exception):
+    """A build the user can fix (bad option, missing parameter); stable `code`, clear message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class BuildCancelled(Exception):
+    """The build was cancelled between steps or between blob uploads."""
+
+
+@dataclass(frozen=True)
+class RegistryAccess:
+    """How to talk to one registry host."""
+
+    scheme: str = "https"
+    credentials: Credentials | None = None
+    verify: bool = True
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything one build needs; only `artifact` and `target` are required."""
+
+    artifact: Path
+    target: str
+    environment: str | BuildEnvironment | None = None
+    base_image: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    port: int | None = None
+    platform: str = "linux/amd64"
+    filename: str | None = None
+    context: str | None = None
+    expected_kind: str | None = None
+    registries: Mapping[str, RegistryAccess] = field(default_factory=dict)
+    # Consulted for hosts missing from `registries` (e.g. a base known only after inspection).
+    access_for: Callable[[str], RegistryAccess] | None = None
+    allowed_networks: Sequence[str] = ()
+    mirror: str | None = None
+    source: str = ""
+    extra_tags: Sequence[str] = ()
+    workdir: Path | None = None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What was built and pushed, and what it cost."""
+
+    reference: str
+    digest: str
+    tags: tuple[str, ...]
+    base_reference: str
+    environment: str
+    compressed_size: int
+    layers_pushed: int
+    layers_reused: int
+    bytes_pushed: int
+    bytes_reused: int
+    step_timings: dict[str, float]
+    inspection: dict[str, Any]
+    warnings: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as JSON-able data."""
+        return {key: getattr(self, key) for key in self.__dataclass_fields__}
+
+
+@dataclass
+class _Run:
+    """The state of one build while it runs: events, timings, cancel checks, clients."""
+
+    request: BuildRequest
+    on_event: EventSink
+    cancel_requested: Callable[[], bool]
+    timings: dict[str, float] = field(default_factory=dict)
+    clients: dict[str, RegistryClient] = field(default_factory=dict)
+
+    def checkpoint(self) -> None:
+        if self.cancel_requested():
+            raise BuildCancelled("the build was cancelled")
+
+    @contextlib.contextmanager
+    def step(self, name: str, message: str = "") -> Iterator[None]:
+        self.checkpoint()
+        self.on_event(Event("step-started", step=name, message=message))
+        started = time.monotonic()
+        yield
+        took = time.monotonic() - started
+        self.timings[name] = round(took, 3)
+        self.on_event(Event("step-finished", step=name, duration=took))
+
+    def log(self, step: str, message: str) -> None:
+        self.on_event(Event("log", step=step, message=message))
+
+    def client(self, host: str) -> RegistryClient:
+        """Return one client per registry host, so base and target share it (mounts work)."""
+        if host not in self.clients:
+            access = self.request.registries.get(host)
+            if access is None:
+                lookup = self.request.access_for
+                access = lookup(host) if lookup is not None else RegistryAccess()
+            self.clients[host] = RegistryClient(
+                host,
+                scheme=access.scheme,
+                credentials=access.credentials,
+                verify=access.verify,
+                ca_bundle=access.ca_bundle,
+                allowed_networks=self.request.allowed_networks,
+                on_event=self.on_event,
+            )
+        return self.clients[host]
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
+def build_image(
+    request: BuildRequest,
+    on_event: EventSink = ignore_event,
+    cancel_requested: Callable[[], bool] = lambda: False,
+) -> BuildResult:
+    """Inspect the artifact, build the image on its base and push it; return what was pushed."""
+    run = _Run(request, on_event, cancel_requested)
+    try:
+        return _build(run)
+    finally:
+        run.close()
+
+
+def _build(run: _Run) -> BuildResult:
+    request = run.request
+    target = parse_target(request.target)
+    platform = Platform.parse(request.platform)
+    with run.step("inspect", request.filename or request.artifact.name):
+        inspection, environment, warnings = inspect_for(request, platform)
+        for warning in warnings:
+            run.log("inspect", f"warning: {warning}")
+    base_ref = base_reference(request, environment)
+    with run.step("resolve-base", str(base_ref)):
+        base = resolve_base(
+            run.client(base_ref.api_host), base_ref.repository, base_ref.manifest_reference,
+            str(base_ref), platform,
+        )  # fmt: skip
+        run.log("resolve-base", f"pinned {base.pinned_name}")
+    with _workdir(request) as workdir:
+        with run.step("write-layers"):
+            layer = write_artifact_layer(request, inspection, environment, workdir)
+        with run.step("compose"):
+            image = compose_for(request, inspection, environment, base, layer)
+        with run.step("push", str(target)):
+            report = push_to(run, target, base_ref, base, image, layer)
+    return BuildResult(
+        reference=f"{target.name}@{report.digest}",
+        digest=report.digest,
+        tags=report.tags,
+        base_reference=base.pinned_name,
+        environment=environment.name,
+        compressed_size=image.compressed_size,
+        layers_pushed=report.layers_pushed,
+        layers_reused=report.layers_reused,
+        bytes_pushed=report.pushed_bytes,
+        bytes_reused=report.reused_bytes,
+        step_timings=dict(run.timings),
+        inspection=inspection.as_dict(),
+        warnings=tuple(warnings),
+    )
+
+
+def parse_target(text: str) -> Reference:
+    """Parse the target `REGISTRY/REPO:TAG`; a digest cannot be a push target."""
+    reference = parse_reference(text)
+    if reference.digest:
+        raise BuildError(
+            "build:user:invalid-target",
+            f"the target {text!r} names a digest; push to a tag (REGISTRY/REPO:TAG) instead.",
+        )
+    return reference
+
+
+def inspect_for(
+    request: BuildRequest, platform: Platform
+) -> tuple[Inspection, BuildEnvironment, list[str]]:
+    """Inspect the artifact and pick its environment; return both and the warnings."""
+    inspection = inspect_artifact(
+        request.artifact, request.expected_kind, request.filename, context=request.context
+    )
+    environment = choose_environment(request, inspection)
+    check_environment_accepts(inspection, environment)
+    facts = inspection.jar or inspection.war
+    own = list(facts.warnings) if facts is not None else []
+    warnings = [*own, *environment_warnings(inspection, environment, platform.architecture)]
+    return inspection, environment, list(dict.fromkeys(warnings))
+
+
+def choose_environment(request: BuildRequest, inspection: Inspection) -> BuildEnvironment:
+    """Return the requested environment, else the one the inspection recommends."""
+    chosen = request.environment
+    if isinstance(chosen, BuildEnvironment):
+        return chosen
+    name = chosen or inspection.recommended_environment
+    if not name:
+        raise BuildError("build:user:no-environment", "choose a build environment (--env).")
+    return get_environment(name)
+
+
+def base_reference(request: BuildRequest, environment: BuildEnvironment) -> Reference:
+    """Return the base to build on: --from wins over the environment's; mirror applied."""
+    text = request.base_image or environment.base_image
+    return parse_reference(rewrite_docker_hub_reference(text, request.mirror))
+
+
+@contextlib.contextmanager
+def _workdir(request: BuildRequest) -> Iterator[Path]:
+    if request.workdir is not None:
+        request.workdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="b2i-build-", dir=request.workdir) as directory:
+        yield Path(directory)
+
+
+def artifact_entries(
+    request: BuildRequest, inspection: Inspection, environment: BuildEnvironment
+) -> tuple[str, list[LayerEntry]]:
+    """Return where the artifact goes in the image and the layer entries that put it there."""
+    target = environment.target_path(
+        context=inspection.context_path, filename=inspection.filename or request.artifact.name
+    )
+    executable = inspection.kind == "binary"
+    return target, [file_entry(target, request.artifact, executable=executable)]
+
+
+def write_artifact_layer(
+    request: BuildRequest, inspection: Inspection, environment: BuildEnvironment, workdir: Path
+) -> tuple[LayerBlob, str]:
+    """Write the artifact's reproducible layer; return it with its history line."""
+    target, entries = artifact_entries(request, inspection, environment)
+    try:
+        blob = write_layer(entries, workdir)
+    except LayerError as error:
+        raise BuildError("build:user:unreadable-artifact", str(error)) from error
+    return blob, f"b2i: COPY {inspection.filename or request.artifact.name} {target}"
+
+
+def container_settings(request: BuildRequest, environment: BuildEnvironment) -> ContainerSettings:
+    """Return the run settings: the environment's, then the request's env and port."""
+    env = environment_variables(request, environment)
+    port = request.port or environment.port
+    keep = environment.keep_base_command
+    return ContainerSettings(
+        entrypoint=None if keep or environment.entrypoint is None else list(environment.entrypoint),
+        cmd=None if keep or environment.cmd is None else list(environment.cmd),
+        env=env,
+        exposed_ports=[str(port)] if port else [],
+        working_dir=environment.workdir,
+        user=environment.user,
+    )
+
+
+def environment_variables(request: BuildRequest, environment: BuildEnvironment) -> dict[str, str]:
+    """Return parameter defaults overlaid with the request's values; refuse missing required."""
+    values = {p.key: p.default for p in environment.parameters if p.default}
+    values.update(request.env)
+    for name in values:
+        if not name or "=" in name or "\0" in name:
+            raise BuildError("build:user:invalid-env", f"{name!r} is not a valid variable name.")
+    missing = [p.key for p in environment.parameters if p.required and not values.get(p.key)]
+    if missing:
+        raise BuildError(
+            "build:user:missing-parameter",
+            f"the environment {environment.name} needs {', '.join(missing)}; give it a value.",
+        )
+    return values
+
+
+def compose_for(
+    request: BuildRequest,
+    inspection: Inspection,
+    environment: BuildEnvironment,
+    base: BaseImage,
+    layer: tuple[LayerBlob, str],
+) -> ComposedImage:
+    """Compose the image: base + artifact layer + environment settings + provenance."""
+    blob, created_by = layer
+    metadata = ImageMetadata(
+        title=inspection.filename or request.artifact.name,
+        artifact_sha256=inspection.sha256,
+        source=request.source,
+    )
+    new_layer = NewLayer(blob.digest, blob.diff_id, blob.size, created_by)
+    return compose_image(base, [new_layer], container_settings(request, environment), metadata)
+
+
+def push_to(
+    run: _Run,
+    target: Reference,
+    base_ref: Reference,
+    base: BaseImage,
+    image: ComposedImage,
+    layer: tuple[LayerBlob, str],
+) -> PushReport:
+    """Push the composed image to the target (base layers mounted or streamed)."""
+    blob = layer[0]
+    target_client = run.client(target.api_host)
+    base_client = run.client(base_ref.api_host)
+    source = BaseSource(base_client, base_ref.repository, base_client is target_client)
+    tags = [target.tag or "latest", *run.request.extra_tags]
+    return push_image(
+        target_client, target.repository, tags, image,
+        local_blobs={blob.digest: blob.path}, base=source,
+        on_event=run.on_event, checkpoint=run.checkpoint,
+    )  # fmt: skip

@@ -1,0 +1,100 @@
+"""End to end, no network: build JAR / WAR / static-binary images on our own bases, push them
+to a real registry, pull them back with skopeo, unpack with umoci and run them under unshare +
+chroot; the app answers HTTP."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+from builders.engine import BuildRequest, BuildResult, RegistryAccess, build_image
+from builders.oci.events import Event
+from builders.oci.image import OCI_MANIFEST
+from tests.fixtures import artifacts
+from tests.fixtures.base_images import BaseImage
+from tests.fixtures.processes import free_port
+from tests.fixtures.registry import Registry
+from tests.fixtures.run_image import ImageRunner, run_tool
+
+LOOPBACK = ("127.0.0.0/8",)
+
+
+def build(registry: Registry, artifact: Path, target: str, **options: object) -> BuildResult:
+    events: list[Event] = []
+    request = BuildRequest(
+        artifact=artifact,
+        target=f"{registry.host}/{target}",
+        registries={registry.host: RegistryAccess(scheme="http")},
+        allowed_networks=LOOPBACK,
+        mirror=registry.host,
+        **options,  # type: ignore[arg-type]
+    )
+    result = build_image(request, on_event=events.append)
+    finished = [event.step for event in events if event.kind == "step-finished"]
+    assert finished == ["inspect", "resolve-base", "write-layers", "compose", "push"]
+    return result
+
+
+def skopeo_inspect(reference: str, *options: str) -> dict:
+    return json.loads(
+        run_tool(["skopeo", "inspect", "--tls-verify=false", *options, f"docker://{reference}"])
+    )
+
+
+def test_jar_on_the_jre_base_answers_http(
+    registry: Registry, jre_base: BaseImage, image_runner: ImageRunner, tmp_path: Path
+) -> None:
+    jar = artifacts.build_http_jar(tmp_path, "hello from the jar")
+    result = build(registry, jar, "e2e/jar:v1", environment="java-17")
+    assert result.reference == f"{registry.host}/e2e/jar@{result.digest}"
+    assert result.base_reference == f"{registry.host}/library/eclipse-temurin@{jre_base.digest}"
+    raw = skopeo_inspect(f"{registry.host}/e2e/jar:v1", "--raw")
+    assert raw["mediaType"] == OCI_MANIFEST  # the base was OCI, so is the image
+    config = skopeo_inspect(result.reference, "--config")["config"]
+    assert config["ExposedPorts"] == {"8080/tcp": {}}
+    assert config["Labels"]["org.opencontainers.image.title"] == "app.jar"
+    image = image_runner.pull(result.reference)
+    assert image.args == ["java", "-jar", "/app/app.jar"]
+    assert image.cwd == "/app"
+    port = free_port()
+    running = image_runner.start(image, env={"PORT": str(port)})
+    response = running.wait_for_http(f"http://127.0.0.1:{port}/", timeout=60)
+    assert response.text == "hello from the jar\n"
+
+
+def test_war_on_the_tomcat_base_answers_http_under_its_context(
+    registry: Registry, tomcat_base: BaseImage, image_runner: ImageRunner, tmp_path: Path
+) -> None:
+    war = artifacts.build_war(tmp_path, "hello from the war", namespace="jakarta")
+    result = build(registry, war, "e2e/war:v1", environment="tomcat-10-java-17")
+    assert result.environment == "tomcat-10-java-17"
+    image = image_runner.pull(result.reference)
+    assert (image.rootfs / "usr/local/tomcat/webapps/shop.war").is_file()
+    assert image.args == ["catalina.sh", "run"]  # the base's command is kept
+    port = free_port()
+    running = image_runner.start(image, env={"CATALINA_OPTS": f"-Dhttp.port={port}"})
+    response = running.wait_for_http(f"http://127.0.0.1:{port}/shop/hello", timeout=90)
+    assert response.status_code == 200
+    assert response.text == "hello from the war\n"
+
+
+def test_static_binary_on_busybox_answers_http(
+    registry: Registry, busybox_base: BaseImage, image_runner: ImageRunner, tmp_path: Path
+) -> None:
+    binary = artifacts.build_static_binary(tmp_path, "hello from the binary", name="server")
+    result = build(
+        registry, binary, "e2e/bin:v1", base_image=busybox_base.tagged, port=9090,
+        env={"GREETING": "x"},
+    )  # fmt: skip
+    assert result.environment == "binary-distroless-static"
+    image = image_runner.pull(result.reference)
+    placed = image.rootfs / "app" / "app"
+    assert stat.S_IMODE(placed.stat().st_mode) == 0o755
+    assert image.args == ["/app/app"]
+    assert image.env["GREETING"] == "x"
+    assert (image.rootfs / "bin" / "busybox").exists()  # the base's layer is under ours
+    port = free_port()
+    running = image_runner.start(image, env={"PORT": str(port)})
+    response = running.wait_for_http(f"http://127.0.0.1:{port}/", timeout=20)
+    assert response.text.startswith("hello from the binary")
