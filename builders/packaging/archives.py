@@ -31,6 +31,7 @@ from builders.packaging.errors import (
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
+_END_RECORD = struct.Struct("<4s4H2LH")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -73,6 +74,8 @@ class SafeArchive:
         self.path = path
         self.limits = limits
         self.file_size = path.stat().st_size
+        if not _ends_with_end_record(path, self.file_size):
+            raise _not_a_complete_zip(path)
         try:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
@@ -163,6 +166,25 @@ class SafeArchive:
             return zlib.decompressobj(-15).decompress(raw, length)
         except zlib.error as error:
             raise _corrupt_member(info.filename, error) from error
+
+
+def _ends_with_end_record(path: Path, file_size: int) -> bool:
+    # zipfile accepts the last end-of-central-directory signature within 64 KiB of the end,
+    # even when bytes follow it that are not its comment. A truncated Spring Boot jar then
+    # "opens" as the nested (stored) jar whose end record survived: insist the record (plus
+    # its declared comment) ends exactly at the end of the file.
+    tail_size = min(file_size, _END_RECORD.size + 0xFFFF)
+    with path.open("rb") as handle:
+        handle.seek(file_size - tail_size)
+        tail = handle.read(tail_size)
+    start = tail.rfind(b"PK\x05\x06")
+    while start >= 0:
+        if start + _END_RECORD.size <= len(tail):
+            comment_length = _END_RECORD.unpack_from(tail, start)[-1]
+            if start + _END_RECORD.size + comment_length == len(tail):
+                return True
+        start = tail.rfind(b"PK\x05\x06", 0, start)
+    return False
 
 
 def _raw_member_bytes(fp: IO[bytes], info: zipfile.ZipInfo, count: int) -> bytes:
