@@ -13,6 +13,7 @@ from workloads.models import Cluster, Service
 
 
 class ClusterForm(forms.ModelForm):  # type: ignore[type-arg]
+    console_url = forms.URLField(required=False, assume_scheme="https")
     kubeconfig = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 12, "autocomplete": "off"}),
