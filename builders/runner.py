@@ -63,6 +63,8 @@ class BuildJob:
     registry: RegistryTarget
     allowed_networks: tuple[str, ...]
     source: str = ""
+    # The project's other registry secrets: a base image on one of those hosts uses them.
+    other_registries: tuple[RegistryTarget, ...] = ()
 
 
 class BuildExecutor(Protocol):
@@ -255,16 +257,31 @@ def build_job(run: BuildRun, artifact: Artifact, path: Path) -> BuildJob:
         environment=builder.environment.as_engine_dict(),
         environment_parameters={k: str(v) for k, v in builder.environment_parameters.items()},
         image_reference=image_reference(secret.registry_host, builder.image_name, run.tag),
-        registry=RegistryTarget(
-            host=secret.registry_host,
-            scheme=secret.scheme,
-            username=secret.username,
-            password=secret.password,
-            verify=not secret.skip_tls_verify,
-            ca_bundle=secret.ca_bundle or None,
-        ),
+        registry=registry_target(secret),
         allowed_networks=tuple(settings.B2I_ALLOWED_REGISTRY_NETWORKS),
         source=f"b2i://{builder.project.name}/{builder.name}#{run.number}",
+        other_registries=other_registry_targets(builder.project, secret),
+    )
+
+
+def other_registry_targets(project: Any, target: Any) -> tuple[RegistryTarget, ...]:
+    found = []
+    for other in project.registry_secrets.exclude(pk=target.pk):
+        try:
+            found.append(registry_target(other))
+        except Exception:  # an unrelated broken secret must not fail this build
+            logger.warning("registry secret %s cannot be decrypted; skipped", other.pk)
+    return tuple(found)
+
+
+def registry_target(secret: Any) -> RegistryTarget:
+    return RegistryTarget(
+        host=secret.registry_host,
+        scheme=secret.scheme,
+        username=secret.username,
+        password=secret.password,
+        verify=not secret.skip_tls_verify,
+        ca_bundle=secret.ca_bundle or None,
     )
 
 

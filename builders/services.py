@@ -233,6 +233,19 @@ def _finish(
 def _after_finish(run: BuildRun) -> None:
     notify_state(run.pk)
     enqueue_next_queued_run(run.builder_id)
+    update_workloads_after(run)
+
+
+def update_workloads_after(run: BuildRun) -> None:
+    """Roll the builder's services to a successful run's digest (workloads decides which)."""
+    if not BuildRun.objects.filter(pk=run.pk, state=BuildState.SUCCESSFUL).exists():
+        return
+    try:
+        from workloads.services import on_build_succeeded
+
+        on_build_succeeded(run)
+    except Exception:  # a deployment problem never changes the build's own outcome
+        logger.exception("updating workloads after run %s failed", run.pk)
 
 
 def enqueue_next_queued_run(builder_id: int) -> None:

@@ -1,0 +1,70 @@
+"""Glue between a BuildJob (console data) and the framework-free engine (`builders.engine`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+
+from builders.engine import BuildCancelled, BuildRequest, BuildResult, RegistryAccess, build_image
+from builders.oci.auth import Credentials
+from builders.oci.events import Event
+from builders.packaging.environments import BuildEnvironment
+from builders.runner import BuildJob, RegistryTarget, RunCancelled
+
+
+def registry_access(target: RegistryTarget) -> RegistryAccess:
+    credentials = Credentials(target.username, target.password) if target.username else None
+    return RegistryAccess(
+        scheme=target.scheme,
+        credentials=credentials,
+        verify=target.verify,
+        ca_bundle=target.ca_bundle,
+    )
+
+
+def build_request(job: BuildJob) -> BuildRequest:
+    """Translate the job; bases on other registries are pulled anonymously over https."""
+    return BuildRequest(
+        artifact=job.artifact_path,
+        target=job.image_reference,
+        environment=BuildEnvironment.from_dict(job.environment),
+        env=dict(job.environment_parameters),
+        filename=job.artifact_file_name,
+        expected_kind=job.artifact_kind,
+        registries={
+            **{other.host: registry_access(other) for other in job.other_registries},
+            job.registry.host: registry_access(job.registry),
+        },
+        access_for=lambda host: RegistryAccess(),
+        allowed_networks=job.allowed_networks,
+        mirror=settings.B2I_REGISTRY_MIRROR or None,
+        source=job.source,
+    )
+
+
+def result_fields(result: BuildResult) -> dict[str, Any]:
+    """Return the BuildRun fields recorded from an engine result."""
+    return {
+        "image_reference": result.reference,
+        "digest": result.digest,
+        "compressed_size": result.compressed_size,
+        "layers_pushed": result.layers_pushed,
+        "layers_reused": result.layers_reused,
+        "bytes_pushed": result.bytes_pushed,
+        "bytes_reused": result.bytes_reused,
+        "pull_command": f"docker pull {result.reference}",
+        "step_timings": dict(result.step_timings),
+    }
+
+
+def run_engine(
+    job: BuildJob, on_event: Callable[[Event], None], cancel_requested: Callable[[], bool]
+) -> dict[str, Any]:
+    """Build and push with the engine in this process; a cancel becomes RunCancelled."""
+    try:
+        result = build_image(build_request(job), on_event, cancel_requested)
+    except BuildCancelled as exc:
+        raise RunCancelled() from exc
+    return result_fields(result)
