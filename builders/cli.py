@@ -5,8 +5,9 @@
     b2i inspect ARTIFACT [--json]
 
 Progress (each step with its time) goes to stderr; the pushed `registry/repo@sha256:…` is the
-last line, on stdout, so `ref=$(b2i build …)` works. Any failure prints one line
-`b2i: error: <code>: <message>` and exits 1 (2 for bad usage, 130 when interrupted).
+last line, on stdout, so `ref=$(b2i build …)` works (`--json`: the full result instead). Any
+failure prints one line `b2i: error: <code>: <message>` and exits 1 (2 for bad usage, 130 when
+interrupted).
 
 Registries on loopback or private networks are allowed (a CLI talks to its user's own
 registries); set B2I_ALLOWED_REGISTRY_NETWORKS to narrow that. Link-local and cloud metadata
@@ -157,7 +158,8 @@ def command_build(args: argparse.Namespace) -> int:
     request = build_request(args)
     result = build_image(request, on_event=event_printer(sys.stderr))
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2), file=sys.stderr)
+        print(json.dumps(result.as_dict(), indent=2, default=str), flush=True)
+        return 0
     print_result(result, sys.stderr, sys.stdout)
     return 0
 
@@ -198,7 +200,7 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--docker-config", metavar="PATH", help="docker config.json with auths")
     build.add_argument("--mirror", default=os.environ.get("B2I_REGISTRY_MIRROR") or None)
     build.add_argument("--source", help="org.opencontainers.image.source label")
-    build.add_argument("--json", action="store_true", help="also print the result as JSON")
+    build.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     for sub in (build, commands.add_parser("inspect", help="describe an artifact")):
         sub.add_argument("--kind", choices=KINDS, help="expected kind (checked, not trusted)")
         sub.add_argument("--context", help="WAR context name (default: file name; ROOT for /)")

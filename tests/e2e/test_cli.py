@@ -1,0 +1,152 @@
+"""The `b2i` command: builds are reproducible across processes, re-pushes upload nothing, bad
+input and refused credentials fail with one clear line and push nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from builders.cli import main
+from tests.fixtures import artifacts
+from tests.fixtures.base_images import BUSYBOX_SETTINGS, BaseImage, LayerFile, push_base_image
+from tests.fixtures.processes import venv_bin
+from tests.fixtures.registry import Registry
+
+CLI_ENV = {"B2I_ALLOWED_REGISTRY_NETWORKS": "127.0.0.0/8", "PATH": "/usr/bin:/bin"}
+
+
+def run_b2i(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [venv_bin("b2i"), *args], capture_output=True, text=True, env=CLI_ENV, timeout=120
+    )
+
+
+def repositories(registry: Registry) -> list[str]:
+    return httpx.get(f"{registry.url}/v2/_catalog").json()["repositories"] or []
+
+
+def test_two_cli_builds_in_two_processes_give_one_digest_and_the_second_uploads_nothing(
+    registry: Registry, busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    binary = artifacts.build_static_binary(tmp_path, "same bytes", name="server")
+    args = ["build", str(binary), "--to", f"{registry.host}/cli/repro:v1", "--insecure",
+            "--from", busybox_base.tagged, "--port", "9000", "--set-env", "MODE=prod"]  # fmt: skip
+    first = run_b2i(*args)
+    assert first.returncode == 0, first.stderr
+    reference = first.stdout.strip().splitlines()[-1]
+    assert reference.startswith(f"{registry.host}/cli/repro@sha256:")
+    for step in ("inspect", "resolve-base", "write-layers", "compose", "push"):
+        assert f"{step} done in" in first.stderr
+    second = run_b2i(*args, "--json")
+    assert second.returncode == 0, second.stderr
+    result = json.loads(second.stdout)
+    assert result["reference"] == reference
+    assert (result["layers_pushed"], result["bytes_pushed"]) == (0, 0)
+    assert result["layers_reused"] == 2
+    assert set(result["step_timings"]) == {
+        "inspect",
+        "resolve-base",
+        "write-layers",
+        "compose",
+        "push",
+    }
+
+
+BAD_INPUTS: dict[str, tuple[Callable[[Path], Path], list[str], str]] = {
+    "text file as jar": (artifacts.write_text_file, ["--env", "java-17"], "build:user:"),
+    "jar without main class": (
+        artifacts.build_jar_without_main_class, [], "build:user:not-executable-jar"
+    ),
+    "zip bomb": (artifacts.build_zip_bomb, [], "build:user:zip-bomb"),
+    "entry named ../x": (artifacts.build_zip_with_entry, [], "build:user:unsafe-path"),
+    "truncated jar": (
+        lambda d: artifacts.truncated_copy(artifacts.build_http_jar(d), d), [], "build:user:"
+    ),
+    "non-ELF binary": (artifacts.write_non_elf_file, ["--kind", "binary"], "build:user:"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_fails_with_one_clear_line_and_pushes_nothing(
+    case: str, registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make, options, code = BAD_INPUTS[case]
+    artifact = make(tmp_path)
+    repository = "cli/bad-" + case.lower().replace(" ", "-").replace(".", "").replace("/", "")
+    status = main(["build", str(artifact), "--to", f"{registry.host}/{repository}:v1",
+                   "--insecure", *options])  # fmt: skip
+    captured = capsys.readouterr()
+    assert status == 1
+    lines = captured.err.strip().splitlines()
+    assert lines[-1].startswith(f"b2i: error: {code}"), captured.err
+    assert not any(line.startswith("==> resolve-base") for line in lines)
+    assert captured.out == ""
+    assert repository not in repositories(registry)
+
+
+def docker_config(tmp_path: Path, registry: Registry, user: str) -> Path:
+    auth = base64.b64encode(f"{user}:{registry.users[user]}".encode()).decode()
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"auths": {registry.host: {"auth": auth}}}))
+    return path
+
+
+@pytest.fixture
+def token_base(
+    token_registry: Registry, busybox_layer_file: LayerFile, tmp_path: Path
+) -> BaseImage:
+    creds = f"pusher:{token_registry.users['pusher']}"
+    return push_base_image(
+        tmp_path, token_registry, "base/bb", "1", busybox_layer_file, BUSYBOX_SETTINGS,
+        creds=creds,
+    )  # fmt: skip
+
+
+def test_pull_only_credentials_on_the_target_fail_clearly(
+    token_registry: Registry, token_base: BaseImage, tmp_path: Path
+) -> None:
+    binary = artifacts.build_static_binary(tmp_path, "denied")
+    config = docker_config(tmp_path, token_registry, "reader")
+    target = f"{token_registry.host}/cli/denied:v1"
+    denied = run_b2i("build", str(binary), "--to", target, "--from", token_base.tagged,
+                     "--insecure", "--docker-config", str(config))  # fmt: skip
+    assert denied.returncode == 1
+    last = denied.stderr.strip().splitlines()[-1]
+    assert last.startswith("b2i: error: registry:"), denied.stderr
+    assert "push" in last and "cli/denied" in last
+    assert denied.stdout == ""
+
+
+def test_docker_config_credentials_with_push_rights_succeed(
+    token_registry: Registry, token_base: BaseImage, tmp_path: Path
+) -> None:
+    binary = artifacts.build_static_binary(tmp_path, "allowed")
+    config = docker_config(tmp_path, token_registry, "pusher")
+    target = f"{token_registry.host}/cli/allowed:v1"
+    built = run_b2i("build", str(binary), "--to", target, "--from", token_base.tagged,
+                    "--insecure", "--docker-config", str(config))  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.strip().startswith(f"{token_registry.host}/cli/allowed@sha256:")
+    assert "mounted from base/bb" in built.stderr
+
+
+def test_inspect_prints_kind_and_recommended_environment(tmp_path: Path) -> None:
+    war = artifacts.build_war(tmp_path, namespace="javax", java_release=11)
+    shown = run_b2i("inspect", str(war))
+    assert shown.returncode == 0, shown.stderr
+    assert "kind:        war" in shown.stdout
+    assert "environment: tomcat-9-java-11 (recommended)" in shown.stdout
+
+
+def test_missing_artifact_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["build", "/nonexistent/app.jar", "--to", "127.0.0.1:1/x/y:v1"])
+    assert status == 1
+    assert capsys.readouterr().err.strip() == (
+        "b2i: error: build:user:no-artifact: /nonexistent/app.jar is not a readable file"
+    )
