@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 
 from b2i_console.api_errors import ApiError
 from projects import services
@@ -62,8 +63,16 @@ class RegistrySecretDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView)
         services.save_registry_secret(secret, password)
 
 
+class ValidateThrottle(UserRateThrottle):
+    """Validate connects to addresses users choose; a rate limit keeps it from scanning networks."""
+
+    scope = "registry-validate"
+    rate = "20/min"
+
+
 class RegistrySecretValidate(ProjectScoped, generics.GenericAPIView):  # type: ignore[type-arg]
     serializer_class = s.ValidateRequestSerializer
+    throttle_classes = [ValidateThrottle]
 
     @extend_schema(request=s.ValidateRequestSerializer, responses=s.ValidateResultSerializer)
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:

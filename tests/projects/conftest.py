@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from projects.models import (
@@ -81,6 +82,12 @@ def build_world(registry_address: str = "http://127.0.0.1:9") -> World:
     secret.password = "s3cret-hub-password"
     secret.save()
     return world
+
+
+@pytest.fixture(autouse=True)
+def clear_rate_limits() -> None:
+    # DRF throttles count in the cache, which outlives a test; each test starts with none.
+    cache.clear()
 
 
 @pytest.fixture

@@ -154,3 +154,11 @@ def test_a_bad_repository_name_is_a_validation_error(world: World, registry: Reg
     assert response.status_code == 400
     assert response.json()["code"] == "validation:invalid"
     assert "repository" in response.json()["fields"]
+
+
+def test_validate_is_rate_limited_per_user(world: World) -> None:
+    create_secret(world, "down", f"http://127.0.0.1:{free_port()}")
+    statuses = [validate(world, "down").status_code for _ in range(21)]
+    assert statuses[:20] == [200] * 20
+    assert statuses[20] == 429
+    assert validate(world, "down").json()["code"] == "request:throttled"
