@@ -8,6 +8,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -169,3 +170,14 @@ def world(transactional_db: None) -> World:
     # Transactional tests truncate every table afterwards, seeded environments included.
     sync_builtin_environments()
     return World()
+
+
+@pytest.fixture
+def build_world(world: World, registry: Any, jre_base: Any, celery_worker: Any) -> World:
+    """The world plus what a real build needs: a default secret on the test registry, a worker,
+    and the java-17 environment based on the locally pushed JRE image (no Docker Hub here)."""
+    from builders.models import BuildEnvironment
+
+    world.add_registry_secret(registry.url)
+    BuildEnvironment.objects.filter(name="java-17").update(base_image=jre_base.tagged)
+    return world
