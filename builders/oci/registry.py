@@ -48,6 +48,7 @@ from builders.oci.errors import (
 from builders.oci.events import Event, EventSink, ignore_event
 from builders.oci.references import DOCKER_HUB, DOCKER_HUB_API, normalise_registry
 from builders.oci.transport import (
+    RETRYABLE_STATUSES,
     BlobStream,
     ReadableBody,
     RetryPolicy,
@@ -240,8 +241,9 @@ class RegistryClient:
                 # The body was consumed: the whole operation restarts with a fresh token.
                 raise TransientError(AuthFailedError(f"{self.host}: token expired during upload"))
         assert response is not None
+        if response.status_code in RETRYABLE_STATUSES:
+            response.read()  # the error body decides (DIGEST_INVALID is never retried)
         if is_retryable(response):
-            response.read()
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise TransientError(self._error(response, f"{method} {url}", "pull"), retry_after)
         return response
