@@ -103,6 +103,7 @@ class BuildRequest:
     filename: str | None = None
     context: str | None = None
     expected_kind: str | None = None
+    # Keyed by registry as references name it (`docker.io`, `host:port`).
     registries: Mapping[str, RegistryAccess] = field(default_factory=dict)
     # Consulted for hosts missing from `registries` (e.g. a base known only after inspection).
     access_for: Callable[[str], RegistryAccess] | None = None
@@ -163,15 +164,13 @@ class _Run:
     def log(self, step: str, message: str) -> None:
         self.on_event(Event("log", step=step, message=message))
 
-    def client(self, host: str) -> RegistryClient:
-        """Return one client per registry host, so base and target share it (mounts work)."""
+    def client(self, reference: Reference) -> RegistryClient:
+        """Return one client per registry, so base and target share it (mounts work)."""
+        host = reference.api_host
         if host not in self.clients:
-            access = self.request.registries.get(host)
-            if access is None:
-                lookup = self.request.access_for
-                access = lookup(host) if lookup is not None else RegistryAccess()
+            access = self.access(reference.registry)
             self.clients[host] = RegistryClient(
-                host,
+                reference.registry,
                 scheme=access.scheme,
                 credentials=access.credentials,
                 verify=access.verify,
@@ -180,6 +179,14 @@ class _Run:
                 on_event=self.on_event,
             )
         return self.clients[host]
+
+    def access(self, registry: str) -> RegistryAccess:
+        """Return the access settings for REGISTRY (as named in references, e.g. docker.io)."""
+        access = self.request.registries.get(registry)
+        if access is not None:
+            return access
+        lookup = self.request.access_for
+        return lookup(registry) if lookup is not None else RegistryAccess()
 
     def close(self) -> None:
         for client in self.clients.values():
@@ -210,7 +217,7 @@ def _build(run: _Run) -> BuildResult:
     base_ref = base_reference(request, environment)
     with run.step("resolve-base", str(base_ref)):
         base = resolve_base(
-            run.client(base_ref.api_host), base_ref.repository, base_ref.manifest_reference,
+            run.client(base_ref), base_ref.repository, base_ref.manifest_reference,
             str(base_ref), platform,
         )  # fmt: skip
         run.log("resolve-base", f"pinned {base.pinned_name}")
@@ -371,8 +378,8 @@ def push_to(
 ) -> PushReport:
     """Push the composed image to the target (base layers mounted or streamed)."""
     blob = layer[0]
-    target_client = run.client(target.api_host)
-    base_client = run.client(base_ref.api_host)
+    target_client = run.client(target)
+    base_client = run.client(base_ref)
     source = BaseSource(base_client, base_ref.repository, base_client is target_client)
     tags = [target.tag or "latest", *run.request.extra_tags]
     return push_image(

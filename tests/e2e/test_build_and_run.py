@@ -13,6 +13,7 @@ from builders.oci.events import Event
 from builders.oci.image import OCI_MANIFEST
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BaseImage
+from tests.fixtures.faulty_proxy import FaultPlan, FaultyProxy
 from tests.fixtures.processes import free_port
 from tests.fixtures.registry import Registry
 from tests.fixtures.run_image import ImageRunner, run_tool
@@ -98,3 +99,30 @@ def test_static_binary_on_busybox_answers_http(
     running = image_runner.start(image, env={"PORT": str(port)})
     response = running.wait_for_http(f"http://127.0.0.1:{port}/", timeout=20)
     assert response.text.startswith("hello from the binary")
+
+
+def test_build_through_a_faulty_registry_proxy_succeeds_with_the_same_digest(
+    registry: Registry, busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    binary = artifacts.build_static_binary(tmp_path, "through faults", name="server")
+    with FaultyProxy(registry.url, FaultPlan(share=0.0)) as proxy:
+        # The base's name (with the proxy's address) is in the image's labels: build both
+        # through the same proxy, first without faults, then with them.
+        def build_via_proxy(repository: str, events: list[Event]) -> BuildResult:
+            request = BuildRequest(
+                artifact=binary,
+                target=f"{proxy.host}/{repository}:v1",
+                base_image=f"{proxy.host}/{busybox_base.repository}:{busybox_base.tag}",
+                registries={proxy.host: RegistryAccess(scheme="http")},
+                allowed_networks=LOOPBACK,
+            )
+            return build_image(request, on_event=events.append)
+
+        clean = build_via_proxy("e2e/faults-clean", [])
+        proxy.plan = FaultPlan(share=0.3, seed=11)
+        events: list[Event] = []
+        result = build_via_proxy("e2e/faults", events)
+    assert len(proxy.faults) >= 2, proxy.faults
+    assert any(event.kind == "retry" for event in events)
+    assert result.digest == clean.digest
+    assert result.layers_pushed == 1  # ours; the base layer was mounted despite the faults
