@@ -81,3 +81,30 @@ class RegistrySecretValidate(ProjectScoped, generics.GenericAPIView):  # type: i
         body.is_valid(raise_exception=True)
         report = validate_registry_secret(secret, body.validated_data.get("repository"))
         return Response(report.as_dict())
+
+
+class RegistryProbe(ProjectScoped, generics.GenericAPIView):  # type: ignore[type-arg]
+    """Validate registry settings before they are saved as a secret (same checks as validate/)."""
+
+    serializer_class = s.RegistryProbeSerializer
+    throttle_classes = [ValidateThrottle]
+
+    @extend_schema(request=s.RegistryProbeSerializer, responses=s.ValidateResultSerializer)
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        repository = data.pop("repository", None)
+        secret = self.unsaved_secret(data)
+        return Response(validate_registry_secret(secret, repository).as_dict())
+
+    def unsaved_secret(self, data: dict[str, Any]) -> RegistrySecret:
+        name = data.pop("name", None)
+        password = data.pop("password", None)
+        secret = RegistrySecret(project=self.project, name=name or "unsaved", **data)
+        if password is not None:
+            secret.password = password
+        elif name:
+            stored = self.project.registry_secrets.filter(name=name).first()
+            secret.password_encrypted = stored.password_encrypted if stored else ""
+        return secret

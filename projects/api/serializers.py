@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from projects import access
@@ -17,6 +18,7 @@ from projects.models import (
     WorkspaceMembership,
     WorkspaceRole,
     normalize_registry_address,
+    validate_registry_address,
 )
 
 
@@ -164,6 +166,32 @@ class ValidateRequestSerializer(serializers.Serializer):
         required=False,
         error_messages={"invalid": "Give a repository path such as team/app (lowercase)."},
     )
+
+
+class RegistryProbeSerializer(ValidateRequestSerializer):
+    """Fields of a secret not saved yet (the form's Validate button before Save).
+
+    With `name` of a saved secret and no `password`, the stored password is used, so an edit
+    form can check a changed address without the password being sent back to the browser.
+    """
+
+    name = serializers.CharField(required=False, max_length=63)
+    address = serializers.CharField(max_length=255)
+    username = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, trim_whitespace=False
+    )
+    skip_tls_verify = serializers.BooleanField(required=False, default=False)
+    ca_bundle = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+
+    def validate_address(self, value: str) -> str:
+        try:
+            validate_registry_address(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return normalize_registry_address(value)
+
+    validate_ca_bundle = RegistrySecretSerializer.validate_ca_bundle
 
 
 class ValidateResultSerializer(serializers.Serializer):

@@ -32,6 +32,8 @@ urlpatterns = [
         secrets.RegistrySecretList.as_view(),
         name="api-registrysecrets",
     ),
+    # Not under registrysecrets/: "validate" is a valid secret name.
+    path(PROJECT + "registryprobe/", secrets.RegistryProbe.as_view(), name="api-registryprobe"),
     path(
         PROJECT + "registrysecrets/<str:name>/",
         secrets.RegistrySecretDetail.as_view(),

@@ -24,6 +24,7 @@ P_OPERATE = frozenset({"root", "alice", "bob", "oscar"})
 P_MANAGE = frozenset({"root", "alice", "bob"})
 PLATFORM_CREATE_WS = frozenset({"root", "paula"})
 ONLY_ROOT = frozenset({"root"})
+NOBODY: frozenset[str] = frozenset()
 
 ACME = "/api/v1/workspaces/acme/"
 SHOP = ACME + "projects/shop/"
@@ -40,114 +41,55 @@ class Action:
     body: dict[str, Any] = field(default_factory=dict)
 
 
+# fmt: off
 ACTIONS = [
     # platform
-    Action(
-        "workspace.create",
-        "post",
-        "/api/v1/workspaces/",
-        ALL,
-        PLATFORM_CREATE_WS,
-        201,
-        {"name": "newco"},
-    ),
+    Action("workspace.create", "post", "/api/v1/workspaces/", ALL, PLATFORM_CREATE_WS, 201,
+           {"name": "newco"}),
     # workspace
     Action("workspace.get", "get", ACME, WS_VIEW, WS_VIEW),
     Action("workspace.update", "patch", ACME, WS_VIEW, WS_MANAGE, body={"alias": "ACME"}),
     # acme still has projects: permission passes, then the not-empty rule answers 409.
     Action("workspace.delete", "delete", ACME + "?confirm=acme", WS_VIEW, WS_MANAGE, 409),
     Action("workspace.members.list", "get", ACME + "members/", WS_VIEW, WS_VIEW),
-    Action(
-        "workspace.members.add",
-        "post",
-        ACME + "members/",
-        WS_VIEW,
-        WS_MANAGE,
-        201,
-        {"username": "rita", "role": "workspace-regular"},
-    ),
-    Action(
-        "workspace.members.change",
-        "patch",
-        ACME + "members/walt/",
-        WS_VIEW,
-        WS_MANAGE,
-        body={"role": "workspace-viewer"},
-    ),
+    Action("workspace.members.add", "post", ACME + "members/", WS_VIEW, WS_MANAGE, 201,
+           {"username": "rita", "role": "workspace-regular"}),
+    Action("workspace.members.change", "patch", ACME + "members/walt/", WS_VIEW, WS_MANAGE,
+           body={"role": "workspace-viewer"}),
     Action("workspace.members.remove", "delete", ACME + "members/walt/", WS_VIEW, WS_MANAGE, 204),
     # project
     Action("project.list", "get", ACME + "projects/", WS_VIEW, WS_VIEW),
-    Action(
-        "project.create",
-        "post",
-        ACME + "projects/",
-        WS_VIEW,
-        WS_CREATE_PROJECT,
-        201,
-        {"name": "newshop"},
-    ),
+    Action("project.create", "post", ACME + "projects/", WS_VIEW, WS_CREATE_PROJECT, 201,
+           {"name": "newshop"}),
     Action("project.get", "get", SHOP, P_VIEW, P_VIEW),
     Action("project.update", "patch", SHOP, P_VIEW, P_MANAGE, body={"description": "x"}),
     Action("project.delete", "delete", SHOP + "?confirm=shop", P_VIEW, P_MANAGE, 204),
-    Action(
-        "project.other-workspace.get",
-        "get",
-        "/api/v1/workspaces/globex/projects/lab/",
-        ONLY_ROOT,
-        ONLY_ROOT,
-    ),
+    Action("project.other-workspace.get", "get", "/api/v1/workspaces/globex/projects/lab/",
+           ONLY_ROOT, ONLY_ROOT),
     # A project addressed through the wrong workspace does not exist, even for the admin.
-    Action("project.wrong-workspace.get", "get", ACME + "projects/lab/", frozenset(), frozenset()),
+    Action("project.wrong-workspace.get", "get", ACME + "projects/lab/", NOBODY, NOBODY),
     # project members
     Action("project.members.list", "get", SHOP + "members/", P_VIEW, P_VIEW),
-    Action(
-        "project.members.add",
-        "post",
-        SHOP + "members/",
-        P_VIEW,
-        P_MANAGE,
-        201,
-        {"username": "rita", "role": "viewer"},
-    ),
-    Action(
-        "project.members.change",
-        "patch",
-        SHOP + "members/charlie/",
-        P_VIEW,
-        P_MANAGE,
-        body={"role": "operator"},
-    ),
+    Action("project.members.add", "post", SHOP + "members/", P_VIEW, P_MANAGE, 201,
+           {"username": "rita", "role": "viewer"}),
+    Action("project.members.change", "patch", SHOP + "members/charlie/", P_VIEW, P_MANAGE,
+           body={"role": "operator"}),
     Action("project.members.remove", "delete", SHOP + "members/charlie/", P_VIEW, P_MANAGE, 204),
     # registry secrets
     Action("secret.list", "get", SHOP + "registrysecrets/", P_VIEW, P_VIEW),
-    Action(
-        "secret.create",
-        "post",
-        SHOP + "registrysecrets/",
-        P_VIEW,
-        P_OPERATE,
-        201,
-        {"name": "quay", "address": "https://quay.example.com", "username": "u", "password": "p"},
-    ),
+    Action("secret.create", "post", SHOP + "registrysecrets/", P_VIEW, P_OPERATE, 201,
+           {"name": "quay", "address": "https://quay.example.com", "username": "u",
+            "password": "p"}),
     Action("secret.get", "get", SHOP + "registrysecrets/hub/", P_VIEW, P_VIEW),
-    Action(
-        "secret.update",
-        "patch",
-        SHOP + "registrysecrets/hub/",
-        P_VIEW,
-        P_OPERATE,
-        body={"username": "ci2"},
-    ),
+    Action("secret.update", "patch", SHOP + "registrysecrets/hub/", P_VIEW, P_OPERATE,
+           body={"username": "ci2"}),
     Action("secret.delete", "delete", SHOP + "registrysecrets/hub/", P_VIEW, P_OPERATE, 204),
-    Action(
-        "secret.validate",
-        "post",
-        SHOP + "registrysecrets/hub/validate/",
-        P_VIEW,
-        P_OPERATE,
-        body={"repository": "shop/app"},
-    ),
+    Action("secret.validate", "post", SHOP + "registrysecrets/hub/validate/", P_VIEW, P_OPERATE,
+           body={"repository": "shop/app"}),
+    Action("secret.probe-unsaved", "post", SHOP + "registryprobe/", P_VIEW, P_OPERATE,
+           body={"address": "http://127.0.0.1:9", "repository": "shop/app"}),
 ]
+# fmt: on
 
 
 def expected_status(action: Action, persona: str) -> int:
@@ -197,6 +139,7 @@ def test_matrix_covers_every_api_route() -> None:
         "workspaces/<str:workspace>/projects/<str:project>/members/",
         "workspaces/<str:workspace>/projects/<str:project>/members/<str:username>/",
         "workspaces/<str:workspace>/projects/<str:project>/registrysecrets/",
+        "workspaces/<str:workspace>/projects/<str:project>/registryprobe/",
         "workspaces/<str:workspace>/projects/<str:project>/registrysecrets/<str:name>/",
         "workspaces/<str:workspace>/projects/<str:project>/registrysecrets/<str:name>/validate/",
     }

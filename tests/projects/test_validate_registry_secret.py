@@ -162,3 +162,28 @@ def test_validate_is_rate_limited_per_user(world: World) -> None:
     assert statuses[:20] == [200] * 20
     assert statuses[20] == 429
     assert validate(world, "down").json()["code"] == "request:throttled"
+
+
+def probe(world: World, **body: Any) -> dict[str, Any]:
+    response = world.client("oscar").post(
+        "/api/v1/workspaces/acme/projects/shop/registryprobe/", body, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_unsaved_settings_can_be_validated_before_saving(
+    world: World, htpasswd_registry: Registry
+) -> None:
+    good = probe(world, address=htpasswd_registry.url, username="bob", password="bob-secret")
+    bad = probe(world, address=htpasswd_registry.url, username="bob", password="nope")
+    assert (good["login_ok"], good["push_ok"]) == (True, True)
+    assert (bad["login_ok"], bad["login_code"]) == (False, "registry:auth-failed")
+
+
+def test_edit_form_validation_reuses_the_stored_password(
+    world: World, htpasswd_registry: Registry
+) -> None:
+    create_secret(world, "basic", "http://127.0.0.1:9", username="bob", password="bob-secret")
+    report = probe(world, name="basic", address=htpasswd_registry.url, username="bob")
+    assert report["login_ok"] is True
