@@ -377,7 +377,9 @@ class RedirectingRegistry:
         self.storage = ThreadingHTTPServer(("127.0.0.2", 0), self._storage_handler())
         self.api = ThreadingHTTPServer(("127.0.0.1", 0), self._api_handler())
         for server in (self.storage, self.api):
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            ).start()
 
     def close(self) -> None:
         for server in (self.storage, self.api):
