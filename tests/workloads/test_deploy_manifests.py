@@ -1,0 +1,68 @@
+"""The console's own deployment: plain manifests validated against the Kubernetes schemas, and
+the Helm chart's templates checked to mirror them. (helm itself is not available here, so
+`helm lint`/`helm template` are not run.)"""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.workloads.validation import assert_valid_manifests
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+PLAIN = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
+TEMPLATES = DEPLOY / "helm" / "b2i-console" / "templates"
+FULLNAME = '{{ include "b2i-console.fullname" . }}'
+
+
+def load(path):
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def test_plain_manifests_exist_for_web_worker_beat_redis_and_postgresql():
+    kinds = {(d["kind"], d["metadata"]["name"]) for path in PLAIN for d in load(path)}
+    for component in ("web", "worker", "beat", "redis"):
+        assert ("Deployment", f"b2i-console-{component}") in kinds
+    assert ("StatefulSet", "b2i-console-postgresql") in kinds
+    assert ("Job", "b2i-console-migrate") in kinds
+
+
+@pytest.mark.parametrize("path", PLAIN, ids=lambda p: p.name)
+def test_each_plain_manifest_is_schema_valid(path):
+    assert assert_valid_manifests(load(path)) == 1
+
+
+@pytest.mark.parametrize("path", PLAIN, ids=lambda p: p.name)
+def test_chart_template_mirrors_the_plain_manifest(path):
+    template = (TEMPLATES / path.name).read_text()
+    plain = load(path)[0]
+    assert re.search(rf"^kind: {plain['kind']}$", template, re.MULTILINE)
+    name = re.search(r"^  name: (.+)$", template, re.MULTILINE).group(1)
+    assert name.replace(FULLNAME, "b2i-console") == plain["metadata"]["name"]
+    component = plain["metadata"]["labels"].get("app.kubernetes.io/component")
+    if component:
+        assert f"app.kubernetes.io/component: {component}" in template
+
+
+def test_every_chart_template_has_a_plain_manifest():
+    templates = {p.name for p in TEMPLATES.glob("*.yaml")}
+    assert templates == {p.name for p in PLAIN}
+
+
+def test_console_pods_run_non_root_with_read_only_root_filesystem():
+    for path in PLAIN:
+        for doc in load(path):
+            if doc["kind"] not in ("Deployment", "Job") or "b2i-console" not in str(doc):
+                continue
+            pod = doc["spec"]["template"]["spec"]
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            if doc["metadata"]["name"].startswith("b2i-console-") and "redis" not in path.name:
+                container = pod["containers"][0]
+                assert container["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_exactly_one_beat_even_during_upgrades():
+    beat = load(DEPLOY / "kubernetes" / "beat-deployment.yaml")[0]
+    assert beat["spec"]["replicas"] == 1
+    assert beat["spec"]["strategy"] == {"type": "Recreate"}
