@@ -20,9 +20,20 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from builders.oci.errors import AuthFailedError, InvalidReferenceError, OciError, ProtocolError
+from builders.oci.errors import (
+    AuthFailedError,
+    InvalidReferenceError,
+    OciError,
+    ProtocolError,
+    TlsError,
+)
 from builders.oci.netpolicy import check_host_allowed
-from builders.oci.transport import translate_transport_error
+from builders.oci.transport import (
+    TransientError,
+    is_retryable,
+    parse_retry_after,
+    translate_transport_error,
+)
 
 DOCKER_HUB_CONFIG_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io")
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -196,7 +207,19 @@ class Authenticator:
         try:
             response = self.client.get(realm, params=params, headers=headers)
         except httpx.TransportError as exc:
-            raise translate_transport_error(exc, f"token service {realm}") from exc
+            error = translate_transport_error(exc, f"token service {realm}")
+            if isinstance(error, TlsError):
+                raise error from exc
+            raise TransientError(error) from exc
+        if is_retryable(response):
+            # A flaky token service is retried like the registry itself.
+            raise TransientError(
+                AuthFailedError(
+                    f"the token service of {self.registry_host} answered {response.status_code}",
+                    status=response.status_code,
+                ),
+                parse_retry_after(response.headers.get("Retry-After")),
+            )
         if response.status_code in (401, 403):
             who = f"user {self.credentials.username!r}" if self.credentials else "anonymous access"
             raise AuthFailedError(

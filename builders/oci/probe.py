@@ -17,7 +17,7 @@ from builders.oci.auth import Authenticator, Credentials, check_registry_address
 from builders.oci.errors import OciError, RegistryRequestError
 from builders.oci.netpolicy import check_host_allowed
 from builders.oci.references import DOCKER_HUB, DOCKER_HUB_API, check_repository, normalise_registry
-from builders.oci.transport import build_http_client, translate_transport_error
+from builders.oci.transport import TransientError, build_http_client, translate_transport_error
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,18 @@ class _Probe:
         self.scopes = (repository_scope(repository, ("pull", "push")),)
 
     def request(self, method: str, url: str) -> httpx.Response:
-        header = self.auth.authorization(self.scopes)
+        header = self.authorization()
         headers = {"Authorization": header} if header else {}
         try:
             return self.auth.client.request(method, url, headers=headers)
         except httpx.TransportError as exc:
             raise translate_transport_error(exc, f"registry {self.host}") from exc
+
+    def authorization(self) -> str | None:
+        try:
+            return self.auth.authorization(self.scopes)
+        except TransientError as exc:
+            raise exc.error from exc
 
     def login(self) -> str:
         response = self.request("GET", f"{self.base}/v2/")

@@ -204,3 +204,30 @@ def test_token_request_carries_service_scopes_and_user(token_registry: Registry)
     assert "scope=repository%3Aauth%2Ftarget%3Apull%2Cpush" in path
     assert "scope=repository%3Aauth%2Fsource%3Apull" in path
     assert request["user"] == "pusher"
+
+
+def test_flaky_token_service_is_retried(token_registry: Registry) -> None:
+    """The realm is pointed at a fault-injecting proxy in front of the real token server."""
+    from builders.oci.auth import Challenge
+    from builders.oci.events import Event
+    from tests.fixtures.faulty_proxy import FaultPlan, FaultyProxy
+
+    assert token_registry.token_server is not None
+    events: list[Event] = []
+    plan = FaultPlan(script=["503", "reset"])
+    with FaultyProxy(token_registry.token_server.realm.rsplit("/", 1)[0], plan) as proxy:
+        client = RegistryClient(
+            token_registry.host,
+            scheme="http",
+            credentials=Credentials("pusher", token_registry.users["pusher"]),
+            allowed_networks=LOOPBACK,
+            on_event=events.append,
+            retry_base_delay=0.001,
+        )
+        client.auth.challenge = Challenge(
+            "bearer", {"realm": f"http://{proxy.host}/token", "service": "b2i-test-registry"}
+        )
+        with client:
+            assert client.blob_exists("auth/flaky", "sha256:" + "5" * 64) is None
+    assert [fault for _, _, fault in proxy.faults] == ["503", "reset"]
+    assert [e.kind for e in events] == ["retry", "retry"]

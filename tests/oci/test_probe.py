@@ -200,3 +200,17 @@ def test_bad_address_or_repository_is_a_clear_error(address: str, repository: st
     result = probe_registry(address, None, None, repository)
     assert result.login_ok is False
     assert result.login_code == "reference:invalid"
+
+
+def test_docker_hub_address_is_probed_on_its_api_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docker.io is checked as registry-1.docker.io (resolved here to a blocked address)."""
+    looked_up: list[str] = []
+
+    def fake_dns(host: str, *args: object, **kwargs: object) -> object:
+        looked_up.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("169.254.1.1", 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_dns)
+    result = probe_registry("docker.io", "u", "p", "team/app")
+    assert looked_up == ["registry-1.docker.io"]
+    assert result.login_code == "registry:blocked-address"
