@@ -49,6 +49,7 @@ from builders.oci.image import (
     compose_image,
 )
 from builders.oci.layers import LayerBlob, LayerEntry, LayerError, file_entry, write_layer
+from builders.oci.netpolicy import check_host_allowed
 from builders.oci.push import BaseSource, PushReport, push_image, resolve_base
 from builders.oci.references import Reference, parse_reference
 from builders.oci.registry import RegistryClient
@@ -210,8 +211,11 @@ def _build(run: _Run) -> BuildResult:
     request = run.request
     target = parse_target(request.target)
     platform = Platform.parse(request.platform)
+    # Refuse a blocked target (metadata, link-local, unlisted private) before doing any work.
+    check_host_allowed(target.api_host, request.allowed_networks)
     with run.step("inspect", request.filename or request.artifact.name):
         inspection, environment, warnings = inspect_for(request, platform)
+        run.log("inspect", f"{inspection.summary()}; environment {environment.name}")
         for warning in warnings:
             run.log("inspect", f"warning: {warning}")
     base_ref = base_reference(request, environment)

@@ -20,7 +20,6 @@ blob, so a cancelled build stops between uploads.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,13 +211,9 @@ class ImagePusher:
         )
 
     def _upload(self, descriptor: Descriptor, opener: Callable[[], ReadableBody]) -> None:
-        started = time.monotonic()
+        # The client reports the upload itself (a `blob-pushed` event).
         self.target.upload_blob(self.repository, descriptor.digest, descriptor.size, opener)
         self.report.count_pushed(descriptor)
-        took = time.monotonic() - started
-        self.on_event(
-            Event("log", step=PUSH_STEP, message=f"uploaded {descriptor.digest} in {took:.2f} s")
-        )
 
 
 class _BytesBody:

@@ -150,3 +150,14 @@ def test_missing_artifact_is_one_clear_line(capsys: pytest.CaptureFixture[str]) 
     assert capsys.readouterr().err.strip() == (
         "b2i: error: build:user:no-artifact: /nonexistent/app.jar is not a readable file"
     )
+
+
+def test_metadata_address_as_target_is_refused_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = artifacts.build_static_binary(tmp_path, "nowhere")
+    status = main(["build", str(binary), "--to", "169.254.169.254/x/y:v1", "--insecure"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1
+    assert err == [err[-1]]  # not even the inspect step started
+    assert err[-1].startswith("b2i: error: registry:blocked-address: 169.254.169.254")
