@@ -81,6 +81,12 @@ def _first_message(fields: dict[str, Any]) -> str:
     return ""
 
 
+def _in_use_message(exc: ProtectedError) -> str:
+    users = sorted(f"{obj._meta.verbose_name} {obj}" for obj in exc.protected_objects)
+    shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+    return f"This is still used by {shown}; delete or change those first."
+
+
 def _convert_foreign(exc: Exception) -> Exception:
     """Map Django's and our domain exceptions onto DRF ones before DRF's own handler runs."""
     if isinstance(exc, Http404):
@@ -91,11 +97,7 @@ def _convert_foreign(exc: Exception) -> Exception:
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         return exceptions.ValidationError(detail)
     if isinstance(exc, ProtectedError):
-        return ApiError(
-            "conflict:in-use",
-            "This object is still used by others; remove those first.",
-            status=409,
-        )
+        return ApiError("conflict:in-use", _in_use_message(exc), status=409)
     code, message = getattr(exc, "code", None), getattr(exc, "message", None)
     if isinstance(code, str) and isinstance(message, str) and not isinstance(exc, ApiError):
         # Domain errors (OciError, SecretDecryptionError…) carry their own stable code.

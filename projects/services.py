@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from b2i_console.api_errors import ApiError
 from projects.models import (
@@ -95,7 +96,27 @@ def delete_project(project: Project, confirm: str | None) -> None:
                 "wait for them or cancel them, then delete it.",
                 status=409,
             )
-        locked.delete()
+        _delete_with_own_protected_rows(locked)
+
+
+def _delete_with_own_protected_rows(project: Project, rounds: int = 5) -> None:
+    """Delete the project even where another app protects a row the cascade deletes anyway.
+
+    E.g. an ImageBuilder PROTECTs its RegistrySecret: deleting the project would delete both,
+    yet Django refuses (PROTECT, unlike RESTRICT, ignores that). Rows of this very project that
+    block are deleted first; anything else still blocks (answered as 409 conflict:in-use).
+    """
+    for _ in range(rounds):
+        try:
+            project.delete()
+            return
+        except ProtectedError as exc:
+            blockers = list(exc.protected_objects)
+            if not all(getattr(row, "project_id", None) == project.pk for row in blockers):
+                raise
+            for row in blockers:
+                row.delete()
+    project.delete()
 
 
 def delete_workspace(workspace: Workspace, confirm: str | None) -> None:

@@ -190,3 +190,37 @@ def test_openapi_schema_and_docs_page_are_served(world: World) -> None:
         in paths
     )
     assert api.get("/api/docs/").status_code == 200
+
+
+def test_project_whose_builders_use_its_secrets_can_be_deleted(world: World) -> None:
+    from builders.models import BuildEnvironment, BuildRun, ImageBuilder
+
+    builder = ImageBuilder.objects.create(
+        project=world.shop,
+        name="web",
+        artifact_kind="jar",
+        environment=BuildEnvironment.objects.first(),
+        image_name="shop/web",
+        registry_secret=world.shop.registry_secrets.get(name="hub"),
+    )
+    BuildRun.objects.create(builder=builder, number=1, tag="v1", state="successful")
+    response = world.client("bob").delete(SHOP + "?confirm=shop")
+    assert response.status_code == 204, response.content
+    assert not ImageBuilder.objects.filter(pk=builder.pk).exists()
+
+
+def test_secret_used_by_a_builder_is_not_deleted_and_says_by_what(world: World) -> None:
+    from builders.models import BuildEnvironment, ImageBuilder
+
+    ImageBuilder.objects.create(
+        project=world.shop,
+        name="web",
+        artifact_kind="jar",
+        environment=BuildEnvironment.objects.first(),
+        image_name="shop/web",
+        registry_secret=world.shop.registry_secrets.get(name="hub"),
+    )
+    response = world.client("bob").delete(SHOP + "registrysecrets/hub/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict:in-use"
+    assert "web" in response.json()["message"]
