@@ -74,7 +74,9 @@ class _Probe:
         elif response.status_code == 200 and self.auth.credentials is not None:
             return f"{self.host} allows anonymous access; the credentials were not checked"
         self._expect(response, 200, "GET /v2/")
-        return f"logged in to {self.host}"
+        if self.auth.credentials is None:
+            return f"connected to {self.host} anonymously"
+        return f"logged in to {self.host} as {self.auth.credentials.username}"
 
     def push(self) -> str:
         response = self.request("POST", f"{self.base}/v2/{self.repository}/blobs/uploads/")

@@ -35,6 +35,7 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Registry error codes that mean "your bytes are wrong": retrying cannot help.
 NEVER_RETRY_CODES = frozenset({"DIGEST_INVALID", "MANIFEST_INVALID", "SIZE_INVALID"})
 READ_SIZE = 1024 * 1024
+USER_AGENT = "b2i-console/0.1"
 
 
 class GuardedBackend(httpcore.NetworkBackend):
@@ -111,6 +112,7 @@ def build_http_client(
         timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
         follow_redirects=False,
         trust_env=False,
+        headers={"User-Agent": USER_AGENT},
     )
 
 
