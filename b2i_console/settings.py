@@ -181,6 +181,9 @@ B2I_BUILD_LOST_AFTER_SECONDS = env_int("B2I_BUILD_LOST_AFTER_SECONDS", 60)
 B2I_LOG_ARCHIVE_DAYS = env_int("B2I_LOG_ARCHIVE_DAYS", 30)
 # How builds run: in the Celery worker (default) or, later, as Kubernetes Jobs.
 B2I_BUILD_EXECUTOR = env_str("B2I_BUILD_EXECUTOR", "builders.runner.InWorkerExecutor")
+# Kubernetes Job executor (B2I_BUILD_EXECUTOR=workloads.executor.KubernetesJobExecutor): how
+# long the signed artifact URL handed to a build pod stays valid.
+B2I_ARTIFACT_URL_TTL = env_int("B2I_ARTIFACT_URL_TTL", 15 * 60)
 
 # --- Celery: a Redis broker; the visibility timeout must exceed the hard time limit so a
 # long build is not redelivered to a second worker while the first still runs it.
