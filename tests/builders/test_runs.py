@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import connection
 from django.utils import timezone
 
 from builders import runner, services
@@ -112,9 +113,14 @@ def test_cancel_of_a_running_run_reaches_cancelled_within_5_seconds(
     run = services.do_start_run(builder)
     executor = ScriptedExecutor(wait_for_cancel=True)
     outcome: list[str] = []
-    thread = threading.Thread(
-        target=lambda: outcome.append(runner.run_build(run.pk, executor=executor))
-    )
+
+    def build() -> None:
+        try:
+            outcome.append(runner.run_build(run.pk, executor=executor))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=build)
     thread.start()
     wait_for_state(run, BuildState.RUNNING, timeout=10)
     asked = time.monotonic()
