@@ -215,6 +215,7 @@ def _build(run: _Run) -> BuildResult:
     check_host_allowed(target.api_host, request.allowed_networks)
     with run.step("inspect", request.filename or request.artifact.name):
         inspection, environment, warnings = inspect_for(request, platform)
+        environment_variables(request, environment)  # a missing parameter fails before any pull
         run.log("inspect", f"{inspection.summary()}; environment {environment.name}")
         for warning in warnings:
             run.log("inspect", f"warning: {warning}")

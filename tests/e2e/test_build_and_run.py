@@ -6,11 +6,23 @@ from __future__ import annotations
 
 import json
 import stat
+from dataclasses import replace
 from pathlib import Path
 
-from builders.engine import BuildRequest, BuildResult, RegistryAccess, build_image
+import httpx
+import pytest
+
+from builders.engine import (
+    BuildCancelled,
+    BuildError,
+    BuildRequest,
+    BuildResult,
+    RegistryAccess,
+    build_image,
+)
 from builders.oci.events import Event
 from builders.oci.image import OCI_MANIFEST
+from builders.packaging.environments import EnvironmentParameter, get_environment
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BaseImage
 from tests.fixtures.faulty_proxy import FaultPlan, FaultyProxy
@@ -126,3 +138,44 @@ def test_build_through_a_faulty_registry_proxy_succeeds_with_the_same_digest(
     assert any(event.kind == "retry" for event in events)
     assert result.digest == clean.digest
     assert result.layers_pushed == 1  # ours; the base layer was mounted despite the faults
+
+
+def test_cancel_after_compose_stops_before_anything_is_pushed(
+    registry: Registry, busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    binary = artifacts.build_static_binary(tmp_path, "cancelled", name="server")
+    events: list[Event] = []
+
+    def cancel_requested() -> bool:
+        return any(e.kind == "step-finished" and e.step == "compose" for e in events)
+
+    request = BuildRequest(
+        artifact=binary,
+        target=f"{registry.host}/e2e/cancelled:v1",
+        base_image=busybox_base.tagged,
+        registries={registry.host: RegistryAccess(scheme="http")},
+        allowed_networks=LOOPBACK,
+    )
+    with pytest.raises(BuildCancelled):
+        build_image(request, on_event=events.append, cancel_requested=cancel_requested)
+    assert not any(event.step == "push" for event in events)
+    catalog = httpx.get(f"{registry.url}/v2/_catalog").json()["repositories"] or []
+    assert "e2e/cancelled" not in catalog
+
+
+def test_missing_required_parameter_is_a_user_error_before_the_push(
+    registry: Registry, busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    environment = replace(
+        get_environment("binary-distroless-static"),
+        parameters=(EnvironmentParameter("LICENSE_KEY", "product key", required=True),),
+    )
+    binary = artifacts.build_static_binary(tmp_path, "needs a key", name="server")
+    with pytest.raises(BuildError) as caught:
+        build(registry, binary, "e2e/param:v1", base_image=busybox_base.tagged,
+              environment=environment)  # fmt: skip
+    assert caught.value.code == "build:user:missing-parameter"
+    assert "LICENSE_KEY" in caught.value.message
+    result = build(registry, binary, "e2e/param:v1", base_image=busybox_base.tagged,
+                   environment=environment, env={"LICENSE_KEY": "k-1"})  # fmt: skip
+    assert result.digest.startswith("sha256:")
