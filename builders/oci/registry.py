@@ -245,7 +245,8 @@ class RegistryClient:
             response.read()  # the error body decides (DIGEST_INVALID is never retried)
         if is_retryable(response):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise TransientError(self._error(response, f"{method} {url}", "pull"), retry_after)
+            what = f"{method} {urlsplit(url).path}"  # no query: upload state is noise
+            raise TransientError(self._error(response, what, "pull"), retry_after)
         return response
 
     def _error(self, response: httpx.Response, what: str, access: Access) -> OciError:
@@ -255,6 +256,9 @@ class RegistryClient:
         status = response.status_code
         text = f"{self.host} answered {status} to {what}" + (f": {detail}" if detail else "")
         error = self._classify(status, codes, text, access)
+        if status == 404 and type(error) is RegistryRequestError:
+            kind = ManifestUnknownError if "manifest" in what.lower() else BlobUnknownError
+            error = kind(text)
         error.status = status
         error.registry_codes = codes
         return error
@@ -277,8 +281,6 @@ class RegistryClient:
             return DigestMismatchError(text)
         if "MANIFEST_INVALID" in codes or "MANIFEST_BLOB_UNKNOWN" in codes:
             return RegistryRequestError(text, code="registry:manifest-invalid")
-        if status == 404:
-            return ManifestUnknownError(text) if "/manifests/" in text else BlobUnknownError(text)
         return RegistryRequestError(text)
 
     # -- blobs -------------------------------------------------------------------------

@@ -463,3 +463,41 @@ def test_redirected_blob_with_wrong_bytes_fails_the_digest_check(
         pytest.raises(DigestMismatchError),
     ):
         stream.read()
+
+
+class BareNotFound:
+    """A registry stand-in that answers 404 with no error body (some proxies do)."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_bare_404_is_classified_by_what_was_asked() -> None:
+    server = BareNotFound()
+    client = RegistryClient(
+        f"127.0.0.1:{server.server.server_address[1]}", scheme="http", allowed_networks=LOOPBACK
+    )
+    try:
+        with client:
+            with pytest.raises(ManifestUnknownError):
+                client.get_manifest("a/b", "v1")
+            with pytest.raises(BlobUnknownError), client.open_blob("a/b", "sha256:" + "6" * 64):
+                pass
+    finally:
+        server.close()
