@@ -1,0 +1,179 @@
+"""Layer plans: Jib-style splits that run like `java -jar`, and small rebuilds."""
+
+import os
+import subprocess
+import tarfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from builders.oci.layers import write_layer
+from builders.packaging.environments import get_environment
+from builders.packaging.inspection import inspect_artifact
+from builders.packaging.layering import plan_layers, run_settings
+from tests.fixtures import artifacts
+from tests.fixtures.processes import free_port
+
+LANG = artifacts.COMMONS_LANG.resolve().name
+
+
+def _plan(path, environment="java-17", **kwargs):
+    return plan_layers(path, inspect_artifact(path), get_environment(environment), **kwargs)
+
+
+def _paths(plan):
+    return {entry.path for entry in plan.entries if entry.kind == "file"}
+
+
+def test_binary_is_one_executable_layer(tmp_path):
+    binary = artifacts.build_static_binary(tmp_path)
+    (plan,) = _plan(binary, "binary-debian")
+    (entry,) = plan.entries
+    assert (entry.path, entry.mode, entry.size) == ("/app/app", 0o755, binary.stat().st_size)
+    assert run_settings([plan]) == (None, None, None)
+
+
+def test_kubesphere_binary_goes_to_its_fixed_path(tmp_path):
+    (plan,) = _plan(artifacts.build_static_binary(tmp_path), "kubesphere-binary")
+    assert [entry.path for entry in plan.entries] == ["/opt/app-root/src/bin/binary"]
+
+
+def test_kubesphere_java_keeps_the_jar_packaged_in_deployments(tmp_path):
+    (plan,) = _plan(artifacts.build_spring_boot_jar(tmp_path), "kubesphere-java-8")
+    assert _paths(plan) == {"/deployments/boot-app.jar"}
+    assert plan.entries[0].mode == 0o644
+    assert run_settings([plan]) == (None, None, None)
+
+
+def test_packaged_form_on_request(tmp_path):
+    (plan,) = _plan(artifacts.build_http_jar(tmp_path), exploded=False)
+    assert _paths(plan) == {"/app/app.jar"}
+
+
+def test_spring_boot_layers_follow_layers_idx(tmp_path):
+    plans = _plan(artifacts.build_spring_boot_jar(tmp_path))
+    by_name = {plan.name: _paths(plan) for plan in plans}
+    assert [plan.name for plan in plans] == [
+        "dependencies",
+        "spring-boot-loader",
+        "snapshot-dependencies",
+        "application",
+    ]
+    assert by_name["dependencies"] == {f"/app/BOOT-INF/lib/{LANG}"}
+    assert by_name["snapshot-dependencies"] == {"/app/BOOT-INF/lib/commons-cli-1.6.0-SNAPSHOT.jar"}
+    assert by_name["spring-boot-loader"] == {"/app/org/b2itest/loader/Launcher.class"}
+    assert "/app/BOOT-INF/classes/com/example/boot/Greeting.class" in by_name["application"]
+    assert "/app/META-INF/MANIFEST.MF" in by_name["application"]
+    assert run_settings(plans) == (
+        ("java", "-cp", "/app", "org.b2itest.loader.Launcher"),
+        (),
+        "/app",
+    )
+
+
+def test_spring_boot_without_index_uses_the_default_split(tmp_path):
+    jar = artifacts.build_spring_boot_jar(tmp_path, layers_index=False)
+    by_name = {plan.name: _paths(plan) for plan in _plan(jar)}
+    assert by_name["dependencies"] == {f"/app/BOOT-INF/lib/{LANG}"}
+    assert by_name["snapshot-dependencies"] == {"/app/BOOT-INF/lib/commons-cli-1.6.0-SNAPSHOT.jar"}
+    assert by_name["spring-boot-loader"] == {"/app/org/b2itest/loader/Launcher.class"}
+
+
+def test_shaded_jar_splits_on_the_main_class_package_prefix(tmp_path):
+    jar = artifacts.build_http_jar(tmp_path, shade=[artifacts.COMMONS_LANG])
+    plans = _plan(jar)
+    by_name = {plan.name: _paths(plan) for plan in plans}
+    assert by_name["application"] == {
+        "/app/META-INF/MANIFEST.MF",
+        "/app/com/example/hello/Greeting.class",
+        "/app/com/example/hello/Server.class",
+    }
+    assert "/app/org/apache/commons/lang3/StringUtils.class" in by_name["dependencies"]
+    assert [plan.name for plan in plans] == ["dependencies", "application"]
+    assert run_settings(plans)[0] == ("java", "-cp", "/app", "com.example.hello.Server")
+
+
+@pytest.mark.parametrize("variant", [{"multi_release": True}, {"signed": True}])
+def test_multi_release_and_signed_jars_stay_packaged(tmp_path, variant):
+    (plan,) = _plan(artifacts.build_http_jar(tmp_path, **variant))
+    assert _paths(plan) == {"/app/app.jar"}
+    assert run_settings([plan]) == (None, None, None)
+
+
+def test_war_is_exploded_into_webapps_with_libraries_apart(tmp_path):
+    plans = _plan(artifacts.build_war(tmp_path), "tomcat-10-java-17")
+    by_name = {plan.name: _paths(plan) for plan in plans}
+    root = "/usr/local/tomcat/webapps/shop"
+    assert by_name["dependencies"] == {f"{root}/WEB-INF/lib/{LANG}"}
+    assert f"{root}/WEB-INF/classes/com/example/web/HelloServlet.class" in by_name["application"]
+    assert f"{root}/index.html" in by_name["application"]
+    assert run_settings(plans) == (None, None, None)  # Tomcat's own command stays
+
+
+def test_war_context_can_be_root(tmp_path):
+    plans = _plan(artifacts.build_war(tmp_path), "tomcat-10-java-17", context="ROOT")
+    assert "/usr/local/tomcat/webapps/ROOT/index.html" in _paths(plans[-1])
+
+
+def _digests(plans, out):
+    return {plan.name: write_layer(plan.entries, out) for plan in plans}
+
+
+@pytest.mark.parametrize("kind", ["spring-boot", "shaded"])
+def test_one_changed_class_changes_only_the_small_application_layer(tmp_path, kind):
+    def build(directory, message):
+        directory.mkdir()
+        if kind == "spring-boot":
+            return artifacts.build_spring_boot_jar(directory, message)
+        return artifacts.build_http_jar(directory, message, shade=[artifacts.COMMONS_LANG])
+
+    before = build(tmp_path / "v1", "version one")
+    after = build(tmp_path / "v2", "version two")
+    first = _digests(_plan(before), tmp_path / "l1")
+    second = _digests(_plan(after), tmp_path / "l2")
+    changed = [name for name in first if first[name].digest != second[name].digest]
+    assert changed == ["application"]
+    assert second["application"].size < 0.01 * after.stat().st_size
+
+
+def _extract(plans, out, root):
+    for plan in plans:
+        with tarfile.open(write_layer(plan.entries, out).path) as layer:
+            layer.extractall(root, filter="data")
+
+
+def _answer(command, cwd=None):
+    port = free_port()
+    env = {**os.environ, "PORT": str(port)}
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as reply:
+                    return reply.read()
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"{command} never answered")
+    finally:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.parametrize("kind", ["spring-boot", "shaded"])
+def test_exploded_layout_answers_like_java_minus_jar(tmp_path, kind):
+    if kind == "spring-boot":
+        jar = artifacts.build_spring_boot_jar(tmp_path, "from boot")
+    else:
+        jar = artifacts.build_http_jar(tmp_path, "from shaded", shade=[artifacts.COMMONS_LANG])
+    plans = _plan(jar)
+    root = tmp_path / "rootfs"
+    _extract(plans, tmp_path / "layers", root)
+    entrypoint, _, workdir = run_settings(plans)
+    # The entrypoint names /app; run it against the extracted copy of /app.
+    command = [str(root) + part if part.startswith("/app") else part for part in entrypoint]
+    exploded = _answer(command, cwd=Path(str(root) + workdir))
+    assert exploded == _answer(["java", "-jar", str(jar)])
+    assert exploded.decode().strip() in ("from boot", "from shaded")
