@@ -116,6 +116,28 @@ class BuildEnvironment(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """Refuse a spec the engine cannot read (admin form and API both call this)."""
+        from django.core.exceptions import ValidationError
+
+        from builders.oci.errors import OciError
+        from builders.oci.references import parse_reference
+        from builders.packaging.environments import BuildEnvironment as EngineEnvironment
+
+        if not isinstance(self.spec, dict):
+            raise ValidationError({"spec": "The spec must be a JSON object."})
+        kinds = self.artifact_kinds if isinstance(self.artifact_kinds, list) else []
+        if not kinds or any(kind not in ArtifactKind.values for kind in kinds):
+            raise ValidationError({"artifact_kinds": f"Choose among {ArtifactKind.values}."})
+        try:
+            EngineEnvironment.from_dict(self.as_engine_dict())
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"spec": f"The engine cannot use this spec: {exc}"}) from exc
+        try:
+            parse_reference(self.base_image)
+        except OciError as exc:
+            raise ValidationError({"base_image": exc.message}) from exc
+
     def as_engine_dict(self) -> dict[str, Any]:
         return {
             **self.spec,

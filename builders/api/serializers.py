@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
@@ -12,7 +13,6 @@ from builders.models import (
     IMAGE_TAG,
     TRIGGER_TOKEN,
     Artifact,
-    ArtifactKind,
     ArtifactUpload,
     BuildEnvironment,
     BuildRun,
@@ -70,13 +70,19 @@ class BuildEnvironmentSerializer(serializers.ModelSerializer):  # type: ignore[t
         ]
         read_only_fields = ["builtin"]
 
-    def validate_artifact_kinds(self, value: Any) -> list[str]:
-        kinds = list(value) if isinstance(value, list) else []
-        if not kinds or any(kind not in ArtifactKind.values for kind in kinds):
-            raise serializers.ValidationError(
-                f"Give a list of artifact kinds among {ArtifactKind.values}."
-            )
-        return kinds
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        candidate = BuildEnvironment(**{**self.current_values(), **attrs})
+        try:
+            candidate.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
+
+    def current_values(self) -> dict[str, Any]:
+        if self.instance is None:
+            return {"spec": {}}
+        fields = ("name", "title", "base_image", "artifact_kinds", "spec", "enabled")
+        return {name: getattr(self.instance, name) for name in fields}
 
 
 class RunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]

@@ -1,0 +1,66 @@
+"""Admin of the builders app: platform admins add and edit build environments here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from builders import services
+from builders.models import (
+    FINISHED_STATES,
+    Artifact,
+    BuildEnvironment,
+    BuildRun,
+    ImageBuilder,
+)
+
+
+@admin.register(BuildEnvironment)
+class BuildEnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "title", "base_image", "artifact_kinds", "builtin", "enabled")
+    list_filter = ("builtin", "enabled")
+    search_fields = ("name", "title", "base_image")
+    readonly_fields = ("builtin", "created_at", "updated_at")
+
+
+@admin.register(Artifact)
+class ArtifactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("file_name", "project", "kind", "size", "sha256", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("file_name", "sha256", "project__name")
+    readonly_fields = [field.name for field in Artifact._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # artifacts come from uploads (streamed, hashed, inspected)
+
+
+@admin.register(ImageBuilder)
+class ImageBuilderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("name", "project", "artifact_kind", "environment", "image_name", "tag")
+    list_filter = ("artifact_kind", "environment")
+    search_fields = ("name", "alias", "image_name", "project__name")
+    readonly_fields = ("public_id", "next_run_number", "created_at", "updated_at")
+    raw_id_fields = ("artifact", "registry_secret", "project", "created_by")
+
+
+@admin.action(description="Cancel the selected runs")
+def cancel_runs(modeladmin: Any, request: HttpRequest, queryset: QuerySet[BuildRun]) -> None:
+    active = [run for run in queryset if run.state not in FINISHED_STATES]
+    for run in active:
+        services.do_request_cancel(run)
+    modeladmin.message_user(request, f"Asked {len(active)} run(s) to stop.", messages.INFO)
+
+
+@admin.register(BuildRun)
+class BuildRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("__str__", "state", "error_code", "attempt", "worker_host", "created_at")
+    list_filter = ("state",)
+    search_fields = ("builder__name", "digest", "error_code")
+    actions = [cancel_runs]
+    readonly_fields = [field.name for field in BuildRun._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # runs are started through the API or the console, never by hand
