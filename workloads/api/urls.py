@@ -2,12 +2,17 @@
 
 from django.urls import path
 
-from workloads.api import views
+from workloads.api import artifacts, views
 
 PROJECT = "workspaces/<str:workspace>/projects/<str:project>/"
 SERVICE = PROJECT + "services/<str:name>/"
 
 urlpatterns = [
+    path(
+        "build-artifacts/<str:token>/",
+        artifacts.BuildArtifactDownload.as_view(),
+        name="api-build-artifact",
+    ),
     path(PROJECT + "services/", views.ServiceList.as_view(), name="api-services"),
     # Before SERVICE, so "preview" is reserved (check_create_service refuses it as a name).
     path(PROJECT + "services/preview/", views.ServicePreview.as_view(), name="api-service-preview"),

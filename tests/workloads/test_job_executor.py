@@ -1,0 +1,201 @@
+"""The Kubernetes Job executor against the test API server: the Job is rendered hardened, the
+init container really downloads the artifact over the signed URL from a live console and
+verifies its checksum, pod logs stream into the run, and the Job's outcome is the run's."""
+
+import hashlib
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from builders.models import Artifact, BuildRun
+from builders.runner import RunCancelled, build_job, run_build
+from tests.fixtures.kube_controller import JobScript
+from tests.workloads.validation import assert_valid_manifests
+from workloads.executor import JobFailed, KubernetesJobExecutor, sign_artifact_token
+from workloads.jobs import BuildJobSpec, render_build_job
+from workloads.models import Cluster
+
+DIGEST = "sha256:" + "c" * 64
+PUSHED = f"127.0.0.1:5000/demo/shop@{DIGEST}"
+PAYLOAD = b"PK\x03\x04 not really a jar, but bytes with a checksum" * 100
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def setup(world, live_server, media, tmp_path):
+    Cluster.objects.filter(pk=world.cluster.pk).update(
+        console_image="registry.example/b2i-console:0.1.0", console_url=live_server.url
+    )
+    key = default_storage.save("artifacts/shop.jar", ContentFile(PAYLOAD))
+    artifact = Artifact.objects.create(
+        project=world.project,
+        file_name="shop.jar",
+        size=len(PAYLOAD),
+        sha256=hashlib.sha256(PAYLOAD).hexdigest(),
+        kind="jar",
+        storage_key=key,
+    )
+    run = BuildRun.objects.create(
+        builder=world.builder, number=1, tag="latest", state="running", artifact=artifact
+    )
+    return run, artifact, tmp_path
+
+
+def real_fetch(tmp_path):
+    """Run the init container's own command line (URL and checksum from the pod spec)."""
+
+    def init_run(container):
+        url, sha256, _ = container["args"]
+        dest = tmp_path / "fetched"
+        command = [sys.executable, "-m", "workloads.artifact_fetch", url, sha256, str(dest)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        return (done.stdout + done.stderr).strip().splitlines(), done.returncode
+
+    return init_run
+
+
+def execute(run, artifact, cancel=lambda: False):
+    job = build_job(run, artifact, Path(default_storage.path(artifact.storage_key)))
+    lines = []
+    executor = KubernetesJobExecutor()
+    result = executor.execute(job, lambda event: lines.append(event.message), cancel)
+    return result, lines
+
+
+def test_job_fetches_over_signed_url_streams_logs_and_returns_the_digest(setup, kube_apiserver):
+    run, artifact, tmp_path = setup
+    build_lines = ["==> resolve base", "==> push", PUSHED]
+    script = JobScript(lines=build_lines, init_run=real_fetch(tmp_path))
+    kube_apiserver.script_job("b2i-build-shop-1", script)
+    result, lines = execute(run, artifact)
+    assert result["digest"] == DIGEST
+    assert result["pull_command"] == f"docker pull {PUSHED}"
+    assert (tmp_path / "fetched").read_bytes() == PAYLOAD
+    fetched = [line for line in lines if line.startswith("Fetched artifact")]
+    assert fetched == [f"Fetched artifact: {len(PAYLOAD)} bytes, sha256 verified"]
+    assert lines[-3:] == build_lines
+
+
+def test_job_is_hardened_and_credentials_come_only_from_a_mounted_secret(setup, kube_apiserver):
+    run, artifact, _ = setup
+    kube_apiserver.script_job("b2i-build-shop-1", JobScript(lines=[PUSHED]))
+    execute(run, artifact)
+    job = kube_apiserver.store.get("batch/v1", "jobs", "shop", "b2i-build-shop-1")
+    spec, pod = job["spec"], job["spec"]["template"]["spec"]
+    assert spec["backoffLimit"] == 0 and spec["activeDeadlineSeconds"] > 0
+    assert spec["ttlSecondsAfterFinished"] > 0
+    for container in pod["initContainers"] + pod["containers"]:
+        security = container["securityContext"]
+        assert security["runAsNonRoot"] and security["readOnlyRootFilesystem"]
+        assert "pusher-password" not in str(container)
+    assert pod["tolerations"][0]["key"] == "node.kubernetes.io/ci"
+    volume = next(v for v in pod["volumes"] if "secret" in v)
+    secret = kube_apiserver.store.get("v1", "secrets", "shop", volume["secret"]["secretName"])
+    assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == job["metadata"]["uid"]
+
+
+def test_build_error_line_becomes_the_run_error(setup, kube_apiserver):
+    run, artifact, _ = setup
+    error = "b2i: error: build:user:not-executable-jar: the JAR has no Main-Class"
+    kube_apiserver.script_job(
+        "b2i-build-shop-1", JobScript(lines=["==> inspect", error], exit_code=1)
+    )
+    with pytest.raises(JobFailed) as caught:
+        execute(run, artifact)
+    assert caught.value.code == "build:user:not-executable-jar"
+    assert caught.value.message == "the JAR has no Main-Class"
+
+
+def test_corrupted_artifact_fails_the_checksum_and_the_build_never_runs(setup, kube_apiserver):
+    run, artifact, tmp_path = setup
+    Path(default_storage.path(artifact.storage_key)).write_bytes(PAYLOAD[:-10] + b"x" * 10)
+    script = JobScript(lines=["build must not run", PUSHED], init_run=real_fetch(tmp_path))
+    kube_apiserver.script_job("b2i-build-shop-1", script)
+    with pytest.raises(JobFailed) as caught:
+        execute(run, artifact)
+    assert caught.value.code == "build:artifact-fetch-failed"
+    assert "checksum mismatch" in caught.value.message
+    assert not (tmp_path / "fetched").exists()
+
+
+def test_deadline_exceeded_is_a_timeout(setup, kube_apiserver, settings):
+    run, artifact, _ = setup
+    settings.B2I_BUILD_HARD_TIME_LIMIT = 1
+    kube_apiserver.script_job("b2i-build-shop-1", JobScript(lines=["==> push"], hang=True))
+    with pytest.raises(JobFailed) as caught:
+        execute(run, artifact)
+    assert caught.value.code == "build:timeout"
+
+
+def test_cancel_deletes_the_job(setup, kube_apiserver):
+    run, artifact, _ = setup
+    kube_apiserver.script_job("b2i-build-shop-1", JobScript(lines=["==> push"], hang=True))
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(RunCancelled):
+        execute(run, artifact, cancel.is_set)
+    assert time.monotonic() - started < 5
+    assert kube_apiserver.store.find("batch/v1", "jobs", "shop", "b2i-build-shop-1") is None
+
+
+def test_signed_artifact_url_refuses_forged_and_expired_tokens(setup, client, settings):
+    run, artifact, _ = setup
+    token = sign_artifact_token(run.pk, artifact.sha256)
+    response = client.get(f"/api/v1/build-artifacts/{token}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PAYLOAD
+    forged = client.get(f"/api/v1/build-artifacts/{token[:-2]}xx/")
+    assert forged.status_code == 403 and forged.json()["code"] == "artifact:bad-link"
+    other = sign_artifact_token(run.pk, "0" * 64)
+    assert client.get(f"/api/v1/build-artifacts/{other}/").status_code == 403
+    settings.B2I_ARTIFACT_URL_TTL = -1
+    expired = client.get(f"/api/v1/build-artifacts/{token}/")
+    assert expired.status_code == 403 and expired.json()["code"] == "artifact:link-expired"
+
+
+def test_pipeline_runner_builds_through_the_job_executor(setup, kube_apiserver):
+    run, _, _ = setup
+    BuildRun.objects.filter(pk=run.pk).update(state="pending")
+    kube_apiserver.script_job("b2i-build-shop-1", JobScript(lines=["==> push", PUSHED]))
+    assert run_build(run.pk, executor=KubernetesJobExecutor()) == "successful"
+    run.refresh_from_db()
+    assert run.digest == DIGEST
+    texts = list(run.log_lines.order_by("seq").values_list("text", flat=True))
+    assert "==> push" in texts and texts[-1] == "Build completed successfully"
+
+
+def test_rendered_build_job_is_schema_valid():
+    spec = BuildJobSpec(
+        namespace="shop",
+        builder="a-builder-with-a-rather-long-name-that-keeps-going-and-going",
+        run_number=12345,
+        console_image="registry.example/b2i-console:0.1.0",
+        artifact_url="https://console.example/api/v1/build-artifacts/t/",
+        artifact_sha256="a" * 64,
+        target="127.0.0.1:5000/demo/shop:latest",
+        credentials_secret="b2i-build-shop-1-registry",
+        environment="java-17",
+        port=8080,
+        build_env={"JAVA_OPTIONS": "-Xmx256m"},
+        insecure_registry=True,
+    )
+    job = render_build_job(spec)
+    assert_valid_manifests([job])
+    assert len(job["metadata"]["name"]) <= 63
+    args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[:4] == ["build", "/workspace/artifact", "--to", "127.0.0.1:5000/demo/shop:latest"]
+    assert "--insecure" in args and "JAVA_OPTIONS=-Xmx256m" in args
