@@ -181,3 +181,16 @@ def build_world(world: World, registry: Any, jre_base: Any, celery_worker: Any) 
     world.add_registry_secret(registry.url)
     BuildEnvironment.objects.filter(name="java-17").update(base_image=jre_base.tagged)
     return world
+
+
+@pytest.fixture
+def cluster_world(build_world: World, kube_apiserver: Any) -> World:
+    """The build world plus a Kubernetes cluster (the faithful test API server)."""
+    import yaml
+
+    from workloads.models import Cluster
+
+    cluster = Cluster(name="default")
+    cluster.kubeconfig = yaml.safe_dump(kube_apiserver.kubeconfig())
+    cluster.save()
+    return build_world

@@ -1,0 +1,100 @@
+"""The five-step "Create Service from Artifact" wizard with a JAR, in Chromium, against the real
+worker, registry and the test Kubernetes API server: Next validates, Previous keeps input,
+the review shows YAML, nothing exists before Create, then the progress view goes live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from builders.models import BuildRun, ImageBuilder
+from tests.browser.conftest import ConsoleServer, World, screenshot, sign_in_as
+from tests.fixtures.artifacts import build_http_jar
+from workloads.models import Service
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+BUILD_TIMEOUT = 120_000
+
+
+def next_step(page: Page, expected: str) -> None:
+    """Press Next and check which step the wizard shows afterwards."""
+    page.get_by_test_id("wizard-next").click()
+    expect(page.locator(".wizard-steps li[aria-current=step]")).to_have_text(expected)
+
+
+def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
+    page: Page,
+    context: BrowserContext,
+    console_server: ConsoleServer,
+    cluster_world: World,
+    tmp_path: Path,
+) -> None:
+    sign_in_as(context, cluster_world.alice, console_server)
+    page.goto(cluster_world.project_path + "services/")
+    page.locator("#create-service").click()
+    screenshot(page, "08-service-create-chooser")
+    page.get_by_role("link", name="JAR").click()
+
+    # Step 1: Next refuses an invalid name and stays; a valid one moves on.
+    page.get_by_label("Name", exact=True).fill("Bad_Name")
+    next_step(page, "Basic Information")
+    expect(page.locator("#svc-name-error")).not_to_be_empty()
+    page.get_by_label("Name", exact=True).fill("hello")
+    expect(page.get_by_test_id("name-availability")).to_have_text("Name available")
+    page.get_by_label("Alias").fill("你好-app")
+    next_step(page, "Build Settings")
+
+    # Step 2: the JAR is checked from its content; the recommendation is preselected.
+    next_step(page, "Build Settings")  # no artifact yet: refused
+    expect(page.get_by_test_id("artifact-result")).to_contain_text("Choose the artifact")
+    page.get_by_test_id("artifact-file").set_input_files(str(build_http_jar(tmp_path, "hi")))
+    summary = page.get_by_test_id("inspection-summary")
+    expect(summary).to_contain_text("Java 17 bytecode → recommended: java-17")
+    expect(page.locator(".env-card[data-env=java-17] input")).to_be_checked()
+    expect(page.get_by_label("Image name")).to_have_value("shop/hello")
+    screenshot(page, "09-wizard-build-settings")
+    next_step(page, "Pod Settings")
+
+    # Previous keeps what was typed.
+    page.get_by_role("button", name="Previous").click()
+    page.get_by_role("button", name="Previous").click()
+    expect(page.get_by_label("Alias")).to_be_visible()
+    expect(page.get_by_label("Alias")).to_have_value("你好-app")
+    next_step(page, "Build Settings")
+    # The keyboard alone drives the wizard: Enter in a field submits the step.
+    page.get_by_label("Tag").press("Enter")
+    expect(page.locator(".wizard-steps li[aria-current=step]")).to_have_text("Pod Settings")
+
+    # Step 3: the port comes from the environment (8080).
+    expect(page.get_by_label("Container port").first).to_have_value("8080")
+    expect(page.get_by_label("Container port").first).to_be_visible()
+    screenshot(page, "10-wizard-pod-settings")
+    next_step(page, "Storage Settings")
+    next_step(page, "Advanced Settings")  # storage: nothing needed
+    page.get_by_label("External access").select_option("NodePort")
+    next_step(page, "Review")
+
+    # Review: YAML shown; nothing exists yet.
+    expect(page.get_by_test_id("review-yaml")).to_contain_text("hello")
+    screenshot(page, "11-wizard-review")
+    assert not ImageBuilder.objects.filter(name="hello").exists()
+    assert not Service.objects.filter(name="hello").exists()
+    page.get_by_test_id("wizard-next").click()  # Create
+
+    log = page.get_by_test_id("log-body")
+    expect(log).to_contain_text("Build completed successfully", timeout=BUILD_TIMEOUT)
+    expect(page.get_by_test_id("run-status")).to_contain_text("Successful")
+    progress = page.get_by_test_id("progress")
+    expect(progress.locator("[data-stage=push]")).to_have_attribute("data-state", "done")
+    expect(progress.locator("[data-stage=rollout]")).to_have_attribute(
+        "data-state", "done", timeout=60_000
+    )
+    expect(page.get_by_test_id("access-urls")).to_contain_text("http://")
+    screenshot(page, "12-service-progress")
+
+    run = BuildRun.objects.get(builder__name="hello", number=1)
+    assert run.state == "successful"
+    service = Service.objects.get(name="hello")
+    assert service.deployed_run_id == run.pk
