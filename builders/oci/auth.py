@@ -28,6 +28,7 @@ from builders.oci.errors import (
     TlsError,
 )
 from builders.oci.netpolicy import check_host_allowed
+from builders.oci.references import HOST_PATTERN
 from builders.oci.transport import (
     TransientError,
     is_retryable,
@@ -252,10 +253,14 @@ def check_registry_address(address: str) -> tuple[str, str]:
     text = address.strip()
     if "://" not in text:
         text = f"https://{text}"
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError as exc:
+        raise InvalidReferenceError(f"registry address {address!r}: {exc}") from exc
     if parts.scheme not in ("http", "https"):
         raise InvalidReferenceError(f"registry address {address!r}: use http:// or https://")
-    if not parts.hostname or parts.username or parts.password or parts.query:
+    if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment:
         raise InvalidReferenceError(
             f"registry address {address!r}: expected scheme://host[:port] without credentials"
         )
@@ -263,8 +268,9 @@ def check_registry_address(address: str) -> tuple[str, str]:
         raise InvalidReferenceError(
             f"registry address {address!r} has a path; give only scheme://host[:port]"
         )
-    try:
-        _ = parts.port
-    except ValueError as exc:
-        raise InvalidReferenceError(f"registry address {address!r}: invalid port") from exc
+    if not HOST_PATTERN.match(parts.netloc):
+        raise InvalidReferenceError(
+            f"registry address {address!r}: the host name is not valid (ASCII letters, digits, "
+            "'-' and '.', or an IP address)"
+        )
     return parts.scheme, parts.netloc.lower()

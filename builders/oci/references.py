@@ -22,7 +22,7 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REPOSITORY = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_HOST = re.compile(rf"^(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:.]+\])(?::[0-9]{{1,5}})?$")
+HOST_PATTERN = re.compile(rf"^(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-fA-F:.]+\])(?::[0-9]{{1,5}})?$")
 _DIGEST = re.compile(r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
 
 
@@ -111,7 +111,7 @@ def _looks_like_registry(component: str) -> bool:
 def _split_name(name: str) -> tuple[str, str]:
     first, sep, rest = name.partition("/")
     if sep and _looks_like_registry(first):
-        if not _HOST.match(first):
+        if not HOST_PATTERN.match(first):
             raise InvalidReferenceError(f"invalid registry host {first!r}")
         return normalise_registry(first), rest
     return DOCKER_HUB, name
@@ -158,7 +158,7 @@ def _mirror_parts(mirror: str) -> tuple[str, str]:
         if text.startswith(scheme):
             text = text[len(scheme) :]
     host, _, prefix = text.partition("/")
-    if not _HOST.match(host):
+    if not HOST_PATTERN.match(host):
         raise InvalidReferenceError(
             f"invalid registry mirror {mirror!r}: expected host[:port][/path]"
         )

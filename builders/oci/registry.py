@@ -37,6 +37,7 @@ from builders.oci.errors import (
     AuthFailedError,
     BlobUnknownError,
     DigestMismatchError,
+    InvalidReferenceError,
     ManifestUnknownError,
     OciError,
     ProtocolError,
@@ -46,7 +47,12 @@ from builders.oci.errors import (
     TlsError,
 )
 from builders.oci.events import Event, EventSink, ignore_event
-from builders.oci.references import DOCKER_HUB, DOCKER_HUB_API, normalise_registry
+from builders.oci.references import (
+    DOCKER_HUB,
+    DOCKER_HUB_API,
+    HOST_PATTERN,
+    normalise_registry,
+)
 from builders.oci.transport import (
     RETRYABLE_STATUSES,
     BlobStream,
@@ -118,6 +124,8 @@ class RegistryClient:
     ) -> None:
         if scheme not in ("http", "https"):
             raise OciError(f"registry scheme must be http or https, not {scheme!r}")
+        if not HOST_PATTERN.match(host):
+            raise InvalidReferenceError(f"invalid registry host {host!r}")
         registry = normalise_registry(host)
         self.host = DOCKER_HUB_API if registry == DOCKER_HUB else registry
         self.scheme = scheme

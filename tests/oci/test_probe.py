@@ -194,7 +194,18 @@ def test_dns_failure_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("address", "repository"),
-    [("ftp://registry.example.test", "a/b"), ("https://h/some/path", "a/b"), ("h", "Bad Name")],
+    [
+        ("ftp://registry.example.test", "a/b"),
+        ("https://h/some/path", "a/b"),
+        ("h", "Bad Name"),
+        ("https://[::1", "a/b"),
+        ("https://user:pw@h", "a/b"),
+        ("https://h:99999", "a/b"),
+        ("https://h#fragment", "a/b"),
+        ("exa mple.com", "a/b"),
+        ("https://\u00e9xample.com", "a/b"),
+        ("", "a/b"),
+    ],
 )
 def test_bad_address_or_repository_is_a_clear_error(address: str, repository: str) -> None:
     result = probe_registry(address, None, None, repository)
