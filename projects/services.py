@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from b2i_console.api_errors import ApiError
@@ -50,12 +50,23 @@ def find_user(username: str) -> Any:
     return user
 
 
+def _save_new_named(obj: Workspace | Project, kind: str) -> None:
+    # full_clean() checked the name is free, but a concurrent request may have taken it since.
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as exc:
+        raise ApiError(
+            f"{kind}:name-taken", f"A {kind} named {obj.name!r} already exists.", status=409
+        ) from exc
+
+
 @transaction.atomic
 def create_workspace(creator: Any, name: str, alias: str = "", description: str = "") -> Workspace:
     """Create a workspace; its creator becomes workspace-admin."""
     workspace = Workspace(name=name, alias=alias, description=description, creator=creator)
     workspace.full_clean()
-    workspace.save()
+    _save_new_named(workspace, "workspace")
     WorkspaceMembership.objects.create(workspace=workspace, user=creator, role=WorkspaceRole.ADMIN)
     return workspace
 
@@ -69,7 +80,7 @@ def create_project(
         workspace=workspace, name=name, alias=alias, description=description, creator=creator
     )
     project.full_clean()
-    project.save()
+    _save_new_named(project, "project")
     ProjectMembership.objects.create(project=project, user=creator, role=ProjectRole.ADMIN)
     return project
 

@@ -21,6 +21,9 @@ from projects.models import (
     validate_registry_address,
 )
 
+MAX_CA_BUNDLE_CHARS = 64 * 1024
+MAX_PASSWORD_CHARS = 16 * 1024  # registry tokens (JWTs) can be long; anything larger is a mistake
+
 
 def _user_from_context(serializer: serializers.Serializer) -> Any:
     request = serializer.context.get("request")
@@ -115,7 +118,11 @@ class RegistrySecretSerializer(serializers.ModelSerializer):
     """The password is accepted on write and never returned; `has_password` tells if one is set."""
 
     password = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, trim_whitespace=False
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=MAX_PASSWORD_CHARS,
     )
     has_password = serializers.SerializerMethodField()
     registry_host = serializers.CharField(read_only=True)
@@ -147,6 +154,8 @@ class RegistrySecretSerializer(serializers.ModelSerializer):
         return normalize_registry_address(value)
 
     def validate_ca_bundle(self, value: str) -> str:
+        if len(value) > MAX_CA_BUNDLE_CHARS:
+            raise serializers.ValidationError("The CA bundle is larger than 64 KiB.")
         if value.strip() and "-----BEGIN CERTIFICATE-----" not in value:
             raise serializers.ValidationError(
                 "The CA bundle must be PEM text with -----BEGIN CERTIFICATE----- blocks."
@@ -179,7 +188,11 @@ class RegistryProbeSerializer(ValidateRequestSerializer):
     address = serializers.CharField(max_length=255)
     username = serializers.CharField(required=False, allow_blank=True, max_length=255)
     password = serializers.CharField(
-        write_only=True, required=False, allow_blank=True, trim_whitespace=False
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=MAX_PASSWORD_CHARS,
     )
     skip_tls_verify = serializers.BooleanField(required=False, default=False)
     ca_bundle = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)

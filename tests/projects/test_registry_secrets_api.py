@@ -74,6 +74,15 @@ def test_http_address_is_kept_as_an_insecure_registry(world: World) -> None:
         ({"name": "ok", "address": "https://r.example.com", "email": "nope"}, "email"),
         ({"name": "ok", "address": "https://r.example.com", "ca_bundle": "garbage"}, "ca_bundle"),
         ({"address": "https://r.example.com"}, "name"),
+        (
+            {
+                "name": "ok",
+                "address": "https://r.example.com",
+                "ca_bundle": "-----BEGIN CERTIFICATE-----\n" + "A" * 70_000,
+            },
+            "ca_bundle",
+        ),
+        ({"name": "ok", "address": "https://r.example.com", "password": "p" * 20_000}, "password"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(
