@@ -385,7 +385,7 @@ def push_to(
     blob = layer[0]
     target_client = run.client(target)
     base_client = run.client(base_ref)
-    source = BaseSource(base_client, base_ref.repository, base_client is target_client)
+    source = BaseSource(base_client, base_ref.repository)
     tags = [target.tag or "latest", *run.request.extra_tags]
     return push_image(
         target_client, target.repository, tags, image,

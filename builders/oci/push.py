@@ -2,15 +2,12 @@
 
 Push order: layers first, then the config, the manifest last, then extra tags.
 
-For each layer the target lacks, the cheapest way wins:
-
-1. HEAD on the target: already there (a re-push of the same build uploads no layer bytes).
-2. Base layers, when base and target share a registry: cross-repository mount. Registry 2.8
-   answers 202 (an ordinary upload) when it cannot mount, and a token without pull on the
-   source gives 401; the client then reports False and we fall back to uploading.
-3. Upload: new layers from their file on disk; base layers streamed from the source registry
-   straight into the target (never written to disk). The body is reopened on every retry,
-   because a blob upload restarts whole.
+For each blob the cheapest way wins: HEAD on the target (already there: a re-push of the same
+build uploads no layer bytes), else new layers are uploaded from their file on disk. Base layers
+go through `transfer.ensure_blob`: HEAD, then a cross-repository mount when base and target
+share a registry (registry 2.8 answers 202 when it cannot mount, a token without pull on the
+source gives 401: both fall back), else streamed from the source registry straight into the
+target, never via disk. Bodies are reopened on every retry, because an upload restarts whole.
 
 The manifest goes last so a reader never sees a manifest whose blobs are missing; a registry
 refuses such a manifest anyway (MANIFEST_BLOB_UNKNOWN). `checkpoint` is called before every
@@ -19,7 +16,6 @@ blob, so a cancelled build stops between uploads.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +33,7 @@ from builders.oci.image import (
     select_platform,
 )
 from builders.oci.registry import RegistryClient
+from builders.oci.transfer import ensure_blob
 from builders.oci.transport import ReadableBody
 
 PUSH_STEP = "push"
@@ -85,7 +82,6 @@ class BaseSource:
 
     client: RegistryClient
     repository: str
-    same_registry: bool
 
 
 @dataclass
@@ -114,20 +110,6 @@ class PushReport:
         self.reused_blobs += 1
         self.reused_bytes += descriptor.size
         self.mounted_blobs += int(mounted)
-
-
-class _RemoteBody:
-    """A blob streamed from another registry, readable like a file; close() ends the GET."""
-
-    def __init__(self, client: RegistryClient, repository: str, digest: str) -> None:
-        self._stack = contextlib.ExitStack()
-        self._stream = self._stack.enter_context(client.open_blob(repository, digest))
-
-    def read(self, size: int = -1, /) -> bytes:
-        return self._stream.read(size)
-
-    def close(self) -> None:
-        self._stack.close()
 
 
 @dataclass
@@ -163,20 +145,21 @@ class ImagePusher:
 
     def ensure_layer(self, layer: Descriptor) -> None:
         """Make sure the target has LAYER: skip, mount, or upload it."""
-        if self._already_there(layer):
-            return
-        base = self.base
         local = self.local_blobs.get(layer.digest)
-        can_mount = local is None and base is not None and base.same_registry
-        if can_mount and base is not None and self._mounted(layer, base.repository):
+        if local is not None:
+            if not self._already_there(layer):
+                self._upload(layer, lambda: local.open("rb"))
             return
-        self._upload(layer, self._opener(layer, local))
-
-    def _mounted(self, layer: Descriptor, from_repository: str) -> bool:
-        if not self.target.mount_blob(self.repository, layer.digest, from_repository):
-            return False
-        self._reused(layer, "mounted from " + from_repository, mounted=True)
-        return True
+        if self.base is None:
+            raise ValueError(f"no source for layer {layer.digest}")
+        outcome = ensure_blob(
+            self.target, self.repository, layer,
+            source=self.base.client, source_repo=self.base.repository,
+        )  # fmt: skip
+        if outcome == "uploaded":
+            self.report.count_pushed(layer)
+        else:
+            self.report.count_reused(layer, mounted=outcome == "mounted")
 
     def ensure_bytes(self, descriptor: Descriptor, data: bytes) -> None:
         """Make sure the target has a small in-memory blob (the config)."""
@@ -184,31 +167,14 @@ class ImagePusher:
             return
         self._upload(descriptor, lambda: _BytesBody(data))
 
-    def _opener(self, layer: Descriptor, local: Path | None) -> Callable[[], ReadableBody]:
-        if local is not None:
-            return lambda: local.open("rb")
-        base = self.base
-        if base is None:
-            raise ValueError(f"no source for layer {layer.digest}")
-        return lambda: _RemoteBody(base.client, base.repository, layer.digest)
-
     def _already_there(self, descriptor: Descriptor) -> bool:
         if self.target.blob_exists(self.repository, descriptor.digest) is None:
             return False
-        self._reused(descriptor, "already in the registry")
-        return True
-
-    def _reused(self, descriptor: Descriptor, how: str, *, mounted: bool = False) -> None:
-        self.report.count_reused(descriptor, mounted=mounted)
+        self.report.count_reused(descriptor)
         self.on_event(
-            Event(
-                "blob-reused",
-                step=PUSH_STEP,
-                bytes=descriptor.size,
-                digest=descriptor.digest,
-                message=how,
-            )
+            Event("blob-reused", step=PUSH_STEP, bytes=descriptor.size, digest=descriptor.digest)
         )
+        return True
 
     def _upload(self, descriptor: Descriptor, opener: Callable[[], ReadableBody]) -> None:
         # The client reports the upload itself (a `blob-pushed` event).

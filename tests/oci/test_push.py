@@ -37,7 +37,9 @@ LOOPBACK = ["127.0.0.0/8"]
 SCRIPT = b"#!/bin/sh\necho hello from b2i\n"
 
 
-def client_for(registry: Registry, user: str | None = None) -> RegistryClient:
+def client_for(
+    registry: Registry, user: str | None = None, events: list[Event] | None = None
+) -> RegistryClient:
     credentials = Credentials(user, registry.users[user]) if user else None
     return RegistryClient(
         registry.host,
@@ -45,6 +47,7 @@ def client_for(registry: Registry, user: str | None = None) -> RegistryClient:
         credentials=credentials,
         allowed_networks=LOOPBACK,
         retry_base_delay=0.05,
+        on_event=events.append if events is not None else None,
     )
 
 
@@ -77,7 +80,6 @@ def build_and_push(
     layer: LayerBlob,
     repository: str,
     *,
-    same_registry: bool = True,
     events: list[Event] | None = None,
 ) -> tuple[BaseImage, PushReport]:
     base = fetch(source, base_fixture)
@@ -89,7 +91,7 @@ def build_and_push(
         ["v1"],
         image,
         local_blobs={layer.digest: layer.path},
-        base=BaseSource(source, base_fixture.repository, same_registry),
+        base=BaseSource(source, base_fixture.repository),
         on_event=(events.append if events is not None else lambda event: None),
     )
     assert report.digest == image.digest
@@ -109,7 +111,7 @@ def test_push_mounts_base_layers_and_third_party_tools_read_the_image(
     image_runner: ImageRunner,
 ) -> None:
     events: list[Event] = []
-    with client_for(registry) as client:
+    with client_for(registry, events=events) as client:
         base, report = build_and_push(
             client, client, busybox_base, app_layer, "app/push", events=events
         )
@@ -184,9 +186,7 @@ def test_base_on_another_registry_is_streamed_into_the_target(
     image_runner: ImageRunner,
 ) -> None:
     with client_for(registry) as source, client_for(htpasswd_registry, "alice") as target:
-        base, report = build_and_push(
-            target, source, busybox_base, app_layer, "team/app", same_registry=False
-        )
+        base, report = build_and_push(target, source, busybox_base, app_layer, "team/app")
     assert report.mounted_blobs == 0
     assert base.layers[0].digest in report.layer_digests_pushed
     alice = f"alice:{htpasswd_registry.users['alice']}"
@@ -270,7 +270,7 @@ def test_cancel_between_blobs_stops_before_the_manifest(
             push_image(
                 client, "app/cancelled", ["v1"], image,
                 local_blobs={app_layer.digest: app_layer.path},
-                base=BaseSource(client, busybox_base.repository, True), checkpoint=checkpoint,
+                base=BaseSource(client, busybox_base.repository), checkpoint=checkpoint,
             )  # fmt: skip
         assert client.blob_exists("app/cancelled", app_layer.digest) is None
     answer = httpx.head(f"{registry.url}/v2/app/cancelled/manifests/v1")
