@@ -120,8 +120,13 @@ def _normalised_mode(kind: EntryKind, mode: int) -> int:
     return EXEC_MODE if mode & 0o111 else FILE_MODE
 
 
-def file_entry(image_path: str, source: Path, *, executable: bool | None = None) -> LayerEntry:
-    """Describe a file on disk placed at `image_path` (executable defaults to the file's x bit)."""
+def file_entry(
+    image_path: str, source: Path, *, executable: bool | None = None, content_id: str = ""
+) -> LayerEntry:
+    """Describe a file on disk at `image_path` (executable defaults to the file's x bit).
+
+    `content_id` (e.g. the artifact's known "sha256:...") spares the layer cache a hash pass.
+    """
     info = source.stat()
     if executable is None:
         executable = bool(info.st_mode & stat.S_IXUSR)
@@ -131,6 +136,7 @@ def file_entry(image_path: str, source: Path, *, executable: bool | None = None)
         mode=EXEC_MODE if executable else FILE_MODE,
         size=info.st_size,
         opener=lambda: source.open("rb"),
+        content_id=content_id,
     )
 
 

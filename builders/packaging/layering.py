@@ -75,17 +75,17 @@ def plan_layers(
         context=context or inspection.context_path, filename=inspection.filename or path.name
     )
     if inspection.kind == "binary":
-        return [_single(path, target, executable=True, kind="binary")]
+        return [_single(path, target, inspection, executable=True)]
     explode = environment.allows_exploded if exploded is None else exploded
     if not explode:
-        return [_single(path, target, executable=False, kind=inspection.kind)]
+        return [_single(path, target, inspection, executable=False)]
     archive = SafeArchive(path)
     if inspection.kind == "war":
         return _plan_war(archive, _exploded_war_dir(target))
     assert inspection.jar is not None
     if _needs_java_jar(archive, inspection.jar):
         archive.close()
-        return [_single(path, target, executable=False, kind="jar")]
+        return [_single(path, target, inspection, executable=False)]
     return _plan_exploded_jar(archive, inspection.jar, str(PurePosixPath(target).parent))
 
 
@@ -98,8 +98,10 @@ def run_settings(
     return None, None, None
 
 
-def _single(path: Path, target: str, *, executable: bool, kind: str) -> LayerPlan:
-    entry = file_entry(target, path, executable=executable)
+def _single(path: Path, target: str, inspection: Inspection, *, executable: bool) -> LayerPlan:
+    # The inspection already hashed the file: the layer cache need not read it again.
+    entry = file_entry(target, path, executable=executable, content_id=inspection.sha256)
+    kind = inspection.kind
     what = "binary" if kind == "binary" else f"packaged {kind.upper()}"
     return LayerPlan(APPLICATION, (entry,), description=f"{what} at {target}")
 

@@ -1,0 +1,205 @@
+"""A content-addressed cache of written layers, shared by concurrent builds on one machine.
+
+Keyed by a digest of the layer's inputs (every completed entry's path, kind, mode, size, link
+target and content identity, plus the writer's format version), so an unchanged layer is
+neither re-tarred nor re-compressed on a rebuild.
+
+Layout under `root`: `entries/<key>/layer.tar.gz` + `meta.json`, published by renaming a
+finished temporary directory (atomic: readers see all of an entry or nothing). A hit hard-links
+(or copies, across file systems) the blob into the caller's directory, so a concurrent eviction
+cannot pull it from under a push. `meta.json`'s mtime is the entry's last use; eviction removes
+the least recently used entries until the total fits `max_bytes`, under an exclusive `flock`.
+A per-key `flock` makes concurrent builds of the same layer write it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from builders.oci.layers import (
+    GZIP_LEVEL,
+    OCI_LAYER_GZIP,
+    LayerBlob,
+    LayerEntry,
+    complete_entries,
+    write_layer,
+)
+
+# Bump when the bytes write_layer produces for the same entries change (format, compressor).
+FORMAT_VERSION = "b2i-layer-v1"
+DEFAULT_MAX_BYTES = 4 * 1024**3
+_BLOB = "layer.tar.gz"
+_META = "meta.json"
+_CHUNK = 1024 * 1024
+
+
+def entry_content_identity(entry: LayerEntry) -> str:
+    """Return the entry's content identity, hashing its bytes when none was given."""
+    known = entry.content_identity()
+    if known or entry.kind != "file" or entry.opener is None:
+        return known
+    digest = hashlib.sha256()
+    with entry.opener() as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return "sha256:" + digest.hexdigest()
+
+
+def layer_key(entries: Iterable[LayerEntry]) -> str:
+    """Return the cache key of a layer: a sha256 over its completed, sorted entries."""
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\0gzip-{GZIP_LEVEL}\0".encode())
+    for entry in complete_entries(entries):
+        fields = (entry.path, entry.kind, oct(entry.mode), str(entry.size), entry.link_target)
+        digest.update("\0".join((*fields, entry_content_identity(entry))).encode() + b"\n")
+    return digest.hexdigest()
+
+
+class LayerCache:
+    """Written layers by input key, bounded in size with least-recently-used eviction."""
+
+    def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+        for folder in ("entries", "tmp", "locks"):
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+
+    def _entry_dir(self, key: str) -> Path:
+        return self.root / "entries" / key
+
+    def lookup(
+        self, key: str, out_dir: Path, *, media_type: str = OCI_LAYER_GZIP
+    ) -> LayerBlob | None:
+        """Return the cached layer linked into `out_dir`, or None when it is not cached."""
+        folder = self._entry_dir(key)
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        try:
+            meta = json.loads((folder / _META).read_text())
+            target = Path(out_dir) / f"{meta['digest'].removeprefix('sha256:')}.tar.gz"
+            _link_or_copy(folder / _BLOB, target)
+            os.utime(folder / _META)  # last use, for LRU eviction
+        except (OSError, ValueError, KeyError):
+            return None  # absent, half-evicted or unreadable: a miss
+        if target.stat().st_size != meta["size"]:
+            target.unlink(missing_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)  # damaged entry: drop it
+            return None
+        return LayerBlob(target, meta["digest"], meta["diff_id"], meta["size"], media_type)
+
+    def store(self, key: str, blob: LayerBlob) -> None:
+        """Publish a written layer under `key` (atomically), then evict down to the bound."""
+        if blob.size > self.max_bytes or self._entry_dir(key).exists():
+            return
+        staging = Path(tempfile.mkdtemp(prefix=f"{key[:12]}-", dir=self.root / "tmp"))
+        try:
+            _link_or_copy(blob.path, staging / _BLOB)
+            meta = {"digest": blob.digest, "diff_id": blob.diff_id, "size": blob.size}
+            (staging / _META).write_text(json.dumps(meta))
+            os.rename(staging, self._entry_dir(key))
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # lost a publishing race: fine
+            return
+        self.evict(keep=key)
+
+    def write_layer(
+        self, entries: Sequence[LayerEntry], out_dir: Path, *, media_type: str = OCI_LAYER_GZIP
+    ) -> tuple[LayerBlob, bool]:
+        """Return the layer for `entries` from the cache or freshly written; and whether it hit."""
+        key = layer_key(entries)
+        blob = self.lookup(key, out_dir, media_type=media_type)
+        if blob is not None:
+            return blob, True
+        with self._key_lock(key):
+            # Another build may have written it while we waited for the lock.
+            blob = self.lookup(key, out_dir, media_type=media_type)
+            if blob is not None:
+                return blob, True
+            blob = write_layer(entries, Path(out_dir), media_type=media_type)
+            self.store(key, blob)
+        return blob, False
+
+    @contextlib.contextmanager
+    def _key_lock(self, key: str) -> Iterator[None]:
+        with _flock(self.root / "locks" / f"{key}.lock"):
+            yield
+
+    def total_size(self) -> int:
+        """Return the bytes held by cached layers."""
+        return sum(size for _, size, _ in self._entries())
+
+    def _entries(self) -> list[tuple[float, int, Path]]:
+        found = []
+        for folder in (self.root / "entries").iterdir():
+            with contextlib.suppress(OSError):
+                used = (folder / _META).stat().st_mtime
+                found.append((used, (folder / _BLOB).stat().st_size, folder))
+        return found
+
+    def evict(self, keep: str | None = None) -> int:
+        """Remove least recently used layers until the total fits; return the bytes freed."""
+        with _flock(self.root / "locks" / "evict.lock"):
+            entries = sorted(self._entries(), key=lambda item: item[0])
+            total = sum(size for _, size, _ in entries)
+            freed = 0
+            for _, size, folder in entries:
+                if total - freed <= self.max_bytes:
+                    break
+                if folder.name == keep:
+                    continue
+                # Rename first so readers never see a half-deleted entry as a hit.
+                doomed = self.root / "tmp" / f"evict-{folder.name}-{os.getpid()}"
+                with contextlib.suppress(OSError):
+                    os.rename(folder, doomed)
+                    shutil.rmtree(doomed, ignore_errors=True)
+                    freed += size
+            return freed
+
+
+@contextlib.contextmanager
+def _flock(path: Path) -> Iterator[None]:
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    try:
+        os.link(source, target)
+    except OSError as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        shutil.copyfile(source, target)  # another file system, or links not allowed
+
+
+def write_layers_cached(
+    cache: LayerCache | None,
+    layers: Sequence[Sequence[LayerEntry]],
+    out_dir: Path,
+    *,
+    media_type: str = OCI_LAYER_GZIP,
+    workers: int = 2,
+) -> list[tuple[LayerBlob, bool]]:
+    """Write (or fetch from `cache`) several layers in parallel; return (blob, cache hit) each."""
+
+    def one(entries: Sequence[LayerEntry]) -> tuple[LayerBlob, bool]:
+        if cache is None:
+            return write_layer(entries, Path(out_dir), media_type=media_type), False
+        return cache.write_layer(entries, Path(out_dir), media_type=media_type)
+
+    if workers <= 1 or len(layers) <= 1:
+        return [one(entries) for entries in layers]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, layers))
