@@ -1,0 +1,33 @@
+"""The build task's delivery guarantees, as configured (the e2e tests prove them in action)."""
+
+from django.conf import settings
+
+from b2i_console.celery import app
+from builders.tasks import run_build_task
+
+
+def test_build_task_is_acked_late_rejected_on_worker_loss_and_time_limited() -> None:
+    assert run_build_task.acks_late is True
+    assert run_build_task.reject_on_worker_lost is True
+    assert run_build_task.soft_time_limit == settings.B2I_BUILD_SOFT_TIME_LIMIT == 30 * 60
+    assert run_build_task.time_limit == settings.B2I_BUILD_HARD_TIME_LIMIT == 36 * 60
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+def test_redis_redelivers_only_after_the_hard_limit() -> None:
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    assert visibility > settings.B2I_BUILD_HARD_TIME_LIMIT
+
+
+def test_builds_go_to_their_own_queue() -> None:
+    route = app.amqp.router.route({}, run_build_task.name, args=(1,), kwargs={})
+    assert route["queue"].name == "builds"
+
+
+def test_beat_reaps_lost_builds_every_minute_with_a_60_second_limit() -> None:
+    entry = app.conf.beat_schedule["reap-lost-builds"]
+    assert entry["task"] == "builders.tasks.reap_lost_builds_task"
+    assert entry["schedule"] == 60.0
+    assert settings.B2I_BUILD_LOST_AFTER_SECONDS == 60
+    assert settings.B2I_BUILD_HEARTBEAT_SECONDS == 10
+    assert "builders.tasks.reap_lost_builds_task" in app.tasks
