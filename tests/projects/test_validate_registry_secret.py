@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -187,3 +189,35 @@ def test_edit_form_validation_reuses_the_stored_password(
     create_secret(world, "basic", "http://127.0.0.1:9", username="bob", password="bob-secret")
     report = probe(world, name="basic", address=htpasswd_registry.url, username="bob")
     assert report["login_ok"] is True
+
+
+class MetadataRealmRegistry(BaseHTTPRequestHandler):
+    """Answers /v2/ with a Bearer challenge whose token realm is the cloud metadata service."""
+
+    def do_GET(self) -> None:
+        self.send_response(401)
+        self.send_header(
+            "WWW-Authenticate",
+            'Bearer realm="http://169.254.169.254/latest/meta-data/",service="evil"',
+        )
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_token_realm_on_a_metadata_address_is_refused(world: World) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), MetadataRealmRegistry)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        address = f"http://127.0.0.1:{server.server_address[1]}"
+        create_secret(world, "realm", address, username="u", password="p")
+        response = validate(world, "realm")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status_code == 400
+    assert response.json()["code"] == "registry:blocked-address"
+    assert "169.254.169.254" in response.json()["message"]
