@@ -122,9 +122,15 @@ def test_self_signed_tls_is_accepted_with_its_ca_bundle(
 
 @pytest.mark.parametrize(
     "address",
-    ["http://169.254.169.254", "https://169.254.169.254:443", "http://[::ffff:169.254.169.254]"],
+    [
+        "http://169.254.169.254",
+        "https://169.254.169.254:443",
+        "http://[::ffff:169.254.169.254]",
+        "http://[fe80::1]:5000",
+        "http://[fd00:ec2::254]",
+    ],
 )
-def test_metadata_address_is_refused(world: World, address: str) -> None:
+def test_link_local_and_metadata_addresses_are_refused(world: World, address: str) -> None:
     create_secret(world, "meta", address)
     response = validate(world, "meta")
     assert response.status_code == 400
