@@ -191,3 +191,26 @@ def test_a_source_shorter_than_declared_fails_cleanly(tmp_path):
     with pytest.raises(LayerError, match="cannot read /x"):
         write_layer([lying], tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_long_and_non_ascii_names_round_trip_through_tar_readers(tmp_path):
+    deep = "/opt/" + "/".join(f"directory-{i:02d}" for i in range(20)) + "/file.txt"
+    single = "/a/" + "n" * 180
+    entries = [
+        bytes_entry(deep, b"deep"),
+        bytes_entry(single, b"single"),
+        bytes_entry("/opt/ünïcødé.txt", b"accents"),
+        symlink_entry("/opt/link", "/" + "t" * 150),
+    ]
+    blob = write_layer(entries, tmp_path / "out")
+    with tarfile.open(blob.path, "r:gz") as archive:
+        names = {member.name: member for member in archive.getmembers()}
+        assert archive.extractfile(deep.lstrip("/")).read() == b"deep"
+        assert archive.extractfile(single.lstrip("/")).read() == b"single"
+        assert archive.extractfile("opt/ünïcødé.txt").read() == b"accents"
+    assert names["opt/link"].linkname == "/" + "t" * 150
+    assert all(set(m.pax_headers) <= {"path", "linkpath"} for m in names.values())
+    listing = subprocess.run(
+        ["tar", "-tzf", str(blob.path)], check=True, capture_output=True, text=True
+    ).stdout.splitlines()
+    assert deep.lstrip("/") in listing and single.lstrip("/") in listing

@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 import tarfile
 import time
 import urllib.request
@@ -177,3 +178,34 @@ def test_exploded_layout_answers_like_java_minus_jar(tmp_path, kind):
     exploded = _answer(command, cwd=Path(str(root) + workdir))
     assert exploded == _answer(["java", "-jar", str(jar)])
     assert exploded.decode().strip() in ("from boot", "from shaded")
+
+
+_DIGESTS_PROGRAM = """
+import sys
+from pathlib import Path
+from builders.oci.layers import write_layer
+from builders.packaging.environments import get_environment
+from builders.packaging.inspection import inspect_artifact
+from builders.packaging.layering import plan_layers
+jar, out = Path(sys.argv[1]), Path(sys.argv[2])
+plans = plan_layers(jar, inspect_artifact(jar), get_environment("java-17"))
+print(" ".join(write_layer(plan.entries, out).digest for plan in plans))
+"""
+
+
+def test_layered_jar_gives_the_same_digests_in_two_processes(tmp_path):
+    jar = artifacts.build_spring_boot_jar(tmp_path)
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _DIGESTS_PROGRAM, str(jar), str(tmp_path / f"out{n}")],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[2],
+        ).stdout.split()
+        for n in (1, 2)
+    ]
+    assert len(runs[0]) == 4
+    assert runs[0] == runs[1]
+    local = [write_layer(plan.entries, tmp_path / "here").digest for plan in _plan(jar)]
+    assert local == runs[0]
