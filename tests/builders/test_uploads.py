@@ -186,3 +186,32 @@ def test_others_cannot_append_to_an_upload(world: World, media_root: Path, perso
         HTTP_UPLOAD_OFFSET="0",
     )
     assert response.status_code == (403 if persona == "victor" else 404)
+
+
+def test_asgi_refuses_a_declared_oversized_upload_before_reading_the_body(
+    settings: Any,
+) -> None:
+    from asgiref.sync import async_to_sync
+    from asgiref.testing import ApplicationCommunicator
+
+    from b2i_console.asgi import application
+
+    settings.B2I_MAX_ARTIFACT_BYTES = 1000
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": ARTIFACTS,
+        "headers": [(b"content-length", b"999999999"), (b"host", b"127.0.0.1")],
+        "query_string": b"",
+    }
+
+    async def exchange() -> tuple[dict[str, Any], dict[str, Any]]:
+        # No body is ever sent: the answer must come from the headers alone.
+        communicator = ApplicationCommunicator(application, scope)
+        start = await communicator.receive_output(timeout=5)
+        body = await communicator.receive_output(timeout=5)
+        return start, body
+
+    start, body = async_to_sync(exchange)()
+    assert start["status"] == 413
+    assert b'"code": "artifact:too-large"' in body["body"]
