@@ -178,6 +178,16 @@ export function statusChip(state) {
   return h("span", { class: `chip ${key || "none"}`, dataset: { state: key || "none" } }, label);
 }
 
+// Services have their own states; they borrow the build chip colours.
+export function serviceStateChip(state) {
+  const key = String(state || "").toLowerCase();
+  const looks = { deployed: "successful", failed: "failed", waiting: "pending" };
+  const labels = { deployed: gettext("Deployed"), failed: gettext("Deploy failed"), waiting: gettext("Waiting for the first build") };
+  const chip = statusChip(looks[key] || key);
+  chip.textContent = labels[key] || state || gettext("Unknown");
+  return chip;
+}
+
 export function copyButton(text, label = gettext("Copy")) {
   return h("button", {
     type: "button", class: "small", "aria-label": `${label}: ${text}`,

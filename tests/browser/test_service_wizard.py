@@ -98,3 +98,17 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
     assert run.state == "successful"
     service = Service.objects.get(name="hello")
     assert service.deployed_run_id == run.pk
+
+    # The created service shows in the Services and Deployments lists and its detail page.
+    page.goto(cluster_world.project_path + "services/")
+    row = page.locator("[data-testid=services] tr[data-name=hello]")
+    expect(row).to_contain_text("Deployed")
+    expect(row).to_contain_text("#1")
+    screenshot(page, "13-services")
+    page.goto(cluster_world.project_path + "services/hello/")
+    expect(page.locator("#service-pods")).to_contain_text("1/1")
+    expect(page.locator("#build-panel")).to_contain_text("Build completed successfully")
+    screenshot(page, "14-service-detail")
+    page.goto(cluster_world.project_path + "deployments/")
+    expect(page.locator("[data-testid=workloads] tr[data-name=hello]")).to_contain_text("1/1")
+    screenshot(page, "15-deployments")
