@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
 from tests.fixtures.processes import free_port
 from tests.fixtures.registry import Registry
@@ -227,3 +228,20 @@ def test_token_realm_on_a_metadata_address_is_refused(world: World) -> None:
     assert response.status_code == 400
     assert response.json()["code"] == "registry:blocked-address"
     assert "169.254.169.254" in response.json()["message"]
+
+
+def test_private_network_not_listed_in_settings_is_refused(world: World) -> None:
+    create_secret(world, "lan", "http://10.1.2.3:5000")
+    response = validate(world, "lan")
+    assert response.status_code == 400
+    assert response.json()["code"] == "registry:blocked-address"
+
+
+def test_loopback_is_refused_once_removed_from_allowed_networks(
+    world: World, registry: Registry
+) -> None:
+    create_secret(world, "open", registry.url)
+    with override_settings(B2I_ALLOWED_REGISTRY_NETWORKS=[]):
+        response = validate(world, "open")
+    assert response.status_code == 400
+    assert "B2I_ALLOWED_REGISTRY_NETWORKS" in response.json()["message"]
