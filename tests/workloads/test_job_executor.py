@@ -199,3 +199,33 @@ def test_rendered_build_job_is_schema_valid():
     args = job["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[:4] == ["build", "/workspace/artifact", "--to", "127.0.0.1:5000/demo/shop:latest"]
     assert "--insecure" in args and "JAVA_OPTIONS=-Xmx256m" in args
+
+
+def test_successful_job_run_rolls_the_waiting_service_and_a_failed_one_does_not(
+    setup, kube_apiserver, world
+):
+    from workloads.services import check_create_service
+
+    run, artifact, _ = setup
+    spec = {"name": "shop", "replicas": 2, "ports": [{"container_port": 8080}]}
+    check_create_service(world.project, spec, world.builder, None)
+    deployment = ("apps/v1", "deployments", "shop", "shop-v1")
+    assert kube_apiserver.store.get(*deployment)["spec"]["replicas"] == 0
+    BuildRun.objects.filter(pk=run.pk).update(state="pending")
+    kube_apiserver.script_job("b2i-build-shop-1", JobScript(lines=[PUSHED]))
+    assert run_build(run.pk, executor=KubernetesJobExecutor()) == "successful"
+    rolled = kube_apiserver.store.get(*deployment)
+    assert rolled["spec"]["replicas"] == 2
+    image = rolled["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"127.0.0.1:5000/demo/shop@{DIGEST}"
+    failed = BuildRun.objects.create(
+        builder=world.builder, number=2, tag="latest", state="pending", artifact=artifact
+    )
+    failing = "b2i: error: registry:auth-failed: the registry refused the credentials"
+    kube_apiserver.script_job("b2i-build-shop-2", JobScript(lines=[failing], exit_code=1))
+    assert run_build(failed.pk, executor=KubernetesJobExecutor()) == "failed"
+    failed.refresh_from_db()
+    assert failed.error_code == "registry:auth-failed"
+    after = kube_apiserver.store.get(*deployment)
+    assert after["spec"]["template"]["spec"]["containers"][0]["image"] == image
+    assert after["metadata"]["generation"] == rolled["metadata"]["generation"]

@@ -1,0 +1,120 @@
+"""WebSocket of one service's rollout: its status pushed whenever the cluster reports a change.
+
+URL: ws/workspaces/<ws>/projects/<p>/services/<name>/status/
+
+Messages sent (JSON): {"type": "status", "desired", "updated", "ready", "available",
+"complete", "conditions", "pods", "events", "access_urls", "state", …} — the same body as
+GET …/services/<name>/status/. A thread watches the workload through the kubernetes client
+(watch with a timeout, re-opened until the socket closes) and hands each status to the socket.
+Refusals close with 4401 (not logged in) or 4403 (no access); cluster trouble is sent as
+{"type": "error", "code", "message"}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import Http404
+
+from projects import access
+from workloads.client import KubeError
+from workloads.manifests import shorten_name
+from workloads.models import Service
+from workloads.services import ServiceError, connect, service_status, workload_kind
+from workloads.spec import parse_service_spec
+
+WATCH_SECONDS = 30
+
+
+def get_service_for_user(user: Any, workspace: str, project: str, name: str) -> Service:
+    """Return the service if the user may view its project, else raise Http404/PermissionDenied."""
+    found = access.access_project_for_user(user, workspace, project, "view")
+    service = (
+        Service.objects.select_related("project__workspace", "cluster", "builder")
+        .filter(project=found, name=name)
+        .first()
+    )
+    if service is None:
+        raise Http404("No such service.")
+    return service
+
+
+class ServiceStatusConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    # Statuses come from this socket's own watcher thread, not from a group, so the consumer
+    # needs no channel layer: an alias that is not configured makes Channels skip it.
+    channel_layer_alias = "workloads-direct"
+    service: Service
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        kwargs = self.scope["url_route"]["kwargs"]
+        try:
+            self.service = await database_sync_to_async(get_service_for_user)(
+                user, kwargs["workspace"], kwargs["project"], kwargs["name"]
+            )
+        except (Http404, PermissionDenied):
+            await self.close(code=4403)
+            return
+        self.stopped = threading.Event()
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        await self.accept()
+        loop = asyncio.get_running_loop()
+        self.watcher = threading.Thread(target=self._watch, args=(loop,), daemon=True)
+        self.watcher.start()
+        self.sender = asyncio.ensure_future(self._send_updates())
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "stopped"):
+            self.stopped.set()
+            self.sender.cancel()
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    async def _send_updates(self) -> None:
+        last: dict[str, Any] | None = None
+        while True:
+            message = await self.queue.get()
+            if message != last:  # the watch also fires for changes people cannot see
+                await self.send_json(message)
+                last = message
+
+    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Push the status now and after every change of the workload, until disconnected."""
+        try:
+            self._push(loop, self._status_message())
+            spec = parse_service_spec(self.service.spec)
+            name = shorten_name(spec.workload_name)
+            while not self.stopped.is_set():
+                kube = connect(self.service.cluster)
+                try:
+                    namespace = self.service.project.namespace
+                    kind = workload_kind(spec)
+                    for _ in kube.watch_workload(kind, namespace, name, timeout=WATCH_SECONDS):
+                        if self.stopped.is_set():
+                            break
+                        self._push(loop, self._status_message())
+                finally:
+                    kube.close()
+        except (KubeError, ServiceError) as error:
+            self._push(loop, {"type": "error", "code": error.code, "message": error.message})
+        finally:
+            connection.close()  # this thread's own connection
+
+    def _status_message(self) -> dict[str, Any]:
+        self.service.refresh_from_db()
+        return {"type": "status", **service_status(self.service), "state": self.service.state}
+
+    def _push(self, loop: asyncio.AbstractEventLoop, message: dict[str, Any]) -> None:
+        if not self.stopped.is_set():
+            loop.call_soon_threadsafe(self.queue.put_nowait, message)
