@@ -2,6 +2,7 @@
 
     b2i build ARTIFACT --to REGISTRY/REPO:TAG [--env NAME | --from BASE] [--port N]
               [--set-env K=V ...] [--platform OS/ARCH] [--insecure] [--docker-config PATH]
+              [--mirror HOST[/PREFIX]] [--split-layers] [--json]
     b2i inspect ARTIFACT [--json]
 
 Progress (each step with its time) goes to stderr; the pushed `registry/repo@sha256:…` is the
@@ -137,6 +138,7 @@ def build_request(args: argparse.Namespace) -> BuildRequest:
         allowed_networks=allowed_networks(),
         mirror=args.mirror,
         source=args.source or "",
+        exploded=None if args.split_layers else False,
     )
 
 
@@ -200,6 +202,11 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("--docker-config", metavar="PATH", help="docker config.json with auths")
     build.add_argument("--mirror", default=os.environ.get("B2I_REGISTRY_MIRROR") or None)
     build.add_argument("--source", help="org.opencontainers.image.source label")
+    build.add_argument(
+        "--split-layers",
+        action="store_true",
+        help="explode JARs/WARs into dependency and application layers where the env allows",
+    )
     build.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     for sub in (build, commands.add_parser("inspect", help="describe an artifact")):
         sub.add_argument("--kind", choices=KINDS, help="expected kind (checked, not trusted)")

@@ -48,7 +48,7 @@ from builders.oci.image import (
     Platform,
     compose_image,
 )
-from builders.oci.layers import LayerBlob, LayerEntry, LayerError, file_entry, write_layer
+from builders.oci.layers import LayerBlob, LayerError, write_layers
 from builders.oci.netpolicy import check_host_allowed
 from builders.oci.push import BaseSource, PushReport, push_image, resolve_base
 from builders.oci.references import Reference, parse_reference
@@ -62,6 +62,7 @@ from builders.packaging.environments import (
 )
 from builders.packaging.errors import ArtifactError
 from builders.packaging.inspection import Inspection, inspect_artifact
+from builders.packaging.layering import plan_layers, run_settings
 
 STEPS = ("inspect", "resolve-base", "write-layers", "compose", "push")
 USER_ERRORS = (ArtifactError, OciError)
@@ -112,6 +113,9 @@ class BuildRequest:
     mirror: str | None = None
     source: str = ""
     extra_tags: Sequence[str] = ()
+    # Issue 4 ships one layer per artifact (False); None lets the environment explode JARs/WARs
+    # into Jib-style layers (builders.packaging.layering), True forces it where possible.
+    exploded: bool | None = False
     workdir: Path | None = None
 
 
@@ -228,11 +232,13 @@ def _build(run: _Run) -> BuildResult:
         run.log("resolve-base", f"pinned {base.pinned_name}")
     with _workdir(request) as workdir:
         with run.step("write-layers"):
-            layer = write_artifact_layer(request, inspection, environment, workdir)
+            layers = write_artifact_layers(request, inspection, environment, workdir)
+            for blob, line in zip(layers.blobs, layers.created_by, strict=True):
+                run.log("write-layers", f"{line} ({blob.size} bytes, {blob.digest[:19]})")
         with run.step("compose"):
-            image = compose_for(request, inspection, environment, base, layer)
+            image = compose_for(request, inspection, environment, base, layers)
         with run.step("push", str(target)):
-            report = push_to(run, target, base_ref, base, image, layer)
+            report = push_to(run, target, base_ref, base, image, layers)
     return BuildResult(
         reference=f"{target.name}@{report.digest}",
         digest=report.digest,
@@ -301,40 +307,55 @@ def _workdir(request: BuildRequest) -> Iterator[Path]:
         yield Path(directory)
 
 
-def artifact_entries(
-    request: BuildRequest, inspection: Inspection, environment: BuildEnvironment
-) -> tuple[str, list[LayerEntry]]:
-    """Return where the artifact goes in the image and the layer entries that put it there."""
-    target = environment.target_path(
-        context=inspection.context_path, filename=inspection.filename or request.artifact.name
-    )
-    executable = inspection.kind == "binary"
-    return target, [file_entry(target, request.artifact, executable=executable)]
+@dataclass(frozen=True)
+class WrittenLayers:
+    """The artifact's layers on disk, their history lines and the run settings they need."""
+
+    blobs: tuple[LayerBlob, ...]
+    created_by: tuple[str, ...]
+    entrypoint: tuple[str, ...] | None
+    cmd: tuple[str, ...] | None
+    workdir: str | None
+
+    def new_layers(self) -> list[NewLayer]:
+        """Return the layers as composition inputs."""
+        return [
+            NewLayer(blob.digest, blob.diff_id, blob.size, line)
+            for blob, line in zip(self.blobs, self.created_by, strict=True)
+        ]
 
 
-def write_artifact_layer(
+def write_artifact_layers(
     request: BuildRequest, inspection: Inspection, environment: BuildEnvironment, workdir: Path
-) -> tuple[LayerBlob, str]:
-    """Write the artifact's reproducible layer; return it with its history line."""
-    target, entries = artifact_entries(request, inspection, environment)
+) -> WrittenLayers:
+    """Plan the artifact's layers (one, unless `exploded`) and write them reproducibly."""
+    plans = plan_layers(
+        request.artifact, inspection, environment,
+        context=request.context, exploded=request.exploded,
+    )  # fmt: skip
     try:
-        blob = write_layer(entries, workdir)
+        blobs = write_layers([plan.entries for plan in plans], workdir)
     except LayerError as error:
         raise BuildError("build:user:unreadable-artifact", str(error)) from error
-    return blob, f"b2i: COPY {inspection.filename or request.artifact.name} {target}"
+    entrypoint, cmd, plan_workdir = run_settings(plans)
+    lines = tuple(f"b2i: {plan.name}: {plan.description or 'layer'}" for plan in plans)
+    return WrittenLayers(tuple(blobs), lines, entrypoint, cmd, plan_workdir)
 
 
-def container_settings(request: BuildRequest, environment: BuildEnvironment) -> ContainerSettings:
-    """Return the run settings: the environment's, then the request's env and port."""
-    env = environment_variables(request, environment)
+def container_settings(
+    request: BuildRequest, environment: BuildEnvironment, layers: WrittenLayers
+) -> ContainerSettings:
+    """Return the run settings: the environment's, the layout's, then the request's env/port."""
     port = request.port or environment.port
     keep = environment.keep_base_command
+    entrypoint = layers.entrypoint or (None if keep else environment.entrypoint)
+    cmd = layers.cmd if layers.entrypoint else (None if keep else environment.cmd)
     return ContainerSettings(
-        entrypoint=None if keep or environment.entrypoint is None else list(environment.entrypoint),
-        cmd=None if keep or environment.cmd is None else list(environment.cmd),
-        env=env,
+        entrypoint=None if entrypoint is None else list(entrypoint),
+        cmd=None if cmd is None else list(cmd),
+        env=environment_variables(request, environment),
         exposed_ports=[str(port)] if port else [],
-        working_dir=environment.workdir,
+        working_dir=layers.workdir or environment.workdir,
         user=environment.user,
     )
 
@@ -360,17 +381,16 @@ def compose_for(
     inspection: Inspection,
     environment: BuildEnvironment,
     base: BaseImage,
-    layer: tuple[LayerBlob, str],
+    layers: WrittenLayers,
 ) -> ComposedImage:
-    """Compose the image: base + artifact layer + environment settings + provenance."""
-    blob, created_by = layer
+    """Compose the image: base + artifact layers + environment settings + provenance."""
     metadata = ImageMetadata(
         title=inspection.filename or request.artifact.name,
         artifact_sha256=inspection.sha256,
         source=request.source,
     )
-    new_layer = NewLayer(blob.digest, blob.diff_id, blob.size, created_by)
-    return compose_image(base, [new_layer], container_settings(request, environment), metadata)
+    settings = container_settings(request, environment, layers)
+    return compose_image(base, layers.new_layers(), settings, metadata)
 
 
 def push_to(
@@ -379,16 +399,15 @@ def push_to(
     base_ref: Reference,
     base: BaseImage,
     image: ComposedImage,
-    layer: tuple[LayerBlob, str],
+    layers: WrittenLayers,
 ) -> PushReport:
     """Push the composed image to the target (base layers mounted or streamed)."""
-    blob = layer[0]
     target_client = run.client(target)
     base_client = run.client(base_ref)
     source = BaseSource(base_client, base_ref.repository)
     tags = [target.tag or "latest", *run.request.extra_tags]
     return push_image(
         target_client, target.repository, tags, image,
-        local_blobs={blob.digest: blob.path}, base=source,
+        local_blobs={blob.digest: blob.path for blob in layers.blobs}, base=source,
         on_event=run.on_event, checkpoint=run.checkpoint,
     )  # fmt: skip

@@ -76,14 +76,16 @@ def test_jar_on_the_jre_base_answers_http(
     assert response.text == "hello from the jar\n"
 
 
-def test_war_on_the_tomcat_base_answers_http_under_its_context(
+def test_exploded_war_on_the_tomcat_base_answers_http_under_its_context(
     registry: Registry, tomcat_base: BaseImage, image_runner: ImageRunner, tmp_path: Path
 ) -> None:
     war = artifacts.build_war(tmp_path, "hello from the war", namespace="jakarta")
-    result = build(registry, war, "e2e/war:v1", environment="tomcat-10-java-17")
+    result = build(registry, war, "e2e/war:v1", environment="tomcat-10-java-17", exploded=None)
     assert result.environment == "tomcat-10-java-17"
+    assert result.layers_pushed == 2  # WEB-INF/lib apart from the application
     image = image_runner.pull(result.reference)
-    assert (image.rootfs / "usr/local/tomcat/webapps/shop.war").is_file()
+    webapp = image.rootfs / "usr/local/tomcat/webapps/shop"
+    assert (webapp / "WEB-INF/web.xml").is_file()  # exploded, as Tomcat would unpack it
     assert image.args == ["catalina.sh", "run"]  # the base's command is kept
     port = free_port()
     running = image_runner.start(image, env={"CATALINA_OPTS": f"-Dhttp.port={port}"})
