@@ -161,3 +161,15 @@ def test_metadata_address_as_target_is_refused_before_any_work(
     assert status == 1
     assert err == [err[-1]]  # not even the inspect step started
     assert err[-1].startswith("b2i: error: registry:blocked-address: 169.254.169.254")
+
+
+def test_engine_and_cli_import_without_django() -> None:
+    code = (
+        "import sys, builders.engine, builders.cli, builders.oci.image, builders.oci.push\n"
+        "leaked = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
+        "assert not leaked, leaked\n"
+    )
+    result = subprocess.run(
+        [venv_bin("python"), "-c", code], capture_output=True, text=True, env=CLI_ENV, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
