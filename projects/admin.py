@@ -19,27 +19,27 @@ from projects.models import (
 )
 
 
-class WorkspaceMembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class WorkspaceMembershipInline(admin.TabularInline):
     model = WorkspaceMembership
     extra = 0
     autocomplete_fields = ["user"]
 
 
-class ProjectMembershipInline(admin.TabularInline):  # type: ignore[type-arg]
+class ProjectMembershipInline(admin.TabularInline):
     model = ProjectMembership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ["name", "alias", "creator", "created_at"]
     search_fields = ["name", "alias"]
     inlines = [WorkspaceMembershipInline]
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "workspace", "alias", "creator", "created_at"]
     list_filter = ["workspace"]
     search_fields = ["name", "alias", "workspace__name"]
@@ -47,7 +47,7 @@ class ProjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(WorkspaceMembership)
-class WorkspaceMembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WorkspaceMembershipAdmin(admin.ModelAdmin):
     list_display = ["workspace", "user", "role", "created_at"]
     list_filter = ["role", "workspace"]
     search_fields = ["workspace__name", "user__username"]
@@ -55,14 +55,14 @@ class WorkspaceMembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ProjectMembership)
-class ProjectMembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProjectMembershipAdmin(admin.ModelAdmin):
     list_display = ["project", "user", "role", "created_at"]
     list_filter = ["role", "project__workspace"]
     search_fields = ["project__name", "user__username"]
     autocomplete_fields = ["user"]
 
 
-class RegistrySecretForm(forms.ModelForm):  # type: ignore[type-arg]
+class RegistrySecretForm(forms.ModelForm):
     """The password is write-only: never rendered back; left empty, the stored one is kept."""
 
     new_password = forms.CharField(
@@ -94,7 +94,7 @@ class RegistrySecretForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(RegistrySecret)
-class RegistrySecretAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RegistrySecretAdmin(admin.ModelAdmin):
     form = RegistrySecretForm
     list_display = ["name", "project", "address", "username", "is_default", "has_password"]
     list_filter = ["is_default", "skip_tls_verify", "project__workspace"]
@@ -114,7 +114,7 @@ class RegistrySecretAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiTokenAdmin(admin.ModelAdmin):
     """Operators may list and revoke tokens; creating one is done by its owner through the API."""
 
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at"]

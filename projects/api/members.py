@@ -30,7 +30,7 @@ def _not_member() -> Http404:
     return Http404("No such member.")
 
 
-class WorkspaceMemberList(WorkspaceScoped, generics.ListCreateAPIView):  # type: ignore[type-arg]
+class WorkspaceMemberList(WorkspaceScoped, generics.ListCreateAPIView):
     serializer_class = s.WorkspaceMemberSerializer
 
     def get_queryset(self) -> QuerySet[WorkspaceMembership]:
@@ -48,7 +48,7 @@ class WorkspaceMemberList(WorkspaceScoped, generics.ListCreateAPIView):  # type:
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
 
-class WorkspaceMemberDetail(WorkspaceScoped, generics.GenericAPIView):  # type: ignore[type-arg]
+class WorkspaceMemberDetail(WorkspaceScoped, generics.GenericAPIView):
     serializer_class = s.WorkspaceMemberSerializer
 
     def get_object(self) -> WorkspaceMembership:
@@ -80,7 +80,7 @@ class WorkspaceMemberDetail(WorkspaceScoped, generics.GenericAPIView):  # type: 
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProjectMemberList(ProjectScoped, generics.ListCreateAPIView):  # type: ignore[type-arg]
+class ProjectMemberList(ProjectScoped, generics.ListCreateAPIView):
     serializer_class = s.ProjectMemberSerializer
     write_need = "manage"
 
@@ -99,7 +99,7 @@ class ProjectMemberList(ProjectScoped, generics.ListCreateAPIView):  # type: ign
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
 
-class ProjectMemberDetail(ProjectScoped, generics.GenericAPIView):  # type: ignore[type-arg]
+class ProjectMemberDetail(ProjectScoped, generics.GenericAPIView):
     serializer_class = s.ProjectMemberSerializer
     write_need = "manage"
 

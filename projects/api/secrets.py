@@ -27,7 +27,7 @@ def _secret_in(project_secrets: QuerySet[RegistrySecret], name: str) -> Registry
     return secret
 
 
-class RegistrySecretList(ProjectScoped, generics.ListCreateAPIView):  # type: ignore[type-arg]
+class RegistrySecretList(ProjectScoped, generics.ListCreateAPIView):
     serializer_class = s.RegistrySecretSerializer
 
     def get_queryset(self) -> QuerySet[RegistrySecret]:
@@ -46,7 +46,7 @@ class RegistrySecretList(ProjectScoped, generics.ListCreateAPIView):  # type: ig
         serializer.instance = services.save_registry_secret(secret, password)
 
 
-class RegistrySecretDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
+class RegistrySecretDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = s.RegistrySecretUpdateSerializer
 
     def get_object(self) -> RegistrySecret:
@@ -70,7 +70,7 @@ class ValidateThrottle(UserRateThrottle):
     rate = "20/min"
 
 
-class RegistrySecretValidate(ProjectScoped, generics.GenericAPIView):  # type: ignore[type-arg]
+class RegistrySecretValidate(ProjectScoped, generics.GenericAPIView):
     serializer_class = s.ValidateRequestSerializer
     throttle_classes = [ValidateThrottle]
 
@@ -83,7 +83,7 @@ class RegistrySecretValidate(ProjectScoped, generics.GenericAPIView):  # type: i
         return Response(report.as_dict())
 
 
-class RegistryProbe(ProjectScoped, generics.GenericAPIView):  # type: ignore[type-arg]
+class RegistryProbe(ProjectScoped, generics.GenericAPIView):
     """Validate registry settings before they are saved as a secret (same checks as validate/)."""
 
     serializer_class = s.RegistryProbeSerializer

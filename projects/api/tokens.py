@@ -17,7 +17,7 @@ from projects.authentication import create_api_token
 from projects.models import ApiToken
 
 
-class ApiTokenList(generics.ListCreateAPIView):  # type: ignore[type-arg]
+class ApiTokenList(generics.ListCreateAPIView):
     serializer_class = s.ApiTokenSerializer
 
     def get_queryset(self) -> QuerySet[ApiToken]:
@@ -36,7 +36,7 @@ class ApiTokenList(generics.ListCreateAPIView):  # type: ignore[type-arg]
         return Response(data, status=status.HTTP_201_CREATED)
 
 
-class ApiTokenDetail(generics.RetrieveDestroyAPIView):  # type: ignore[type-arg]
+class ApiTokenDetail(generics.RetrieveDestroyAPIView):
     serializer_class = s.ApiTokenSerializer
     lookup_url_kwarg = "token_id"
 

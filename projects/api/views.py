@@ -33,7 +33,7 @@ def confirmation(request: Request) -> str | None:
     return confirm
 
 
-class WorkspaceScoped(generics.GenericAPIView):  # type: ignore[type-arg]
+class WorkspaceScoped(generics.GenericAPIView):
     """Resolves `self.workspace` from the URL with the need of the request's method."""
 
     write_need = "manage"
@@ -49,7 +49,7 @@ class WorkspaceScoped(generics.GenericAPIView):  # type: ignore[type-arg]
         )
 
 
-class ProjectScoped(generics.GenericAPIView):  # type: ignore[type-arg]
+class ProjectScoped(generics.GenericAPIView):
     """Resolves `self.project` from the URL with the need of the request's method."""
 
     write_need = "operate"
@@ -63,7 +63,7 @@ class ProjectScoped(generics.GenericAPIView):  # type: ignore[type-arg]
         )
 
 
-class WorkspaceList(generics.ListCreateAPIView):  # type: ignore[type-arg]
+class WorkspaceList(generics.ListCreateAPIView):
     serializer_class = s.WorkspaceSerializer
 
     def get_queryset(self) -> QuerySet[Workspace]:
@@ -83,7 +83,7 @@ class WorkspaceList(generics.ListCreateAPIView):  # type: ignore[type-arg]
         )
 
 
-class WorkspaceDetail(WorkspaceScoped, generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
+class WorkspaceDetail(WorkspaceScoped, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = s.WorkspaceUpdateSerializer
 
     def get_object(self) -> Workspace:
@@ -95,7 +95,7 @@ class WorkspaceDetail(WorkspaceScoped, generics.RetrieveUpdateDestroyAPIView):  
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProjectList(WorkspaceScoped, generics.ListCreateAPIView):  # type: ignore[type-arg]
+class ProjectList(WorkspaceScoped, generics.ListCreateAPIView):
     serializer_class = s.ProjectSerializer
     write_need = "create_project"
 
@@ -113,7 +113,7 @@ class ProjectList(WorkspaceScoped, generics.ListCreateAPIView):  # type: ignore[
         )
 
 
-class ProjectDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
+class ProjectDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = s.ProjectUpdateSerializer
     write_need = "manage"
 
