@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from rest_framework import serializers
 
 from projects import access
@@ -222,6 +224,11 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         model = ApiToken
         fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
         read_only_fields = ["id", "prefix", "created_at", "last_used_at"]
+
+    def validate_expires_at(self, value: datetime | None) -> datetime | None:
+        if value is not None and value <= timezone.now():
+            raise serializers.ValidationError("The expiry must be in the future.")
+        return value
 
 
 class ApiTokenCreatedSerializer(ApiTokenSerializer):

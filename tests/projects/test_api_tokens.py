@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from projects.authentication import create_api_token
 from projects.models import ApiToken
 from tests.projects.conftest import World
 
@@ -62,11 +63,22 @@ def test_users_cannot_see_or_revoke_each_others_tokens(world: World) -> None:
 
 
 def test_expired_token_is_refused_with_a_clear_message(world: World) -> None:
-    past = (timezone.now() - timedelta(minutes=1)).isoformat()
-    created = create_token(world, expires_at=past)
-    response = bearer(str(created["token"])).get("/api/v1/me/")
+    soon = timezone.now() + timedelta(minutes=1)
+    token, raw = create_api_token(world.users["bob"], "short-lived", expires_at=soon)
+    assert bearer(raw).get("/api/v1/me/").status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = bearer(raw).get("/api/v1/me/")
     assert response.status_code == 401
     assert "expired" in response.json()["message"]
+
+
+def test_an_expiry_in_the_past_is_refused_at_creation(world: World) -> None:
+    past = (timezone.now() - timedelta(minutes=1)).isoformat()
+    response = world.client("bob").post(
+        "/api/v1/tokens/", {"name": "x", "expires_at": past}, format="json"
+    )
+    assert response.status_code == 400
+    assert "expires_at" in response.json()["fields"]
 
 
 def test_unknown_token_and_anonymous_get_401(world: World) -> None:
