@@ -210,6 +210,7 @@ def test_asgi_refuses_a_declared_oversized_upload_before_reading_the_body(
         communicator = ApplicationCommunicator(application, scope)
         start = await communicator.receive_output(timeout=5)
         body = await communicator.receive_output(timeout=5)
+        await communicator.wait(timeout=5)
         return start, body
 
     start, body = async_to_sync(exchange)()
