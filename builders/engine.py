@@ -129,6 +129,7 @@ class BuildResult:
     base_reference: str
     environment: str
     compressed_size: int
+    # Layers (not the config) uploaded vs already there or mounted, and their compressed bytes.
     layers_pushed: int
     layers_reused: int
     bytes_pushed: int
@@ -217,12 +218,7 @@ def _build(run: _Run) -> BuildResult:
     platform = Platform.parse(request.platform)
     # Refuse a blocked target (metadata, link-local, unlisted private) before doing any work.
     check_host_allowed(target.api_host, request.allowed_networks)
-    with run.step("inspect", request.filename or request.artifact.name):
-        inspection, environment, warnings = inspect_for(request, platform)
-        environment_variables(request, environment)  # a missing parameter fails before any pull
-        run.log("inspect", f"{inspection.summary()}; environment {environment.name}")
-        for warning in warnings:
-            run.log("inspect", f"warning: {warning}")
+    inspection, environment, warnings = _inspect_step(run, platform)
     base_ref = base_reference(request, environment)
     with run.step("resolve-base", str(base_ref)):
         base = resolve_base(
@@ -248,12 +244,23 @@ def _build(run: _Run) -> BuildResult:
         compressed_size=image.compressed_size,
         layers_pushed=report.layers_pushed,
         layers_reused=report.layers_reused,
-        bytes_pushed=report.pushed_bytes,
-        bytes_reused=report.reused_bytes,
+        bytes_pushed=report.layer_bytes_pushed,
+        bytes_reused=report.layer_bytes_reused,
         step_timings=dict(run.timings),
         inspection=inspection.as_dict(),
         warnings=tuple(warnings),
     )
+
+
+def _inspect_step(run: _Run, platform: Platform) -> tuple[Inspection, BuildEnvironment, list[str]]:
+    request = run.request
+    with run.step("inspect", request.filename or request.artifact.name):
+        inspection, environment, warnings = inspect_for(request, platform)
+        environment_variables(request, environment)  # a missing parameter fails before any pull
+        run.log("inspect", f"{inspection.summary()}; environment {environment.name}")
+        for warning in warnings:
+            run.log("inspect", f"warning: {warning}")
+    return inspection, environment, warnings
 
 
 def parse_target(text: str) -> Reference:

@@ -95,8 +95,11 @@ class PushReport:
     reused_blobs: int = 0
     reused_bytes: int = 0
     mounted_blobs: int = 0
+    # The same counts for the layers alone (without the config blob).
     layers_pushed: int = 0
     layers_reused: int = 0
+    layer_bytes_pushed: int = 0
+    layer_bytes_reused: int = 0
     layer_digests_pushed: list[str] = field(default_factory=list)
 
     def count_pushed(self, descriptor: Descriptor) -> None:
@@ -104,6 +107,11 @@ class PushReport:
         self.pushed_blobs += 1
         self.pushed_bytes += descriptor.size
         self.layer_digests_pushed.append(descriptor.digest)
+
+    def snapshot_layers(self) -> None:
+        """Record the counts so far as the layers' counts (called before the config)."""
+        self.layers_pushed, self.layer_bytes_pushed = self.pushed_blobs, self.pushed_bytes
+        self.layers_reused, self.layer_bytes_reused = self.reused_blobs, self.reused_bytes
 
     def count_reused(self, descriptor: Descriptor, *, mounted: bool = False) -> None:
         """Record a blob the target already had (or got by mount)."""
@@ -131,8 +139,7 @@ class ImagePusher:
         for layer in image.layers:
             self.checkpoint()
             self.ensure_layer(layer)
-        self.report.layers_pushed = self.report.pushed_blobs
-        self.report.layers_reused = self.report.reused_blobs
+        self.report.snapshot_layers()
         self.checkpoint()
         self.ensure_bytes(image.config, image.config_bytes)
         digest = ""
@@ -227,4 +234,6 @@ def describe_report(report: PushReport) -> dict[str, Any]:
         "mounted_blobs": report.mounted_blobs,
         "layers_pushed": report.layers_pushed,
         "layers_reused": report.layers_reused,
+        "layer_bytes_pushed": report.layer_bytes_pushed,
+        "layer_bytes_reused": report.layer_bytes_reused,
     }
