@@ -20,6 +20,7 @@ from builders.engine import (
     RegistryAccess,
     build_image,
 )
+from builders.oci.errors import OciError
 from builders.oci.events import Event
 from builders.oci.image import OCI_MANIFEST
 from builders.packaging.environments import EnvironmentParameter, get_environment
@@ -181,3 +182,30 @@ def test_missing_required_parameter_is_a_user_error_before_the_push(
     result = build(registry, binary, "e2e/param:v1", base_image=busybox_base.tagged,
                    environment=environment, env={"LICENSE_KEY": "k-1"})  # fmt: skip
     assert result.digest.startswith("sha256:")
+
+
+def test_push_to_a_tls_registry_needs_its_ca_and_streams_the_base_across(
+    registry: Registry, tls_registry: Registry, busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    assert tls_registry.ca_bundle is not None
+    binary = artifacts.build_static_binary(tmp_path, "over tls", name="server")
+
+    def request(target_access: RegistryAccess) -> BuildRequest:
+        return BuildRequest(
+            artifact=binary,
+            target=f"{tls_registry.host}/e2e/tls:v1",
+            base_image=busybox_base.tagged,
+            registries={
+                registry.host: RegistryAccess(scheme="http"),
+                tls_registry.host: target_access,
+            },
+            allowed_networks=LOOPBACK,
+        )
+
+    with pytest.raises(OciError) as caught:
+        build_image(request(RegistryAccess()))
+    assert caught.value.code == "registry:tls"
+    trusted = RegistryAccess(ca_bundle=tls_registry.ca_bundle.read_text())
+    result = build_image(request(trusted))
+    assert result.layers_pushed == 2  # different registries: the base layer is streamed over
+    assert result.reference == f"{tls_registry.host}/e2e/tls@{result.digest}"
