@@ -2,7 +2,7 @@
 
     b2i build ARTIFACT --to REGISTRY/REPO:TAG [--env NAME | --from BASE] [--port N]
               [--set-env K=V ...] [--platform OS/ARCH] [--insecure] [--docker-config PATH]
-              [--mirror HOST[/PREFIX]] [--split-layers] [--json]
+              [--mirror HOST[/PREFIX]] [--split-layers] [--layer-cache DIR|off] [--json]
     b2i inspect ARTIFACT [--json]
 
 Progress (each step with its time) goes to stderr; the pushed `registry/repo@sha256:…` is the
@@ -119,6 +119,18 @@ def access_resolver(args: argparse.Namespace) -> Callable[[str], RegistryAccess]
     return access_for
 
 
+def layer_cache_dir(given: str | None) -> Path | None:
+    """Return the layer cache directory: --layer-cache, $B2I_LAYER_CACHE, else ~/.cache/b2i/layers.
+
+    "off" (or an empty B2I_LAYER_CACHE) disables the cache.
+    """
+    configured = given if given is not None else os.environ.get("B2I_LAYER_CACHE")
+    if configured is None:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "b2i" / "layers"
+    return None if configured in ("", "off") else Path(configured)
+
+
 def build_request(args: argparse.Namespace) -> BuildRequest:
     """Turn the parsed `build` arguments into a BuildRequest."""
     artifact = Path(args.artifact)
@@ -139,6 +151,7 @@ def build_request(args: argparse.Namespace) -> BuildRequest:
         mirror=args.mirror,
         source=args.source or "",
         exploded=None if args.split_layers else False,
+        layer_cache=layer_cache_dir(args.layer_cache),
     )
 
 
@@ -206,6 +219,11 @@ def parser() -> argparse.ArgumentParser:
         "--split-layers",
         action="store_true",
         help="explode JARs/WARs into dependency and application layers where the env allows",
+    )
+    build.add_argument(
+        "--layer-cache",
+        metavar="DIR",
+        help="layer cache directory ('off' disables; default $B2I_LAYER_CACHE or ~/.cache/b2i)",
     )
     build.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     for sub in (build, commands.add_parser("inspect", help="describe an artifact")):

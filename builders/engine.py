@@ -48,7 +48,8 @@ from builders.oci.image import (
     Platform,
     compose_image,
 )
-from builders.oci.layers import LayerBlob, LayerError, write_layers
+from builders.oci.layer_cache import LayerCache, write_layers_cached
+from builders.oci.layers import LayerBlob, LayerError
 from builders.oci.netpolicy import check_host_allowed
 from builders.oci.push import BaseSource, PushReport, push_image, resolve_base
 from builders.oci.references import Reference, parse_reference
@@ -117,6 +118,9 @@ class BuildRequest:
     # into Jib-style layers (builders.packaging.layering), True forces it where possible.
     exploded: bool | None = False
     workdir: Path | None = None
+    # A directory for builders.oci.layer_cache: unchanged layers are neither re-tarred nor
+    # re-compressed on a rebuild (shared safely by concurrent builds). None: no cache.
+    layer_cache: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -229,8 +233,9 @@ def _build(run: _Run) -> BuildResult:
     with _workdir(request) as workdir:
         with run.step("write-layers"):
             layers = write_artifact_layers(request, inspection, environment, workdir)
-            for blob, line in zip(layers.blobs, layers.created_by, strict=True):
-                run.log("write-layers", f"{line} ({blob.size} bytes, {blob.digest[:19]})")
+            for blob, line, hit in zip(layers.blobs, layers.created_by, layers.cached, strict=True):
+                how = ", from the layer cache" if hit else ""
+                run.log("write-layers", f"{line} ({blob.size} bytes, {blob.digest[:19]}{how})")
         with run.step("compose"):
             image = compose_for(request, inspection, environment, base, layers)
         with run.step("push", str(target)):
@@ -323,6 +328,7 @@ class WrittenLayers:
     entrypoint: tuple[str, ...] | None
     cmd: tuple[str, ...] | None
     workdir: str | None
+    cached: tuple[bool, ...] = ()  # per layer: taken from the layer cache
 
     def new_layers(self) -> list[NewLayer]:
         """Return the layers as composition inputs."""
@@ -341,12 +347,15 @@ def write_artifact_layers(
         context=request.context, exploded=request.exploded,
     )  # fmt: skip
     try:
-        blobs = write_layers([plan.entries for plan in plans], workdir)
+        cache = LayerCache(request.layer_cache) if request.layer_cache else None
+        written = write_layers_cached(cache, [plan.entries for plan in plans], workdir)
     except LayerError as error:
         raise BuildError("build:user:unreadable-artifact", str(error)) from error
     entrypoint, cmd, plan_workdir = run_settings(plans)
     lines = tuple(f"b2i: {plan.name}: {plan.description or 'layer'}" for plan in plans)
-    return WrittenLayers(tuple(blobs), lines, entrypoint, cmd, plan_workdir)
+    blobs = tuple(blob for blob, _ in written)
+    hits = tuple(hit for _, hit in written)
+    return WrittenLayers(blobs, lines, entrypoint, cmd, plan_workdir, hits)
 
 
 def container_settings(
