@@ -141,6 +141,11 @@ def _check_need(need: str, table: dict[str, frozenset[str]]) -> frozenset[str]:
         raise ValueError(f"unknown need {need!r}; expected one of {sorted(table)}") from None
 
 
+def needs_granted(role: str | None, table: dict[str, frozenset[str]]) -> dict[str, bool]:
+    """Map every need of WORKSPACE_NEEDS or PROJECT_NEEDS to whether `role` grants it."""
+    return {need: role is not None and role in roles for need, roles in table.items()}
+
+
 def can_workspace(user: Any, workspace: Workspace, need: WorkspaceNeed | str) -> bool:
     """Tell whether the user may do `need` in the workspace."""
     allowed = _check_need(need, WORKSPACE_NEEDS)

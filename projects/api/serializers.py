@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,17 @@ def _user_from_context(serializer: serializers.Serializer) -> Any:
     return getattr(request, "user", None)
 
 
+def _cached_role(
+    serializer: serializers.Serializer, obj: Any, role_of: Callable[[Any, Any], str | None]
+) -> str | None:
+    """Look the user's role up once per object and response (my_role and permissions share it)."""
+    roles = serializer.context.setdefault("_roles", {})
+    key = (type(obj).__name__, obj.pk)
+    if key not in roles:
+        roles[key] = role_of(_user_from_context(serializer), obj)
+    return roles[key]
+
+
 class WorkspaceSerializer(serializers.ModelSerializer):
     creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
     my_role = serializers.SerializerMethodField()
@@ -43,13 +55,12 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
     def get_my_role(self, workspace: Workspace) -> str | None:
-        return access.workspace_role(_user_from_context(self), workspace)
+        return _cached_role(self, workspace, access.workspace_role)
 
     def get_permissions(self, workspace: Workspace) -> dict[str, bool]:
-        user = _user_from_context(self)
-        return {
-            need: access.can_workspace(user, workspace, need) for need in access.WORKSPACE_NEEDS
-        }
+        return access.needs_granted(
+            _cached_role(self, workspace, access.workspace_role), access.WORKSPACE_NEEDS
+        )
 
 
 class WorkspaceUpdateSerializer(WorkspaceSerializer):
@@ -80,11 +91,12 @@ class ProjectSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
     def get_my_role(self, project: Project) -> str | None:
-        return access.project_role(_user_from_context(self), project)
+        return _cached_role(self, project, access.project_role)
 
     def get_permissions(self, project: Project) -> dict[str, bool]:
-        user = _user_from_context(self)
-        return {need: access.can(user, project, need) for need in access.PROJECT_NEEDS}
+        return access.needs_granted(
+            _cached_role(self, project, access.project_role), access.PROJECT_NEEDS
+        )
 
 
 class ProjectUpdateSerializer(ProjectSerializer):
