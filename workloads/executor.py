@@ -127,12 +127,15 @@ class LogFollower:
         return found is None or (found.get("status") or {}).get("phase") in ("Succeeded", "Failed")
 
     def _follow(self, pod: str, container: str) -> bool:
+        # Checked before reading: a pod that had already finished and still has no log for
+        # this container never started it; one that finishes meanwhile gets another read.
+        finished_before = self._pod_finished(pod)
         try:
             response = self.kube.core.read_namespaced_pod_log(
                 pod, self.namespace, container=container, follow=True, _preload_content=False
             )
         except Exception as error:  # 400 while waiting to start; 404 once deleted
-            return getattr(error, "status", 0) == 404 or self._pod_finished(pod)
+            return getattr(error, "status", 0) == 404 or finished_before
         try:
             for raw in response.stream(decode_content=True):
                 for line in raw.decode(errors="replace").splitlines():
