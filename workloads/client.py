@@ -8,6 +8,7 @@ same manifests is idempotent and fields other managers own are visible as confli
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -190,7 +191,7 @@ class KubeClient:
 
     def list(
         self, kind: str, namespace: str = "", label_selector: str = "", field_selector: str = ""
-    ) -> list[Manifest]:
+    ) -> builtins.list[Manifest]:
         query = [
             (k, v)
             for k, v in (("labelSelector", label_selector), ("fieldSelector", field_selector))
@@ -226,7 +227,7 @@ class KubeClient:
 
     def apply_all(
         self, objects: Iterable[Manifest], namespace: Manifest | None = None
-    ) -> list[Manifest]:
+    ) -> builtins.list[Manifest]:
         """Dry-run every object, then apply them all; nothing is left behind if one is rejected.
 
         A dry run of a namespaced object fails while its namespace does not exist, so a missing
@@ -283,7 +284,7 @@ class KubeClient:
 
     def recent_events(
         self, namespace: str, kind: str, name: str, limit: int = 20
-    ) -> list[dict[str, str]]:
+    ) -> builtins.list[dict[str, str]]:
         events = self.list("Event", namespace)
         relevant = [
             e for e in events
@@ -335,7 +336,9 @@ class KubeClient:
                     return str(address["address"])
         return ""
 
-    def access_urls(self, namespace: str, service_name: str, context_path: str = "") -> list[str]:
+    def access_urls(
+        self, namespace: str, service_name: str, context_path: str = ""
+    ) -> builtins.list[str]:
         """Return the URLs reaching a service from outside the cluster (NodePort/LoadBalancer)."""
         service = self.get("Service", namespace, service_name)
         if service is None:

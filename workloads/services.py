@@ -177,7 +177,7 @@ def do_deploy(service: Service, run: BuildRun | None) -> list[Manifest]:
     return applied
 
 
-def _record(service: Service, state: str, **fields: Any) -> None:
+def _record(service: Service, state: Any, **fields: Any) -> None:
     for name, value in {"state": state, **fields}.items():
         setattr(service, name, value)
     service.save(update_fields=[*fields, "state", "updated_at"])

@@ -161,7 +161,7 @@ def _rows(errors: _Collector, data: Mapping[str, Any], key: str) -> list[Mapping
     if not isinstance(rows, list | tuple) or not all(isinstance(row, Mapping) for row in rows):
         errors.check(False, key, "must be a list of objects")
         return []
-    return rows
+    return list(rows)
 
 
 def _parse_ports(errors: _Collector, data: Mapping[str, Any]) -> tuple[PortSpec, ...]:
