@@ -214,3 +214,17 @@ def test_long_and_non_ascii_names_round_trip_through_tar_readers(tmp_path):
         ["tar", "-tzf", str(blob.path)], check=True, capture_output=True, text=True
     ).stdout.splitlines()
     assert deep.lstrip("/") in listing and single.lstrip("/") in listing
+
+
+def test_a_big_lying_source_fails_cleanly_and_stops_the_compression_thread(tmp_path):
+    import threading
+
+    before = threading.active_count()
+    declared = 16 * 1024 * 1024
+    lying = LayerEntry(
+        path="/big", kind="file", size=declared, opener=lambda: io.BytesIO(bytes(declared - 1))
+    )
+    with pytest.raises(LayerError, match="declared size"):
+        write_layer([lying], tmp_path / "out")
+    assert threading.active_count() == before
+    assert list((tmp_path / "out").iterdir()) == []
