@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from projects import validation
 from tests.fixtures.processes import free_port
 from tests.fixtures.registry import Registry
 from tests.projects.conftest import World
@@ -245,3 +246,18 @@ def test_loopback_is_refused_once_removed_from_allowed_networks(
         response = validate(world, "open")
     assert response.status_code == 400
     assert "B2I_ALLOWED_REGISTRY_NETWORKS" in response.json()["message"]
+
+
+def test_a_registry_that_never_answers_times_out_with_a_message(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(validation, "PROBE_TIMEOUT_SECONDS", 0.5)
+    # A listening socket nobody reads: the TCP handshake completes, no HTTP answer ever comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        create_secret(world, "silent", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        report = validated(world, "silent")
+    assert report["login_ok"] is False
+    assert report["login_code"] == "registry:timeout"
+    assert report["login_message"]
