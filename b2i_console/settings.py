@@ -230,6 +230,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the artifact kind enum, used by builders, runs and uploads alike.
+    "ENUM_NAME_OVERRIDES": {"ArtifactKindEnum": "builders.models.ArtifactKind"},
 }
 
 # --- Logging: one JSON object per line on stdout.
