@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -172,6 +173,27 @@ def validate_registry_address(address: str) -> None:
         parts.port  # noqa: B018 (raises ValueError on a bad port)
     except ValueError as exc:
         raise ValidationError("The registry port is not a number 1-65535.") from exc
+    refuse_never_allowed_ip(parts.hostname)
+
+
+# Every network is "allowed" here so only the never-allowed ones (link-local, metadata) refuse:
+# loopback/private depend on B2I_ALLOWED_REGISTRY_NETWORKS, which is checked when connecting.
+_ANY_NETWORK = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+
+
+def refuse_never_allowed_ip(hostname: str) -> None:
+    """Refuse an IP-literal host in link-local/metadata space already when it is saved."""
+    from builders.oci.errors import BlockedAddressError
+    from builders.oci.netpolicy import check_address_allowed
+
+    try:
+        address = ipaddress.ip_address(hostname.split("%", 1)[0])
+    except ValueError:
+        return  # a name: resolved and checked when the registry is contacted
+    try:
+        check_address_allowed(address, _ANY_NETWORK, hostname)
+    except BlockedAddressError as exc:
+        raise ValidationError(exc.message, code="blocked-address") from exc
 
 
 class RegistrySecret(models.Model):

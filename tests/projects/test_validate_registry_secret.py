@@ -11,6 +11,7 @@ import pytest
 from django.test import override_settings
 
 from projects import validation
+from projects.models import RegistrySecret
 from tests.fixtures.processes import free_port
 from tests.fixtures.registry import Registry
 from tests.projects.conftest import World
@@ -132,8 +133,23 @@ def test_self_signed_tls_is_accepted_with_its_ca_bundle(
         "http://[fd00:ec2::254]",
     ],
 )
-def test_link_local_and_metadata_addresses_are_refused(world: World, address: str) -> None:
-    create_secret(world, "meta", address)
+def test_link_local_and_metadata_addresses_are_refused_when_saved(
+    world: World, address: str
+) -> None:
+    response = world.client("oscar").post(
+        SECRETS, {"name": "meta", "address": address}, format="json"
+    )
+    assert response.status_code == 400
+    assert "link-local or cloud metadata" in response.json()["fields"]["address"][0]
+    probe = world.client("oscar").post(
+        "/api/v1/workspaces/acme/projects/shop/registryprobe/", {"address": address}, format="json"
+    )
+    assert probe.status_code == 400
+
+
+def test_stored_metadata_address_is_refused_by_validate(world: World) -> None:
+    # Rows written before the save-time check (or by hand) are still refused when contacted.
+    RegistrySecret.objects.create(project=world.shop, name="meta", address="http://169.254.169.254")
     response = validate(world, "meta")
     assert response.status_code == 400
     assert response.json()["code"] == "registry:blocked-address"
