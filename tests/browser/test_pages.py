@@ -39,9 +39,10 @@ CREATE_PAGES = {"services/create/", "services/create/jar/", "imagebuilders/creat
 @pytest.fixture
 def tenancy() -> dict[str, object]:
     users = get_user_model().objects
-    alice = users.create_user("alice", password="alice-pw")  # project admin
-    bob = users.create_user("bob", password="bob-pw")  # project viewer
-    charlie = users.create_user("charlie", password="charlie-pw")  # not a member
+    # No passwords: the client signs in with force_login, and hashing would cost ~0.3 s each.
+    alice = users.create_user("alice")  # workspace admin
+    bob = users.create_user("bob")  # project viewer
+    charlie = users.create_user("charlie")  # not a member
     ws = Workspace.objects.create(name="team", creator=alice)
     project = Project.objects.create(workspace=ws, name="shop", creator=alice)
     WorkspaceMembership.objects.create(workspace=ws, user=alice, role=WorkspaceRole.ADMIN)

@@ -11,8 +11,8 @@ export class DataTable {
     this.rows = [];
     this.tbody = h("tbody");
     this.status = h("span", { class: "muted small", "aria-live": "polite" });
-    this.prev = h("button", { type: "button", class: "small", onclick: () => this.page(-1) }, gettext("Previous"));
-    this.next = h("button", { type: "button", class: "small", onclick: () => this.page(1) }, gettext("Next"));
+    this.prev = h("button", { type: "button", class: "small", onclick: () => this.page(-1) }, gettext("Previous page"));
+    this.next = h("button", { type: "button", class: "small", onclick: () => this.page(1) }, gettext("Next page"));
     const table = h("table", { class: "data", "data-testid": testid },
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.className || "" }, c.label)))),
       this.tbody);
