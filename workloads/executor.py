@@ -87,11 +87,27 @@ def job_spec(run: BuildRun, job: BuildJob, cluster: Cluster, secret_name: str) -
         artifact_sha256=job.artifact_sha256,
         target=job.image_reference,
         credentials_secret=secret_name,
-        environment=str(job.environment.get("name", "")),
+        **environment_args(job.environment),
+        artifact_kind=job.artifact_kind,
+        source=job.source,
         build_env=dict(job.environment_parameters),
         insecure_registry=job.registry.scheme == "http",
         deadline_seconds=settings.B2I_BUILD_HARD_TIME_LIMIT,
     )
+
+
+def environment_args(environment: dict[str, Any]) -> dict[str, Any]:
+    """Name a built-in environment; give a custom one's base image and port instead."""
+    from builders.packaging.environments import ENVIRONMENTS_BY_NAME
+
+    name = str(environment.get("name", ""))
+    if name in ENVIRONMENTS_BY_NAME:
+        return {"environment": name}
+    port = environment.get("port")
+    return {
+        "base_image": str(environment.get("base_image", "")),
+        "port": int(port) if port else None,
+    }
 
 
 @dataclass

@@ -32,7 +32,10 @@ class BuildJobSpec:
     artifact_sha256: str
     target: str
     credentials_secret: str
-    environment: str = ""
+    environment: str = ""  # a built-in environment name (`--env`) …
+    base_image: str = ""  # … or, for an admin's custom environment, its base (`--from`)
+    artifact_kind: str = ""
+    source: str = ""
     port: int | None = None
     build_env: dict[str, str] = field(default_factory=dict)
     insecure_registry: bool = False
@@ -54,6 +57,12 @@ def _build_args(spec: BuildJobSpec) -> list[str]:
     args += ["--docker-config", f"{CREDENTIALS_DIR}/config.json"]
     if spec.environment:
         args += ["--env", spec.environment]
+    elif spec.base_image:
+        args += ["--from", spec.base_image]
+    if spec.artifact_kind:
+        args += ["--kind", spec.artifact_kind]
+    if spec.source:
+        args += ["--source", spec.source]
     if spec.port:
         args += ["--port", str(spec.port)]
     for key, value in sorted(spec.build_env.items()):

@@ -45,12 +45,16 @@ class World:
 
 
 def make_builder(project: Project, secret: RegistrySecret, name: str = "shop", **extra: Any):
-    environment = BuildEnvironment.objects.filter(artifact_kinds__contains=["jar"]).first()
+    kind = extra.pop("artifact_kind", "jar")
+    environments = BuildEnvironment.objects.filter(artifact_kinds__contains=[kind])
+    if "environment" in extra:
+        environments = environments.filter(name=extra.pop("environment"))
+    environment = environments.first()
     assert environment is not None, "built-in build environments are seeded after migrate"
     return ImageBuilder.objects.create(
         project=project,
         name=name,
-        artifact_kind="jar",
+        artifact_kind=kind,
         environment=environment,
         image_name=f"demo/{name}",
         registry_secret=secret,
