@@ -13,6 +13,7 @@ import io
 import os
 import re
 import struct
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -96,6 +97,9 @@ class SafeArchive:
         # A descriptor of our own for os.pread: positionless reads are safe from several
         # threads (layers are written in parallel) without zipfile's seek-and-lock dance.
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._lock = threading.Lock()
+        self._content_ids: dict[int, str] | None = None
+        self._offsets: dict[int, int] = {}
 
     def __enter__(self) -> SafeArchive:
         return self
@@ -121,6 +125,9 @@ class SafeArchive:
             self._fd = -1
 
     def _data_offset(self, info: zipfile.ZipInfo) -> int:
+        known = self._offsets.get(info.header_offset)
+        if known is not None:
+            return known
         header = os.pread(self._fd, _LOCAL_HEADER.size, info.header_offset)
         if len(header) != _LOCAL_HEADER.size:
             raise _corrupt_member(info.filename, EOFError("short local header"))
@@ -148,16 +155,27 @@ class SafeArchive:
         """Return a digest of the member's method, CRC, size and raw stored bytes (no inflating)."""
         # Equal raw bytes with an equal method always inflate to equal content, so this is a
         # collision-safe content identity for cache keys, ~5x cheaper than hashing the content.
-        digest = hashlib.sha256(f"{info.compress_type}:{info.CRC}:{info.file_size}:".encode())
-        offset, remaining = self._data_offset(info), info.compress_size
-        while remaining > 0:
-            chunk = os.pread(self._fd, min(remaining, MiB), offset)
-            if not chunk:
-                raise _corrupt_member(info.filename, EOFError("truncated member data"))
-            digest.update(chunk)
-            offset += len(chunk)
-            remaining -= len(chunk)
-        return "zip-sha256:" + digest.hexdigest()
+        with self._lock:
+            if self._content_ids is None:
+                self._content_ids = self._scan_content_ids()
+        return self._content_ids[info.header_offset]
+
+    def _scan_content_ids(self) -> dict[int, str]:
+        # One sequential pass in offset order through a large read buffer: a few syscalls per
+        # 100 MB instead of two per member (a fat jar has 70,000 members).
+        identities: dict[int, str] = {}
+        with open(self.path, "rb", buffering=8 * MiB) as handle:
+            for info in sorted(self.files, key=lambda member: member.header_offset):
+                handle.seek(info.header_offset)
+                signature, name_length, extra_length = _LOCAL_HEADER.unpack(
+                    handle.read(_LOCAL_HEADER.size).ljust(_LOCAL_HEADER.size, b"\0")
+                )
+                if signature != b"PK\x03\x04":
+                    raise _corrupt_member(info.filename, ValueError("bad local header"))
+                handle.seek(name_length + extra_length, os.SEEK_CUR)
+                self._offsets[info.header_offset] = handle.tell()
+                identities[info.header_offset] = _raw_identity(handle, info)
+        return identities
 
     def _check_directory(self) -> None:
         if len(self.infos) > self.limits.max_entries:
@@ -218,6 +236,18 @@ class SafeArchive:
             return zlib.decompressobj(-15).decompress(raw, length)
         except zlib.error as error:
             raise _corrupt_member(info.filename, error) from error
+
+
+def _raw_identity(handle: IO[bytes], info: zipfile.ZipInfo) -> str:
+    digest = hashlib.sha256(f"{info.compress_type}:{info.CRC}:{info.file_size}:".encode())
+    remaining = info.compress_size
+    while remaining > 0:
+        chunk = handle.read(min(remaining, MiB))
+        if not chunk:
+            raise _corrupt_member(info.filename, EOFError("truncated member data"))
+        digest.update(chunk)
+        remaining -= len(chunk)
+    return "zip-sha256:" + digest.hexdigest()
 
 
 def _inflate(raw: bytes, info: zipfile.ZipInfo) -> bytes:
