@@ -22,6 +22,7 @@ Namespace = Literal["javax", "jakarta"]
 _CONTEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._#-]{0,127}$")
 _CLASS_SCAN_LIMIT = 2000
 _CLASS_READ_LIMIT = 256 * 1024
+_SCAN_BUDGET = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,14 @@ def check_context(context: str) -> str:
 def detect_servlet_namespace(archive: SafeArchive) -> tuple[Namespace | None, bool]:
     """Return the servlet API namespace the classes and web.xml use, and whether both appear."""
     found: set[str] = set()
+    budget = _SCAN_BUDGET  # bounds the work on a WAR with huge or countless classes
     for info in list(archive.iter_files(WEB_INF_CLASSES))[:_CLASS_SCAN_LIMIT]:
-        if info.filename.endswith(".class") and info.file_size <= _CLASS_READ_LIMIT:
-            found |= _namespaces_in(archive.read(info.filename, _CLASS_READ_LIMIT))
+        if not info.filename.endswith(".class") or info.file_size > min(budget, _CLASS_READ_LIMIT):
+            continue
+        budget -= info.file_size
+        found |= _namespaces_in(archive.read(info.filename, _CLASS_READ_LIMIT))
+        if found == {"javax", "jakarta"}:
+            break
     if archive.has(WEB_XML):
         found |= _namespaces_in_web_xml(archive.read(WEB_XML, 4 * 1024 * 1024))
     if "jakarta" in found:

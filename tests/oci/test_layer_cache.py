@@ -159,3 +159,35 @@ def test_rebuild_with_one_changed_class_reuses_every_other_layer(tmp_path):
         "snapshot-dependencies": True,
         "application": False,
     }
+
+
+def _fill_in_process(root, out, seed, queue):
+    cache = LayerCache(Path(root), max_bytes=400_000)
+    digests = []
+    for round_ in range(6):
+        data = bytes([seed]) * 16 + os.urandom(100_000)
+        blob, _ = cache.write_layer([bytes_entry(f"/w{seed}/{round_}", data)], Path(out))
+        assert blob.path.stat().st_size == blob.size
+        digests.append(blob.digest)
+    queue.put(len(set(digests)))
+
+
+def test_concurrent_builds_with_eviction_stay_within_the_bound(tmp_path):
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [
+        context.Process(
+            target=_fill_in_process, args=(tmp_path / "cache", tmp_path / f"o{i}", i, queue)
+        )
+        for i in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    counts = [queue.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    assert counts == [6, 6, 6, 6]
+    cache = LayerCache(tmp_path / "cache", max_bytes=400_000)
+    assert 0 < cache.total_size() <= 400_000
+    assert list((tmp_path / "cache" / "tmp").iterdir()) == []  # no staging debris
