@@ -206,6 +206,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "builders.tasks.archive_old_logs_task",
         "schedule": 6 * 3600.0,
     },
+    "expire-abandoned-uploads": {
+        "task": "builders.tasks.expire_abandoned_uploads_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- REST API.

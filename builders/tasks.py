@@ -35,3 +35,11 @@ def archive_old_logs_task() -> int:
     from builders.log_archive import archive_old_logs
 
     return archive_old_logs(settings.B2I_LOG_ARCHIVE_DAYS)
+
+
+@shared_task(name="builders.tasks.expire_abandoned_uploads_task")
+def expire_abandoned_uploads_task() -> int:
+    """Remove chunked uploads never completed within a day (their staged bytes too)."""
+    from builders.uploads import expire_abandoned_uploads
+
+    return expire_abandoned_uploads(24)

@@ -315,3 +315,19 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: source.read(CHUNK), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def expire_abandoned_uploads(max_age_hours: int = 24) -> int:
+    """Delete chunked uploads never completed within `max_age_hours`, with their staged bytes."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timedelta(hours=max_age_hours)
+    abandoned = ArtifactUpload.objects.filter(artifact__isnull=True, created_at__lt=cutoff)
+    count = 0
+    for upload in abandoned:
+        staged_path(upload).unlink(missing_ok=True)
+        upload.delete()
+        count += 1
+    return count

@@ -40,6 +40,7 @@ def test_upload_records_sha256_size_and_inspection(
     assert "Static Linux binary" in body["summary"]
     stored = Artifact.objects.get(public_id=body["id"])
     assert (media_root / stored.storage_key).read_bytes() == busybox.read_bytes()
+    assert not list((media_root / "staging").iterdir()), "the staged copy must be removed"
 
 
 def test_same_file_uploaded_twice_is_stored_once(
@@ -216,3 +217,21 @@ def test_asgi_refuses_a_declared_oversized_upload_before_reading_the_body(
     start, body = async_to_sync(exchange)()
     assert start["status"] == 413
     assert b'"code": "artifact:too-large"' in body["body"]
+
+
+def test_abandoned_chunked_uploads_expire_with_their_bytes(world: World, media_root: Path) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from builders.tasks import expire_abandoned_uploads_task
+
+    old = world.client("olga").post(UPLOADS, {"file_name": "a", "size": 10}, format="json")
+    fresh = world.client("olga").post(UPLOADS, {"file_name": "b", "size": 10}, format="json")
+    ArtifactUpload.objects.filter(public_id=old.json()["id"]).update(
+        created_at=timezone.now() - timedelta(hours=25)
+    )
+    assert expire_abandoned_uploads_task() == 1
+    assert list(ArtifactUpload.objects.values_list("file_name", flat=True)) == ["b"]
+    staged = sorted(p.name for p in (media_root / "staging").iterdir())
+    assert staged == [f"{fresh.json()['id']}.part"]
