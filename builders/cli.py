@@ -7,8 +7,8 @@
 
 Progress (each step with its time) goes to stderr; the pushed `registry/repo@sha256:…` is the
 last line, on stdout, so `ref=$(b2i build …)` works (`--json`: the full result instead). Any
-failure prints one line `b2i: error: <code>: <message>` and exits 1 (2 for bad usage, 130 when
-interrupted).
+failure prints one line `b2i: error: <code>: <message>` and exits 1 (2 for bad usage, 3 for a
+bug of ours, 130 when interrupted).
 
 Registries on loopback or private networks are allowed (a CLI talks to its user's own
 registries); set B2I_ALLOWED_REGISTRY_NETWORKS to narrow that. Link-local and cloud metadata
@@ -251,6 +251,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except OSError as error:
         print(f"b2i: error: build:io: {error}", file=sys.stderr)
+    except Exception as error:
+        # A bug of ours: still one line (scripts parse it), the traceback on request.
+        if os.environ.get("B2I_DEBUG"):
+            raise
+        print(
+            f"b2i: error: build:internal: {type(error).__name__}: {error} "
+            "(set B2I_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 3
     return 1
 
 

@@ -173,3 +173,20 @@ def test_engine_and_cli_import_without_django() -> None:
         [venv_bin("python"), "-c", code], capture_output=True, text=True, env=CLI_ENV, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_bug_of_ours_is_still_one_line_with_exit_code_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("simulated engine bug")
+
+    monkeypatch.setattr("builders.cli.build_image", broken)
+    monkeypatch.delenv("B2I_DEBUG", raising=False)
+    binary = artifacts.build_static_binary(tmp_path, "bug")
+    status = main(["build", str(binary), "--to", "127.0.0.1:1/x/y:v1", "--insecure"])
+    assert status == 3
+    assert capsys.readouterr().err.strip() == (
+        "b2i: error: build:internal: RuntimeError: simulated engine bug "
+        "(set B2I_DEBUG=1 for the traceback)"
+    )
