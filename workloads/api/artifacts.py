@@ -8,6 +8,8 @@ from typing import Any
 from django.core import signing
 from django.core.files.storage import default_storage
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -21,6 +23,12 @@ class BuildArtifactDownload(APIView):
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
 
+    @extend_schema(
+        operation_id="build_artifact_download",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        auth=[],
+        description="The artifact of one run, for its build Job's pod (signed, short-lived).",
+    )
     def get(self, request: Request, token: str) -> FileResponse:
         try:
             run_id, sha256 = artifact_for_token(token)

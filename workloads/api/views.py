@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -105,6 +106,7 @@ class ServicesApiView(ProjectScoped):
 class ServiceList(ServicesApiView):
     serializer_class = ServiceCreateSerializer
 
+    @extend_schema(operation_id="services_list")
     def get(self, request: Request, **kwargs: Any) -> Response:
         rows = Service.objects.filter(project=self.project).select_related("project", "builder")
         return Response({"results": [service_data(s) for s in rows.select_related("deployed_run")]})
