@@ -234,3 +234,17 @@ def test_registry_password_and_trigger_token_never_reach_the_log(
     assert "s3cret-Passw0rd" not in text and "TriggerToken123" not in text
     assert "login with ****** via ******" in text
     assert executor.jobs[0].registry.password == "s3cret-Passw0rd"
+
+
+def test_workloads_are_updated_only_after_a_successful_run(
+    builder: ImageBuilder, enqueued: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import workloads.services
+
+    rolled: list[int] = []
+    monkeypatch.setattr(workloads.services, "on_build_succeeded", lambda run: rolled.append(run.pk))
+    failed = services.do_start_run(builder)
+    runner.run_build(failed.pk, executor=ScriptedExecutor(error=KeyError("x")))
+    succeeded = services.do_start_run(builder)
+    runner.run_build(succeeded.pk, executor=ScriptedExecutor())
+    assert rolled == [succeeded.pk]
