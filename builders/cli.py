@@ -12,7 +12,7 @@ bug of ours, 130 when interrupted).
 
 Registries on loopback or private networks are allowed (a CLI talks to its user's own
 registries); set B2I_ALLOWED_REGISTRY_NETWORKS to narrow that. Link-local and cloud metadata
-addresses are always refused. `--insecure` talks plain HTTP to the target and base registries.
+addresses are always refused. `--insecure` talks plain HTTP to the registries (Docker Hub aside).
 Credentials come from `--docker-config` or, when it exists, `$DOCKER_CONFIG/config.json` /
 `~/.docker/config.json`. B2I_REGISTRY_MIRROR (or `--mirror`) rewrites docker.io bases.
 """
@@ -38,6 +38,7 @@ from builders.engine import (
 )
 from builders.oci.auth import credentials_from_docker_config
 from builders.oci.events import Event
+from builders.oci.references import DOCKER_HUB_ALIASES
 from builders.packaging.inspection import inspect_artifact
 
 DEFAULT_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -110,11 +111,12 @@ def docker_config_path(given: str | None) -> Path | None:
 def access_resolver(args: argparse.Namespace) -> Callable[[str], RegistryAccess]:
     """Return how to reach a registry host: scheme from --insecure, docker config credentials."""
     config = docker_config_path(args.docker_config)
-    scheme = "http" if args.insecure else "https"
 
     def access_for(host: str) -> RegistryAccess:
         credentials = credentials_from_docker_config(config, host) if config else None
-        return RegistryAccess(scheme=scheme, credentials=credentials)
+        # Docker Hub only speaks HTTPS: --insecure is for the user's own registries.
+        plain = args.insecure and host not in DOCKER_HUB_ALIASES
+        return RegistryAccess(scheme="http" if plain else "https", credentials=credentials)
 
     return access_for
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builders.cli import main
+from builders.cli import access_resolver, main, parser
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BUSYBOX_SETTINGS, BaseImage, LayerFile, push_base_image
 from tests.fixtures.processes import venv_bin
@@ -190,3 +190,16 @@ def test_a_bug_of_ours_is_still_one_line_with_exit_code_3(
         "b2i: error: build:internal: RuntimeError: simulated engine bug "
         "(set B2I_DEBUG=1 for the traceback)"
     )
+
+
+def test_insecure_means_plain_http_for_own_registries_but_never_for_docker_hub(
+    tmp_path: Path,
+) -> None:
+    args = parser().parse_args(
+        ["build", "app.jar", "--to", "127.0.0.1:5000/a/b:v1", "--insecure",
+         "--docker-config", str(tmp_path / "none.json")]
+    )  # fmt: skip
+    (tmp_path / "none.json").write_text('{"auths": {}}')
+    access_for = access_resolver(args)
+    assert access_for("127.0.0.1:5000").scheme == "http"
+    assert access_for("docker.io").scheme == "https"
