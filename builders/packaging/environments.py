@@ -9,6 +9,7 @@ are (the KubeSphere images start whatever they find in /deployments).
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +58,11 @@ class BuildEnvironment:
     allows_exploded: bool = True
     description: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        problem = _environment_problem(self)
+        if problem:
+            raise ValueError(f"build environment {self.name or '?'}: {problem}")
+
     def target_path(self, *, context: str | None = None, filename: str | None = None) -> str:
         """Return the image path the artifact is placed at, the template filled in."""
         safe_name = _SAFE_FILENAME.sub("-", filename or "app").strip("-.") or "app"
@@ -87,6 +93,35 @@ class BuildEnvironment:
             if values.get(key) is not None:
                 values[key] = tuple(values[key])
         return cls(**values)
+
+
+_KINDS = {"jar", "war", "binary"}
+_PLACEHOLDERS = {"context", "filename"}
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _environment_problem(environment: BuildEnvironment) -> str | None:
+    # Environments also come from the database (admin-edited): refuse what would fail later.
+    if not environment.name or not environment.base_image:
+        return "name and base_image are required"
+    if not environment.artifact_kinds or not set(environment.artifact_kinds) <= _KINDS:
+        return f"artifact_kinds must be a non-empty subset of {sorted(_KINDS)}"
+    placement = environment.placement
+    if not placement.startswith("/") or ".." in placement.split("/"):
+        return "placement must be an absolute path without '..'"
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(placement) if name}
+    except ValueError as error:
+        return f"placement is not a valid template: {error}"
+    if not fields <= _PLACEHOLDERS:
+        return f"placement may only use {{context}} and {{filename}}, not {sorted(fields)}"
+    if environment.port is not None and not 0 < environment.port < 65536:
+        return "port must be between 1 and 65535"
+    for command in (environment.entrypoint, environment.cmd):
+        if command is not None and not all(isinstance(part, str) for part in command):
+            return "entrypoint and cmd must be lists of strings"
+    bad = [p.key for p in environment.parameters if not _ENV_KEY.match(p.key)]
+    return f"parameter keys must be environment variable names: {bad}" if bad else None
 
 
 def rewrite_docker_hub_reference(reference: str, mirror: str | None) -> str:

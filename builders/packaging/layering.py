@@ -29,6 +29,7 @@ from builders.packaging.archives import SafeArchive
 from builders.packaging.environments import BuildEnvironment
 from builders.packaging.inspection import Inspection
 from builders.packaging.jar import MANIFEST, IndexedLayer, JarFacts, read_manifest
+from builders.packaging.war import check_context
 
 APPLICATION = "application"
 DEPENDENCIES = "dependencies"
@@ -72,7 +73,8 @@ def plan_layers(
     """
     path = Path(artifact_path)
     target = environment.target_path(
-        context=context or inspection.context_path, filename=inspection.filename or path.name
+        context=check_context(context) if context else inspection.context_path,
+        filename=inspection.filename or path.name,
     )
     if inspection.kind == "binary":
         return [_single(path, target, inspection, executable=True)]

@@ -128,3 +128,25 @@ def test_environment_refuses_another_artifact_kind(tmp_path):
         check_environment_accepts(inspection, get_environment("java-17"))
     assert error.value.code == "build:user:environment-mismatch"
     check_environment_accepts(inspection, get_environment("tomcat-10-java-21"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"placement": "relative/app.jar"}, "absolute path"),
+        ({"placement": "/app/{version}.jar"}, "{context} and {filename}"),
+        ({"placement": "/app/../etc/x"}, "absolute path"),
+        ({"artifact_kinds": ["ear"]}, "artifact_kinds"),
+        ({"port": 70000}, "port"),
+        ({"parameters": [{"key": "BAD KEY", "description": "d"}]}, "environment variable"),
+    ],
+)
+def test_environments_from_data_are_validated(change, message):
+    data = {**get_environment("java-17").as_dict(), **change}
+    with pytest.raises(ValueError, match=message):
+        BuildEnvironment.from_dict(data)
+
+
+def test_unknown_environment_fields_are_refused():
+    with pytest.raises(TypeError):
+        BuildEnvironment.from_dict({**get_environment("java-17").as_dict(), "colour": "red"})

@@ -12,6 +12,7 @@ import pytest
 
 from builders.oci.layers import write_layer
 from builders.packaging.environments import get_environment
+from builders.packaging.errors import ArtifactError
 from builders.packaging.inspection import inspect_artifact
 from builders.packaging.layering import plan_layers, run_settings
 from tests.fixtures import artifacts
@@ -209,3 +210,9 @@ def test_layered_jar_gives_the_same_digests_in_two_processes(tmp_path):
     assert runs[0] == runs[1]
     local = [write_layer(plan.entries, tmp_path / "here").digest for plan in _plan(jar)]
     assert local == runs[0]
+
+
+def test_an_unsafe_context_override_is_a_user_error(tmp_path):
+    with pytest.raises(ArtifactError) as error:
+        _plan(artifacts.build_war(tmp_path), "tomcat-10-java-17", context="../../etc")
+    assert error.value.code == "build:user:bad-context-path"
