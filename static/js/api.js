@@ -71,12 +71,13 @@ export async function list(url, params = {}) {
 }
 
 // Upload with progress (fetch has no upload progress events): XMLHttpRequest, abortable.
-export function upload(url, formData, { onProgress, method = "POST" } = {}) {
+export function upload(url, formData, { onProgress, method = "POST", headers = {} } = {}) {
   const xhr = new XMLHttpRequest();
   const done = new Promise((resolve, reject) => {
     xhr.open(method, url);
     xhr.setRequestHeader("X-CSRFToken", csrfToken());
     xhr.setRequestHeader("Accept", "application/json");
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
     xhr.onload = () => {
       let data = null;
@@ -89,4 +90,38 @@ export function upload(url, formData, { onProgress, method = "POST" } = {}) {
     xhr.send(formData);
   });
   return { promise: done, abort: () => xhr.abort() };
+}
+
+// Resumable chunked upload (POST uploads/ → PATCH chunks at Upload-Offset → complete/).
+// A failed or refused chunk asks the server for its offset and continues from there, so a
+// dropped connection near the end costs one chunk, not the whole file.
+export const CHUNK_BYTES = 8 * 1024 * 1024;
+
+export function chunkedUpload(uploadsUrl, file, { kind, onProgress, retries = 5 } = {}) {
+  let current = null;
+  let aborted = false;
+  const run = async () => {
+    const session = await api.post(uploadsUrl, { file_name: file.name, size: file.size });
+    const sessionUrl = `${uploadsUrl}${session.id}/`;
+    let offset = session.offset || 0;
+    let failures = 0;
+    while (offset < file.size) {
+      if (aborted) throw new ApiError(0, "upload:aborted", gettext("The upload was cancelled."));
+      const chunk = file.slice(offset, Math.min(offset + CHUNK_BYTES, file.size));
+      current = upload(sessionUrl, chunk, {
+        method: "PATCH", headers: { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" },
+        onProgress: (loaded) => onProgress?.(offset + loaded, file.size),
+      });
+      try {
+        offset = (await current.promise).offset;
+        failures = 0;
+      } catch (err) {
+        if (aborted || (err.status >= 400 && err.status < 500 && err.status !== 409) || ++failures > retries) throw err;
+        offset = (await api.get(sessionUrl)).offset; // resume where the server really is
+      }
+    }
+    return api.post(`${sessionUrl}complete/`, kind ? { kind } : {});
+  };
+  const promise = run();
+  return { promise, abort: () => { aborted = true; current?.abort(); } };
 }

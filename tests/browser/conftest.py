@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+MAX_ARTIFACT_BYTES = 48 * 1024 * 1024
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 # The sync Playwright API keeps an event loop in this thread; the ORM calls the tests make
@@ -47,6 +48,8 @@ class ConsoleServer:
             "PYTHONPATH": str(ROOT),
             "B2I_HTTPS": "false",
             "LOG_LEVEL": "WARNING",
+            # Small enough that a test can exceed it, large enough for chunked uploads.
+            "B2I_MAX_ARTIFACT_BYTES": str(MAX_ARTIFACT_BYTES),
         }
         daphne = str(Path(sys.executable).parent / "daphne")
         args = [daphne, "-b", "127.0.0.1", "-p", str(self.port), "b2i_console.asgi:application"]

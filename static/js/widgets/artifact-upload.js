@@ -1,14 +1,17 @@
 // Artifact drop zone: shows the size limit, refuses too-large files before sending a byte,
 // uploads with a progress bar, then shows what the server found in the file's content
 // (e.g. "Spring Boot JAR · Java 17 bytecode → recommended: java-17").
-import { upload } from "../api.js";
+import { chunkedUpload, upload } from "../api.js";
+
+// Above this size the file goes in resumable chunks instead of one request.
+const CHUNKED_ABOVE = 32 * 1024 * 1024;
 import { formatBytes, h } from "../ui.js";
 
 const ACCEPT = { jar: ".jar", war: ".war", binary: "" };
 
 export class ArtifactUpload {
-  constructor({ kind, maxBytes, url, onUploaded = () => {}, onChange = () => {}, label }) {
-    Object.assign(this, { kind, maxBytes, url, onUploaded, onChange });
+  constructor({ kind, maxBytes, url, uploadsUrl, onUploaded = () => {}, onChange = () => {}, label }) {
+    Object.assign(this, { kind, maxBytes, url, uploadsUrl, onUploaded, onChange });
     this.artifact = null;
     this.current = null;
     this.input = h("input", { type: "file", id: `artifact-file-${Math.random().toString(36).slice(2, 8)}`, name: "file", accept: ACCEPT[kind] || null, "data-testid": "artifact-file" });
@@ -51,12 +54,13 @@ export class ArtifactUpload {
     this.progress.hidden = false;
     this.progress.value = 0;
     this.result.replaceChildren();
-    this.current = upload(this.url, form, {
-      onProgress: (loaded, total) => {
-        this.progress.value = Math.round((loaded / total) * 100);
-        this.progressText.textContent = `${formatBytes(loaded)} / ${formatBytes(total)}`;
-      },
-    });
+    const onProgress = (loaded, total) => {
+      this.progress.value = Math.round((loaded / total) * 100);
+      this.progressText.textContent = `${formatBytes(loaded)} / ${formatBytes(total)}`;
+    };
+    this.current = this.uploadsUrl && file.size > CHUNKED_ABOVE
+      ? chunkedUpload(this.uploadsUrl, file, { kind: this.kind, onProgress })
+      : upload(this.url, form, { onProgress });
     try {
       this.artifact = await this.current.promise;
       this.progress.value = 100;

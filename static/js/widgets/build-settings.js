@@ -16,7 +16,7 @@ export class BuildSettings {
     this.kind = kind;
     this.environments = [];
     this.uploader = new ArtifactUpload({
-      kind, maxBytes: config.maxArtifactBytes, url: `${config.api.project}/artifacts/`,
+      kind, maxBytes: config.maxArtifactBytes, url: `${config.api.project}/artifacts/`, uploadsUrl: `${config.api.project}/uploads/`,
       onUploaded: (artifact) => this.recommend(artifact.inspection?.recommended_environment),
     });
     this.envCards = h("div", { class: "env-cards", role: "radiogroup", "aria-label": gettext("Build environment") });

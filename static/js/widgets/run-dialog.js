@@ -7,7 +7,7 @@ import { TAG_RE } from "./build-settings.js";
 
 export function openRunDialog({ config, builder, onStarted }) {
   const base = `${config.api.project}/imagebuilders/${builder.name}/`;
-  const uploader = new ArtifactUpload({ kind: builder.artifact_kind, maxBytes: config.maxArtifactBytes, url: `${config.api.project}/artifacts/`, label: gettext("New artifact (optional)") });
+  const uploader = new ArtifactUpload({ kind: builder.artifact_kind, maxBytes: config.maxArtifactBytes, url: `${config.api.project}/artifacts/`, uploadsUrl: `${config.api.project}/uploads/`, label: gettext("New artifact (optional)") });
   const tag = h("input", { name: "tag", value: builder.tag, autocomplete: "off" });
   const update = h("input", { type: "checkbox", name: "update_workloads", checked: builder.update_workloads });
   const body = h("div", {},
