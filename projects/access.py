@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery, Value
 from django.http import Http404
 
 from projects.models import (
@@ -101,18 +101,50 @@ def visible_projects(queryset: ProjectQuerySet, user: Any) -> ProjectQuerySet:
     return queryset.filter(Exists(reads_whole_workspace) | Exists(member))
 
 
+def with_roles_for(queryset: Any, user: Any) -> Any:
+    """Annotate workspaces or projects with the user's memberships, saving queries per row.
+
+    workspace_role()/project_role() use the annotations when they were made for the same user.
+    """
+    if not _is_active(user) or _is_platform_admin(user):
+        return queryset
+    is_projects = queryset.model is Project
+    ws_ref = OuterRef("workspace") if is_projects else OuterRef("pk")
+    ws_role = WorkspaceMembership.objects.filter(workspace=ws_ref, user=user).values("role")[:1]
+    annotations: dict[str, Any] = {
+        "roles_user_id": Value(user.pk),
+        "ws_member_role": Subquery(ws_role),
+    }
+    if is_projects:
+        own = ProjectMembership.objects.filter(project=OuterRef("pk"), user=user)
+        annotations["project_member_role"] = Subquery(own.values("role")[:1])
+    else:
+        in_any = ProjectMembership.objects.filter(project__workspace=OuterRef("pk"), user=user)
+        annotations["in_any_project"] = Exists(in_any)
+    return queryset.annotate(**annotations)
+
+
+def _annotated_for(obj: Any, user: Any) -> bool:
+    return getattr(obj, "roles_user_id", None) == user.pk
+
+
 def workspace_role(user: Any, workspace: Workspace) -> str | None:
     """Return the user's effective role in the workspace, or None when it is invisible to them."""
     if _is_platform_admin(user):
         return WorkspaceRole.ADMIN
     if not _is_active(user):
         return None
-    membership = WorkspaceMembership.objects.filter(workspace=workspace, user=user).first()
-    if membership is not None:
-        return membership.role
-    if ProjectMembership.objects.filter(project__workspace=workspace, user=user).exists():
-        return WorkspaceRole.REGULAR
-    return None
+    if _annotated_for(workspace, user):
+        ws_role, in_any_project = workspace.ws_member_role, workspace.in_any_project
+    else:
+        membership = WorkspaceMembership.objects.filter(workspace=workspace, user=user).first()
+        ws_role = membership.role if membership else None
+        in_any_project = ws_role is None and (
+            ProjectMembership.objects.filter(project__workspace=workspace, user=user).exists()
+        )
+    if ws_role is not None:
+        return ws_role
+    return WorkspaceRole.REGULAR if in_any_project else None
 
 
 def project_role(user: Any, project: Project) -> str | None:
@@ -121,15 +153,26 @@ def project_role(user: Any, project: Project) -> str | None:
         return ProjectRole.ADMIN
     if not _is_active(user):
         return None
-    ws_membership = WorkspaceMembership.objects.filter(
-        workspace_id=project.workspace_id, user=user
-    ).first()
-    if ws_membership is not None and ws_membership.role == WorkspaceRole.ADMIN:
+    if _annotated_for(project, user):
+        ws_role, own_role = project.ws_member_role, project.project_member_role
+    else:
+        ws_membership = WorkspaceMembership.objects.filter(
+            workspace_id=project.workspace_id, user=user
+        ).first()
+        ws_role = ws_membership.role if ws_membership else None
+        membership = ProjectMembership.objects.filter(project=project, user=user).first()
+        own_role = membership.role if membership else None
+    return _effective_project_role(ws_role, own_role)
+
+
+def _effective_project_role(ws_role: str | None, own_role: str | None) -> str | None:
+    # A workspace-admin administers every project; an explicit project role beats
+    # workspace-viewer (an operator stays operator); workspace-viewer reads every project.
+    if ws_role == WorkspaceRole.ADMIN:
         return ProjectRole.ADMIN
-    membership = ProjectMembership.objects.filter(project=project, user=user).first()
-    if membership is not None:
-        return membership.role
-    if ws_membership is not None and ws_membership.role == WorkspaceRole.VIEWER:
+    if own_role is not None:
+        return own_role
+    if ws_role == WorkspaceRole.VIEWER:
         return ProjectRole.VIEWER
     return None
 

@@ -67,7 +67,9 @@ class WorkspaceList(generics.ListCreateAPIView):
     serializer_class = s.WorkspaceSerializer
 
     def get_queryset(self) -> QuerySet[Workspace]:
-        return Workspace.objects.for_user(self.request.user)
+        user = self.request.user
+        workspaces = Workspace.objects.for_user(user).select_related("creator")
+        return access.with_roles_for(workspaces, user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not access.can_create_workspace(request.user):
@@ -100,7 +102,10 @@ class ProjectList(WorkspaceScoped, generics.ListCreateAPIView):
     write_need = "create_project"
 
     def get_queryset(self) -> QuerySet[Project]:
-        return Project.objects.for_user(self.request.user).filter(workspace=self.workspace)
+        user = self.request.user
+        projects = Project.objects.for_user(user).filter(workspace=self.workspace)
+        projects = projects.select_related("workspace", "creator")
+        return access.with_roles_for(projects, user)
 
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = serializer.validated_data
