@@ -32,6 +32,7 @@ import contextlib
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,15 +225,20 @@ def _build(run: _Run) -> BuildResult:
     check_host_allowed(target.api_host, request.allowed_networks)
     inspection, environment, warnings = _inspect_step(run, platform)
     base_ref = base_reference(request, environment)
-    with run.step("resolve-base", str(base_ref)):
-        base = resolve_base(
-            run.client(base_ref), base_ref.repository, base_ref.manifest_reference,
-            str(base_ref), platform,
-        )  # fmt: skip
-        run.log("resolve-base", f"pinned {base.pinned_name}")
-    with _workdir(request) as workdir:
+    with _workdir(request) as workdir, ThreadPoolExecutor(max_workers=1) as background:
+        # The layers are written (CPU) while the base is resolved (network round trips); the
+        # write-layers step then only shows what was left to wait for. Events stay in order.
+        writing = background.submit(
+            write_artifact_layers, request, inspection, environment, workdir
+        )
+        with run.step("resolve-base", str(base_ref)):
+            base = resolve_base(
+                run.client(base_ref), base_ref.repository, base_ref.manifest_reference,
+                str(base_ref), platform,
+            )  # fmt: skip
+            run.log("resolve-base", f"pinned {base.pinned_name}")
         with run.step("write-layers"):
-            layers = write_artifact_layers(request, inspection, environment, workdir)
+            layers = writing.result()
             for blob, line, hit in zip(layers.blobs, layers.created_by, layers.cached, strict=True):
                 how = ", from the layer cache" if hit else ""
                 run.log("write-layers", f"{line} ({blob.size} bytes, {blob.digest[:19]}{how})")
