@@ -10,6 +10,7 @@ is the run's outcome.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -198,6 +199,10 @@ class KubernetesJobExecutor:
         secret = credentials_secret(namespace, spec.credentials_secret, job)
         workspace = render_namespace(namespace, run.builder.project.workspace.name)
         on_event(Event("step-started", step="kubernetes job", message=f"{namespace}/{spec.name}"))
+        # A Job of the same name is an earlier attempt of this run (its worker was lost) or a
+        # leftover of a deleted builder of the same name: a Job's template is immutable, so
+        # it must go before this attempt can start.
+        kube.delete("Job", namespace, spec.name)
         applied = kube.apply_all([secret, manifest], namespace=workspace)
         self._let_job_own_secret(kube, secret, applied[-1])
         stop = threading.Event()
@@ -207,9 +212,15 @@ class KubernetesJobExecutor:
         follower.thread.start()
         try:
             outcome = self._wait(kube, namespace, spec.name, cancel_requested)
-        finally:
-            follower.thread.join(timeout=5)
-            stop.set()
+        except BaseException as error:
+            stop.set()  # nobody reads the rest of the log; the socket closes with the pod
+            if not isinstance(error, RunCancelled | JobFailed):
+                # A time limit or a lost cluster: leave no build running that nobody awaits.
+                with contextlib.suppress(Exception):
+                    kube.delete("Job", namespace, spec.name)
+            raise
+        follower.thread.join(timeout=5)  # the Job ended: its log ends within moments
+        stop.set()
         return self._result(outcome, follower.lines, job)
 
     @staticmethod

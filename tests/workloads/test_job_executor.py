@@ -229,3 +229,22 @@ def test_successful_job_run_rolls_the_waiting_service_and_a_failed_one_does_not(
     after = kube_apiserver.store.get(*deployment)
     assert after["spec"]["template"]["spec"]["containers"][0]["image"] == image
     assert after["metadata"]["generation"] == rolled["metadata"]["generation"]
+
+
+def test_a_leftover_job_of_the_same_name_is_replaced(setup, kube_apiserver):
+    run, artifact, _ = setup
+    # An earlier attempt's Job (its worker died) is still there, with another template.
+    kube_apiserver.script_job("b2i-build-shop-1", JobScript(lines=["old attempt"], hang=True))
+    store = kube_apiserver.store
+    namespace = {"metadata": {"name": "shop"}}
+    if not store.find("v1", "namespaces", "", "shop"):
+        store.create("v1", "namespaces", "", namespace)
+    template = {"spec": {"restartPolicy": "Never", "containers": [{"name": "b", "image": "old"}]}}
+    old = {"metadata": {"name": "b2i-build-shop-1"}, "spec": {"template": template}}
+    first = store.create("batch/v1", "jobs", "shop", old)
+    kube_apiserver.script_job("b2i-build-shop-1", JobScript(lines=[PUSHED]))
+    result, lines = execute(run, artifact)
+    assert result["digest"] == DIGEST and "old attempt" not in lines
+    current = store.get("batch/v1", "jobs", "shop", "b2i-build-shop-1")
+    assert current["metadata"]["uid"] != first["metadata"]["uid"]
+    assert current["spec"]["template"]["spec"]["containers"][0]["name"] == "build"
