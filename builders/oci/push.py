@@ -16,7 +16,8 @@ blob, so a cancelled build stops between uploads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,11 +132,14 @@ class ImagePusher:
     on_event: EventSink = ignore_event
     checkpoint: Callable[[], None] = lambda: None
     report: PushReport = field(default_factory=PushReport)
+    # Digests the target already has, from one round of concurrent HEADs before any upload.
+    present: set[str] = field(default_factory=set)
 
     def push(self, image: ComposedImage, tags: Sequence[str]) -> PushReport:
         """Push layers, config, then the manifest under each tag; return the report."""
         if not tags:
             raise ValueError("push needs at least one tag")
+        self.present = self.find_present([*image.layers, image.config])
         for layer in image.layers:
             self.checkpoint()
             self.ensure_layer(layer)
@@ -150,8 +154,23 @@ class ImagePusher:
         self.report.digest, self.report.tags = digest, tuple(tags)
         return self.report
 
+    def find_present(self, blobs: Iterable[Descriptor]) -> set[str]:
+        """Return the digests among BLOBS that the target has, asking with concurrent HEADs."""
+        # A re-push is then one round trip instead of one per blob; HEADs emit no events, so
+        # nothing leaves the calling thread's order.
+        digests = list(dict.fromkeys(blob.digest for blob in blobs))
+        if len(digests) <= 1:
+            return set()
+        with ThreadPoolExecutor(max_workers=min(8, len(digests))) as pool:
+            sizes = pool.map(lambda d: self.target.blob_exists(self.repository, d), digests)
+            found = zip(digests, sizes, strict=True)
+            return {digest for digest, size in found if size is not None}
+
     def ensure_layer(self, layer: Descriptor) -> None:
         """Make sure the target has LAYER: skip, mount, or upload it."""
+        if layer.digest in self.present:
+            self._report_present(layer)
+            return
         local = self.local_blobs.get(layer.digest)
         if local is not None:
             if not self._already_there(layer):
@@ -175,13 +194,17 @@ class ImagePusher:
         self._upload(descriptor, lambda: _BytesBody(data))
 
     def _already_there(self, descriptor: Descriptor) -> bool:
-        if self.target.blob_exists(self.repository, descriptor.digest) is None:
+        known = descriptor.digest in self.present
+        if not known and self.target.blob_exists(self.repository, descriptor.digest) is None:
             return False
+        self._report_present(descriptor)
+        return True
+
+    def _report_present(self, descriptor: Descriptor) -> None:
         self.report.count_reused(descriptor)
         self.on_event(
             Event("blob-reused", step=PUSH_STEP, bytes=descriptor.size, digest=descriptor.digest)
         )
-        return True
 
     def _upload(self, descriptor: Descriptor, opener: Callable[[], ReadableBody]) -> None:
         # The client reports the upload itself (a `blob-pushed` event).
