@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from django.db import transaction
@@ -93,7 +94,7 @@ def render_objects(
 
 def preview_yaml(project: Project, spec_data: dict[str, Any], builder: ImageBuilder) -> str:
     """Return the YAML of every object the service would create (Secret data redacted)."""
-    spec = check_spec(spec_data)
+    spec = check_spec(with_default_context(spec_data, builder))
     namespace, objects = render_objects(spec, project, builder, last_successful_run(builder))
     return to_yaml(redact_secrets([namespace, *objects]))
 
@@ -107,6 +108,13 @@ def export_yaml(service: Service) -> str:
         spec, service.project, service.builder, service.deployed_run
     )
     return to_yaml(redact_secrets([namespace, *objects]))
+
+
+def with_default_context(spec_data: dict[str, Any], builder: ImageBuilder) -> dict[str, Any]:
+    """Default the access URL's context path to a WAR's base name (Tomcat deploys it there)."""
+    if spec_data.get("context_path") or builder.artifact_kind != "war" or not builder.artifact:
+        return spec_data
+    return {**spec_data, "context_path": PurePosixPath(builder.artifact.file_name).stem}
 
 
 def check_spec(spec_data: dict[str, Any]) -> ServiceSpec:
@@ -125,7 +133,7 @@ def check_create_service(
     project: Project, spec_data: dict[str, Any], builder: ImageBuilder, user: Any
 ) -> Service:
     """Validate, record and apply a service: at 0 replicas until its builder's first success."""
-    spec = check_spec(spec_data)
+    spec = check_spec(with_default_context(spec_data, builder))
     if builder.project_id != project.pk:
         raise ServiceError("service:user:builder-elsewhere", "The builder is in another project.")
     if spec.name in RESERVED_NAMES:

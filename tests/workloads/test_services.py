@@ -185,3 +185,19 @@ def test_stateful_service_renders_statefulset_and_reports_its_status(world, kube
     assert status["kind"] == "StatefulSet" and status["pods"][0]["name"] == "ledger-v1-0"
     assert status["access_urls"] == []
     assert kube.get("Service", "shop", "ledger-headless")["spec"]["clusterIP"] == "None"
+
+
+def test_war_service_access_url_defaults_to_the_war_base_name(world, kube, tmp_path):
+    from builders.models import Artifact
+
+    war = Artifact.objects.create(
+        project=world.project, file_name="petstore.war", size=1, sha256="0" * 64, kind="war",
+        storage_key="artifacts/petstore.war",
+    )  # fmt: skip
+    ImageBuilder.objects.filter(pk=world.builder.pk).update(artifact_kind="war", artifact=war)
+    world.builder.refresh_from_db()
+    spec = {key: value for key, value in SPEC.items() if key != "context_path"}
+    service = check_create_service(world.project, spec, world.builder, None)
+    assert service.spec["context_path"] == "petstore"
+    on_build_succeeded(world.run(1))
+    assert wait_until_ready(service, 2)["access_urls"][0].endswith("/petstore/")
