@@ -67,9 +67,9 @@ def execute(command, env=None):
     return (done.stderr + done.stdout).splitlines(), done.returncode
 
 
-def test_job_build_pushes_a_real_image_and_rolls_the_service(
-    world, kube_apiserver, live_server, registry, busybox_base, settings, tmp_path
-):
+@pytest.fixture
+def hello_run(world, live_server, registry, busybox_base, settings, tmp_path):
+    """A pending run of a busybox-based builder pushing to the real `registry` fixture."""
     settings.MEDIA_ROOT = tmp_path / "media"
     Cluster.objects.filter(pk=world.cluster.pk).update(
         console_image="registry.example/b2i-console:0.1.0", console_url=live_server.url
@@ -93,11 +93,17 @@ def test_job_build_pushes_a_real_image_and_rolls_the_service(
     builder = make_builder(
         world.project, secret, name="hello", environment="busybox-test", artifact_kind="binary"
     )
-    service = {"name": "hello", "replicas": 1, "ports": [{"container_port": 8080}]}
-    check_create_service(world.project, service, builder, None)
-    run = BuildRun.objects.create(
+    return BuildRun.objects.create(
         builder=builder, number=1, tag="v1", state="pending", artifact=artifact
     )
+
+
+def test_job_build_pushes_a_real_image_and_rolls_the_service(
+    world, kube_apiserver, registry, hello_run, tmp_path
+):
+    run, builder = hello_run, hello_run.builder
+    service = {"name": "hello", "replicas": 1, "ports": [{"container_port": 8080}]}
+    check_create_service(world.project, service, builder, None)
     workdir = tmp_path / "pod"
     workdir.mkdir()
     kube_apiserver.script_job("b2i-build-hello-1", local_kubelet(kube_apiserver, workdir))
