@@ -127,12 +127,13 @@ def sign_in_as(context: BrowserContext, user: object, console_server: ConsoleSer
     context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": console_server.url}])
 
 
-def screenshot(page: Page, name: str) -> Path:
-    """Save a screenshot under test-artifacts/; B2I_UPDATE_SCREENSHOTS=1 also updates docs/."""
+def screenshot(page: Page, name: str, *, docs: bool = False) -> Path:
+    """Save a screenshot under test-artifacts/; with B2I_UPDATE_SCREENSHOTS=1 the ones marked
+    `docs` also replace their copy in docs/screenshots/ (committed, shown in the README)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
-    if os.environ.get("B2I_UPDATE_SCREENSHOTS") == "1":
+    if docs and os.environ.get("B2I_UPDATE_SCREENSHOTS") == "1":
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
     return path

@@ -39,7 +39,7 @@ def test_chinese_locale_renders_the_main_pages(
         expect(page.locator("#main")).to_contain_text(heading)
         expect(page.locator("#main")).to_contain_text(rendered)
         expect(page.get_by_role("navigation", name="项目导航")).to_contain_text("应用负载")
-        screenshot(page, f"20-zh-{index}-{path.strip('/') or 'overview'}")
+        screenshot(page, f"20-zh-{index}-{path.strip('/') or 'overview'}", docs=index == 1)
 
     page.goto(world.project_path + "services/create/jar/")
     expect(page.locator(".wizard-steps")).to_contain_text("基本信息")

@@ -67,7 +67,7 @@ def test_viewer_sees_no_create_run_or_delete_controls_and_the_api_refuses_them(
     expect(row).to_be_visible()
     expect(row.get_by_role("button")).to_have_count(0)  # no Run / Edit / Delete
     expect(page.locator("#create-builder")).to_have_count(0)
-    screenshot(page, "03-imagebuilders-viewer")
+    screenshot(page, "03-imagebuilders-viewer", docs=True)
 
     page.goto(project + "imagebuilders/hello/")
     expect(page.get_by_test_id("log-body")).to_contain_text("Build completed successfully")

@@ -42,7 +42,7 @@ def test_operator_creates_a_secret_and_validate_reports_login_and_push(
     results.get_by_text("Checking").wait_for(state="detached")
     expect(results.locator("[data-check=login]")).to_have_class("pass")
     expect(results.locator("[data-check=push]")).to_have_class("pass")
-    screenshot(page, "05-secrets-validate")
+    screenshot(page, "05-secrets-validate", docs=True)
 
     # A pull-only token user: login succeeds, push is refused, both shown.
     create_secret(page, "readonly", "http://", token_registry.host, "reader", "reader-secret")

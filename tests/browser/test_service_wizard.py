@@ -54,7 +54,7 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
     expect(summary).to_contain_text("Java 17 bytecode → recommended: java-17")
     expect(page.locator(".env-card[data-env=java-17] input")).to_be_checked()
     expect(page.get_by_label("Image name")).to_have_value("shop/hello")
-    screenshot(page, "09-wizard-build-settings")
+    screenshot(page, "09-wizard-build-settings", docs=True)
     next_step(page, "Pod Settings")
 
     # Previous keeps what was typed.
@@ -78,7 +78,7 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
 
     # Review: YAML shown; nothing exists yet.
     expect(page.get_by_test_id("review-yaml")).to_contain_text("hello")
-    screenshot(page, "11-wizard-review")
+    screenshot(page, "11-wizard-review", docs=True)
     assert not ImageBuilder.objects.filter(name="hello").exists()
     assert not Service.objects.filter(name="hello").exists()
     page.get_by_test_id("wizard-next").click()  # Create
@@ -92,7 +92,7 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
         "data-state", "done", timeout=60_000
     )
     expect(page.get_by_test_id("access-urls")).to_contain_text("http://")
-    screenshot(page, "12-service-progress")
+    screenshot(page, "12-service-progress", docs=True)
 
     run = BuildRun.objects.get(builder__name="hello", number=1)
     assert run.state == "successful"
@@ -108,7 +108,7 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
     page.goto(cluster_world.project_path + "services/hello/")
     expect(page.locator("#service-pods")).to_contain_text("1/1")
     expect(page.locator("#build-panel")).to_contain_text("Build completed successfully")
-    screenshot(page, "14-service-detail")
+    screenshot(page, "14-service-detail", docs=True)
     page.goto(cluster_world.project_path + "deployments/")
     expect(page.locator("[data-testid=workloads] tr[data-name=hello]")).to_contain_text("1/1")
     screenshot(page, "15-deployments")

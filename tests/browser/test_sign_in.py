@@ -33,7 +33,7 @@ def test_user_signs_in_sees_their_workspace_and_signs_out(
     table = page.get_by_test_id("workspaces")
     expect(table.get_by_role("link", name="team-a")).to_be_visible()
     expect(table).not_to_contain_text("hidden-ws")
-    screenshot(page, "02-workspaces")
+    screenshot(page, "02-workspaces", docs=True)
 
     page.get_by_role("button", name="alice").click()
     page.get_by_role("button", name="Sign out").click()
