@@ -146,7 +146,7 @@ def _extract(plans, out, root):
             layer.extractall(root, filter="data")
 
 
-def _answer(command, cwd=None):
+def http_answer(command, cwd=None):
     port = free_port()
     env = {**os.environ, "PORT": str(port)}
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL)
@@ -176,8 +176,8 @@ def test_exploded_layout_answers_like_java_minus_jar(tmp_path, kind):
     entrypoint, _, workdir = run_settings(plans)
     # The entrypoint names /app; run it against the extracted copy of /app.
     command = [str(root) + part if part.startswith("/app") else part for part in entrypoint]
-    exploded = _answer(command, cwd=Path(str(root) + workdir))
-    assert exploded == _answer(["java", "-jar", str(jar)])
+    exploded = http_answer(command, cwd=Path(str(root) + workdir))
+    assert exploded == http_answer(["java", "-jar", str(jar)])
     assert exploded.decode().strip() in ("from boot", "from shaded")
 
 
