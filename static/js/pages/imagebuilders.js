@@ -1,6 +1,6 @@
 // Image Builders list: live status chips (refreshed while something builds), search, status
 // filter, pagination; row actions Run, Edit, Delete (type the name).
-import { api } from "../api.js";
+import { api, list } from "../api.js";
 import { confirmByName, field, formatDuration, formatTime, formValues, h, openDialog, pageConfig, statusChip, toast } from "../ui.js";
 import { DataTable } from "../widgets/table.js";
 import { openRunDialog } from "../widgets/run-dialog.js";
@@ -47,7 +47,7 @@ const table = new DataTable({
     { label: gettext("Name"), className: "name-cell", render: (b) => [h("a", { href: detail(b) }, b.name), h("span", { class: "alias" }, b.alias || b.description || "")] },
     { label: gettext("Status"), render: (b) => statusChip(b.status) },
     { label: gettext("Type"), render: (b) => `${gettext("Artifact-to-image")} · ${KIND_LABEL[b.artifact_kind] || b.artifact_kind}` },
-    { label: gettext("Service"), render: (b) => b.service || "—" },
+    { label: gettext("Service"), render: (b) => serviceOf[b.name] ? h("a", { href: `${config.urls.project}services/${serviceOf[b.name]}/` }, serviceOf[b.name]) : "—" },
     { label: gettext("Last run"), render: (b) => b.latest_run ? `#${b.latest_run.number} · ${formatTime(b.latest_run.finished_at || b.latest_run.created_at)}` : "—" },
     { label: gettext("Duration"), render: (b) => formatDuration(b.latest_run?.duration) },
     { label: gettext("Created"), render: (b) => formatTime(b.created_at) },
@@ -55,9 +55,21 @@ const table = new DataTable({
   ],
 });
 
+// builder name -> the service it builds for ("build image for service X" in KubeSphere).
+let serviceOf = {};
+async function loadServices() {
+  try {
+    const { results } = await list(`${config.api.project}/services/`);
+    serviceOf = Object.fromEntries(results.filter((s) => s.builder).map((s) => [s.builder, s.name]));
+  } catch {
+    serviceOf = {}; // no cluster configured: builders still list, without services
+  }
+}
+
 let timer = null;
 async function refresh() {
   clearTimeout(timer);
+  await loadServices();
   const rows = await table.load({ quiet: true });
   // Live status without a socket per row: poll while something builds, stop when idle.
   const busy = rows.some((b) => b.status === "building");

@@ -18,8 +18,9 @@ count("registrysecrets", "stat-secrets");
     if (!results.length) { box.replaceChildren(h("p", { class: "empty" }, gettext("No image builder yet."))); return; }
     box.replaceChildren(h("table", { class: "data" }, h("tbody", {}, results.map((b) => h("tr", {},
       h("td", { class: "name-cell" }, h("a", { href: `${config.urls.project}imagebuilders/${b.name}/` }, b.name)),
-      h("td", {}, statusChip(b.last_run?.state || b.status)),
-      h("td", {}, formatTime(b.last_run?.created_at || b.created_at)))))));
+      h("td", {}, statusChip(b.status)),
+      h("td", {}, b.latest_run ? `#${b.latest_run.number}` : "—"),
+      h("td", {}, formatTime(b.latest_run?.finished_at || b.created_at)))))));
   } catch {
     box.replaceChildren(h("p", { class: "empty" }, gettext("Builds are not available.")));
   }
