@@ -64,7 +64,7 @@ class LayerError(Exception):
     """A layer could not be written (bad entry list or an unreadable source)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LayerEntry:
     """One path in a layer; files carry a callable that opens their bytes as a stream."""
 
@@ -109,10 +109,24 @@ class LayerBlob:
 
 def normalise_image_path(path: str) -> str:
     """Return `path` as an absolute, normalised image path, refusing `..` and empty names."""
+    if _is_plain_absolute(path):
+        return path  # the common case, checked with a few C-speed scans (fat jars: 70k paths)
     parts = [part for part in path.split("/") if part not in ("", ".")]
     if not parts or ".." in parts:
         raise LayerError(f"unsafe or empty path in layer: {path!r}")
     return "/" + "/".join(parts)
+
+
+def _is_plain_absolute(path: str) -> bool:
+    return (
+        len(path) > 1
+        and path[0] == "/"
+        and path[-1] not in "/."
+        and "//" not in path
+        and "/./" not in path
+        and "/../" not in path
+        and not path.endswith("/..")
+    )
 
 
 def _normalised_mode(kind: EntryKind, mode: int) -> int:
