@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
-from builders.models import BuildRun
+from builders.models import BuildRun, ImageBuilder
 from tests.browser.conftest import ConsoleServer, World, screenshot, sign_in_as
 from tests.fixtures.artifacts import build_http_jar
 from tests.fixtures.celery_worker import CeleryWorker
@@ -66,6 +66,42 @@ def test_builder_created_from_a_jar_builds_and_the_live_log_shows_success(
     expect(second_log).to_contain_text("Build completed successfully")
     rerun = BuildRun.objects.get(builder__name="hello", number=2)
     assert rerun.tag == "v2" and rerun.artifact_id != run.artifact_id
+
+    check_log_tools(page, second_log)
+    check_list_filters_and_delete(page, build_world)
+
+
+def check_log_tools(page: Page, log_row: Locator) -> None:
+    """Search highlights, scrolling up pauses following, the download is the full log."""
+    log_row.get_by_label("Search log").fill("push")
+    expect(log_row.locator(".log-line.match").first).to_be_visible()
+    expect(log_row.get_by_role("button", name="Paused")).to_be_visible()  # a jump pauses
+    log_row.get_by_role("button", name="Paused").click()
+    expect(log_row.get_by_role("button", name="Follow")).to_be_visible()
+    href = log_row.get_by_role("link", name="Download").get_attribute("href")
+    assert href
+    text = page.request.get(href).text()
+    assert text.rstrip().endswith("Build completed successfully")
+
+
+def check_list_filters_and_delete(page: Page, world: World) -> None:
+    page.goto(world.project_path + "imagebuilders/")
+    table = page.get_by_test_id("builders")
+    row = table.locator("tr[data-name=hello]")
+    expect(row.locator(".chip")).to_have_text("Successful")
+    page.get_by_label("Status").select_option("failed")
+    expect(table).to_contain_text("No image builder yet.")
+    page.get_by_label("Status").select_option("successful")
+    expect(row).to_be_visible()
+    page.get_by_label("Search").fill("nothing-like-this")
+    expect(row).to_have_count(0)
+    page.get_by_label("Search").fill("hel")
+    row.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label(re.compile("Type the name")).fill("hello")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+    assert not ImageBuilder.objects.filter(name="hello").exists()
 
 
 def test_an_active_run_is_cancelled_from_the_detail_page(
