@@ -312,6 +312,21 @@ def check_environment_accepts(inspection: Inspection, environment: BuildEnvironm
             f"the environment {environment.name} takes a {accepted}, and this file is a "
             f"{inspection.kind.upper()}; choose another environment.",
         )
+    binary = inspection.binary
+    if binary is not None and binary.linkage == "script" and not _runs_script(binary, environment):
+        raise ArtifactError(
+            ENVIRONMENT_MISMATCH,
+            f"the script needs {binary.interpreter}, which {environment.name} does not provide; "
+            "choose binary-debian or a base image that has it.",
+        )
+
+
+def _runs_script(binary: BinaryFacts, environment: BuildEnvironment) -> bool:
+    # A base without libc has no interpreters at all; a custom base (no list) gets the benefit
+    # of the doubt, with a warning.
+    if not environment.provides_libc:
+        return False
+    return not environment.interpreters or binary.interpreter in environment.interpreters
 
 
 def environment_warnings(

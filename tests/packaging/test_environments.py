@@ -150,3 +150,16 @@ def test_environments_from_data_are_validated(change, message):
 def test_unknown_environment_fields_are_refused():
     with pytest.raises(TypeError):
         BuildEnvironment.from_dict({**get_environment("java-17").as_dict(), "colour": "red"})
+
+
+def test_a_script_is_refused_where_its_interpreter_is_missing(tmp_path):
+    inspection = inspect_artifact(artifacts.write_shell_script(tmp_path))
+    check_environment_accepts(inspection, get_environment("binary-debian"))
+    with pytest.raises(ArtifactError) as error:
+        check_environment_accepts(inspection, get_environment("binary-distroless-static"))
+    assert "/bin/sh" in error.value.message
+    python = inspect_artifact(
+        artifacts.write_shell_script(tmp_path, interpreter="/usr/bin/python3")
+    )
+    with pytest.raises(ArtifactError):
+        check_environment_accepts(python, get_environment("binary-debian"))
