@@ -46,7 +46,7 @@ class ZipLimits:
 
     max_entries: int = 200_000
     max_total_size: int = 4 * GiB
-    max_ratio: int = 100
+    max_ratio: int = 200
     # Ratios only matter for big expansions: a 2 MiB text file compressing 500:1 is harmless.
     ratio_floor: int = 32 * MiB
     max_member_read: int = 16 * MiB
