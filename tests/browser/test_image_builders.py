@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
+from rest_framework.test import APIClient
 
 from builders.models import BuildRun, ImageBuilder
 from tests.browser.conftest import ConsoleServer, World, screenshot, sign_in_as
@@ -126,5 +127,20 @@ def test_an_active_run_is_cancelled_from_the_detail_page(
         expect(row).to_have_attribute("data-state", "cancelled", timeout=30_000)
         expect(cancel).to_be_hidden()
         assert BuildRun.objects.get(builder__name="to-cancel", number=1).state == "cancelled"
+
+        # Run #2 from the dialog; the list's status chip follows it without a reload.
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_role("dialog").get_by_role("button", name="Run").click()
+        expect(page.locator("[data-testid=runs] tr[data-run='2']")).to_have_attribute(
+            "data-state", "pending"
+        )
+        page.goto(build_world.project_path + "imagebuilders/")
+        chip = page.locator("[data-testid=builders] tr[data-name=to-cancel] .chip")
+        expect(chip).to_have_text("Building")
+        api = APIClient()
+        api.force_authenticate(build_world.alice)
+        url = "/api/v1/workspaces/acme/projects/shop/imagebuilders/to-cancel/runs/2/cancel/"
+        assert api.post(url).status_code == 202
+        expect(chip).to_have_text("Cancelled", timeout=10_000)
     finally:
         celery_worker.start()
