@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,6 +41,7 @@ DEFAULT_MAX_BYTES = 4 * 1024**3
 _BLOB = "layer.tar.gz"
 _META = "meta.json"
 _CHUNK = 1024 * 1024
+_STALE_STAGING_SECONDS = 3600
 
 
 def entry_content_identity(entry: LayerEntry) -> str:
@@ -160,7 +162,19 @@ class LayerCache:
                     os.rename(folder, doomed)
                     shutil.rmtree(doomed, ignore_errors=True)
                     freed += size
+                    # Safe even if a build holds it: at worst two builds write the layer once
+                    # more each, and the second publish loses the rename race.
+                    (self.root / "locks" / f"{folder.name}.lock").unlink(missing_ok=True)
+            self._remove_stale_staging()
             return freed
+
+    def _remove_stale_staging(self) -> None:
+        # Staging directories of builds that died mid-publish (a live one is seconds old).
+        cutoff = time.time() - _STALE_STAGING_SECONDS
+        for leftover in (self.root / "tmp").iterdir():
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    shutil.rmtree(leftover, ignore_errors=True)
 
 
 @contextlib.contextmanager

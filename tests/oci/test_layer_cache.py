@@ -191,3 +191,16 @@ def test_concurrent_builds_with_eviction_stay_within_the_bound(tmp_path):
     cache = LayerCache(tmp_path / "cache", max_bytes=400_000)
     assert 0 < cache.total_size() <= 400_000
     assert list((tmp_path / "cache" / "tmp").iterdir()) == []  # no staging debris
+
+
+def test_eviction_removes_stale_staging_and_the_evicted_lock_files(tmp_path):
+    cache = LayerCache(tmp_path / "cache", max_bytes=150_000)
+    stale = tmp_path / "cache" / "tmp" / "dead-build"
+    stale.mkdir()
+    os.utime(stale, (1, 1))
+    _fill(cache, tmp_path, "a", 100_000)
+    _fill(cache, tmp_path, "b", 100_000)  # evicts "a"
+    (kept,) = (tmp_path / "cache" / "entries").iterdir()
+    locks = {path.stem for path in (tmp_path / "cache" / "locks").glob("*.lock")}
+    assert kept.name in locks and len(locks - {"evict"}) == 1
+    assert not stale.exists()
