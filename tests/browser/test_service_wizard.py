@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Dialog, Page, expect
 
 from builders.models import BuildRun, ImageBuilder
 from tests.browser.conftest import ConsoleServer, World, screenshot, sign_in_as
@@ -112,3 +112,23 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
     page.goto(cluster_world.project_path + "deployments/")
     expect(page.locator("[data-testid=workloads] tr[data-name=hello]")).to_contain_text("1/1")
     screenshot(page, "15-deployments")
+
+
+def test_leaving_the_wizard_with_input_asks_first(
+    page: Page, context: BrowserContext, console_server: ConsoleServer, world: World
+) -> None:
+    sign_in_as(context, world.alice, console_server)
+    page.goto(world.project_path + "services/create/war/")
+    page.get_by_label("Name", exact=True).click()
+    page.keyboard.type("half-done")
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()  # stay on the page
+
+    page.on("dialog", answer)
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"]
+    assert not page.is_closed()  # the user chose to stay
