@@ -67,7 +67,7 @@ def channel_layer_on_redis(settings: Any, redis_url: str) -> str:
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": "b2i-test"},
+            "CONFIG": {"hosts": [redis_url], "prefix": "b2i"},  # as the worker
         }
     }
     point_celery_at(redis_url)

@@ -213,3 +213,47 @@ def test_sigkill_of_the_worker_mid_build_never_leaves_a_run_running(
         assert log_of(doomed)[-1].startswith("Build failed: worker lost")
     queued = wait_for_run(queued, ("successful", "failed"), celery_worker, timeout=60)
     assert queued.state == BuildState.SUCCESSFUL, queued.error_message
+
+
+def test_worker_states_and_lines_stream_over_the_socket(
+    pipeline: World,
+    celery_worker: CeleryWorker,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from asgiref.sync import async_to_sync
+
+    from tests.builders.test_consumer import session_cookie, socket
+
+    held: list[BuildRun] = []
+    real_enqueue = services.enqueue_run
+    monkeypatch.setattr(services, "enqueue_run", held.append)  # released once the socket listens
+    binary = artifacts.build_static_binary(tmp_path, "live")
+    builder = make_builder(
+        pipeline, make_artifact(pipeline.project, binary), environment="busybox-test"
+    )
+    run = services.do_start_run(builder)
+    cookie = session_cookie(pipeline.users["victor"])
+    states: list[str] = []
+    texts: list[str] = []
+
+    async def watch() -> None:
+        communicator = socket(cookie)
+        assert (await communicator.connect(timeout=10))[0]
+        real_enqueue(held[0])
+        while not states or states[-1] not in ("successful", "failed", "cancelled"):
+            message = await communicator.receive_json_from(timeout=20)
+            if message["type"] == "state":
+                states.append(message["state"])
+            else:
+                texts.extend(line["text"] for line in message["lines"])
+        await communicator.disconnect()
+
+    async_to_sync(watch)()
+    assert [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s] == [
+        "pending",
+        "running",
+        "successful",
+    ], celery_worker.log_tail()
+    assert texts == log_of(run)
+    assert texts[-1] == "Build completed successfully"
