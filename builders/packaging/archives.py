@@ -61,6 +61,12 @@ def is_zip(path: Path) -> bool:
         return handle.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
 
 
+def is_prefixed_zip(path: Path) -> bool:
+    """Return True for a zip behind a prefix, e.g. Spring Boot's "fully executable" jar script."""
+    size = path.stat().st_size
+    return not is_zip(path) and _ends_with_end_record(path, size)
+
+
 def unsafe_name_reason(name: str) -> str | None:
     """Return why a member name is unsafe to place in a file system, or None when it is safe."""
     if "\0" in name:

@@ -12,7 +12,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from builders.packaging.archives import DEFAULT_LIMITS, SafeArchive, ZipLimits, is_zip
+from builders.packaging.archives import (
+    DEFAULT_LIMITS,
+    SafeArchive,
+    ZipLimits,
+    is_prefixed_zip,
+    is_zip,
+)
 from builders.packaging.binary import BinaryFacts, analyse_binary, looks_like_elf, looks_like_script
 from builders.packaging.environments import environment_warnings, recommend_environment
 from builders.packaging.errors import (
@@ -106,7 +112,9 @@ def inspect_artifact(
         raise ArtifactError(EMPTY_FILE, "the file is empty; upload the artifact again.")
     with path.open("rb") as handle:
         head = handle.read(64)
-    if is_zip(path):
+    # A script followed by a zip is an executable jar/war (Spring Boot's launch script): java
+    # reads the zip from its end, so it is judged as the archive, not as a script.
+    if is_zip(path) or (looks_like_script(head) and is_prefixed_zip(path)):
         inspection = _inspect_archive(path, expected_kind, filename, context, limits)
     elif looks_like_elf(head) or looks_like_script(head):
         _require_kind("binary", expected_kind)

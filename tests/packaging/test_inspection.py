@@ -207,3 +207,9 @@ def test_empty_and_unknown_files_are_refused(tmp_path):
     empty.write_bytes(b"")
     assert _error_of(empty).code == "build:user:empty-file"
     assert _error_of(artifacts.write_text_file(tmp_path)).code == "build:user:unknown-kind"
+
+
+def test_fully_executable_jar_with_a_launch_script_is_a_jar(tmp_path):
+    jar = artifacts.prepend_launch_script(artifacts.build_spring_boot_jar(tmp_path))
+    inspection = inspect_artifact(jar, expected_kind="jar")
+    assert inspection.kind == "jar" and inspection.jar.spring_boot

@@ -164,10 +164,13 @@ def http_answer(command, cwd=None):
         process.wait()
 
 
-@pytest.mark.parametrize("kind", ["spring-boot", "shaded"])
+@pytest.mark.parametrize("kind", ["spring-boot", "shaded", "launch-script"])
 def test_exploded_layout_answers_like_java_minus_jar(tmp_path, kind):
     if kind == "spring-boot":
         jar = artifacts.build_spring_boot_jar(tmp_path, "from boot")
+    elif kind == "launch-script":
+        jar = artifacts.build_spring_boot_jar(tmp_path, "from boot")
+        jar = artifacts.prepend_launch_script(jar)
     else:
         jar = artifacts.build_http_jar(tmp_path, "from shaded", shade=[artifacts.COMMONS_LANG])
     plans = _plan(jar)
