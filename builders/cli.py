@@ -212,7 +212,12 @@ def parser() -> argparse.ArgumentParser:
     which.add_argument("--from", dest="base", metavar="BASE", help="base image to build on")
     build.add_argument("--port", type=int, help="port to expose")
     build.add_argument("--set-env", action="append", default=[], metavar="K=V")
-    build.add_argument("--platform", default="linux/amd64", metavar="OS/ARCH")
+    build.add_argument(
+        "--platform",
+        default="linux/amd64",
+        metavar="OS/ARCH|all",
+        help="base platform; 'all' (JAR/WAR): every linux platform of the base, as an index",
+    )
     build.add_argument("--insecure", action="store_true", help="plain HTTP to registries")
     build.add_argument("--docker-config", metavar="PATH", help="docker config.json with auths")
     build.add_argument("--mirror", default=os.environ.get("B2I_REGISTRY_MIRROR") or None)

@@ -19,6 +19,8 @@ inspect → resolve-base → write-layers → compose → push. The artifact is 
 anything touches a registry, so bad input never pushes anything. The base is resolved to one
 platform (linux/amd64 by default, attestations skipped) and pinned by digest; the output is
 reproducible (same artifact + same base digest + same settings → same image digest).
+`platform="all"` (JARs/WARs only) builds on every linux platform of a base index and pushes
+an image index (builders.oci.multiplatform); the artifact layers are written and uploaded once.
 
 Errors: `ArtifactError` (builders.packaging.errors) for unusable artifacts, `OciError`
 (builders.oci.errors) for registries and images, `BuildError` for everything else the user
@@ -51,6 +53,13 @@ from builders.oci.image import (
 )
 from builders.oci.layer_cache import LayerCache, write_layers_cached
 from builders.oci.layers import LayerBlob, LayerError
+from builders.oci.multiplatform import (
+    ALL_PLATFORMS,
+    DEFAULT_PLATFORM,
+    base_platform,
+    push_platform_images,
+    resolve_bases,
+)
 from builders.oci.netpolicy import check_host_allowed
 from builders.oci.push import BaseSource, PushReport, push_image, resolve_base
 from builders.oci.references import Reference, parse_reference
@@ -103,6 +112,7 @@ class BuildRequest:
     base_image: str | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     port: int | None = None
+    # "all": a JVM artifact on every linux platform of the base index, pushed as an index.
     platform: str = "linux/amd64"
     filename: str | None = None
     context: str | None = None
@@ -142,6 +152,7 @@ class BuildResult:
     step_timings: dict[str, float]
     inspection: dict[str, Any]
     warnings: tuple[str, ...]
+    platforms: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """Return the result as JSON-able data."""
@@ -220,10 +231,17 @@ def build_image(
 def _build(run: _Run) -> BuildResult:
     request = run.request
     target = parse_target(request.target)
-    platform = Platform.parse(request.platform)
+    every_platform = request.platform == ALL_PLATFORMS
+    platform = DEFAULT_PLATFORM if every_platform else Platform.parse(request.platform)
     # Refuse a blocked target (metadata, link-local, unlisted private) before doing any work.
     check_host_allowed(target.api_host, request.allowed_networks)
     inspection, environment, warnings = _inspect_step(run, platform)
+    if every_platform and inspection.kind == "binary":
+        raise BuildError(
+            "build:user:platform-all-needs-jvm",
+            "--platform all is for JARs and WARs; a Linux binary runs on one architecture: "
+            "choose --platform OS/ARCH.",
+        )
     base_ref = base_reference(request, environment)
     with _workdir(request) as workdir, ThreadPoolExecutor(max_workers=1) as background:
         # The layers are written (CPU) while the base is resolved (network round trips); the
@@ -232,20 +250,19 @@ def _build(run: _Run) -> BuildResult:
             write_artifact_layers, request, inspection, environment, workdir
         )
         with run.step("resolve-base", str(base_ref)):
-            base = resolve_base(
-                run.client(base_ref), base_ref.repository, base_ref.manifest_reference,
-                str(base_ref), platform,
-            )  # fmt: skip
-            run.log("resolve-base", f"pinned {base.pinned_name}")
+            bases = resolve_for(run, base_ref, platform if not every_platform else None)
+            for base in bases:
+                run.log("resolve-base", f"pinned {base.pinned_name} ({base_platform(base)})")
         with run.step("write-layers"):
             layers = writing.result()
             for blob, line, hit in zip(layers.blobs, layers.created_by, layers.cached, strict=True):
                 how = ", from the layer cache" if hit else ""
                 run.log("write-layers", f"{line} ({blob.size} bytes, {blob.digest[:19]}{how})")
         with run.step("compose"):
-            image = compose_for(request, inspection, environment, base, layers)
+            images = [compose_for(request, inspection, environment, b, layers) for b in bases]
         with run.step("push", str(target)):
-            report = push_to(run, target, base_ref, base, image, layers)
+            report = push_to(run, target, base_ref, list(zip(bases, images, strict=True)), layers)
+    base, image = bases[0], images[0]
     return BuildResult(
         reference=f"{target.name}@{report.digest}",
         digest=report.digest,
@@ -260,6 +277,7 @@ def _build(run: _Run) -> BuildResult:
         step_timings=dict(run.timings),
         inspection=inspection.as_dict(),
         warnings=tuple(warnings),
+        platforms=tuple(str(base_platform(b)) for b in bases),
     )
 
 
@@ -415,21 +433,33 @@ def compose_for(
     return compose_image(base, layers.new_layers(), settings, metadata)
 
 
+def resolve_for(run: _Run, base_ref: Reference, platform: Platform | None) -> list[BaseImage]:
+    """Resolve the base for PLATFORM, or (None) for every linux platform of its index."""
+    client, name = run.client(base_ref), str(base_ref)
+    repository, reference = base_ref.repository, base_ref.manifest_reference
+    if platform is None:
+        return resolve_bases(client, repository, reference, name)
+    return [resolve_base(client, repository, reference, name, platform)]
+
+
 def push_to(
     run: _Run,
     target: Reference,
     base_ref: Reference,
-    base: BaseImage,
-    image: ComposedImage,
+    images: list[tuple[BaseImage, ComposedImage]],
     layers: WrittenLayers,
 ) -> PushReport:
-    """Push the composed image to the target (base layers mounted or streamed)."""
+    """Push the image (several: each by digest, then their index) to the target."""
     target_client = run.client(target)
-    base_client = run.client(base_ref)
-    source = BaseSource(base_client, base_ref.repository)
+    source = BaseSource(run.client(base_ref), base_ref.repository)
     tags = [target.tag or "latest", *run.request.extra_tags]
+    local_blobs = {blob.digest: blob.path for blob in layers.blobs}
+    if run.request.platform == ALL_PLATFORMS and len(images) > 1:
+        return push_platform_images(
+            target_client, target.repository, tags, images, local_blobs=local_blobs,
+            base=source, on_event=run.on_event, checkpoint=run.checkpoint,
+        )  # fmt: skip
     return push_image(
-        target_client, target.repository, tags, image,
-        local_blobs={blob.digest: blob.path for blob in layers.blobs}, base=source,
-        on_event=run.on_event, checkpoint=run.checkpoint,
+        target_client, target.repository, tags, images[0][1], local_blobs=local_blobs,
+        base=source, on_event=run.on_event, checkpoint=run.checkpoint,
     )  # fmt: skip
