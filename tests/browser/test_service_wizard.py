@@ -113,6 +113,27 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
     expect(page.locator("[data-testid=workloads] tr[data-name=hello]")).to_contain_text("1/1")
     screenshot(page, "15-deployments")
 
+    # From the service: run again with a new artifact; the workload follows, then roll back.
+    page.goto(cluster_world.project_path + "services/hello/")
+    page.locator("#build-panel").get_by_role("button", name="Run").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_test_id("artifact-file").set_input_files(str(build_http_jar(tmp_path, "v2")))
+    expect(dialog.get_by_test_id("inspection-summary")).to_contain_text("Java 17")
+    dialog.get_by_role("button", name="Run").click()
+    panel = page.locator("#build-panel")
+    expect(panel).to_contain_text("Latest run #2")
+    expect(panel.get_by_test_id("log-body")).to_contain_text(
+        "Build completed successfully", timeout=BUILD_TIMEOUT
+    )
+    second = BuildRun.objects.get(builder__name="hello", number=2)
+    expect(page.locator("#service-attrs")).to_contain_text("#2", timeout=15_000)
+    assert Service.objects.get(name="hello").deployed_run_id == second.pk
+    page.get_by_role("button", name="Roll back").click()
+    page.get_by_role("dialog").get_by_label("Deploy the image of run").select_option("1")
+    page.get_by_role("dialog").get_by_role("button", name="Roll back").click()
+    expect(page.locator("#service-attrs")).to_contain_text("#1")
+    assert Service.objects.get(name="hello").deployed_run_id == run.pk
+
 
 def test_leaving_the_wizard_with_input_asks_first(
     page: Page, context: BrowserContext, console_server: ConsoleServer, world: World

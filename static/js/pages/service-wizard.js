@@ -31,7 +31,9 @@ function basicStep() {
     const seq = ++checkSeq;
     taken = false;
     if (!NAME_RE.test(value)) { availability.textContent = ""; return; }
-    const exists = async (path) => api.get(`${config.api.project}/${path}/${value}/`).then(() => true, (err) => err.status !== 404);
+    // Only a found object makes the name taken; a server error must not block the wizard
+    // (Create would still answer 409 for a real clash).
+    const exists = async (path) => api.get(`${config.api.project}/${path}/${value}/`).then(() => true, () => false);
     const [service, builder] = await Promise.all([exists("services"), exists("imagebuilders")]);
     if (seq !== checkSeq) return;
     taken = service || builder;
