@@ -16,9 +16,12 @@ class BuildersConfig(AppConfig):
 
     def ready(self) -> None:
         from builders.environments_sync import sync_after_migrate
+        from projects.crypto import register_encrypted_field
         from projects.services import register_active_work_check
 
         # Seeded after every migrate (and after test flushes), so built-ins always exist.
         post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="builders-sync-envs")
         # A project with queued or running builds cannot be deleted (tenancy asks every app).
         register_active_work_check(count_active_runs)
+        # Key rotation (manage.py rotate_secret_keys) re-encrypts trigger tokens too.
+        register_encrypted_field("builders.ImageBuilder", "trigger_token_encrypted")

@@ -178,9 +178,9 @@ class ImageBuilder(models.Model):
     artifact = models.ForeignKey(
         Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="builders"
     )
-    trigger_token = models.CharField(
-        max_length=128, blank=True, validators=[TRIGGER_TOKEN]
-    )  # shown to project members in the trigger URL; compared in constant time
+    # The remote-trigger token, encrypted at rest (projects.crypto); operators see it in the
+    # trigger URL, and the trigger endpoint compares it in constant time.
+    trigger_token_encrypted = models.TextField(blank=True, editable=False)
     update_workloads = models.BooleanField(default=True)
     next_run_number = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
@@ -197,6 +197,19 @@ class ImageBuilder(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def trigger_token(self) -> str:
+        """Decrypt the trigger token (raises SecretDecryptionError when no key fits)."""
+        from projects.crypto import decrypt_text
+
+        return decrypt_text(self.trigger_token_encrypted) if self.trigger_token_encrypted else ""
+
+    @trigger_token.setter
+    def trigger_token(self, value: str) -> None:
+        from projects.crypto import encrypt_text
+
+        self.trigger_token_encrypted = encrypt_text(value) if value else ""
 
 
 class BuildRun(models.Model):

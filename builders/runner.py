@@ -294,12 +294,12 @@ def image_reference(registry_host: str, image_name: str, tag: str) -> str:
 
 
 def secrets_of(run: BuildRun) -> list[str]:
-    secret = run.builder.registry_secret
-    values = [run.builder.trigger_token]
-    try:
-        values.append(secret.password)
-    except Exception:  # an undecryptable password fails later with its own clear error
-        logger.warning("registry secret %s cannot be decrypted", secret.pk)
+    values = []
+    for read in (lambda: run.builder.trigger_token, lambda: run.builder.registry_secret.password):
+        try:
+            values.append(read())
+        except Exception:  # an undecryptable secret fails later with its own clear error
+            logger.warning("a secret of run %s cannot be decrypted", run.pk)
     return [value for value in values if value]
 
 

@@ -128,7 +128,11 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     name = serializers.CharField(max_length=63, validators=[DNS1123_LABEL])
     tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], default="latest")
     trigger_token = serializers.CharField(
-        max_length=128, validators=[TRIGGER_TOKEN], required=False, allow_blank=True
+        max_length=128,
+        validators=[TRIGGER_TOKEN],
+        required=False,
+        allow_blank=True,
+        write_only=True,  # shown to operators by to_representation (decrypted)
     )
     environment = serializers.SlugRelatedField(
         slug_field="name", queryset=BuildEnvironment.objects.filter(enabled=True)
@@ -173,7 +177,8 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         return {"number": run.number, "state": run.state, "finished_at": run.finished_at}
 
     def get_trigger_url(self, builder: ImageBuilder) -> str | None:
-        if not builder.trigger_token:
+        token = readable_token(builder)
+        if not token:
             return None
         path = reverse(
             "api-imagebuilder-trigger",
@@ -185,15 +190,16 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         )
         request = self.context.get("request")
         url = request.build_absolute_uri(path) if request is not None else path
-        return f"{url}?token={builder.trigger_token}"
+        return f"{url}?token={token}"
 
     def to_representation(self, instance: ImageBuilder) -> dict[str, Any]:
         data = super().to_representation(instance)
         request = self.context.get("request")
         # The token is a credential: only those who may run the builder see it.
         if request is None or not access.can(request.user, instance.project, "operate"):
-            data.pop("trigger_token", None)
             data["trigger_url"] = None
+        else:
+            data["trigger_token"] = readable_token(instance)
         return data
 
     def validate_environment_parameters(self, value: Any) -> dict[str, str]:
@@ -229,6 +235,16 @@ class TriggerRequestSerializer(serializers.Serializer):  # type: ignore[type-arg
     tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], required=False)
     artifact_url = serializers.URLField(max_length=2048, required=False)
     sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", required=False)
+
+
+def readable_token(builder: ImageBuilder) -> str:
+    """Return the decrypted trigger token, or "" when the keys cannot decrypt it."""
+    from projects.crypto import SecretDecryptionError
+
+    try:
+        return builder.trigger_token
+    except SecretDecryptionError:
+        return ""
 
 
 def latest_run_of(builder: ImageBuilder) -> BuildRun | None:

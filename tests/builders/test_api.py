@@ -221,3 +221,22 @@ def test_environments_are_listed_and_only_platform_admins_add_them(world: World)
         ENVIRONMENTS, custom_environment(name="odd", artifact_kinds=["exe"]), format="json"
     )
     assert bad_kind.status_code == 400
+
+
+def test_trigger_token_is_encrypted_at_rest(
+    world: World, builder: ImageBuilder, enqueued: list[int]
+) -> None:
+    from django.db import connection
+
+    patched = world.client("olga").patch(
+        BUILDERS + "hello/", {"trigger_token": "PlainToken77"}, format="json"
+    )
+    assert patched.status_code == 200 and patched.json()["trigger_token"] == "PlainToken77"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT trigger_token_encrypted FROM builders_imagebuilder WHERE id = %s", [builder.pk]
+        )
+        raw = cursor.fetchone()[0]
+    assert raw and "PlainToken77" not in raw
+    builder.refresh_from_db()
+    assert builder.trigger_token == "PlainToken77"

@@ -1,0 +1,37 @@
+"""Trigger tokens move to an encrypted column (projects.crypto), existing values encrypted."""
+
+from django.db import migrations, models
+
+
+def encrypt_tokens(apps, schema_editor):
+    from projects.crypto import encrypt_text
+
+    ImageBuilder = apps.get_model("builders", "ImageBuilder")
+    for builder in ImageBuilder.objects.exclude(trigger_token=""):
+        builder.trigger_token_encrypted = encrypt_text(builder.trigger_token)
+        builder.save(update_fields=["trigger_token_encrypted"])
+
+
+def decrypt_tokens(apps, schema_editor):
+    from projects.crypto import decrypt_text
+
+    ImageBuilder = apps.get_model("builders", "ImageBuilder")
+    for builder in ImageBuilder.objects.exclude(trigger_token_encrypted=""):
+        builder.trigger_token = decrypt_text(builder.trigger_token_encrypted)
+        builder.save(update_fields=["trigger_token"])
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("builders", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="imagebuilder",
+            name="trigger_token_encrypted",
+            field=models.TextField(blank=True, editable=False),
+        ),
+        migrations.RunPython(encrypt_tokens, decrypt_tokens),
+        migrations.RemoveField(model_name="imagebuilder", name="trigger_token"),
+    ]
