@@ -29,7 +29,7 @@ from workloads.models import Service
 from workloads.services import ServiceError, connect, service_status, workload_kind
 from workloads.spec import parse_service_spec
 
-WATCH_SECONDS = 30
+WATCH_SECONDS = 10  # also how long a closed socket's watcher may linger
 
 
 def get_service_for_user(user: Any, workspace: str, project: str, name: str) -> Service:
@@ -112,9 +112,16 @@ class ServiceStatusConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             connection.close()  # this thread's own connection
 
     def _status_message(self) -> dict[str, Any]:
-        self.service.refresh_from_db()
+        try:
+            self.service.refresh_from_db()
+        finally:
+            connection.close()  # hold no database session while blocked in the watch
         return {"type": "status", **service_status(self.service), "state": self.service.state}
 
     def _push(self, loop: asyncio.AbstractEventLoop, message: dict[str, Any]) -> None:
-        if not self.stopped.is_set():
+        if self.stopped.is_set():
+            return
+        try:
             loop.call_soon_threadsafe(self.queue.put_nowait, message)
+        except RuntimeError:  # the socket's event loop is gone (server shutting down)
+            self.stopped.set()
