@@ -156,15 +156,24 @@ class ImagePusher:
 
     def find_present(self, blobs: Iterable[Descriptor]) -> set[str]:
         """Return the digests among BLOBS that the target has, asking with concurrent HEADs."""
-        # A re-push is then one round trip instead of one per blob; HEADs emit no events, so
-        # nothing leaves the calling thread's order.
+        # A re-push is then one round trip instead of one per blob.
         digests = list(dict.fromkeys(blob.digest for blob in blobs))
         if len(digests) <= 1:
             return set()
-        with ThreadPoolExecutor(max_workers=min(8, len(digests))) as pool:
-            sizes = pool.map(lambda d: self.target.blob_exists(self.repository, d), digests)
-            found = zip(digests, sizes, strict=True)
-            return {digest for digest, size in found if size is not None}
+        # The client reports retries as events; sinks may write to a database, so the threads
+        # only collect them and this thread replays them afterwards, in order of arrival.
+        sink, collected = self.target.on_event, list[Event]()
+        self.target.on_event = collected.append
+        try:
+            with ThreadPoolExecutor(max_workers=min(8, len(digests))) as pool:
+                sizes = list(
+                    pool.map(lambda d: self.target.blob_exists(self.repository, d), digests)
+                )
+        finally:
+            self.target.on_event = sink
+            for event in collected:
+                sink(event)
+        return {digest for digest, size in zip(digests, sizes, strict=True) if size is not None}
 
     def ensure_layer(self, layer: Descriptor) -> None:
         """Make sure the target has LAYER: skip, mount, or upload it."""
