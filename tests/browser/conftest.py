@@ -31,9 +31,6 @@ CHROMIUM_ARGS = [
 MAX_ARTIFACT_BYTES = 48 * 1024 * 1024
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
-# The sync Playwright API keeps an event loop in this thread; the ORM calls the tests make
-# between browser steps are still plain synchronous calls, so Django's guard does not apply.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 class ConsoleServer:
@@ -78,18 +75,24 @@ def console_server(
     server.process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Module scope, not session: while Playwright's sync API is
+    started its event loop counts as running in this thread and Django refuses ORM calls, so
+    the loop must not outlive the browser tests and leak into other packages' tests."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing: run scripts/bootstrap.sh test (Debian package chromium)"
         )
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    with pytest.MonkeyPatch.context() as patch:
+        # The tests' own ORM calls between browser steps are plain synchronous calls.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            yield chromium
+            chromium.close()
 
 
 @pytest.fixture
