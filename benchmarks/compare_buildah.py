@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -64,6 +65,12 @@ def run(command: list[str], **kwargs: object) -> str:
     return str(result.stdout)
 
 
+def children_cpu() -> float:
+    """Return the CPU seconds (user + system) of every finished child process so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def ensure_buildah() -> str:
     """Return buildah's version, installing Debian's buildah with apt-get when it is missing."""
     if shutil.which("buildah") is None:
@@ -87,9 +94,9 @@ class Buildah:
         """Pull the base into buildah's storage (untimed, as a build host would have it)."""
         run(self.command("pull", "--quiet", "--tls-verify=false", base))
 
-    def build(self, base: str, artifact: Path, dest: str, target: str) -> float:
-        """Time from + copy + commit + push of ARTIFACT at DEST on BASE; return the seconds."""
-        started = time.monotonic()
+    def build(self, base: str, artifact: Path, dest: str, target: str) -> tuple[float, float]:
+        """Time from + copy + commit + push of ARTIFACT at DEST on BASE; return wall/CPU s."""
+        started, cpu = time.monotonic(), children_cpu()
         container = run(
             self.command("from", "--quiet", "--isolation", "chroot", "--tls-verify=false", base)
         ).strip()
@@ -97,10 +104,10 @@ class Buildah:
         image = f"localhost/bench-{uuid.uuid4().hex[:12]}"
         run(self.command("commit", "--quiet", container, image))
         run(self.command("push", "--quiet", "--tls-verify=false", image, f"docker://{target}"))
-        took = time.monotonic() - started
+        took, cpu = time.monotonic() - started, children_cpu() - cpu
         run(self.command("rm", container))
         run(self.command("rmi", image))
-        return took
+        return took, cpu
 
 
 @dataclass
@@ -109,14 +116,14 @@ class B2i:
 
     cache: Path
 
-    def build(self, base: str, artifact: Path, target: str) -> tuple[float, int]:
-        """Time one `b2i build`; return the seconds and the layer bytes it uploaded."""
+    def build(self, base: str, artifact: Path, target: str) -> tuple[float, float, int]:
+        """Time one `b2i build`; return wall and CPU seconds and the layer bytes it uploaded."""
         command = [B2I, "build", str(artifact), "--to", target, "--from", base, "--insecure"]
         command += ["--split-layers", "--layer-cache", str(self.cache), "--json"]
-        started = time.monotonic()
+        started, cpu = time.monotonic(), children_cpu()
         output = run(command)
-        took = time.monotonic() - started
-        return took, int(json.loads(output)["bytes_pushed"])
+        took, cpu = time.monotonic() - started, children_cpu() - cpu
+        return took, cpu, int(json.loads(output)["bytes_pushed"])
 
 
 @dataclass
@@ -129,6 +136,8 @@ class CaseResult:
     b2i: list[float] = field(default_factory=list)
     buildah: list[float] = field(default_factory=list)
     b2i_bytes: list[int] = field(default_factory=list)
+    b2i_cpu: list[float] = field(default_factory=list)
+    buildah_cpu: list[float] = field(default_factory=list)
 
     def ratio(self) -> float:
         return statistics.median(self.b2i) / statistics.median(self.buildah)
@@ -140,6 +149,8 @@ class CaseResult:
             "b2i_seconds": self.b2i,
             "buildah_seconds": self.buildah,
             "b2i_bytes_pushed": self.b2i_bytes,
+            "b2i_cpu_seconds": self.b2i_cpu,
+            "buildah_cpu_seconds": self.buildah_cpu,
             "ratio": round(self.ratio(), 3),
         }
 
@@ -180,11 +191,14 @@ class Bench:
     ) -> None:
         target = self.target(tool, result.repo, index, result.case)
         if tool == "b2i":
-            seconds, pushed = self.b2i.build(base, artifact, target)
+            seconds, cpu, pushed = self.b2i.build(base, artifact, target)
             result.b2i.append(seconds)
+            result.b2i_cpu.append(cpu)
             result.b2i_bytes.append(pushed)
         else:
-            result.buildah.append(self.buildah.build(base, artifact, dest, target))
+            seconds, cpu = self.buildah.build(base, artifact, dest, target)
+            result.buildah.append(seconds)
+            result.buildah_cpu.append(cpu)
 
 
 def fresh_dir(bench: Bench, name: str) -> Path:
@@ -317,14 +331,17 @@ def human(size: int) -> str:
 def table(results: list[CaseResult]) -> str:
     """Return the results as a Markdown table."""
     lines = [
-        "| case | artifact | b2i (median) | buildah (median) | ratio | b2i uploaded | target met |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| case | artifact | b2i | buildah | ratio | CPU b2i / buildah | b2i uploaded "
+        "| target met |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for result in results:
         lines.append(
             f"| {TITLES[result.case]} | {human(result.artifact_bytes)} "
             f"| {statistics.median(result.b2i):.2f} s | {statistics.median(result.buildah):.2f} s "
-            f"| {result.ratio():.2f}x | {human(int(statistics.median(result.b2i_bytes)))} "
+            f"| {result.ratio():.2f}x | {statistics.median(result.b2i_cpu):.2f} s / "
+            f"{statistics.median(result.buildah_cpu):.2f} s "
+            f"| {human(int(statistics.median(result.b2i_bytes)))} "
             f"| {verdict(result)} |"
         )
     return "\n".join(lines)

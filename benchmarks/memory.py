@@ -5,8 +5,8 @@
 Starts its own docker-registry on a free loopback port, pushes a busybox base, then builds with
 a fresh layer cache each: a 1 GiB static binary (one layer), and a 1 GiB executable JAR whose
 bulk is one stored resource, packaged and exploded (`--split-layers`). The peak is the b2i
-process's VmHWM, sampled until it exits, so it covers the whole process: inspection, layer writing (tar +
-gzip + digests), the upload, and Python itself.
+process's VmHWM, sampled until it exits, so it covers the whole process: inspection, layer
+writing (tar + gzip + digests), the upload, and Python itself.
 """
 
 from __future__ import annotations
