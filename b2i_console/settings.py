@@ -142,6 +142,21 @@ STORAGES = {
         )
     },
 }
+# Artifacts and archived build logs go to S3-compatible storage (django-storages) when a bucket
+# is named; uploads are still staged and hashed on local disk under MEDIA_ROOT first.
+B2I_S3_BUCKET = env_str("B2I_S3_BUCKET")
+if B2I_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": B2I_S3_BUCKET,
+            "endpoint_url": env_str("B2I_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("B2I_S3_REGION") or None,
+            "access_key": env_str("B2I_S3_ACCESS_KEY") or None,
+            "secret_key": env_str("B2I_S3_SECRET_KEY") or None,
+            "file_overwrite": False,
+        },
+    }
 WHITENOISE_USE_FINDERS = True
 
 # --- Security. Behind HTTPS (the default when DEBUG is off) cookies are secure and HSTS is sent.
