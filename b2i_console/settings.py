@@ -216,7 +216,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Builds go to their own queue so long builds never delay short housekeeping tasks.
 CELERY_TASK_ROUTES = {"builders.tasks.run_build_task": {"queue": "builds"}}
 CELERY_BEAT_SCHEDULE = {
-    "reap-lost-builds": {"task": "builders.tasks.reap_lost_builds_task", "schedule": 60.0},
+    # Every 15 s, so a run whose worker died is failed 60-75 s after its last heartbeat.
+    "reap-lost-builds": {"task": "builders.tasks.reap_lost_builds_task", "schedule": 15.0},
     "archive-old-build-logs": {
         "task": "builders.tasks.archive_old_logs_task",
         "schedule": 6 * 3600.0,

@@ -199,8 +199,8 @@ def test_sigkill_of_the_worker_mid_build_never_leaves_a_run_running(
     assert BuildRun.objects.get(pk=doomed.pk).state == BuildState.RUNNING
     celery_worker.start()
 
-    # The beat schedule runs the reaper every minute with a 60 s limit; the test runs the same
-    # reaper with a 15 s limit so it does not wait a full minute.
+    # Beat runs the reaper every 15 s with a 60 s limit; the test runs the same reaper with a
+    # 15 s limit so it does not wait a full minute.
     settings.B2I_BUILD_LOST_AFTER_SECONDS = 15
     while time.monotonic() - killed_at < 90:
         if services.do_reap_lost_runs() or BuildRun.objects.get(pk=doomed.pk).is_finished:
