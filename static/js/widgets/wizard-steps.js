@@ -41,89 +41,116 @@ function rowList({ label, makeRow, addLabel, testid, initial = [] }) {
   return { element: h("fieldset", {}, h("legend", {}, label), box, addButton), rows, add };
 }
 
-export function podStep({ environment }) {
-  const replicas = h("input", { name: "replicas", type: "number", min: 1, max: 1000, value: 1 });
-  const container = h("input", { name: "container_name", value: `container-${Math.random().toString(36).slice(2, 8)}` });
-  const pullPolicy = h("select", { name: "image_pull_policy" }, ["IfNotPresent", "Always", "Never"].map((p) => h("option", { value: p }, p)));
-  const portRow = (data, index) => {
-    const protocol = h("select", { "aria-label": gettext("Protocol") }, PROTOCOLS.map((p) => h("option", { value: p, selected: p === (data.protocol || "HTTP") }, p)));
-    const name = h("input", { "aria-label": gettext("Port name"), value: data.name || `${(data.protocol || "http").toLowerCase()}-${index}`, maxlength: 15 });
-    const containerPort = h("input", { "aria-label": gettext("Container port"), type: "number", min: 1, max: 65535, value: data.container_port || "" });
-    const servicePort = h("input", { "aria-label": gettext("Service port"), type: "number", min: 1, max: 65535, value: data.service_port || "" });
-    protocol.addEventListener("change", () => { if (!name.dataset.touched) name.value = `${protocol.value.toLowerCase()}-${index}`; });
-    name.addEventListener("input", () => { name.dataset.touched = "1"; });
-    containerPort.addEventListener("input", () => { if (!servicePort.dataset.touched) servicePort.value = containerPort.value; });
-    servicePort.addEventListener("input", () => { servicePort.dataset.touched = "1"; });
-    const wrap = (control) => h("div", { class: "field", style: "margin:0" }, control, h("span", { class: "field-error", id: `${control.id = `p-${Math.random().toString(36).slice(2, 9)}`}-error` }));
-    return {
-      element: h("div", { class: "port-row" }, wrap(protocol), wrap(name), wrap(containerPort), wrap(servicePort)),
-      controls: [protocol, name, containerPort, servicePort],
-      value: () => ({ protocol: protocol.value, name: name.value, container_port: Number(containerPort.value), service_port: Number(servicePort.value || containerPort.value) }),
-    };
-  };
-  const ports = rowList({ label: gettext("Ports"), addLabel: gettext("Add Port"), testid: "ports", makeRow: portRow });
-  const envRow = (data) => {
-    const name = h("input", { "aria-label": gettext("Variable name"), value: data.name || "" });
-    const value = h("input", { "aria-label": gettext("Value"), value: data.value || "" });
-    name.id = `env-${Math.random().toString(36).slice(2, 9)}`;
-    return { element: h("div", { class: "row", style: "margin-bottom:6px" }, name, value), controls: [name, value], value: () => ({ name: name.value, value: value.value }) };
-  };
-  const env = rowList({ label: gettext("Environment variables"), addLabel: gettext("Add Variable"), testid: "env", makeRow: envRow });
-  const resources = Object.fromEntries(["requests_cpu", "requests_memory", "limits_cpu", "limits_memory"].map((k) => [k, h("input", { name: k, placeholder: k.endsWith("cpu") ? "250m" : "512Mi" })]));
-  const readiness = h("input", { type: "checkbox", name: "readiness_enabled", checked: true });
-  const liveness = h("input", { type: "checkbox", name: "liveness_enabled" });
-  const probePath = h("input", { name: "probe_path", value: "/" });
-  let seeded = false;
-  const element = h("div", {},
-    h("h2", {}, gettext("Pod Settings")),
-    h("div", { class: "row" }, field(gettext("Replicas"), replicas, { required: true }),
-      field(gettext("Container name"), container, { required: true, hint: gettext("The image comes from the build.") }),
-      field(gettext("Image pull policy"), pullPolicy)),
-    h("div", { class: "port-row small muted" }, h("span", {}, gettext("Protocol")), h("span", {}, gettext("Name")), h("span", {}, gettext("Container port")), h("span", {}, gettext("Service port"))),
-    ports.element, env.element,
-    h("fieldset", {}, h("legend", {}, gettext("Resources")),
-      h("div", { class: "row" }, field(gettext("CPU request"), resources.requests_cpu), field(gettext("Memory request"), resources.requests_memory),
-        field(gettext("CPU limit"), resources.limits_cpu), field(gettext("Memory limit"), resources.limits_memory))),
-    h("fieldset", {}, h("legend", {}, gettext("Health check")),
-      h("label", { class: "field inline" }, readiness, gettext("Readiness probe (HTTP GET)")),
-      h("label", { class: "field inline" }, liveness, gettext("Liveness probe (HTTP GET)")),
-      field(gettext("Probe path"), probePath)));
+let idCounter = 0;
+const nextId = (prefix) => `${prefix}-${++idCounter}`;
+
+// A control with its own error slot, for the rows of a list (ports, volumes).
+function cell(control, style = "margin:0") {
+  control.id = control.id || nextId("c");
+  return h("div", { class: "field", style }, control, h("span", { class: "field-error", id: `${control.id}-error` }));
+}
+
+// One port row: protocol, name (`<protocol>-<n>` until edited), container and service port
+// (the service port follows the container port until edited).
+function portRow(data, index) {
+  const protocol = h("select", { "aria-label": gettext("Protocol") }, PROTOCOLS.map((p) => h("option", { value: p, selected: p === (data.protocol || "HTTP") }, p)));
+  const name = h("input", { "aria-label": gettext("Port name"), value: data.name || `${(data.protocol || "http").toLowerCase()}-${index}`, maxlength: 15 });
+  const containerPort = h("input", { "aria-label": gettext("Container port"), type: "number", min: 1, max: 65535, value: data.container_port || "" });
+  const servicePort = h("input", { "aria-label": gettext("Service port"), type: "number", min: 1, max: 65535, value: data.service_port || "" });
+  protocol.addEventListener("change", () => { if (!name.dataset.touched) name.value = `${protocol.value.toLowerCase()}-${index}`; });
+  name.addEventListener("input", () => { name.dataset.touched = "1"; });
+  containerPort.addEventListener("input", () => { if (!servicePort.dataset.touched) servicePort.value = containerPort.value; });
+  servicePort.addEventListener("input", () => { servicePort.dataset.touched = "1"; });
   return {
-    title: gettext("Pod Settings"), element,
-    focus: () => replicas.focus(),
+    element: h("div", { class: "port-row" }, cell(protocol), cell(name), cell(containerPort), cell(servicePort)),
+    controls: [protocol, name, containerPort, servicePort],
+    value: () => ({ protocol: protocol.value, name: name.value, container_port: Number(containerPort.value), service_port: Number(servicePort.value || containerPort.value) }),
+  };
+}
+
+function envRow(data) {
+  const name = h("input", { id: nextId("env"), "aria-label": gettext("Variable name"), value: data.name || "" });
+  const value = h("input", { "aria-label": gettext("Value"), value: data.value || "" });
+  return { element: h("div", { class: "row", style: "margin-bottom:6px" }, name, value), controls: [name, value], value: () => ({ name: name.value, value: value.value }) };
+}
+
+function portChecks(rows) {
+  const names = new Set();
+  const list = [];
+  for (const row of rows) {
+    const [, name, containerPort, servicePort] = row.controls;
+    list.push([name, PORT_NAME_RE.test(name.value) && name.value.length <= 15 && !names.has(name.value), gettext("A unique name: lowercase letters, digits and '-', at most 15.")]);
+    names.add(name.value);
+    list.push([containerPort, validPort(containerPort.value), gettext("1–65535")]);
+    list.push([servicePort, !servicePort.value || validPort(servicePort.value), gettext("1–65535")]);
+  }
+  return list;
+}
+
+function podFields() {
+  const resources = Object.fromEntries(["requests_cpu", "requests_memory", "limits_cpu", "limits_memory"].map((k) => [k, h("input", { name: k, placeholder: k.endsWith("cpu") ? "250m" : "512Mi" })]));
+  return {
+    replicas: h("input", { name: "replicas", type: "number", min: 1, max: 1000, value: 1 }),
+    container: h("input", { name: "container_name", value: `container-${Math.random().toString(36).slice(2, 8)}` }),
+    pullPolicy: h("select", { name: "image_pull_policy" }, ["IfNotPresent", "Always", "Never"].map((p) => h("option", { value: p }, p))),
+    ports: rowList({ label: gettext("Ports"), addLabel: gettext("Add Port"), testid: "ports", makeRow: portRow }),
+    env: rowList({ label: gettext("Environment variables"), addLabel: gettext("Add Variable"), testid: "env", makeRow: envRow }),
+    resources,
+    readiness: h("input", { type: "checkbox", name: "readiness_enabled", checked: true }),
+    liveness: h("input", { type: "checkbox", name: "liveness_enabled" }),
+    probePath: h("input", { name: "probe_path", value: "/" }),
+  };
+}
+
+function podLayout(f) {
+  const r = f.resources;
+  return h("div", {},
+    h("h2", {}, gettext("Pod Settings")),
+    h("div", { class: "row" }, field(gettext("Replicas"), f.replicas, { required: true }),
+      field(gettext("Container name"), f.container, { required: true, hint: gettext("The image comes from the build.") }),
+      field(gettext("Image pull policy"), f.pullPolicy)),
+    h("div", { class: "port-row small muted", "aria-hidden": "true" }, h("span", {}, gettext("Protocol")), h("span", {}, gettext("Name")), h("span", {}, gettext("Container port")), h("span", {}, gettext("Service port"))),
+    f.ports.element, f.env.element,
+    h("fieldset", {}, h("legend", {}, gettext("Resources")),
+      h("div", { class: "row" }, field(gettext("CPU request"), r.requests_cpu), field(gettext("Memory request"), r.requests_memory),
+        field(gettext("CPU limit"), r.limits_cpu), field(gettext("Memory limit"), r.limits_memory))),
+    h("fieldset", {}, h("legend", {}, gettext("Health check")),
+      h("label", { class: "field inline" }, f.readiness, gettext("Readiness probe (HTTP GET)")),
+      h("label", { class: "field inline" }, f.liveness, gettext("Liveness probe (HTTP GET)")),
+      field(gettext("Probe path"), f.probePath)));
+}
+
+export function podStep({ environment }) {
+  const f = podFields();
+  let seeded = false;
+  return {
+    title: gettext("Pod Settings"), element: podLayout(f),
+    focus: () => f.replicas.focus(),
     onEnter: () => {
       // The first port comes from the chosen environment (e.g. 8080 for Java and Tomcat).
       if (seeded) return;
       seeded = true;
       const port = environment()?.spec?.port;
-      ports.add(port ? { protocol: "HTTP", container_port: port, service_port: port } : {});
+      f.ports.add(port ? { protocol: "HTTP", container_port: port, service_port: port } : {});
     },
     validate: async () => {
-      const list = [
-        [replicas, Number.isInteger(Number(replicas.value)) && Number(replicas.value) >= 1 && Number(replicas.value) <= 1000, gettext("Between 1 and 1000.")],
-        [container, container.value.length <= 63 && LABEL_RE.test(container.value), gettext("Lowercase letters, digits and '-', at most 63.")],
-        [probePath, probePath.value.startsWith("/"), gettext("Start the path with '/'.")],
-      ];
-      const names = new Set();
-      for (const row of ports.rows) {
-        const [, name, cport, sport] = row.controls;
-        list.push([name, PORT_NAME_RE.test(name.value) && name.value.length <= 15 && !names.has(name.value), gettext("A unique name: lowercase letters, digits and '-', at most 15.")]);
-        names.add(name.value);
-        list.push([cport, validPort(cport.value), gettext("1–65535")]);
-        list.push([sport, !sport.value || validPort(sport.value), gettext("1–65535")]);
-      }
-      for (const row of env.rows) list.push([row.controls[0], ENV_RE.test(row.controls[0].value), gettext("Not a valid variable name.")]);
-      for (const control of Object.values(resources)) list.push([control, !control.value || QUANTITY_RE.test(control.value), gettext("A quantity such as 250m, 0.5, 512Mi or 1Gi.")]);
-      const ok = check(list);
-      if (!ports.rows.length) { ports.add({}); return false; }
-      return ok;
+      if (!f.ports.rows.length) { f.ports.add({}); return false; }
+      const replicas = Number(f.replicas.value);
+      return check([
+        [f.replicas, Number.isInteger(replicas) && replicas >= 1 && replicas <= 1000, gettext("Between 1 and 1000.")],
+        [f.container, f.container.value.length <= 63 && LABEL_RE.test(f.container.value), gettext("Lowercase letters, digits and '-', at most 63.")],
+        [f.probePath, f.probePath.value.startsWith("/"), gettext("Start the path with '/'.")],
+        ...portChecks(f.ports.rows),
+        ...f.env.rows.map((row) => [row.controls[0], ENV_RE.test(row.controls[0].value), gettext("Not a valid variable name.")]),
+        ...Object.values(f.resources).map((c) => [c, !c.value || QUANTITY_RE.test(c.value), gettext("A quantity such as 250m, 0.5, 512Mi or 1Gi.")]),
+      ]);
     },
     values: () => ({
-      replicas: Number(replicas.value), container_name: container.value, image_pull_policy: pullPolicy.value,
-      ports: ports.rows.map((r) => r.value()), env: env.rows.map((r) => r.value()),
-      resources: Object.fromEntries(Object.entries(resources).map(([k, c]) => [k, c.value])),
-      readiness: { enabled: readiness.checked, path: probePath.value },
-      liveness: { enabled: liveness.checked, path: probePath.value },
+      replicas: Number(f.replicas.value), container_name: f.container.value, image_pull_policy: f.pullPolicy.value,
+      ports: f.ports.rows.map((r) => r.value()), env: f.env.rows.map((r) => r.value()),
+      resources: Object.fromEntries(Object.entries(f.resources).map(([k, c]) => [k, c.value])),
+      readiness: { enabled: f.readiness.checked, path: f.probePath.value },
+      liveness: { enabled: f.liveness.checked, path: f.probePath.value },
     }),
   };
 }
@@ -135,8 +162,7 @@ export function storageStep({ isStateful }) {
     const mount = h("input", { "aria-label": gettext("Mount path"), placeholder: "/data" });
     const source = h("input", { "aria-label": gettext("Source (PVC, ConfigMap or Secret name; size for a claim template)") });
     const readOnly = h("input", { type: "checkbox", "aria-label": gettext("Read-only") });
-    for (const c of [kind, name, mount, source]) c.id = `v-${Math.random().toString(36).slice(2, 9)}`;
-    const wrap = (c) => h("div", { class: "field", style: "margin:0;flex:1" }, c, h("span", { class: "field-error", id: `${c.id}-error` }));
+    const wrap = (c) => cell(c, "margin:0;flex:1");
     return {
       element: h("div", { class: "row", style: "margin-bottom:6px;align-items:center" }, wrap(kind), wrap(name), wrap(mount), wrap(source), h("label", { class: "small" }, readOnly, gettext("Read-only"))),
       controls: [name, kind, mount, source],
