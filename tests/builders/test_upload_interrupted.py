@@ -1,0 +1,107 @@
+"""A chunked upload whose connection really drops mid-chunk resumes (real daphne, real socket)."""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from builders.models import Artifact
+from projects.authentication import create_api_token
+from tests.builders.conftest import World
+from tests.fixtures.celery_worker import database_url_of_test_db
+from tests.fixtures.processes import ServiceProcess, free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+UPLOADS = "/api/v1/workspaces/acme/projects/shop/uploads/"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def console(media_root: Path, tmp_path: Path) -> Iterator[str]:
+    """The console under daphne on a free port, on the test database and this MEDIA_ROOT."""
+    port = free_port()
+    daphne = ServiceProcess(
+        "daphne",
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "b2i_console.asgi:application",
+        ],
+        tmp_path / "daphne.log",
+        env={"DATABASE_URL": database_url_of_test_db(), "MEDIA_ROOT": str(media_root)},
+        cwd=ROOT,
+    ).start()
+    url = f"http://127.0.0.1:{port}"
+    daphne.wait_until(lambda: answers(url), timeout=30)
+    yield url
+    daphne.stop()
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def drop_mid_chunk(url: str, token: str, path: str, offset: int, chunk: bytes) -> None:
+    """Send a PATCH announcing the whole chunk, write a third of it, then vanish."""
+    host, port = url.removeprefix("http://").split(":")
+    head = (
+        f"PATCH {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/octet-stream\r\nUpload-Offset: {offset}\r\n"
+        f"Content-Length: {len(chunk)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(head + chunk[: len(chunk) // 3])
+
+
+def test_connection_dropped_mid_chunk_then_upload_resumes(
+    world: World, console: str, busybox: Path
+) -> None:
+    _, token = create_api_token(world.users["olga"], "uploader")
+    api = httpx.Client(base_url=console, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    data = busybox.read_bytes()
+    chunk = 256 * 1024
+    started = api.post(
+        UPLOADS,
+        json={
+            "file_name": "busybox",
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+    )
+    assert started.status_code == 201, started.text
+    path = f"{UPLOADS}{started.json()['id']}/"
+
+    def send(offset: int) -> httpx.Response:
+        return api.patch(
+            path,
+            content=data[offset : offset + chunk],
+            headers={"Upload-Offset": str(offset), "Content-Type": "application/octet-stream"},
+        )
+
+    assert send(0).json()["offset"] == chunk
+    drop_mid_chunk(console, token, path, chunk, data[chunk : 2 * chunk])
+
+    offset = api.get(path).json()["offset"]
+    assert offset == chunk, "half a chunk must never count as received"
+    while offset < len(data):
+        offset = send(offset).json()["offset"]
+    done = api.post(path + "complete/", json={"kind": "binary"})
+    assert done.status_code == 201, done.text
+    assert (
+        Artifact.objects.get(public_id=done.json()["id"]).sha256 == hashlib.sha256(data).hexdigest()
+    )
