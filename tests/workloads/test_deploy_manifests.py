@@ -66,3 +66,12 @@ def test_exactly_one_beat_even_during_upgrades():
     beat = load(DEPLOY / "kubernetes" / "beat-deployment.yaml")[0]
     assert beat["spec"]["replicas"] == 1
     assert beat["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_migrate_job_configures_the_in_cluster_connection_with_the_console_image():
+    job = load(DEPLOY / "kubernetes" / "migrate-job.yaml")[0]
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    script = container["command"][-1]
+    assert script.startswith("python manage.py migrate --noinput && ")
+    assert f"--console-image {container['image']}" in script
+    assert "configure_cluster --in-cluster" in script
