@@ -75,3 +75,14 @@ def test_migrate_job_configures_the_in_cluster_connection_with_the_console_image
     assert script.startswith("python manage.py migrate --noinput && ")
     assert f"--console-image {container['image']}" in script
     assert "configure_cluster --in-cluster" in script
+
+
+def test_cluster_role_allows_every_verb_the_console_uses():
+    rules = load(DEPLOY / "kubernetes" / "clusterrole.yaml")[0]["rules"]
+    allowed = {(r, v) for rule in rules for r in rule["resources"] for v in rule["verbs"]}
+    # server-side apply is a PATCH; dry runs too; status reads list and watch.
+    for resource in ("namespaces", "secrets", "services", "deployments", "statefulsets", "jobs"):
+        assert {(resource, "patch"), (resource, "get"), (resource, "delete")} <= allowed
+    for resource in ("pods", "pods/log", "events", "nodes"):
+        assert (resource, "list") in allowed or resource == "pods/log"
+    assert ("pods/log", "get") in allowed and ("deployments", "watch") in allowed
