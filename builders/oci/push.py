@@ -38,6 +38,10 @@ from builders.oci.transfer import ensure_blob
 from builders.oci.transport import ReadableBody
 
 PUSH_STEP = "push"
+# Missing local blobs (and the config) up to this many bytes in all are uploaded together, in
+# parallel: a rebuild's small application layer and config then cost one upload's round trips.
+# Bigger uploads stay one at a time, so a cancel is honoured between them.
+SMALL_UPLOADS = 4 * 1024 * 1024
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
@@ -134,18 +138,20 @@ class ImagePusher:
     report: PushReport = field(default_factory=PushReport)
     # Digests the target already has, from one round of concurrent HEADs before any upload.
     present: set[str] = field(default_factory=set)
+    checked: bool = False  # whether `present` is definitive (absent digests need no HEAD)
 
     def push(self, image: ComposedImage, tags: Sequence[str]) -> PushReport:
         """Push layers, config, then the manifest under each tag; return the report."""
         if not tags:
             raise ValueError("push needs at least one tag")
         self.present = self.find_present([*image.layers, image.config])
+        together = self.small_uploads(image)
         for layer in image.layers:
-            self.checkpoint()
-            self.ensure_layer(layer)
-        self.report.snapshot_layers()
+            if layer.digest not in together:
+                self.checkpoint()
+                self.ensure_layer(layer)
         self.checkpoint()
-        self.ensure_bytes(image.config, image.config_bytes)
+        self.upload_together(image, together)
         digest = ""
         for tag in tags:
             digest = self.target.put_manifest(
@@ -160,20 +166,57 @@ class ImagePusher:
         digests = list(dict.fromkeys(blob.digest for blob in blobs))
         if len(digests) <= 1:
             return set()
+        self.checked = True
         # The client reports retries as events; sinks may write to a database, so the threads
         # only collect them and this thread replays them afterwards, in order of arrival.
+        sizes = self._concurrently(lambda d: self.target.blob_exists(self.repository, d), digests)
+        return {digest for digest, size in zip(digests, sizes, strict=True) if size is not None}
+
+    def _concurrently(self, work: Callable[[str], Any], digests: list[str]) -> list[Any]:
+        # The client reports uploads and retries as events, and sinks may write to a database:
+        # the threads only collect them; this thread replays them afterwards, in arrival order.
         sink, collected = self.target.on_event, list[Event]()
         self.target.on_event = collected.append
         try:
             with ThreadPoolExecutor(max_workers=min(8, len(digests))) as pool:
-                sizes = list(
-                    pool.map(lambda d: self.target.blob_exists(self.repository, d), digests)
-                )
+                return list(pool.map(work, digests))
         finally:
             self.target.on_event = sink
             for event in collected:
                 sink(event)
-        return {digest for digest, size in zip(digests, sizes, strict=True) if size is not None}
+
+    def small_uploads(self, image: ComposedImage) -> dict[str, Descriptor]:
+        """Return the missing local layers and config to upload together (small in total)."""
+        if not self.checked:
+            return {}
+        candidates = [
+            layer for layer in image.layers
+            if layer.digest in self.local_blobs and layer.digest not in self.present
+        ]  # fmt: skip
+        if image.config.digest not in self.present:
+            candidates.append(image.config)
+        if len(candidates) < 2 or sum(blob.size for blob in candidates) > SMALL_UPLOADS:
+            return {}
+        return {blob.digest: blob for blob in candidates}
+
+    def upload_together(self, image: ComposedImage, together: Mapping[str, Descriptor]) -> None:
+        """Upload TOGETHER in parallel; count layers first, then the config (as one by one)."""
+        bodies = {d: _opener(self.local_blobs.get(d), image.config_bytes) for d in together}
+
+        def upload(digest: str) -> None:
+            blob = together[digest]
+            self.target.upload_blob(self.repository, digest, blob.size, bodies[digest])
+
+        if together:
+            self._concurrently(upload, list(together))
+        for layer in image.layers:
+            if layer.digest in together:
+                self.report.count_pushed(layer)
+        self.report.snapshot_layers()
+        if image.config.digest in together:
+            self.report.count_pushed(image.config)
+        else:
+            self.ensure_bytes(image.config, image.config_bytes)
 
     def ensure_layer(self, layer: Descriptor) -> None:
         """Make sure the target has LAYER: skip, mount, or upload it."""
@@ -203,8 +246,9 @@ class ImagePusher:
         self._upload(descriptor, lambda: _BytesBody(data))
 
     def _already_there(self, descriptor: Descriptor) -> bool:
-        known = descriptor.digest in self.present
-        if not known and self.target.blob_exists(self.repository, descriptor.digest) is None:
+        if descriptor.digest not in self.present and (
+            self.checked or self.target.blob_exists(self.repository, descriptor.digest) is None
+        ):
             return False
         self._report_present(descriptor)
         return True
@@ -219,6 +263,13 @@ class ImagePusher:
         # The client reports the upload itself (a `blob-pushed` event).
         self.target.upload_blob(self.repository, descriptor.digest, descriptor.size, opener)
         self.report.count_pushed(descriptor)
+
+
+def _opener(path: Path | None, data: bytes) -> Callable[[], ReadableBody]:
+    """Return a body opener: the file at PATH, else DATA in memory (fresh on every attempt)."""
+    if path is not None:
+        return lambda: path.open("rb")
+    return lambda: _BytesBody(data)
 
 
 class _BytesBody:
