@@ -71,10 +71,10 @@ export function openDialog({ title, body, submitLabel = gettext("OK"), danger = 
 }
 
 // Delete confirmation in KubeSphere style: the user types the resource name.
-export function confirmByName({ title, name, message, onConfirm }) {
+export function confirmByName({ title, name, message, onConfirm, extra = null }) {
   const input = h("input", { id: "confirm-name", name: "confirm", autocomplete: "off" });
   const body = h("div", {},
-    h("p", {}, message),
+    h("p", {}, message), extra,
     field(gettext("Type the name to confirm: %s").replace("%s", name), input));
   const handle = openDialog({
     title, body, danger: true, submitLabel: gettext("Delete"),

@@ -4,6 +4,7 @@ the review shows YAML, nothing exists before Create, then the progress view goes
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,16 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
     page.get_by_role("dialog").get_by_role("button", name="Roll back").click()
     expect(page.locator("#service-attrs")).to_contain_text("#1")
     assert Service.objects.get(name="hello").deployed_run_id == run.pk
+
+    # Delete, typing the name, with the builder too.
+    page.locator("#delete-service").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Also delete the image builder").check()
+    dialog.get_by_label(re.compile("Type the name")).fill("hello")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile("/services/$"))
+    assert not Service.objects.filter(name="hello").exists()
+    assert not ImageBuilder.objects.filter(name="hello").exists()
 
 
 def test_leaving_the_wizard_with_input_asks_first(

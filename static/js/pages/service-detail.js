@@ -89,10 +89,17 @@ async function refresh() {
   } catch (err) { reportError(err); }
 }
 
-document.getElementById("delete-service")?.addEventListener("click", () => confirmByName({
-  title: gettext("Delete Service"), name: config.name,
-  message: gettext("The workload, the Kubernetes Service and the pull secret are deleted; the image builder stays."),
-  onConfirm: async () => { await api.delete(base); window.location.assign(`${config.urls.project}services/`); },
-}));
+document.getElementById("delete-service")?.addEventListener("click", () => {
+  const alsoBuilder = h("input", { type: "checkbox", name: "builder" });
+  confirmByName({
+    title: gettext("Delete Service"), name: config.name,
+    message: gettext("The workload, the Kubernetes Service and the pull secret are deleted; the image builder stays."),
+    extra: h("label", { class: "field inline" }, alsoBuilder, gettext("Also delete the image builder, its runs and logs")),
+    onConfirm: async () => {
+      await api.delete(`${base}?builder=${alsoBuilder.checked}`);
+      window.location.assign(`${config.urls.project}services/`);
+    },
+  });
+});
 refresh();
 setInterval(loadStatus, 10000);
