@@ -292,7 +292,9 @@ def case_rebuild(bench: Bench) -> tuple[CaseResult, dict[str, Path]]:
     folder = fresh_dir(bench, "rebuild")
     original = make.build_boot_jar(folder, "original", bench.jars)
     for tool in TOOLS:
-        bench.one(CaseResult("rebuild"), tool, bench.jre, original, "/app/app.jar", -1)
+        bench.one(
+            CaseResult("rebuild", repo="rebuild"), tool, bench.jre, original, "/app/app.jar", -1
+        )
     last: dict[str, Path] = {}
 
     def changed(index: int, tool: str) -> Path:
