@@ -362,6 +362,16 @@ class WrittenLayers:
         ]
 
 
+def open_layer_cache(directory: Path | None) -> LayerCache | None:
+    """Return the layer cache in DIRECTORY; None when there is none or it cannot be created."""
+    if directory is None:
+        return None
+    try:
+        return LayerCache(directory)
+    except OSError:
+        return None  # e.g. a read-only home: build without the cache rather than fail
+
+
 def write_artifact_layers(
     request: BuildRequest, inspection: Inspection, environment: BuildEnvironment, workdir: Path
 ) -> WrittenLayers:
@@ -371,7 +381,7 @@ def write_artifact_layers(
         context=request.context, exploded=request.exploded,
     )  # fmt: skip
     try:
-        cache = LayerCache(request.layer_cache) if request.layer_cache else None
+        cache = open_layer_cache(request.layer_cache)
         written = write_layers_cached(cache, [plan.entries for plan in plans], workdir)
     except LayerError as error:
         raise BuildError("build:user:unreadable-artifact", str(error)) from error

@@ -41,6 +41,7 @@ def build_request(job: BuildJob) -> BuildRequest:
         allowed_networks=job.allowed_networks,
         mirror=settings.B2I_REGISTRY_MIRROR or None,
         source=job.source,
+        layer_cache=settings.B2I_LAYER_CACHE_DIR,  # unchanged layers are not rewritten
     )
 
 
