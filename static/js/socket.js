@@ -1,6 +1,7 @@
 // A WebSocket that reconnects with backoff and resumes from the last sequence number it saw,
 // so a dropped connection neither loses nor duplicates log lines (the server sends the backlog
-// after `seq`, then live messages). Falls back to polling when sockets keep failing.
+// after `seq`, then live messages). When it never connects, it reports "unavailable" and the
+// caller falls back to polling.
 
 export function socketUrl(path) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -19,6 +20,8 @@ export class LiveSocket {
     this.closed = false;
     this.ws = null;
     this.timer = null;
+    this.everLive = false;
+    this.giveUpAfter = 3;
   }
 
   open() {
@@ -27,6 +30,7 @@ export class LiveSocket {
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;
+      this.everLive = true;
       this.onStatus("live");
       if (this.subscribeMessage) ws.send(JSON.stringify(this.subscribeMessage(this.lastSeq)));
     };
@@ -45,6 +49,12 @@ export class LiveSocket {
       if (this.ws !== ws) return;
       if (this.closed || event.code === 4403 || event.code === 4404 || event.code === 4401) {
         this.onStatus("closed", event.code);
+        return;
+      }
+      // Never connected after a few tries: a proxy without WebSocket support, most likely.
+      if (!this.everLive && this.attempt >= this.giveUpAfter) {
+        this.closed = true;
+        this.onStatus("unavailable");
         return;
       }
       this.onStatus("reconnecting");

@@ -3,6 +3,7 @@ those actions when they are sent anyway from the viewer's browser session."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,27 @@ def test_viewer_sees_no_create_run_or_delete_controls_and_the_api_refuses_them(
     # And the create pages themselves are refused.
     assert page.goto(project + "imagebuilders/create/").status == 403
     assert page.goto(project + "services/create/jar/").status == 403
+
+
+def test_without_websocket_the_log_falls_back_to_polling(
+    page: Page,
+    context: BrowserContext,
+    console_server: ConsoleServer,
+    build_world: World,
+    tmp_path: Path,
+) -> None:
+    # A proxy that refuses WebSocket upgrades: every socket is closed at once.
+    page.route_web_socket(re.compile(r"/ws/"), lambda ws: ws.close())
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/log/?after=" in r.url else None)
+    create_builder_through_api(build_world, build_http_jar(tmp_path))
+    sign_in_as(context, build_world.alice, console_server)
+    page.goto(build_world.project_path + "imagebuilders/hello/")
+    log = page.get_by_test_id("log-body")
+    expect(log).to_contain_text("Build completed successfully", timeout=60_000)
+    expect(page.get_by_test_id("log-status")).to_have_text("Finished")
+    expect(page.locator("[data-testid=runs] tr[data-run='1']")).to_have_attribute(
+        "data-state", "successful"
+    )
+    assert log.inner_text().count("Build completed successfully") == 1  # nothing twice
+    assert polls, "the log came from the polling endpoint"

@@ -1,6 +1,7 @@
 // Live build log: streams over the run's WebSocket (backlog after the last seq, then live),
 // follows the end unless paused, folds steps ("==> step" … "<== step done in 1.20 s") with
 // their durations, searches, wraps, toggles timestamps, downloads, jumps to the first error.
+import { api } from "../api.js";
 import { LiveSocket } from "../socket.js";
 import { h } from "../ui.js";
 
@@ -63,12 +64,43 @@ export class LogViewer {
       onStatus: (status) => {
         if (status === "reconnecting") this.status.textContent = gettext("Reconnecting…");
         if (status === "closed") this.status.textContent = gettext("Disconnected");
+        if (status === "unavailable") this.poll();
       },
     }).open();
     return this;
   }
 
-  stop() { this.socket?.close(); }
+  stop() {
+    this.stopped = true;
+    this.socket?.close();
+    clearTimeout(this.pollTimer);
+  }
+
+  // Without WebSocket: the same lines from GET …/log/?after=<seq> every 2 s until finished.
+  async poll() {
+    const url = this.paths.poll || this.paths.text.replace(/log\.txt$/, "log/");
+    this.polling = true;
+    this.status.textContent = gettext("Polling");
+    let lastState = null;
+    while (!this.stopped) {
+      try {
+        const page = await api.get(`${url}?after=${this.socket.lastSeq}`);
+        if (page.lines.length) {
+          this.socket.advanceTo(page.last_seq);
+          this.handle({ type: "lines", lines: page.lines });
+        }
+        if (page.state !== lastState) {
+          lastState = page.state;
+          this.handle({ type: "state", state: page.state });
+        }
+        if (page.more) continue;
+        if (page.finished) return;
+      } catch {
+        this.status.textContent = gettext("Reconnecting…");
+      }
+      await new Promise((resolve) => { this.pollTimer = setTimeout(resolve, 2000); });
+    }
+  }
 
   handle(message) {
     if (message.type === "lines") {
@@ -77,7 +109,7 @@ export class LogViewer {
       if (this.search.value) this.runSearch(false);
     } else if (message.type === "state") {
       const finished = ["successful", "failed", "cancelled"].includes(message.state);
-      this.status.textContent = finished ? gettext("Finished") : gettext("Live");
+      this.status.textContent = finished ? gettext("Finished") : this.polling ? gettext("Polling") : gettext("Live");
       this.onState(message);
     }
   }
