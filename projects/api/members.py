@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -15,50 +16,48 @@ from b2i_console.api_errors import ApiError
 from projects import services
 from projects.api import serializers as s
 from projects.api.views import ProjectScoped, WorkspaceScoped
-from projects.models import ProjectMembership, WorkspaceMembership
+from projects.models import Project, ProjectMembership, Workspace
 
 
-def _already_member(username: str, where: str) -> ApiError:
-    return ApiError(
-        "members:already-member",
-        f"{username} is already a member of this {where}; change their role instead.",
-        status=409,
-    )
+class _Members(generics.GenericAPIView):
+    """Shared by the workspace and project member views; the scope mixin resolves the owner."""
+
+    place: str  # "workspace" or "project": the attribute WorkspaceScoped/ProjectScoped sets
+    set_member: Callable[[Any, Any, str], Any]  # services.set_<place>_member
+    remove_member: Callable[[Any], object]
+
+    def owner(self) -> Workspace | Project:
+        owner: Workspace | Project = getattr(self, self.place)
+        return owner
+
+    def memberships(self) -> QuerySet[Any]:
+        return self.owner().memberships.select_related("user")
 
 
-def _not_member() -> Http404:
-    return Http404("No such member.")
-
-
-class WorkspaceMemberList(WorkspaceScoped, generics.ListCreateAPIView):
-    serializer_class = s.WorkspaceMemberSerializer
-
-    def get_queryset(self) -> QuerySet[WorkspaceMembership]:
-        return self.workspace.memberships.select_related("user").order_by("user__username")
+class _MemberList(_Members, generics.ListCreateAPIView):
+    def get_queryset(self) -> QuerySet[Any]:
+        return self.memberships().order_by("user__username")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.find_user(serializer.validated_data["user"]["username"])
-        if self.workspace.memberships.filter(user=user).exists():
-            raise _already_member(user.username, "workspace")
-        membership = services.set_workspace_member(
-            self.workspace, user, serializer.validated_data["role"]
-        )
+        if self.owner().memberships.filter(user=user).exists():
+            raise ApiError(
+                "members:already-member",
+                f"{user.username} is already a member of this {self.place}; "
+                "change their role instead.",
+                status=409,
+            )
+        membership = self.set_member(self.owner(), user, serializer.validated_data["role"])
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
 
-class WorkspaceMemberDetail(WorkspaceScoped, generics.GenericAPIView):
-    serializer_class = s.WorkspaceMemberSerializer
-
-    def get_object(self) -> WorkspaceMembership:
-        membership = (
-            self.workspace.memberships.select_related("user")
-            .filter(user__username=self.kwargs["username"])
-            .first()
-        )
+class _MemberDetail(_Members):
+    def get_object(self) -> Any:
+        membership = self.memberships().filter(user__username=self.kwargs["username"]).first()
         if membership is None:
-            raise _not_member()
+            raise Http404("No such member.")
         return membership
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -67,66 +66,41 @@ class WorkspaceMemberDetail(WorkspaceScoped, generics.GenericAPIView):
     @extend_schema(request=s.RoleSerializer)
     def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         membership = self.get_object()
-        role = s.WorkspaceMemberSerializer(data=request.data, partial=True)
+        role = self.get_serializer_class()(data=request.data, partial=True)
         role.is_valid(raise_exception=True)
         if "role" in role.validated_data:
-            membership = services.set_workspace_member(
-                self.workspace, membership.user, role.validated_data["role"]
-            )
+            membership = self.set_member(self.owner(), membership.user, role.validated_data["role"])
         return Response(self.get_serializer(membership).data)
 
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        services.remove_workspace_member(self.get_object())
+        self.remove_member(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProjectMemberList(ProjectScoped, generics.ListCreateAPIView):
+class WorkspaceMemberList(WorkspaceScoped, _MemberList):
+    serializer_class = s.WorkspaceMemberSerializer
+    place = "workspace"
+    set_member = staticmethod(services.set_workspace_member)
+
+
+class WorkspaceMemberDetail(WorkspaceScoped, _MemberDetail):
+    serializer_class = s.WorkspaceMemberSerializer
+    place = "workspace"
+    set_member = staticmethod(services.set_workspace_member)
+    # Also drops their memberships of the workspace's projects; refuses the last admin.
+    remove_member = staticmethod(services.remove_workspace_member)
+
+
+class ProjectMemberList(ProjectScoped, _MemberList):
     serializer_class = s.ProjectMemberSerializer
     write_need = "manage"
-
-    def get_queryset(self) -> QuerySet[ProjectMembership]:
-        return self.project.memberships.select_related("user").order_by("user__username")
-
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = services.find_user(serializer.validated_data["user"]["username"])
-        if self.project.memberships.filter(user=user).exists():
-            raise _already_member(user.username, "project")
-        membership = services.set_project_member(
-            self.project, user, serializer.validated_data["role"]
-        )
-        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
+    place = "project"
+    set_member = staticmethod(services.set_project_member)
 
 
-class ProjectMemberDetail(ProjectScoped, generics.GenericAPIView):
+class ProjectMemberDetail(ProjectScoped, _MemberDetail):
     serializer_class = s.ProjectMemberSerializer
     write_need = "manage"
-
-    def get_object(self) -> ProjectMembership:
-        membership = (
-            self.project.memberships.select_related("user")
-            .filter(user__username=self.kwargs["username"])
-            .first()
-        )
-        if membership is None:
-            raise _not_member()
-        return membership
-
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return Response(self.get_serializer(self.get_object()).data)
-
-    @extend_schema(request=s.RoleSerializer)
-    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        membership = self.get_object()
-        role = s.ProjectMemberSerializer(data=request.data, partial=True)
-        role.is_valid(raise_exception=True)
-        if "role" in role.validated_data:
-            membership = services.set_project_member(
-                self.project, membership.user, role.validated_data["role"]
-            )
-        return Response(self.get_serializer(membership).data)
-
-    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        self.get_object().delete()
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    place = "project"
+    set_member = staticmethod(services.set_project_member)
+    remove_member = staticmethod(ProjectMembership.delete)
