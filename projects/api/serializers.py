@@ -44,23 +44,32 @@ def _cached_role(
     return roles[key]
 
 
-class WorkspaceSerializer(serializers.ModelSerializer):
-    creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+# The requesting user's role in the object and the needs it grants. (A comment, not a docstring:
+# drf-spectacular would print a docstring as the description of every schema using it.)
+class _RoleFields(serializers.Serializer):
+    role_of: Callable[[Any, Any], str | None]  # access.workspace_role / access.project_role
+    needs: dict[str, frozenset[str]]  # access.WORKSPACE_NEEDS / access.PROJECT_NEEDS
+
     my_role = serializers.SerializerMethodField()
     permissions = serializers.SerializerMethodField()
+
+    def get_my_role(self, obj: Any) -> str | None:
+        return _cached_role(self, obj, self.role_of)
+
+    def get_permissions(self, obj: Any) -> dict[str, bool]:
+        return access.needs_granted(_cached_role(self, obj, self.role_of), self.needs)
+
+
+class WorkspaceSerializer(_RoleFields, serializers.ModelSerializer):
+    creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
         model = Workspace
         fields = ["name", "alias", "description", "creator", "created_at", "my_role", "permissions"]
         read_only_fields = ["created_at"]
 
-    def get_my_role(self, workspace: Workspace) -> str | None:
-        return _cached_role(self, workspace, access.workspace_role)
-
-    def get_permissions(self, workspace: Workspace) -> dict[str, bool]:
-        return access.needs_granted(
-            _cached_role(self, workspace, access.workspace_role), access.WORKSPACE_NEEDS
-        )
+    role_of = staticmethod(access.workspace_role)
+    needs = access.WORKSPACE_NEEDS
 
 
 class WorkspaceUpdateSerializer(WorkspaceSerializer):
@@ -68,12 +77,10 @@ class WorkspaceUpdateSerializer(WorkspaceSerializer):
         read_only_fields = ["name", "created_at"]
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(_RoleFields, serializers.ModelSerializer):
     workspace = serializers.SlugRelatedField(slug_field="name", read_only=True)
     creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
     namespace = serializers.CharField(read_only=True)
-    my_role = serializers.SerializerMethodField()
-    permissions = serializers.SerializerMethodField()
 
     class Meta:
         model = Project
@@ -90,13 +97,8 @@ class ProjectSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["created_at"]
 
-    def get_my_role(self, project: Project) -> str | None:
-        return _cached_role(self, project, access.project_role)
-
-    def get_permissions(self, project: Project) -> dict[str, bool]:
-        return access.needs_granted(
-            _cached_role(self, project, access.project_role), access.PROJECT_NEEDS
-        )
+    role_of = staticmethod(access.project_role)
+    needs = access.PROJECT_NEEDS
 
 
 class ProjectUpdateSerializer(ProjectSerializer):
