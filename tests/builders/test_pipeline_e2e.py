@@ -143,8 +143,8 @@ def test_rerun_with_a_new_artifact_and_tag_pushes_a_new_image(
 
 @pytest.fixture
 def slow_world(pipeline: World, registry: Registry, busybox_base: BaseImage) -> Iterator[SlowProxy]:
-    """The project's registry secret goes through a proxy pushing at ~1 MB/s."""
-    with slow_proxy(registry.port, 1_000_000) as proxy:
+    """The project's registry secret goes through a proxy pushing at ~2 MB/s."""
+    with slow_proxy(registry.port, 2_000_000) as proxy:
         secret = RegistrySecret.objects.get(name="local")
         secret.address = f"http://{proxy.host}"
         secret.save()
@@ -164,7 +164,10 @@ def big_binary_builder(world: World, tmp_path: Path, name: str, megabytes: int) 
 def test_cancel_of_a_running_build_reaches_cancelled_within_5_seconds(
     slow_world: SlowProxy, pipeline: World, celery_worker: CeleryWorker, tmp_path: Path
 ) -> None:
-    builder = big_binary_builder(pipeline, tmp_path, "slow", megabytes=3)
+    # The engine honours a cancel between blob uploads (blobs under 4 MiB in all go up
+    # together): 12 MB of padding is a ~6 MiB layer, one upload of about 3 s at ~2 MB/s, so the
+    # cancel asked at its start is honoured right after it, within the 5 s promised.
+    builder = big_binary_builder(pipeline, tmp_path, "slow", megabytes=12)
     run = services.do_start_run(builder)
     wait_for_log(run, "==> push", celery_worker)
     asked = time.monotonic()
@@ -191,7 +194,7 @@ def test_sigkill_of_the_worker_mid_build_never_leaves_a_run_running(
     tmp_path: Path,
     settings: Any,
 ) -> None:
-    doomed = services.do_start_run(big_binary_builder(pipeline, tmp_path, "doomed", megabytes=6))
+    doomed = services.do_start_run(big_binary_builder(pipeline, tmp_path, "doomed", megabytes=24))
     queued = services.do_start_run(big_binary_builder(pipeline, tmp_path, "queued", megabytes=1))
     wait_for_log(doomed, "==> push", celery_worker)
     killed_at = time.monotonic()
