@@ -34,7 +34,7 @@ import contextlib
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,25 +249,47 @@ def _build(run: _Run) -> BuildResult:
         writing = background.submit(
             write_artifact_layers, request, inspection, environment, workdir
         )
-        with run.step("resolve-base", str(base_ref)):
-            bases = resolve_for(run, base_ref, platform if not every_platform else None)
-            for base in bases:
-                run.log("resolve-base", f"pinned {base.pinned_name} ({base_platform(base)})")
-        with run.step("write-layers"):
-            layers = writing.result()
-            for blob, line, hit in zip(layers.blobs, layers.created_by, layers.cached, strict=True):
-                how = ", from the layer cache" if hit else ""
-                run.log("write-layers", f"{line} ({blob.size} bytes, {blob.digest[:19]}{how})")
+        bases = _resolve_step(run, base_ref, None if every_platform else platform)
+        layers = _write_layers_step(run, writing)
         with run.step("compose"):
             images = [compose_for(request, inspection, environment, b, layers) for b in bases]
         with run.step("push", str(target)):
             report = push_to(run, target, base_ref, list(zip(bases, images, strict=True)), layers)
-    base, image = bases[0], images[0]
+    return _result(run, target, report, bases, images[0], inspection, environment, warnings)
+
+
+def _resolve_step(run: _Run, base_ref: Reference, platform: Platform | None) -> list[BaseImage]:
+    with run.step("resolve-base", str(base_ref)):
+        bases = resolve_for(run, base_ref, platform)
+        for base in bases:
+            run.log("resolve-base", f"pinned {base.pinned_name} ({base_platform(base)})")
+    return bases
+
+
+def _write_layers_step(run: _Run, writing: Future[WrittenLayers]) -> WrittenLayers:
+    with run.step("write-layers"):
+        layers = writing.result()
+        for blob, line, hit in zip(layers.blobs, layers.created_by, layers.cached, strict=True):
+            how = ", from the layer cache" if hit else ""
+            run.log("write-layers", f"{line} ({blob.size} bytes, {blob.digest[:19]}{how})")
+    return layers
+
+
+def _result(
+    run: _Run,
+    target: Reference,
+    report: PushReport,
+    bases: Sequence[BaseImage],
+    image: ComposedImage,
+    inspection: Inspection,
+    environment: BuildEnvironment,
+    warnings: Sequence[str],
+) -> BuildResult:
     return BuildResult(
         reference=f"{target.name}@{report.digest}",
         digest=report.digest,
         tags=report.tags,
-        base_reference=base.pinned_name,
+        base_reference=bases[0].pinned_name,
         environment=environment.name,
         compressed_size=image.compressed_size,
         layers_pushed=report.layers_pushed,
