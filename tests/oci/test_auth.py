@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,14 +171,20 @@ def test_token_realm_is_validated_before_credentials_are_sent(
     assert len(challenging.requests) == 1
 
 
-def test_expired_token_is_fetched_again(token_registry: Registry) -> None:
-    assert token_registry.token_server is not None
-    with RegistryClient(
+def pusher_client(token_registry: Registry, **options: Any) -> RegistryClient:
+    """A client of the token registry with the push-allowed user's credentials."""
+    return RegistryClient(
         token_registry.host,
         scheme="http",
         credentials=Credentials("pusher", token_registry.users["pusher"]),
         allowed_networks=LOOPBACK,
-    ) as client:
+        **options,
+    )
+
+
+def test_expired_token_is_fetched_again(token_registry: Registry) -> None:
+    assert token_registry.token_server is not None
+    with pusher_client(token_registry) as client:
         client.blob_exists("auth/expiry", "sha256:" + "3" * 64)
         before = len(token_registry.token_server.requests)
         client.blob_exists("auth/expiry", "sha256:" + "3" * 64)
@@ -190,12 +197,7 @@ def test_expired_token_is_fetched_again(token_registry: Registry) -> None:
 
 def test_token_request_carries_service_scopes_and_user(token_registry: Registry) -> None:
     assert token_registry.token_server is not None
-    with RegistryClient(
-        token_registry.host,
-        scheme="http",
-        credentials=Credentials("pusher", token_registry.users["pusher"]),
-        allowed_networks=LOOPBACK,
-    ) as client:
+    with pusher_client(token_registry) as client:
         before = len(token_registry.token_server.requests)
         client.mount_blob("auth/target", "sha256:" + "4" * 64, "auth/source")
         request = token_registry.token_server.requests[before]
@@ -216,14 +218,7 @@ def test_flaky_token_service_is_retried(token_registry: Registry) -> None:
     events: list[Event] = []
     plan = FaultPlan(script=["503", "reset"])
     with FaultyProxy(token_registry.token_server.realm.rsplit("/", 1)[0], plan) as proxy:
-        client = RegistryClient(
-            token_registry.host,
-            scheme="http",
-            credentials=Credentials("pusher", token_registry.users["pusher"]),
-            allowed_networks=LOOPBACK,
-            on_event=events.append,
-            retry_base_delay=0.001,
-        )
+        client = pusher_client(token_registry, on_event=events.append, retry_base_delay=0.001)
         client.auth.challenge = Challenge(
             "bearer", {"realm": f"http://{proxy.host}/token", "service": "b2i-test-registry"}
         )
