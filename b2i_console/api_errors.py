@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -81,8 +81,9 @@ def _first_message(fields: dict[str, Any]) -> str:
     return ""
 
 
-def _in_use_message(exc: ProtectedError) -> str:
-    users = sorted(f"{obj._meta.verbose_name} {obj}" for obj in exc.protected_objects)
+def _in_use_message(exc: ProtectedError | RestrictedError) -> str:
+    in_use = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    users = sorted(f"{obj._meta.verbose_name} {obj}" for obj in in_use)
     shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
     return f"This is still used by {shown}; delete or change those first."
 
@@ -96,7 +97,8 @@ def _convert_foreign(exc: Exception) -> Exception:
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         return exceptions.ValidationError(detail)
-    if isinstance(exc, ProtectedError):
+    if isinstance(exc, ProtectedError | RestrictedError):
+        # RESTRICT (e.g. a registry secret used by an image builder) is "in use" as well.
         return ApiError("conflict:in-use", _in_use_message(exc), status=409)
     code, message = getattr(exc, "code", None), getattr(exc, "message", None)
     if isinstance(code, str) and isinstance(message, str) and not isinstance(exc, ApiError):

@@ -171,12 +171,14 @@ class ImageBuilder(models.Model):
     environment = models.ForeignKey(BuildEnvironment, on_delete=models.PROTECT)
     image_name = models.CharField(max_length=255)
     tag = models.CharField(max_length=128, default="latest", validators=[IMAGE_TAG])
+    # RESTRICT, not PROTECT: a secret in use cannot be deleted on its own, but deleting the
+    # whole project (which cascades to builders too) may remove it.
     registry_secret = models.ForeignKey(
-        "projects.RegistrySecret", on_delete=models.PROTECT, related_name="image_builders"
+        "projects.RegistrySecret", on_delete=models.RESTRICT, related_name="image_builders"
     )
     environment_parameters = models.JSONField(default=dict, blank=True)
     artifact = models.ForeignKey(
-        Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="builders"
+        Artifact, null=True, blank=True, on_delete=models.RESTRICT, related_name="builders"
     )
     # The remote-trigger token, encrypted at rest (projects.crypto); operators see it in the
     # trigger URL, and the trigger endpoint compares it in constant time.
@@ -218,7 +220,7 @@ class BuildRun(models.Model):
     builder = models.ForeignKey(ImageBuilder, on_delete=models.CASCADE, related_name="runs")
     number = models.PositiveIntegerField()
     artifact = models.ForeignKey(
-        Artifact, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
+        Artifact, null=True, blank=True, on_delete=models.RESTRICT, related_name="runs"
     )
     artifact_url = models.URLField(max_length=2048, blank=True)
     artifact_url_sha256 = models.CharField(max_length=64, blank=True)

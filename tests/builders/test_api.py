@@ -240,3 +240,27 @@ def test_trigger_token_is_encrypted_at_rest(
     assert raw and "PlainToken77" not in raw
     builder.refresh_from_db()
     assert builder.trigger_token == "PlainToken77"
+
+
+def test_deleting_a_project_removes_its_builders_runs_and_artifacts(
+    world: World, builder: ImageBuilder, enqueued: list[int]
+) -> None:
+    from builders.models import Artifact
+
+    run = services.do_start_run(builder)
+    services.do_request_cancel(run)
+    world.project.delete()
+    assert not ImageBuilder.objects.exists()
+    assert not BuildRun.objects.exists()
+    assert not Artifact.objects.exists()
+
+
+def test_a_registry_secret_used_by_a_builder_cannot_be_deleted(
+    world: World, builder: ImageBuilder
+) -> None:
+    response = world.client("alice").delete(
+        "/api/v1/workspaces/acme/projects/shop/registrysecrets/local/?confirm=local"
+    )
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict:in-use"
+    assert "hello" in response.json()["message"]
