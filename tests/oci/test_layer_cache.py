@@ -114,6 +114,20 @@ def test_a_damaged_entry_is_a_miss_and_is_dropped(tmp_path):
     assert not hit and blob.size > 6
 
 
+def _run_four_processes(target, arguments):
+    """Run TARGET in four spawned processes (ARGUMENTS(i, queue) each) and return what they put."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    workers = [context.Process(target=target, args=arguments(i, queue)) for i in range(4)]
+    for worker in workers:
+        worker.start()
+    results = [queue.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+        assert worker.exitcode == 0
+    return results
+
+
 def _build_in_process(root, out, queue):
     cache = LayerCache(Path(root))
     entry = bytes_entry("/shared/data", b"same bytes for every worker" * 5000)
@@ -122,20 +136,9 @@ def _build_in_process(root, out, queue):
 
 
 def test_concurrent_builds_of_one_layer_write_it_once(tmp_path):
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    workers = [
-        context.Process(
-            target=_build_in_process, args=(tmp_path / "cache", tmp_path / f"o{i}", queue)
-        )
-        for i in range(4)
-    ]
-    for worker in workers:
-        worker.start()
-    results = [queue.get(timeout=60) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
-        assert worker.exitcode == 0
+    results = _run_four_processes(
+        _build_in_process, lambda i, queue: (tmp_path / "cache", tmp_path / f"o{i}", queue)
+    )
     assert len({digest for digest, _ in results}) == 1
     assert sorted(hit for _, hit in results) == [False, True, True, True]
     assert len(list((tmp_path / "cache" / "entries").iterdir())) == 1
@@ -173,20 +176,9 @@ def _fill_in_process(root, out, seed, queue):
 
 
 def test_concurrent_builds_with_eviction_stay_within_the_bound(tmp_path):
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    workers = [
-        context.Process(
-            target=_fill_in_process, args=(tmp_path / "cache", tmp_path / f"o{i}", i, queue)
-        )
-        for i in range(4)
-    ]
-    for worker in workers:
-        worker.start()
-    counts = [queue.get(timeout=60) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=60)
-        assert worker.exitcode == 0
+    counts = _run_four_processes(
+        _fill_in_process, lambda i, queue: (tmp_path / "cache", tmp_path / f"o{i}", i, queue)
+    )
     assert counts == [6, 6, 6, 6]
     cache = LayerCache(tmp_path / "cache", max_bytes=400_000)
     assert 0 < cache.total_size() <= 400_000
