@@ -192,10 +192,11 @@ def test_openapi_schema_and_docs_page_are_served(world: World) -> None:
     assert api.get("/api/docs/").status_code == 200
 
 
-def test_project_whose_builders_use_its_secrets_can_be_deleted(world: World) -> None:
-    from builders.models import BuildEnvironment, BuildRun, ImageBuilder
+def _builder_pushing_with_hub(world: World) -> Any:
+    """Create the image builder `web` in shop that pushes with the registry secret `hub`."""
+    from builders.models import BuildEnvironment, ImageBuilder
 
-    builder = ImageBuilder.objects.create(
+    return ImageBuilder.objects.create(
         project=world.shop,
         name="web",
         artifact_kind="jar",
@@ -203,6 +204,12 @@ def test_project_whose_builders_use_its_secrets_can_be_deleted(world: World) -> 
         image_name="shop/web",
         registry_secret=world.shop.registry_secrets.get(name="hub"),
     )
+
+
+def test_project_whose_builders_use_its_secrets_can_be_deleted(world: World) -> None:
+    from builders.models import BuildRun, ImageBuilder
+
+    builder = _builder_pushing_with_hub(world)
     BuildRun.objects.create(builder=builder, number=1, tag="v1", state="successful")
     response = world.client("bob").delete(SHOP + "?confirm=shop")
     assert response.status_code == 204, response.content
@@ -210,16 +217,7 @@ def test_project_whose_builders_use_its_secrets_can_be_deleted(world: World) -> 
 
 
 def test_secret_used_by_a_builder_is_not_deleted_and_says_by_what(world: World) -> None:
-    from builders.models import BuildEnvironment, ImageBuilder
-
-    ImageBuilder.objects.create(
-        project=world.shop,
-        name="web",
-        artifact_kind="jar",
-        environment=BuildEnvironment.objects.first(),
-        image_name="shop/web",
-        registry_secret=world.shop.registry_secrets.get(name="hub"),
-    )
+    _builder_pushing_with_hub(world)
     response = world.client("bob").delete(SHOP + "registrysecrets/hub/")
     assert response.status_code == 409
     assert response.json()["code"] == "conflict:in-use"
