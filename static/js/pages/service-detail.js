@@ -69,16 +69,20 @@ async function renderBuildPanel() {
 }
 
 function rollbackControl(runs) {
-  const earlier = runs.filter((r) => r.state === "successful" && r.number !== service.deployed_run);
-  if (!earlier.length) return null;
-  return h("button", { type: "button", onclick: () => {
-    const select = h("select", { name: "run", id: "rollback-run" }, earlier.map((r) => h("option", { value: r.number }, `#${r.number} · ${r.tag} · ${formatTime(r.finished_at)}`)));
-    openDialog({
-      title: gettext("Roll back"), submitLabel: gettext("Roll back"),
-      body: h("div", { class: "field" }, h("label", { for: "rollback-run" }, gettext("Deploy the image of run")), select),
-      onSubmit: async () => { await api.post(`${base}rollback/`, { run: Number(select.value) }); toast(gettext("Rolled back"), "success"); refresh(); },
-    });
-  } }, gettext("Roll back"));
+  if (runs.filter((r) => r.state === "successful").length < 2) return null;
+  return h("button", { type: "button", onclick: openRollback }, gettext("Roll back"));
+}
+
+// The choices are read when the dialog opens, so a deploy that landed meanwhile is counted.
+async function openRollback() {
+  const [current, runs] = await Promise.all([api.get(base), list(`${config.api.project}/imagebuilders/${service.builder}/runs/`, { limit: 50 })]);
+  const earlier = runs.results.filter((r) => r.state === "successful" && r.number !== current.deployed_run);
+  const select = h("select", { name: "run", id: "rollback-run" }, earlier.map((r) => h("option", { value: r.number }, `#${r.number} · ${r.tag} · ${formatTime(r.finished_at)}`)));
+  openDialog({
+    title: gettext("Roll back"), submitLabel: gettext("Roll back"),
+    body: h("div", { class: "field" }, h("label", { for: "rollback-run" }, gettext("Deploy the image of run")), select),
+    onSubmit: async () => { await api.post(`${base}rollback/`, { run: Number(select.value) }); toast(gettext("Rolled back"), "success"); refresh(); },
+  });
 }
 
 async function refresh() {
