@@ -158,7 +158,13 @@ def normalize_registry_address(address: str) -> str:
 
 
 def validate_registry_address(address: str) -> None:
-    parts = urlsplit(normalize_registry_address(address))
+    try:
+        parts = urlsplit(normalize_registry_address(address))
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: "http://[::1"
+        raise ValidationError(
+            "The registry address is not a valid URL; give it as https://host[:port][/path].",
+            code="invalid-address",
+        ) from exc
     if parts.scheme not in ("http", "https"):
         raise ValidationError(
             "The registry address must start with https:// or http:// (insecure).",

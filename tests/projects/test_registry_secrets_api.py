@@ -71,6 +71,7 @@ def test_http_address_is_kept_as_an_insecure_registry(world: World) -> None:
         ({"name": "x" * 64, "address": "https://r.example.com"}, "name"),
         ({"name": "ok", "address": "ftp://r.example.com"}, "address"),
         ({"name": "ok", "address": "https://r.example.com:99999"}, "address"),
+        ({"name": "ok", "address": "http://[::1"}, "address"),  # urlsplit raises ValueError
         ({"name": "ok", "address": "https://r.example.com", "email": "nope"}, "email"),
         ({"name": "ok", "address": "https://r.example.com", "ca_bundle": "garbage"}, "ca_bundle"),
         ({"address": "https://r.example.com"}, "name"),
