@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from projects import access
 from projects.models import Project, Workspace
@@ -84,8 +85,7 @@ def project_url(project: Project, name: str, **kwargs: str) -> str:
 
 
 def project_navigation(project: Project, page: str) -> list[dict[str, Any]]:
-    """Return the left navigation of a project: groups of (label key, url, current)."""
-    from django.utils.translation import gettext as _
+    """Return the left navigation of a project: groups of items (label, url, current)."""
 
     def item(label: str, name: str) -> dict[str, Any]:
         key = name.removeprefix("project-")
