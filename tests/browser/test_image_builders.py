@@ -97,6 +97,12 @@ def check_list_filters_and_delete(page: Page, world: World) -> None:
     page.get_by_label("Search").fill("nothing-like-this")
     expect(row).to_have_count(0)
     page.get_by_label("Search").fill("hel")
+    row.get_by_role("button", name="Edit").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Alias").fill("Hello App")
+    dialog.get_by_role("button", name="Save").click()
+    expect(row).to_contain_text("Hello App")
+    assert ImageBuilder.objects.get(name="hello").alias == "Hello App"
     row.get_by_role("button", name="Delete").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_label(re.compile("Type the name")).fill("hello")
