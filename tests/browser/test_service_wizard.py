@@ -93,6 +93,8 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
         "data-state", "done", timeout=60_000
     )
     expect(page.get_by_test_id("access-urls")).to_contain_text("http://")
+    page.get_by_text("YAML of the created objects").click()
+    expect(page.get_by_test_id("created-yaml")).to_contain_text("kind: Deployment")
     screenshot(page, "12-service-progress", docs=True)
 
     run = BuildRun.objects.get(builder__name="hello", number=1)

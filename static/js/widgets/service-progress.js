@@ -30,7 +30,7 @@ export function showProgress({ config, root, builder, service, artifact }) {
     h("p", {}, gettext("Build"), ` #${runNumber}: `, runChip, " · ",
       h("a", { href: `${config.urls.project}imagebuilders/${builder.name}/` }, gettext("Image builder")), " · ",
       h("a", { href: `${config.urls.project}services/${service.name}/` }, gettext("Service details"))),
-    viewer.element, rollout, access);
+    viewer.element, rollout, access, createdObjects(config, service));
   mark("upload", artifact ? "done" : "active");
   mark("build", "active");
   viewer.start();
@@ -78,4 +78,17 @@ export function showProgress({ config, root, builder, service, artifact }) {
       ? h("p", {}, gettext("Access URL"), ": ", ...urls.map((u) => h("a", { href: u, target: "_blank", rel: "noopener" }, u)))
       : h("p", { class: "muted" }, gettext("The service has no external access (ClusterIP); reach it inside the cluster.")));
   }
+}
+
+// The objects as created in the cluster (the review could only show the specification when
+// the preview API needed an existing builder); loaded when the user opens it.
+function createdObjects(config, service) {
+  const pre = h("pre", { class: "yaml", "data-testid": "created-yaml" });
+  const details = h("details", {}, h("summary", {}, gettext("YAML of the created objects")), pre);
+  details.addEventListener("toggle", async () => {
+    if (!details.open || pre.textContent) return;
+    try { pre.textContent = (await api.get(`${config.api.project}/services/${service.name}/export/`)).yaml; }
+    catch (err) { pre.textContent = err.message; }
+  });
+  return details;
 }
