@@ -9,7 +9,6 @@ becomes a log line; state changes go through `builders.services`.
 from __future__ import annotations
 
 import logging
-import socket
 import tempfile
 import threading
 import time
@@ -34,6 +33,14 @@ logger = logging.getLogger(__name__)
 
 class RunCancelled(Exception):
     """The user asked the run to stop; raised between steps or between layer uploads."""
+
+
+class ClaimHeldElsewhere(Exception):
+    """A live worker holds the run; the task should look again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"held by a live worker; retry in {retry_after} s")
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -145,6 +152,8 @@ class Heartbeat:
 def run_build(run_id: int, *, task_id: str = "", executor: BuildExecutor | None = None) -> str:
     """Claim and build one run; return its final state (or why nothing was done)."""
     claim = services.do_claim_run(run_id, worker_host=worker_name(), task_id=task_id)
+    if not claim.claimed and claim.retry_after:
+        raise ClaimHeldElsewhere(claim.retry_after)
     if not claim.claimed:
         logger.info("run %s not built: %s", run_id, claim.reason)
         return claim.reason
@@ -152,7 +161,7 @@ def run_build(run_id: int, *, task_id: str = "", executor: BuildExecutor | None 
         "builder__environment", "builder__registry_secret", "builder__project", "artifact"
     ).get(pk=run_id)
     log = RunLog(run.pk, secrets=secrets_of(run))
-    log.write(f"Build #{run.number} of {run.builder.name} started on {worker_name()}")
+    log.write(f"Build #{run.number} of {run.builder.name} started on {run.worker_host}")
     if run.attempt > 1:
         log.write(f"Attempt {run.attempt} (the previous worker was lost)")
     with Heartbeat(run.pk, log) as heartbeat:
@@ -304,7 +313,8 @@ def secrets_of(run: BuildRun) -> list[str]:
 
 
 def worker_name() -> str:
-    return socket.gethostname()
+    """Return `host:pid`: the pid lets a redelivered task see that the old holder died."""
+    return services.worker_identity()
 
 
 class EventLogger:

@@ -9,6 +9,8 @@ transaction commits, so a worker never looks for a row that is not visible yet.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -118,6 +120,7 @@ class Claim:
 
     claimed: bool
     reason: str = ""
+    retry_after: int = 0
 
 
 def do_claim_run(run_id: int, *, worker_host: str, task_id: str = "") -> Claim:
@@ -146,28 +149,51 @@ def do_claim_run(run_id: int, *, worker_host: str, task_id: str = "") -> Claim:
 
 
 def _take_over_lost_run(run_id: int, *, worker_host: str, now: Any) -> Claim:
-    """Re-claim a Running run whose worker died (redelivered task) unless attempts ran out."""
-    stale_before = now - timedelta(seconds=settings.B2I_BUILD_LOST_AFTER_SECONDS)
-    stale = BuildRun.objects.filter(
-        pk=run_id, state=BuildState.RUNNING, heartbeat_at__lt=stale_before
-    )
-    if stale.filter(attempt__lt=MAX_ATTEMPTS).update(
-        heartbeat_at=now, attempt=F("attempt") + 1, worker_host=worker_host[:255]
-    ):
-        return Claim(True, "took over a lost run")
-    run = stale.first()
-    if run is not None:
-        reason = f"worker lost {run.attempt} times"
-        _finish(
-            run,
-            BuildState.FAILED,
-            "build:worker-lost",
-            reason,
-            failure_line(reason),
-            from_states=(BuildState.RUNNING,),
-            where={"heartbeat_at__lt": stale_before},
+    """Re-claim a Running run whose worker died (a redelivered task) unless attempts ran out."""
+    run = BuildRun.objects.filter(pk=run_id, state=BuildState.RUNNING).first()
+    if run is None:
+        return Claim(False, "not pending")
+    limit = settings.B2I_BUILD_LOST_AFTER_SECONDS
+    stale = run.heartbeat_at is None or run.heartbeat_at < now - timedelta(seconds=limit)
+    if not (stale or holder_is_dead(run.worker_host)):
+        # A live worker holds it (or a redelivery came early): look again once it could be lost.
+        return Claim(False, "held by a live worker", retry_after=limit)
+    # Guarded on the holder and heartbeat we saw, so two redeliveries cannot both take over.
+    seen = {"worker_host": run.worker_host, "heartbeat_at": run.heartbeat_at}
+    if run.attempt < MAX_ATTEMPTS:
+        took = BuildRun.objects.filter(pk=run_id, state=BuildState.RUNNING, **seen).update(
+            heartbeat_at=now, attempt=F("attempt") + 1, worker_host=worker_host[:255]
         )
+        return Claim(bool(took), "took over a lost run" if took else "not pending")
+    reason = f"worker lost {run.attempt} times"
+    _finish(
+        run,
+        BuildState.FAILED,
+        "build:worker-lost",
+        reason,
+        failure_line(reason),
+        from_states=(BuildState.RUNNING,),
+        where=seen,
+    )
     return Claim(False, "not pending")
+
+
+def holder_is_dead(worker_host: str) -> bool:
+    """Tell whether `host:pid` names a process of this machine that no longer exists."""
+    host, _, pid = worker_host.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False  # another machine (the heartbeat decides), or not a pid we can check
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True  # e.g. the pool process was killed; Celery redelivered its task at once
+    except PermissionError:
+        return False
+    return False
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 # --- while running --------------------------------------------------------------------------

@@ -20,7 +20,11 @@ from builders import runner, services
 )
 def run_build_task(self: Any, run_id: int) -> str:
     """Build one run (ids only: the row says everything); a duplicate delivery does nothing."""
-    return runner.run_build(run_id, task_id=self.request.id or "")
+    try:
+        return runner.run_build(run_id, task_id=self.request.id or "")
+    except runner.ClaimHeldElsewhere as held:
+        # Redelivered while the holder may still live: look again once it could be lost.
+        raise self.retry(countdown=held.retry_after, max_retries=None) from held
 
 
 @shared_task(name="builders.tasks.reap_lost_builds_task")

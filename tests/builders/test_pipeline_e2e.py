@@ -260,3 +260,24 @@ def test_worker_states_and_lines_stream_over_the_socket(
     ], celery_worker.log_tail()
     assert texts == log_of(run)
     assert texts[-1] == "Build completed successfully"
+
+
+def test_sigkill_of_the_pool_process_mid_build_is_retried_to_success(
+    slow_world: SlowProxy, pipeline: World, celery_worker: CeleryWorker, tmp_path: Path
+) -> None:
+    import os
+    import signal
+
+    run = services.do_start_run(big_binary_builder(pipeline, tmp_path, "retried", megabytes=24))
+    wait_for_log(run, "==> push", celery_worker)
+    run.refresh_from_db()
+    holder = int(run.worker_host.rpartition(":")[2])  # the pool process building it
+    os.kill(holder, signal.SIGKILL)
+    # Celery rejects the lost task back to the queue; the next pool process sees the holder
+    # is gone and builds it again as attempt 2.
+    run = wait_for_run(run, ("successful", "failed"), celery_worker, timeout=90)
+    assert run.state == BuildState.SUCCESSFUL, (run.error_code, run.error_message)
+    assert run.attempt == 2
+    lines = log_of(run)
+    assert "Attempt 2 (the previous worker was lost)" in lines
+    assert lines[-1] == "Build completed successfully"

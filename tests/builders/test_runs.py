@@ -248,3 +248,31 @@ def test_workloads_are_updated_only_after_a_successful_run(
     succeeded = services.do_start_run(builder)
     runner.run_build(succeeded.pk, executor=ScriptedExecutor())
     assert rolled == [succeeded.pk]
+
+
+def test_redelivery_after_the_holding_process_died_takes_over_at_once(
+    builder: ImageBuilder, enqueued: list[int]
+) -> None:
+    import socket
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid of this machine that no longer exists
+    run = services.do_start_run(builder)
+    assert services.do_claim_run(run.pk, worker_host=f"{socket.gethostname()}:{dead.pid}").claimed
+    # The heartbeat is fresh, but the holder is gone: no need to wait for the reaper.
+    again = services.do_claim_run(run.pk, worker_host="next")
+    assert (again.claimed, again.reason) == (True, "took over a lost run")
+    assert BuildRun.objects.get(pk=run.pk).attempt == 2
+
+
+def test_redelivery_while_a_live_worker_holds_the_run_asks_to_retry_later(
+    builder: ImageBuilder, enqueued: list[int], settings: Any
+) -> None:
+    run = services.do_start_run(builder)
+    assert services.do_claim_run(run.pk, worker_host="elsewhere:1").claimed
+    held = services.do_claim_run(run.pk, worker_host="here:2")
+    assert (held.claimed, held.retry_after) == (False, settings.B2I_BUILD_LOST_AFTER_SECONDS)
+    with pytest.raises(runner.ClaimHeldElsewhere):
+        runner.run_build(run.pk, executor=ScriptedExecutor())
+    assert BuildRun.objects.get(pk=run.pk).attempt == 1
