@@ -130,7 +130,7 @@ def credentials_from_docker_config(path: str | Path, registry_host: str) -> Cred
 
 @dataclass
 class _Token:
-    value: str
+    value: str = field(repr=False)  # a bearer token: never in a repr, a traceback or a log
     expires_at: float
 
 

@@ -195,6 +195,15 @@ def test_expired_token_is_fetched_again(token_registry: Registry) -> None:
         assert len(token_registry.token_server.requests) == before + 1
 
 
+def test_cached_bearer_tokens_stay_out_of_reprs(token_registry: Registry) -> None:
+    with pusher_client(token_registry) as client:
+        client.blob_exists("auth/repr", "sha256:" + "6" * 64)
+        tokens = [token.value for token in client.auth._tokens.values()]
+        assert tokens and all(len(token) > 20 for token in tokens)
+        shown = repr(client.auth._tokens)
+    assert not any(token in shown for token in tokens)
+
+
 def test_token_request_carries_service_scopes_and_user(token_registry: Registry) -> None:
     assert token_registry.token_server is not None
     with pusher_client(token_registry) as client:
