@@ -117,7 +117,7 @@ def make_builder(
         artifact_kind=artifact.kind,
         environment=environment,
         image_name=extra.pop("image_name", f"demo/{name}"),
-        registry_secret=world.secret,
+        registry_secret=extra.pop("registry_secret", world.secret),
         artifact=artifact,
         **extra,
     )

@@ -281,3 +281,36 @@ def test_sigkill_of_the_pool_process_mid_build_is_retried_to_success(
     lines = log_of(run)
     assert "Attempt 2 (the previous worker was lost)" in lines
     assert lines[-1] == "Build completed successfully"
+
+
+def test_push_with_registry_credentials_that_never_reach_the_log(
+    pipeline: World,
+    registry: Registry,
+    htpasswd_registry: Registry,
+    celery_worker: CeleryWorker,
+    tmp_path: Path,
+) -> None:
+    password = htpasswd_registry.users["alice"]
+    target = RegistrySecret(
+        project=pipeline.project, name="private", address=htpasswd_registry.url, username="alice"
+    )
+    target.password = password
+    target.save()
+    binary = artifacts.build_static_binary(tmp_path, "private")
+    builder = make_builder(
+        pipeline,
+        make_artifact(pipeline.project, binary),
+        name="private",
+        environment="busybox-test",  # its base lives on the open registry (secret "local")
+        registry_secret=target,
+    )
+    run = wait_for_run(services.do_start_run(builder), ("successful", "failed"), celery_worker)
+    assert run.state == BuildState.SUCCESSFUL, (run.error_code, run.error_message)
+    assert run.image_reference.startswith(f"{htpasswd_registry.host}/demo/private@sha256:")
+    pushed = httpx.head(
+        f"{htpasswd_registry.url}/v2/demo/private/manifests/latest",
+        headers={"Accept": MANIFEST_TYPES},
+        auth=("alice", password),
+    )
+    assert pushed.headers["Docker-Content-Digest"] == run.digest
+    assert password not in "\n".join(log_of(run))
