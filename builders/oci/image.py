@@ -37,7 +37,7 @@ DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 INDEX_MEDIA_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 MANIFEST_MEDIA_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 # Registry 2.8 answers 404 for an OCI manifest requested without the OCI type in Accept.
-ACCEPT_MANIFESTS = (OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST)
+ACCEPT_MANIFESTS = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST)
 
 FIXED_CREATED = "1970-01-01T00:00:01Z"
 BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"

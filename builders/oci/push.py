@@ -303,20 +303,3 @@ def push_image(
     """Push IMAGE to TARGET/REPOSITORY under TAGS; layers from LOCAL_BLOBS or the BASE source."""
     pusher = ImagePusher(target, repository, local_blobs, base, on_event, checkpoint)
     return pusher.push(image, tags)
-
-
-def describe_report(report: PushReport) -> dict[str, Any]:
-    """Return the report as plain data (for results and logs)."""
-    return {
-        "digest": report.digest,
-        "tags": list(report.tags),
-        "pushed_blobs": report.pushed_blobs,
-        "pushed_bytes": report.pushed_bytes,
-        "reused_blobs": report.reused_blobs,
-        "reused_bytes": report.reused_bytes,
-        "mounted_blobs": report.mounted_blobs,
-        "layers_pushed": report.layers_pushed,
-        "layers_reused": report.layers_reused,
-        "layer_bytes_pushed": report.layer_bytes_pushed,
-        "layer_bytes_reused": report.layer_bytes_reused,
-    }

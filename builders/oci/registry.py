@@ -47,6 +47,7 @@ from builders.oci.errors import (
     TlsError,
 )
 from builders.oci.events import Event, EventSink, ignore_event
+from builders.oci.image import ACCEPT_MANIFESTS
 from builders.oci.references import (
     DOCKER_HUB,
     DOCKER_HUB_API,
@@ -68,11 +69,6 @@ from builders.oci.transport import (
     translate_transport_error,
 )
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-MANIFEST_MEDIA_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST)
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_REDIRECTS = 5
 Access = Literal["pull", "push"]
@@ -454,7 +450,7 @@ class RegistryClient:
     def head_manifest(self, repo: str, reference: str) -> ManifestInfo | None:
         """Resolve a tag or digest with HEAD (not counted as a pull); None when unknown."""
         scopes = (repository_scope(repo, ("pull",)),)
-        headers = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
+        headers = {"Accept": ", ".join(ACCEPT_MANIFESTS)}
 
         def attempt() -> ManifestInfo | None:
             url = self._url(repo, f"manifests/{reference}")
@@ -472,7 +468,7 @@ class RegistryClient:
     def get_manifest(self, repo: str, reference: str) -> Manifest:
         """Fetch a manifest or index by tag or digest, accepting OCI and Docker types."""
         scopes = (repository_scope(repo, ("pull",)),)
-        headers = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
+        headers = {"Accept": ", ".join(ACCEPT_MANIFESTS)}
 
         def attempt() -> httpx.Response:
             url = self._url(repo, f"manifests/{reference}")

@@ -25,12 +25,8 @@ from builders.oci.errors import (
     TlsError,
 )
 from builders.oci.events import Event
-from builders.oci.registry import (
-    DOCKER_MANIFEST,
-    OCI_INDEX,
-    OCI_MANIFEST,
-    RegistryClient,
-)
+from builders.oci.image import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from builders.oci.registry import RegistryClient
 from builders.oci.transfer import ensure_blob
 from tests.fixtures.registry import Registry
 

@@ -14,7 +14,8 @@ import pytest
 
 from builders.oci.errors import RegistryRequestError, UnreachableError
 from builders.oci.events import Event
-from builders.oci.registry import OCI_MANIFEST, RegistryClient
+from builders.oci.image import OCI_MANIFEST
+from builders.oci.registry import RegistryClient
 from builders.oci.transport import RetryPolicy, is_retryable, parse_retry_after
 from tests.fixtures.faulty_proxy import FaultPlan, FaultyProxy
 from tests.fixtures.registry import Registry
