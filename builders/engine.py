@@ -75,7 +75,6 @@ from builders.packaging.errors import ArtifactError
 from builders.packaging.inspection import Inspection, inspect_artifact
 from builders.packaging.layering import plan_layers, run_settings
 
-STEPS = ("inspect", "resolve-base", "write-layers", "compose", "push")
 USER_ERRORS = (ArtifactError, OciError)
 
 

@@ -204,8 +204,3 @@ def save_registry_secret(secret: RegistrySecret, password: str | None = None) ->
         others.exclude(pk=secret.pk).filter(is_default=True).update(is_default=False)
     secret.save()
     return secret
-
-
-def default_registry_secret(project: Project) -> RegistrySecret | None:
-    """Return the project's default registry secret, if any."""
-    return RegistrySecret.objects.filter(project=project, is_default=True).first()
