@@ -108,14 +108,21 @@ def token_base(
     )  # fmt: skip
 
 
+def build_as(
+    token_registry: Registry, base: BaseImage, tmp_path: Path, user: str, name: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `b2i build` of a fresh binary to cli/NAME:v1 with USER's docker config credentials."""
+    binary = artifacts.build_static_binary(tmp_path, name)
+    config = docker_config(tmp_path, token_registry, user)
+    target = f"{token_registry.host}/cli/{name}:v1"
+    return run_b2i("build", str(binary), "--to", target, "--from", base.tagged,
+                   "--insecure", "--docker-config", str(config))  # fmt: skip
+
+
 def test_pull_only_credentials_on_the_target_fail_clearly(
     token_registry: Registry, token_base: BaseImage, tmp_path: Path
 ) -> None:
-    binary = artifacts.build_static_binary(tmp_path, "denied")
-    config = docker_config(tmp_path, token_registry, "reader")
-    target = f"{token_registry.host}/cli/denied:v1"
-    denied = run_b2i("build", str(binary), "--to", target, "--from", token_base.tagged,
-                     "--insecure", "--docker-config", str(config))  # fmt: skip
+    denied = build_as(token_registry, token_base, tmp_path, "reader", "denied")
     assert denied.returncode == 1
     last = denied.stderr.strip().splitlines()[-1]
     assert last.startswith("b2i: error: registry:"), denied.stderr
@@ -126,11 +133,7 @@ def test_pull_only_credentials_on_the_target_fail_clearly(
 def test_docker_config_credentials_with_push_rights_succeed(
     token_registry: Registry, token_base: BaseImage, tmp_path: Path
 ) -> None:
-    binary = artifacts.build_static_binary(tmp_path, "allowed")
-    config = docker_config(tmp_path, token_registry, "pusher")
-    target = f"{token_registry.host}/cli/allowed:v1"
-    built = run_b2i("build", str(binary), "--to", target, "--from", token_base.tagged,
-                    "--insecure", "--docker-config", str(config))  # fmt: skip
+    built = build_as(token_registry, token_base, tmp_path, "pusher", "allowed")
     assert built.returncode == 0, built.stderr
     assert built.stdout.strip().startswith(f"{token_registry.host}/cli/allowed@sha256:")
     assert "mounted from base/bb" in built.stderr
