@@ -42,6 +42,9 @@ def build_request(job: BuildJob) -> BuildRequest:
         mirror=settings.B2I_REGISTRY_MIRROR or None,
         source=job.source,
         layer_cache=settings.B2I_LAYER_CACHE_DIR,  # unchanged layers are not rewritten
+        # Issue 5: JARs/WARs in Jib-style layers where the environment allows it (a one-class
+        # change re-pushes a small layer); KubeSphere-style environments keep the packaged file.
+        exploded=None,
     )
 
 
