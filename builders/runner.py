@@ -245,13 +245,29 @@ def local_artifact(
 def storage_file_path(artifact: Artifact, workdir: Path) -> Path:
     """Return a local path of the stored artifact, copying it out of remote storage if needed."""
     try:
-        return Path(default_storage.path(artifact.storage_key))
+        local = Path(default_storage.path(artifact.storage_key))
     except NotImplementedError:  # S3 and friends have no local path: stream a copy
-        target = workdir / "artifact"
+        return copy_from_storage(artifact, workdir / "artifact")
+    if not local.is_file():
+        raise missing_artifact(artifact)
+    return local
+
+
+def copy_from_storage(artifact: Artifact, target: Path) -> Path:
+    try:
         with default_storage.open(artifact.storage_key, "rb") as source, target.open("wb") as out:
             for chunk in iter(lambda: source.read(1024 * 1024), b""):
                 out.write(chunk)
-        return target
+    except FileNotFoundError as exc:
+        raise missing_artifact(artifact) from exc
+    return target
+
+
+def missing_artifact(artifact: Artifact) -> services.BuildUserError:
+    return services.BuildUserError(
+        "artifact:missing",
+        f"The stored artifact {artifact.file_name} is gone from storage; upload it again.",
+    )
 
 
 def build_job(run: BuildRun, artifact: Artifact, path: Path) -> BuildJob:

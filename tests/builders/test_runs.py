@@ -276,3 +276,15 @@ def test_redelivery_while_a_live_worker_holds_the_run_asks_to_retry_later(
     with pytest.raises(runner.ClaimHeldElsewhere):
         runner.run_build(run.pk, executor=ScriptedExecutor())
     assert BuildRun.objects.get(pk=run.pk).attempt == 1
+
+
+def test_artifact_gone_from_storage_fails_with_a_clear_code(
+    builder: ImageBuilder, enqueued: list[int], media_root: Path
+) -> None:
+    assert builder.artifact is not None
+    (media_root / builder.artifact.storage_key).unlink()
+    run = services.do_start_run(builder)
+    assert runner.run_build(run.pk, executor=ScriptedExecutor()) == BuildState.FAILED
+    run.refresh_from_db()
+    assert run.error_code == "artifact:missing"
+    assert log_of(run)[-1] == f"Build failed: {run.error_message}"
