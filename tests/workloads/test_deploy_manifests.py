@@ -45,6 +45,17 @@ def test_chart_template_mirrors_the_plain_manifest(path):
         assert f"app.kubernetes.io/component: {component}" in template
 
 
+def test_chart_ships_no_default_secrets_and_requires_them():
+    values = yaml.safe_load((DEPLOY / "helm" / "b2i-console" / "values.yaml").read_text())
+    assert values["secrets"]["secretKey"] == values["secrets"]["secretKeys"] == ""
+    assert values["postgresql"]["password"] == ""
+    secret = (TEMPLATES / "secret.yaml").read_text()
+    for key in ("secretKey", "secretKeys"):
+        assert re.search(rf'required "[^"]+" \.Values\.secrets\.{key} \|', secret), key
+    database = (TEMPLATES / "postgresql-secret.yaml").read_text()
+    assert re.search(r'required "[^"]+" \.Values\.postgresql\.password \|', database)
+
+
 def test_every_chart_template_has_a_plain_manifest():
     templates = {p.name for p in TEMPLATES.glob("*.yaml")}
     assert templates == {p.name for p in PLAIN}
