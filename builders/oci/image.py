@@ -210,6 +210,7 @@ class BaseImage:
 
     @property
     def family(self) -> MediaFamily:
+        """Return whether the base is an OCI or a Docker image (new manifests follow it)."""
         return family_of(self.media_type)
 
     @property
@@ -315,6 +316,7 @@ class ComposedImage:
 
     @property
     def digest(self) -> str:
+        """Return the manifest digest: the image's identity once pushed."""
         return sha256_digest(self.manifest_bytes)
 
     @property
