@@ -144,7 +144,8 @@ async function renderReview() {
   } catch (err) {
     // The preview renders from an existing builder; before Create there is none, so the
     // service specification is shown as submitted and the objects appear after Create.
-    yamlBox.textContent = `# ${gettext("Service specification")} (${err.code})\n${toYaml(spec())}`;
+    yamlBox.dataset.previewError = err.code;
+    yamlBox.textContent = `# ${gettext("The Deployment, Service and pull Secret are rendered from this specification when you press Create.")}\n${toYaml(spec())}`;
   }
 }
 
