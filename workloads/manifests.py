@@ -36,11 +36,12 @@ def shorten_name(name: str, limit: int = MAX_NAME) -> str:
 
 
 def pinned_image(repository: str, digest: str) -> str:
-    """Return `repository@digest`, dropping any tag: the workload runs exactly what was built."""
-    last = repository.rsplit("/", 1)
-    if ":" in last[-1]:
-        repository = repository[: repository.rfind(":")]
-    return f"{repository}@{digest}"
+    """Return `repository@digest`, dropping any tag or digest: the workload runs exactly what
+    was built (a run's image reference already ends in `@sha256:…`)."""
+    name = repository.split("@", 1)[0]
+    if ":" in name.rsplit("/", 1)[-1]:
+        name = name[: name.rfind(":")]
+    return f"{name}@{digest}"
 
 
 def selector_labels(spec: ServiceSpec) -> dict[str, str]:

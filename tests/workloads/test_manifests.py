@@ -211,6 +211,8 @@ def test_spec_round_trips_through_its_json_form():
         ),
         ({"volumes": [{"kind": "pvc", "name": "d", "mount_path": "d"}]}, "volumes[0].mount_path"),
         ({"readiness": {"port_name": "nope"}}, "readiness.port_name"),
+        ({"env": [{"name": "X", "value": "a\x00b"}]}, "env[0].value"),  # PostgreSQL refuses NUL
+        ({"annotations": {"note": "\x00"}}, "annotations.note"),
     ],
 )
 def test_invalid_spec_names_the_field_at_fault(change, field):
@@ -236,3 +238,16 @@ def test_schema_validation_rejects_a_broken_manifest():
     broken["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"] = "8080"
     with pytest.raises(AssertionError, match="containerPort"):
         assert_valid_manifests([broken])
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "127.0.0.1:5000/demo/shop",
+        "127.0.0.1:5000/demo/shop:v2",
+        f"127.0.0.1:5000/demo/shop@{'sha256:' + 'a' * 64}",
+        f"127.0.0.1:5000/demo/shop:v2@{'sha256:' + 'a' * 64}",
+    ],
+)
+def test_pinned_image_replaces_any_tag_or_digest_with_the_run_digest(reference: str) -> None:
+    assert pinned_image(reference, DIGEST) == f"127.0.0.1:5000/demo/shop@{DIGEST}"
