@@ -8,7 +8,7 @@ stricter checks KubeSphere lacks. `parse_service_spec(data)` turns a JSON-like d
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -396,9 +396,25 @@ def parse_service_spec(data: Mapping[str, Any]) -> ServiceSpec:
         context_path=_text(data, "context_path").strip("/"),
     )
     _check_workload(errors, spec)
+    for path in _paths_with_nul(spec_to_dict(spec)):
+        # PostgreSQL cannot store U+0000 in text or jsonb, and Kubernetes rejects it too.
+        errors.check(False, path, "must not contain NUL characters")
     if errors.errors:
         raise SpecError(errors.errors)
     return spec
+
+
+def _paths_with_nul(value: Any, path: str = "") -> Iterator[str]:
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _paths_with_nul(key, path or "spec")
+            yield from _paths_with_nul(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from _paths_with_nul(item, f"{path}[{index}]")
 
 
 def spec_to_dict(spec: ServiceSpec) -> dict[str, Any]:

@@ -114,6 +114,10 @@ def test_roles_are_enforced(world, persona, method, path, expected):
         ({"builder": "shop", "spec": "not an object"}, "service:user:invalid-spec"),
         ({"spec": SPEC}, "validation:invalid"),
         ({"builder": "shop", "spec": {**SPEC, "name": "preview"}}, "service:user:name-reserved"),
+        (
+            {"builder": "shop", "spec": {**SPEC, "env": [{"name": "A", "value": "a\x00b"}]}},
+            "service:user:invalid-spec",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_400(world, body, code):
