@@ -313,11 +313,14 @@ def test_token_anonymous_pull_says_credentials_are_needed(token_registry: Regist
 
 
 def test_expired_token_is_refreshed_once(token_registry: Registry) -> None:
+    assert token_registry.token_server is not None
     with client_for(token_registry, "pusher") as client:
-        push_image(client, "rc/refresh", "v1")
+        pushed = push_image(client, "rc/refresh", "v1")
         for token in client.auth._tokens.values():
             token.value = "expired.invalid.token"
-        assert client.get_manifest("rc/refresh", "v1").digest
+        before = len(token_registry.token_server.requests)
+        assert client.get_manifest("rc/refresh", "v1").digest == pushed
+    assert len(token_registry.token_server.requests) == before + 1
 
 
 def test_mount_without_pull_on_source_falls_back_to_upload(
