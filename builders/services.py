@@ -392,10 +392,15 @@ def check_artifact_matches(artifact: Artifact | None, artifact_kind: str) -> Non
         )
 
 
-def check_create_builder(
-    project: Any, user: Any, *, artifact: Artifact, fields: dict[str, Any]
-) -> tuple[ImageBuilder, BuildRun]:
-    """Create a builder with its artifact, then start run #1."""
+def check_builder_draft(
+    project: Any, *, artifact: Artifact | None, fields: dict[str, Any]
+) -> ImageBuilder:
+    """Validate a new builder's fields as create does; return it unsaved (for previews)."""
+    if artifact is None:
+        raise BuildUserError(
+            "builder:artifact-required",
+            "Upload the artifact (file), or give artifact_id or upload_id.",
+        )
     fields = dict(fields)
     secret_name = (fields.pop("registry_secret", None) or {}).get("name")
     secret = check_builder_fields(
@@ -411,15 +416,18 @@ def check_create_builder(
             f"This project already has an image builder named {fields['name']!r}.",
             409,
         )
+    return ImageBuilder(project=project, registry_secret=secret, artifact=artifact, **fields)
+
+
+def check_create_builder(
+    project: Any, user: Any, *, artifact: Artifact, fields: dict[str, Any]
+) -> tuple[ImageBuilder, BuildRun]:
+    """Create a builder with its artifact, then start run #1."""
+    builder = check_builder_draft(project, artifact=artifact, fields=fields)
+    builder.created_by = user if getattr(user, "is_authenticated", False) else None
     try:
         with transaction.atomic():
-            builder = ImageBuilder.objects.create(
-                project=project,
-                registry_secret=secret,
-                artifact=artifact,
-                created_by=user if getattr(user, "is_authenticated", False) else None,
-                **fields,
-            )
+            builder.save()
     except IntegrityError as exc:  # created concurrently under the same name
         raise BuildUserError("builder:name-taken", "That name was just taken.", 409) from exc
     run = do_start_run(builder, user=user)

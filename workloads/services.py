@@ -92,11 +92,30 @@ def render_objects(
     return render_namespace(project.namespace, project.workspace.name), objects
 
 
+PENDING_NOTE = (
+    "# Nothing is created yet. Until the builder's first successful build the {kind} runs 0\n"
+    "# replicas and names the image by tag ({image}); that build pins it to the image's\n"
+    "# digest and scales it to {replicas}.\n"
+)
+
+
 def preview_yaml(project: Project, spec_data: dict[str, Any], builder: ImageBuilder) -> str:
-    """Return the YAML of every object the service would create (Secret data redacted)."""
+    """Return the YAML of every object the service would create (Secret data redacted).
+
+    `builder` may be unsaved (the wizard's review step, before anything exists): the workload
+    then names `<image>:<tag>` at 0 replicas, as created before its first build.
+    """
     spec = check_spec(with_default_context(spec_data, builder))
-    namespace, objects = render_objects(spec, project, builder, last_successful_run(builder))
-    return to_yaml(redact_secrets([namespace, *objects]))
+    check_service_name(project, spec)
+    run = last_successful_run(builder) if builder.pk else None
+    namespace, objects = render_objects(spec, project, builder, run)
+    text = to_yaml(redact_secrets([namespace, *objects]))
+    if run is not None:
+        return text
+    note = PENDING_NOTE.format(
+        kind=workload_kind(spec), image=builder_image(builder), replicas=spec.replicas
+    )
+    return note + text
 
 
 def export_yaml(service: Service) -> str:
@@ -129,13 +148,8 @@ def check_spec(spec_data: dict[str, Any]) -> ServiceSpec:
 # --- create, deploy, rollback ------------------------------------------------------------
 
 
-def check_create_service(
-    project: Project, spec_data: dict[str, Any], builder: ImageBuilder, user: Any
-) -> Service:
-    """Validate, record and apply a service: at 0 replicas until its builder's first success."""
-    spec = check_spec(with_default_context(spec_data, builder))
-    if builder.project_id != project.pk:
-        raise ServiceError("service:user:builder-elsewhere", "The builder is in another project.")
+def check_service_name(project: Project, spec: ServiceSpec) -> None:
+    """Refuse a reserved name or one another service of the project has."""
     if spec.name in RESERVED_NAMES:
         raise ServiceError(
             "service:user:name-reserved", f"{spec.name!r} is reserved; pick another."
@@ -144,6 +158,16 @@ def check_create_service(
         raise ServiceError(
             "service:user:name-taken", f"A service named {spec.name!r} exists already.", 409
         )
+
+
+def check_create_service(
+    project: Project, spec_data: dict[str, Any], builder: ImageBuilder, user: Any
+) -> Service:
+    """Validate, record and apply a service: at 0 replicas until its builder's first success."""
+    spec = check_spec(with_default_context(spec_data, builder))
+    if builder.project_id != project.pk:
+        raise ServiceError("service:user:builder-elsewhere", "The builder is in another project.")
+    check_service_name(project, spec)
     cluster = current_cluster()
     with transaction.atomic():
         service = Service.objects.create(

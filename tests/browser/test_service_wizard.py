@@ -78,7 +78,10 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
     next_step(page, "Review")
 
     # Review: YAML shown; nothing exists yet.
-    expect(page.get_by_test_id("review-yaml")).to_contain_text("hello")
+    review_yaml = page.get_by_test_id("review-yaml")
+    expect(review_yaml).to_contain_text("kind: Deployment")  # rendered before anything exists
+    expect(review_yaml).to_contain_text("replicas: 0")
+    expect(review_yaml).not_to_have_attribute("data-preview-error", re.compile(".*"))
     screenshot(page, "11-wizard-review", docs=True)
     assert not ImageBuilder.objects.filter(name="hello").exists()
     assert not Service.objects.filter(name="hello").exists()

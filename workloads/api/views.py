@@ -16,7 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from b2i_console.api_errors import ApiError
-from builders.models import ImageBuilder
+from builders import services as builder_services
+from builders.api.serializers import BuilderCreateSerializer
+from builders.models import Artifact, ArtifactUpload, ImageBuilder
+from builders.services import BuildUserError
 from projects.api.views import ProjectScoped
 from workloads import services
 from workloads.client import KubeError
@@ -37,6 +40,18 @@ class ServiceCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
     spec = serializers.JSONField(help_text="The service specification (see workloads/spec.py).")
 
 
+class ServicePreviewSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    builder = serializers.CharField(
+        required=False, help_text="Name of an existing image builder (when not builder_settings)."
+    )
+    builder_settings = serializers.JSONField(
+        required=False,
+        help_text="The image builder to be created (the fields of POST imagebuilders/, with "
+        "artifact_id or upload_id); nothing is saved.",
+    )
+    spec = serializers.JSONField(help_text="The service specification (see workloads/spec.py).")
+
+
 class RollbackSerializer(serializers.Serializer):  # type: ignore[type-arg]
     run = serializers.IntegerField(min_value=1, help_text="Number of a successful run.")
 
@@ -44,6 +59,8 @@ class RollbackSerializer(serializers.Serializer):  # type: ignore[type-arg]
 def as_api_error(exc: Exception) -> Exception:
     if isinstance(exc, ServiceError):
         return ApiError(exc.code, exc.message, status=exc.status)
+    if isinstance(exc, BuildUserError):
+        return ApiError(exc.code, exc.message, status=exc.http_status, **exc.extra)
     if isinstance(exc, KubeError):
         extra = {"causes": exc.causes} if exc.causes else {}
         return ApiError(exc.code, exc.message, status=KUBE_STATUS.get(exc.code, 502), **extra)
@@ -118,13 +135,58 @@ class ServiceList(ServicesApiView):
 
 
 class ServicePreview(ServicesApiView):
-    """The wizard's review step: every object as YAML, nothing created."""
+    """The wizard's review step: every object as YAML, nothing created.
 
-    serializer_class = ServiceCreateSerializer
+    With `builder_settings` the builder is validated as POST imagebuilders/ would, but not
+    saved: the workload names `<image>:<tag>` at 0 replicas, as before its first build.
+    """
+
+    serializer_class = ServicePreviewSerializer
 
     def post(self, request: Request, **kwargs: Any) -> Response:
-        builder, spec = self.create_request(request)
+        body = ServicePreviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        spec = data["spec"]
+        if not isinstance(spec, dict):
+            raise ApiError("service:user:invalid-spec", "spec must be a JSON object.")
+        if "builder_settings" in data:
+            builder = self.draft_builder(data["builder_settings"])
+        elif data.get("builder"):
+            builder = self.builder_named(data["builder"])
+        else:
+            raise ApiError(
+                "validation:invalid",
+                "Give builder (an existing image builder) or builder_settings.",
+                fields={"builder": ["Give builder or builder_settings."]},
+            )
         return Response({"yaml": services.preview_yaml(self.project, spec, builder)})
+
+    def draft_builder(self, settings: Any) -> ImageBuilder:
+        if not isinstance(settings, dict):
+            raise ApiError("validation:invalid", "builder_settings must be a JSON object.")
+        body = BuilderCreateSerializer(data=settings, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        refs = {key: fields.pop(key, None) for key in ("file", "artifact_id", "upload_id")}
+        artifact = self.referenced_artifact(refs)
+        return builder_services.check_builder_draft(self.project, artifact=artifact, fields=fields)
+
+    def referenced_artifact(self, refs: dict[str, Any]) -> Artifact | None:
+        """Return the artifact named by id or by a finished upload; never completes uploads."""
+        if refs["artifact_id"]:
+            found = Artifact.objects.filter(project=self.project, public_id=refs["artifact_id"])
+        elif refs["upload_id"]:
+            upload = ArtifactUpload.objects.filter(
+                project=self.project, public_id=refs["upload_id"]
+            )
+            found = Artifact.objects.filter(pk__in=upload.values("artifact"))
+        else:
+            return None
+        artifact = found.first()
+        if artifact is None:
+            raise ApiError("artifact:unknown", "No such artifact in this project.")
+        return artifact
 
 
 class ServiceDetail(ServicesApiView):

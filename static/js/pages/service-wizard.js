@@ -142,10 +142,9 @@ async function renderReview() {
     const preview = await api.post(`${config.api.project}/services/preview/`, { builder: builder.name, builder_settings: builder, spec: spec() });
     yamlBox.textContent = preview.yaml;
   } catch (err) {
-    // The preview renders from an existing builder; before Create there is none, so the
-    // service specification is shown as submitted and the objects appear after Create.
+    // The server refused the settings as Create would: say why, and show the spec as typed.
     yamlBox.dataset.previewError = err.code;
-    yamlBox.textContent = `# ${gettext("The Deployment, Service and pull Secret are rendered from this specification when you press Create.")}\n${toYaml(spec())}`;
+    yamlBox.textContent = `# ${err.message}\n${toYaml(spec())}`;
   }
 }
 
