@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from b2i_console.api_errors import ApiError
 from builders import uploads
 from builders.api import serializers as s
 from builders.api.views import BuildersApiView
@@ -97,3 +101,29 @@ class UploadComplete(UploadDetail):
             self.get_object(), request.user, form.validated_data.get("kind")
         )
         return Response(s.ArtifactSerializer(stored.artifact).data, status=status.HTTP_201_CREATED)
+
+
+class ArtifactDownload(BuildersApiView):
+    """GET the stored file of one of the project's artifacts, under its original name."""
+
+    serializer_class = s.ArtifactSerializer
+
+    @extend_schema(
+        operation_id="artifact_download",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
+        artifact = Artifact.objects.filter(project=self.project, sha256=kwargs["sha256"]).first()
+        if artifact is None:
+            raise Http404("No such artifact in this project.")
+        try:
+            stored = default_storage.open(artifact.storage_key, "rb")
+        except FileNotFoundError as exc:
+            raise ApiError(
+                "artifact:missing",
+                f"The stored artifact {artifact.file_name} is gone from storage; upload it again.",
+                status=404,
+            ) from exc
+        response = FileResponse(stored, as_attachment=True, filename=artifact.file_name)
+        response["Content-Length"] = str(artifact.size)
+        return response

@@ -16,6 +16,11 @@ urlpatterns = [
         name="api-environment",
     ),
     path(PROJECT + "artifacts/", artifacts.ArtifactList.as_view(), name="api-artifacts"),
+    path(
+        PROJECT + "artifacts/<str:sha256>/download/",
+        artifacts.ArtifactDownload.as_view(),
+        name="api-artifact-download",
+    ),
     path(PROJECT + "uploads/", artifacts.UploadList.as_view(), name="api-uploads"),
     path(PROJECT + "uploads/<uuid:upload>/", artifacts.UploadDetail.as_view(), name="api-upload"),
     path(

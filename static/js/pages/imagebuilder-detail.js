@@ -32,7 +32,8 @@ function renderAttributes() {
   attr(dl, gettext("Image"), h("code", {}, `${builder.image_name}:${builder.tag}`));
   attr(dl, gettext("Target registry"), builder.registry_secret);
   const a = builder.artifact;
-  attr(dl, gettext("Artifact"), a ? [a.file_name, ` · ${formatBytes(a.size)}`, h("div", { class: "small muted" }, a.summary)] : "—");
+  const download = a && h("a", { href: `${config.api.project}/artifacts/${a.sha256}/download/`, download: a.file_name, "data-testid": "artifact-download" }, gettext("Download"));
+  attr(dl, gettext("Artifact"), a ? [a.file_name, ` · ${formatBytes(a.size)} · `, download, h("div", { class: "small muted" }, a.summary)] : "—");
   if (a) attr(dl, "sha256", h("code", { class: "small" }, a.sha256), " ", copyButton(a.sha256));
   attr(dl, gettext("Update workloads"), builder.update_workloads ? gettext("Yes") : gettext("No"));
   attr(dl, gettext("Trigger URL"), builder.trigger_url ? [h("code", { class: "small" }, builder.trigger_url), " ", copyButton(builder.trigger_url)] : gettext("No trigger token set"));
