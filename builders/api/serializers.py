@@ -174,7 +174,15 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         run = latest_run_of(builder)
         if run is None:
             return None
-        return {"number": run.number, "state": run.state, "finished_at": run.finished_at}
+        return {
+            "number": run.number,
+            "state": run.state,
+            "tag": run.tag,
+            "created_at": run.created_at,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "duration": run.duration,  # seconds, once finished
+        }
 
     def get_trigger_url(self, builder: ImageBuilder) -> str | None:
         token = readable_token(builder)

@@ -41,7 +41,8 @@ def test_builder_created_from_a_jar_builds_and_the_live_log_shows_success(
     tmp_path: Path,
 ) -> None:
     sign_in_as(context, build_world.alice, console_server)
-    create_builder(page, build_world, build_http_jar(tmp_path, "v1"), "hello")
+    jar = build_http_jar(tmp_path, "v1")
+    create_builder(page, build_world, jar, "hello")
 
     log = page.get_by_test_id("log-body")
     expect(log).to_contain_text("Build completed successfully", timeout=BUILD_TIMEOUT)
@@ -53,6 +54,7 @@ def test_builder_created_from_a_jar_builds_and_the_live_log_shows_success(
     run = BuildRun.objects.get(builder__name="hello", number=1)
     assert run.state == "successful" and run.digest.startswith("sha256:")
     assert run.digest[:19] in run_row.inner_text()
+    check_artifact_download(page, jar)
 
     # Run again with a new artifact and a new tag, from the Run dialog; the new log goes live.
     page.get_by_role("button", name="Run", exact=True).click()
@@ -70,6 +72,16 @@ def test_builder_created_from_a_jar_builds_and_the_live_log_shows_success(
 
     check_log_tools(page, second_log)
     check_list_filters_and_delete(page, build_world)
+
+
+def check_artifact_download(page: Page, jar: Path) -> None:
+    """The artifact attribute links the stored file, served under its original name."""
+    href = page.get_by_test_id("artifact-download").get_attribute("href")
+    assert href
+    response = page.request.get(href)
+    assert response.ok
+    assert response.body() == jar.read_bytes()
+    assert jar.name in response.headers["content-disposition"]
 
 
 def check_log_tools(page: Page, log_row: Locator) -> None:
@@ -90,6 +102,8 @@ def check_list_filters_and_delete(page: Page, world: World) -> None:
     table = page.get_by_test_id("builders")
     row = table.locator("tr[data-name=hello]")
     expect(row.locator(".chip")).to_have_text("Successful")
+    expect(row).to_contain_text("#2 · v2 · ")  # last run: number, tag, time
+    assert re.search(r"\b\d+(m \d+)?s\b", row.inner_text()), "the Duration column is filled"
     page.get_by_label("Status").select_option("failed")
     expect(table).to_contain_text("No image builder yet.")
     page.get_by_label("Status").select_option("successful")

@@ -48,7 +48,7 @@ const table = new DataTable({
     { label: gettext("Status"), render: (b) => statusChip(b.status) },
     { label: gettext("Type"), render: (b) => `${gettext("Artifact-to-image")} · ${KIND_LABEL[b.artifact_kind] || b.artifact_kind}` },
     { label: gettext("Service"), render: (b) => serviceOf[b.name] ? h("a", { href: `${config.urls.project}services/${serviceOf[b.name]}/` }, serviceOf[b.name]) : "—" },
-    { label: gettext("Last run"), render: (b) => b.latest_run ? `#${b.latest_run.number} · ${formatTime(b.latest_run.finished_at || b.latest_run.created_at)}` : "—" },
+    { label: gettext("Last run"), render: (b) => b.latest_run ? `#${b.latest_run.number} · ${b.latest_run.tag} · ${formatTime(b.latest_run.finished_at || b.latest_run.started_at || b.latest_run.created_at)}` : "—" },
     { label: gettext("Duration"), render: (b) => formatDuration(b.latest_run?.duration) },
     { label: gettext("Created"), render: (b) => formatTime(b.created_at) },
     { label: "", className: "actions", render: actions },
