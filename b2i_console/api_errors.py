@@ -12,15 +12,24 @@ SecretDecryptionError) into this shape. Validation errors add `"fields": {name: 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+UNSTORABLE_MESSAGE = (
+    "A value in the request cannot be stored (a NUL character, a number out of range or a text "
+    "too long); change it and try again."
+)
 
 
 class ApiError(exceptions.APIException):
@@ -100,6 +109,11 @@ def _convert_foreign(exc: Exception) -> Exception:
     if isinstance(exc, ProtectedError | RestrictedError):
         # RESTRICT (e.g. a registry secret used by an image builder) is "in use" as well.
         return ApiError("conflict:in-use", _in_use_message(exc), status=409)
+    if isinstance(exc, DataError):
+        # The database refused a value validation let through: the request's fault, but logged
+        # with its traceback so the missing validation gets noticed and added.
+        logger.warning("database refused a request value: %s", exc, exc_info=exc)
+        return ApiError("request:unstorable-value", UNSTORABLE_MESSAGE, status=400)
     code, message = getattr(exc, "code", None), getattr(exc, "message", None)
     if isinstance(code, str) and isinstance(message, str) and not isinstance(exc, ApiError):
         # Domain errors (OciError, SecretDecryptionError…) carry their own stable code.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+from django.db import DataError, transaction
 from django.db.models import ProtectedError
 from rest_framework.test import APIRequestFactory
 
@@ -34,6 +36,16 @@ def test_protected_error_names_what_still_uses_the_object() -> None:
     assert status == 409
     assert body["code"] == "conflict:in-use"
     assert "workspace w0" in str(body["message"]) and "and 2 more" in str(body["message"])
+
+
+@pytest.mark.django_db
+def test_a_value_the_database_refuses_is_a_400_not_a_500(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(DataError) as refused, transaction.atomic():
+        Workspace.objects.create(name="nul", description="a\x00b")  # PostgreSQL refuses U+0000
+    status, body = handle(refused.value)
+    assert (status, body["code"]) == (400, "request:unstorable-value")
+    assert "NUL" in str(body["message"])
+    assert "database refused a request value" in caplog.text  # still visible to operators
 
 
 def test_unexpected_exceptions_are_left_to_django() -> None:
