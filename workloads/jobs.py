@@ -8,6 +8,7 @@ ConfigMap or a literal environment value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from workloads.manifests import MANAGED_BY, Manifest, shorten_name
 
@@ -45,6 +46,40 @@ class BuildJobSpec:
     @property
     def name(self) -> str:
         return job_name(self.builder, self.run_number)
+
+
+BUILDER_LABEL = "b2i-console/builder"
+RUN_LABEL = "b2i-console/run"
+BUILD_JOB_SELECTOR = ",".join([*(f"{k}={v}" for k, v in MANAGED_BY.items()), BUILDER_LABEL])
+
+
+def job_summary(job: Manifest) -> dict[str, Any]:
+    """Summarize a build Job for the Jobs list: its run, state, pod counts and times."""
+    meta, status = job.get("metadata") or {}, job.get("status") or {}
+    labels = meta.get("labels") or {}
+    true = {c.get("type"): c for c in status.get("conditions") or [] if c.get("status") == "True"}
+    failed = true.get("Failed")
+    if failed is not None:
+        state = "Failed"
+    elif "Complete" in true or status.get("succeeded"):
+        state = "Succeeded"
+    else:
+        state = "Running" if status.get("active") else "Pending"
+    run = labels.get(RUN_LABEL, "")
+    return {
+        "name": meta.get("name", ""),
+        "builder": labels.get(BUILDER_LABEL, ""),
+        "run": int(run) if run.isdigit() else None,
+        "state": state,
+        "active": status.get("active", 0),
+        "succeeded": status.get("succeeded", 0),
+        "failed": status.get("failed", 0),
+        "reason": (failed or {}).get("reason", ""),
+        "message": (failed or {}).get("message", ""),
+        "created_at": meta.get("creationTimestamp"),
+        "started_at": status.get("startTime"),
+        "completed_at": status.get("completionTime"),
+    }
 
 
 def job_name(builder: str, run_number: int) -> str:
@@ -133,11 +168,7 @@ def _volumes(spec: BuildJobSpec) -> list[Manifest]:
 
 def render_build_job(spec: BuildJobSpec) -> Manifest:
     """Render the Job of one build run: fetch the artifact, then `b2i build` and push."""
-    labels = {
-        **MANAGED_BY,
-        "b2i-console/builder": spec.builder,
-        "b2i-console/run": str(spec.run_number),
-    }
+    labels = {**MANAGED_BY, BUILDER_LABEL: spec.builder, RUN_LABEL: str(spec.run_number)}
     pod_spec: Manifest = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,

@@ -18,6 +18,7 @@ from builders.models import BuildRun, BuildState, ImageBuilder
 from builders.runner import image_reference
 from projects.models import Project, render_dockerconfigjson
 from workloads.client import KubeClient, KubeError, WorkloadStatus
+from workloads.jobs import BUILD_JOB_SELECTOR, job_summary
 from workloads.manifests import (
     Manifest,
     pinned_image,
@@ -275,6 +276,17 @@ def service_status(service: Service) -> dict[str, Any]:
     finally:
         kube.close()
     return {**status.as_dict(), "access_urls": urls}
+
+
+def list_build_jobs(project: Project) -> list[dict[str, Any]]:
+    """Return the project's build Jobs (Kubernetes executor) in its namespace, newest first."""
+    kube = connect(current_cluster())
+    try:
+        jobs = kube.list("Job", project.namespace, label_selector=BUILD_JOB_SELECTOR)
+    finally:
+        kube.close()
+    summaries = [job_summary(job) for job in jobs]
+    return sorted(summaries, key=lambda job: job["created_at"] or "", reverse=True)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ urlpatterns = [
         artifacts.BuildArtifactDownload.as_view(),
         name="api-build-artifact",
     ),
+    path(PROJECT + "jobs/", views.BuildJobList.as_view(), name="api-build-jobs"),
     path(PROJECT + "services/", views.ServiceList.as_view(), name="api-services"),
     # Before SERVICE, so "preview" is reserved (check_create_service refuses it as a name).
     path(PROJECT + "services/preview/", views.ServicePreview.as_view(), name="api-service-preview"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -26,6 +27,7 @@ from workloads.client import KubeError
 from workloads.models import Service
 from workloads.services import DeleteOptions, ServiceError
 
+KUBERNETES_EXECUTOR = "workloads.executor.KubernetesJobExecutor"
 KUBE_STATUS = {
     "kube:user:invalid-object": 422,
     "kube:user:invalid-kubeconfig": 409,
@@ -228,3 +230,19 @@ class ServiceRollback(ServicesApiView):
         services.check_rollback(service, body.validated_data["run"])
         service.refresh_from_db()
         return Response(service_data(service))
+
+
+class BuildJobList(ServicesApiView):
+    """The project's build Jobs, read live from its namespace (Kubernetes Job executor)."""
+
+    serializer_class = ServiceCreateSerializer
+
+    @extend_schema(operation_id="build_jobs_list")
+    def get(self, request: Request, **kwargs: Any) -> Response:
+        return Response(
+            {
+                "executor": settings.B2I_BUILD_EXECUTOR,
+                "kubernetes_jobs": settings.B2I_BUILD_EXECUTOR == KUBERNETES_EXECUTOR,
+                "results": services.list_build_jobs(self.project),
+            }
+        )
