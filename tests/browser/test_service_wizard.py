@@ -5,6 +5,7 @@ the review shows YAML, nothing exists before Create, then the progress view goes
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,40 @@ def next_step(page: Page, expected: str) -> None:
     """Press Next and check which step the wizard shows afterwards."""
     page.get_by_test_id("wizard-next").click()
     expect(page.locator(".wizard-steps li[aria-current=step]")).to_have_text(expected)
+
+
+def check_jobs_page(page: Page, world: World) -> None:
+    """The Jobs page lists the project's build Jobs read live from its namespace."""
+    from workloads.client import KubeClient
+    from workloads.jobs import BuildJobSpec, render_build_job
+    from workloads.models import Cluster
+
+    spec = BuildJobSpec(
+        namespace=world.project.namespace,
+        builder="hello",
+        run_number=7,
+        console_image="registry.example/b2i-console:0.1.0",
+        artifact_url="http://127.0.0.1:9/artifact",
+        artifact_sha256="a" * 64,
+        target="127.0.0.1:5000/demo/hello:latest",
+        credentials_secret="b2i-push-hello",
+        environment="java-17",
+    )
+    kube = KubeClient.connect(Cluster.objects.get().kubeconfig)
+    try:
+        kube.create(render_build_job(spec))
+        deadline = time.monotonic() + 15  # the test API server's controller runs it
+        while time.monotonic() < deadline:
+            job = kube.get("Job", spec.namespace, spec.name) or {}
+            if (job.get("status") or {}).get("completionTime"):
+                break
+            time.sleep(0.1)
+    finally:
+        kube.close()
+    page.goto(world.project_path + "jobs/")
+    row = page.locator("[data-testid=jobs] tr[data-name=b2i-build-hello-7]")
+    expect(row).to_contain_text("hello #7")
+    expect(row).to_contain_text("Succeeded")
 
 
 def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
@@ -118,6 +153,7 @@ def test_wizard_creates_a_service_from_a_jar_and_the_build_goes_live(
     page.goto(cluster_world.project_path + "deployments/")
     expect(page.locator("[data-testid=workloads] tr[data-name=hello]")).to_contain_text("1/1")
     screenshot(page, "15-deployments")
+    check_jobs_page(page, cluster_world)
 
     # From the service: run again with a new artifact; the workload follows, then roll back.
     page.goto(cluster_world.project_path + "services/hello/")
