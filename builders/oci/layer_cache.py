@@ -10,6 +10,13 @@ finished temporary directory (atomic: readers see all of an entry or nothing). A
 cannot pull it from under a push. `meta.json`'s mtime is the entry's last use; eviction removes
 the least recently used entries until the total fits `max_bytes`, under an exclusive `flock`.
 A per-key `flock` makes concurrent builds of the same layer write it once.
+
+Hints: the full key hashes every member's raw bytes, a second read of the artifact that a
+fresh layer does not need. Entries with cheap hints (a zip member's CRC32 and sizes) are first
+looked up by a hint key: `hints/<hint key>` names the full key of the layer last written for
+them. No hint: the layer is new, so it is written at once (under a per-hint `flock`) and keyed
+afterwards from the identities its members left while being read. A hint found: the full key
+is computed and must match, so a forged CRC32 collision never serves another build's layer.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -65,13 +73,30 @@ def layer_key(entries: Iterable[LayerEntry]) -> str:
     return digest.hexdigest()
 
 
+def layer_hint(entries: Iterable[LayerEntry]) -> str | None:
+    """Return a cheap candidate key from the entries' hints; None when a file entry has none.
+
+    Hints (a zip member's CRC32 and sizes) are read from the central directory, no member
+    bytes. CRC32 is no defence against a crafted collision, so a hint only ever names a
+    candidate: a hit is served only when the full `layer_key` (over raw member bytes) matches.
+    """
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\0gzip-{GZIP_LEVEL}\0hint\0".encode())
+    for entry in complete_entries(entries):
+        hint = entry.hint_identity()
+        if entry.kind == "file" and not hint:
+            return None
+        fields = (entry.path, entry.kind, oct(entry.mode), str(entry.size), entry.link_target)
+        digest.update("\0".join((*fields, hint)).encode() + b"\n")
+    return digest.hexdigest()
+
+
 class LayerCache:
     """Written layers by input key, bounded in size with least-recently-used eviction."""
 
     def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.root = Path(root)
         self.max_bytes = max_bytes
-        for folder in ("entries", "tmp", "locks"):
+        for folder in ("entries", "tmp", "locks", "hints"):
             (self.root / folder).mkdir(parents=True, exist_ok=True)
 
     def _entry_dir(self, key: str) -> Path:
@@ -115,7 +140,53 @@ class LayerCache:
         self, entries: Sequence[LayerEntry], out_dir: Path, *, media_type: str = OCI_LAYER_GZIP
     ) -> tuple[LayerBlob, bool]:
         """Return the layer for `entries` from the cache or freshly written; and whether it hit."""
+        hint = layer_hint(entries)
+        if hint is None:
+            return self._write_keyed(layer_key(entries), entries, out_dir, media_type)
+        hint_lock = self.root / "locks" / f"hint-{hint}.lock"
+        with _flock(hint_lock):
+            try:
+                return self._write_hinted(hint, entries, Path(out_dir), media_type)
+            finally:
+                # Dropped while held, so locks do not pile up: a build waiting on the old
+                # file re-reads the hint once it holds it, and then finds the layer.
+                hint_lock.unlink(missing_ok=True)
+
+    def _write_hinted(
+        self, hint: str, entries: Sequence[LayerEntry], out_dir: Path, media_type: str
+    ) -> tuple[LayerBlob, bool]:
+        candidate = self._hinted_key(hint)
+        if candidate is not None:
+            # Verified with the full key: a crafted CRC32 collision only costs a rewrite.
+            key = layer_key(entries)
+            if key != candidate:
+                self._remember_hint(hint, key)
+            return self._write_keyed(key, entries, out_dir, media_type)
+        # A layer never seen: write it first, then key it. Members read while writing leave
+        # their raw-bytes identities behind, so the full key needs no second read.
+        blob = write_layer(entries, out_dir, media_type=media_type)
         key = layer_key(entries)
+        with self._key_lock(key):
+            self.store(key, blob)
+        self._remember_hint(hint, key)
+        return blob, False
+
+    def _hinted_key(self, hint: str) -> str | None:
+        try:
+            key = (self.root / "hints" / hint).read_text().strip()
+        except OSError:
+            return None
+        return key if self._entry_dir(key).exists() else None
+
+    def _remember_hint(self, hint: str, key: str) -> None:
+        staging = self.root / "hints" / f".{hint}.{os.getpid()}.{threading.get_ident()}"
+        with contextlib.suppress(OSError):
+            staging.write_text(key)
+            os.replace(staging, self.root / "hints" / hint)
+
+    def _write_keyed(
+        self, key: str, entries: Sequence[LayerEntry], out_dir: Path, media_type: str
+    ) -> tuple[LayerBlob, bool]:
         blob = self.lookup(key, out_dir, media_type=media_type)
         if blob is not None:
             return blob, True
@@ -166,7 +237,15 @@ class LayerCache:
                     # more each, and the second publish loses the rename race.
                     (self.root / "locks" / f"{folder.name}.lock").unlink(missing_ok=True)
             self._remove_stale_staging()
+            if freed:
+                self._remove_dangling_hints()
             return freed
+
+    def _remove_dangling_hints(self) -> None:
+        for hint in (self.root / "hints").iterdir():
+            with contextlib.suppress(OSError):
+                if not self._entry_dir(hint.read_text().strip()).exists():
+                    hint.unlink()
 
     def _remove_stale_staging(self) -> None:
         # Staging directories of builds that died mid-publish (a live one is seconds old).

@@ -77,6 +77,10 @@ class LayerEntry:
     # A stable identity of the content, for cache keys (e.g. "sha256:..."). Empty: the layer
     # cache hashes the bytes from `opener` itself.
     content_id: str | Callable[[], str] = field(default="", compare=False, repr=False)
+    # A cheap identity, equal whenever the content is equal but NOT collision-safe (e.g. a zip
+    # member's CRC32 and sizes): the layer cache uses it only to find a candidate entry, which
+    # it then verifies with `content_id`. Empty: `content_id` (when a string) serves as hint.
+    content_hint: str = field(default="", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", normalise_image_path(self.path))
@@ -89,6 +93,12 @@ class LayerEntry:
     def content_identity(self) -> str:
         """Return the stable content identity given or computed lazily ("" when unknown)."""
         return self.content_id() if callable(self.content_id) else self.content_id
+
+    def hint_identity(self) -> str:
+        """Return the cheap content hint ("" when the entry has none that costs nothing)."""
+        if self.content_hint:
+            return self.content_hint
+        return self.content_id if isinstance(self.content_id, str) else ""
 
     @property
     def tar_name(self) -> str:

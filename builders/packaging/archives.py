@@ -124,6 +124,7 @@ class SafeArchive:
         self._lock = threading.Lock()
         self._content_ids: dict[int, str] | None = None
         self._offsets: dict[int, int] = {}
+        self._seen: dict[int, str] = {}  # identities of members read by open_member
 
     def _load_directory(self) -> _Directory:
         fingerprint = _directory_fingerprint(self.path, self.file_size)
@@ -203,13 +204,16 @@ class SafeArchive:
         """Return a stream of a member's bytes; small members are inflated and CRC-checked here."""
         if not _is_small(info):
             return self._stream(info)
-        raw = os.pread(self._fd, info.compress_size, self._data_offset(info))
+        raw = self._raw_prefix(info, info.compress_size)
         try:
             data = raw if info.compress_type == zipfile.ZIP_STORED else _inflate(raw, info)
         except _InflateError as error:
             raise _corrupt_member(info.filename, error) from error
         if len(data) != info.file_size or isal_zlib.crc32(data) != info.CRC:
             raise _corrupt_member(info.filename, ValueError("size or CRC mismatch"))
+        if len(raw) == info.compress_size:
+            # The raw bytes are at hand: their identity now spares the cache key a second read.
+            self._seen[info.header_offset] = _raw_identity(io.BytesIO(raw), info)
         return io.BytesIO(data)
 
     def _stream(self, info: zipfile.ZipInfo) -> IO[bytes]:
@@ -229,10 +233,18 @@ class SafeArchive:
         """Return a digest of the member's method, CRC, size and raw stored bytes (no inflating)."""
         # Equal raw bytes with an equal method always inflate to equal content, so this is a
         # collision-safe content identity for cache keys, ~5x cheaper than hashing the content.
+        seen = self._seen.get(info.header_offset)
+        if seen is not None:
+            return seen
         with self._lock:
-            if self._content_ids is None:
+            # Most members already read (a layer was written first): identify the rest alone.
+            if self._content_ids is None and len(self._seen) < len(self.files) // 2:
                 self._content_ids = self._scan_content_ids()
-        return self._content_ids[info.header_offset]
+        if self._content_ids is not None:
+            return self._content_ids[info.header_offset]
+        with open(self.path, "rb") as handle:
+            handle.seek(self._data_offset(info))
+            return _raw_identity(handle, info)
 
     def _scan_content_ids(self) -> dict[int, str]:
         # One sequential pass in offset order through a large read buffer: a few syscalls per

@@ -141,6 +141,8 @@ def _member(archive: SafeArchive, root: str, info: zipfile.ZipInfo) -> LayerEntr
         size=info.file_size,
         opener=lambda: archive.open_member(info),
         content_id=lambda: archive.member_content_id(info),
+        content_hint=f"zip-crc32:{info.compress_type}:{info.CRC}:{info.file_size}:"
+        f"{info.compress_size}",
     )
 
 
