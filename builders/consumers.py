@@ -19,9 +19,8 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 
+from b2i_console.sockets import object_for_socket_user
 from builders.logs import line_as_json, lines_after, run_group
 from builders.models import BuildRun
 from builders.selectors import get_run_for_user, run_state_payload
@@ -35,18 +34,18 @@ class BuildRunLogConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     group: str = ""
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=4401)
-            return
         kwargs = self.scope["url_route"]["kwargs"]
-        try:
-            self.run = await database_sync_to_async(get_run_for_user)(
-                user, kwargs["workspace"], kwargs["project"], kwargs["builder"], kwargs["number"]
-            )
-        except (Http404, PermissionDenied):
-            await self.close(code=4403)
+        run = await object_for_socket_user(
+            self,
+            get_run_for_user,
+            kwargs["workspace"],
+            kwargs["project"],
+            kwargs["builder"],
+            kwargs["number"],
+        )
+        if run is None:
             return
+        self.run = run
         self.sent_seq = client_seq(self.scope.get("query_string", b""))
         # Join the group before reading the backlog: a line written in between rings the
         # doorbell we are already listening to, and the seq check drops what we already sent.

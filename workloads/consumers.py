@@ -16,12 +16,11 @@ import asyncio
 import threading
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import Http404
 
+from b2i_console.sockets import object_for_socket_user
 from projects import access
 from workloads.client import KubeError
 from workloads.manifests import shorten_name
@@ -52,18 +51,13 @@ class ServiceStatusConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     service: Service
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=4401)
-            return
         kwargs = self.scope["url_route"]["kwargs"]
-        try:
-            self.service = await database_sync_to_async(get_service_for_user)(
-                user, kwargs["workspace"], kwargs["project"], kwargs["name"]
-            )
-        except (Http404, PermissionDenied):
-            await self.close(code=4403)
+        service = await object_for_socket_user(
+            self, get_service_for_user, kwargs["workspace"], kwargs["project"], kwargs["name"]
+        )
+        if service is None:
             return
+        self.service = service
         self.stopped = threading.Event()
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         await self.accept()
