@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -19,6 +20,8 @@ from builders.models import (
     ImageBuilder,
 )
 from projects import access
+
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class ArtifactSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -213,7 +216,20 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     def validate_environment_parameters(self, value: Any) -> dict[str, str]:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             raise serializers.ValidationError("Give an object of NAME: value pairs.")
-        return {key: str(item) for key, item in value.items()}
+        bad_names = sorted(key for key in value if not ENV_NAME.fullmatch(key))
+        if bad_names:
+            raise serializers.ValidationError(
+                f"Not an environment variable name: {', '.join(bad_names)} "
+                "(letters, digits and _, not starting with a digit)."
+            )
+        values = {key: str(item) for key, item in value.items()}
+        # A NUL byte cannot be stored (PostgreSQL) nor passed to a process environment.
+        with_nul = sorted(key for key, item in values.items() if "\x00" in item)
+        if with_nul:
+            raise serializers.ValidationError(
+                f"A NUL character in the value of {', '.join(with_nul)}."
+            )
+        return values
 
 
 class BuilderUpdateSerializer(BuilderSerializer):

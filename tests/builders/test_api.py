@@ -264,3 +264,20 @@ def test_a_registry_secret_used_by_a_builder_cannot_be_deleted(
     assert response.status_code == 409
     assert response.json()["code"] == "conflict:in-use"
     assert "hello" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [{"JAVA_OPTS": "-Xmx1g\x00"}, {"1BAD": "x"}, {"WITH SPACE": "x"}, ["not", "an", "object"]],
+)
+def test_environment_parameters_with_bad_names_or_nul_are_a_clear_400(
+    world: World, builder: ImageBuilder, parameters: Any
+) -> None:
+    response = world.client("olga").patch(
+        BUILDERS + "hello/", {"environment_parameters": parameters}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "validation:invalid"
+    assert "environment_parameters" in response.json()["fields"]
+    builder.refresh_from_db()
+    assert builder.environment_parameters == {}
