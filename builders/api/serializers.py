@@ -146,6 +146,9 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     status = serializers.SerializerMethodField()
     latest_run = serializers.SerializerMethodField()
     trigger_url = serializers.SerializerMethodField()
+    # Explicit default: a multipart create (with the artifact file) that leaves the box out
+    # would otherwise read as False, like an unticked HTML checkbox.
+    update_workloads = serializers.BooleanField(default=True)
 
     class Meta:
         model = ImageBuilder

@@ -61,6 +61,7 @@ def test_create_uploads_the_artifact_and_queues_run_1_after_commit(
     run = BuildRun.objects.get(builder__name="hello")
     assert enqueued == [run.pk]
     assert (run.tag, run.artifact.sha256) == ("v1", body["artifact"]["sha256"])
+    assert body["update_workloads"] is True
 
 
 @pytest.mark.parametrize(
@@ -281,3 +282,16 @@ def test_environment_parameters_with_bad_names_or_nul_are_a_clear_400(
     assert "environment_parameters" in response.json()["fields"]
     builder.refresh_from_db()
     assert builder.environment_parameters == {}
+
+
+def test_update_workloads_can_be_switched_off_at_create_and_on_again(
+    world: World, media_root: Path, busybox: Path, enqueued: list[int]
+) -> None:
+    response = create(world, busybox, update_workloads="false")
+    assert response.status_code == 201, response.json()
+    assert response.json()["update_workloads"] is False
+    client = world.client("olga")
+    patched = client.patch(BUILDERS + "hello/", {"description": "x"}, format="json")
+    assert patched.json()["update_workloads"] is False
+    patched = client.patch(BUILDERS + "hello/", {"update_workloads": True}, format="json")
+    assert patched.json()["update_workloads"] is True
