@@ -39,6 +39,7 @@ GiB = 1024 * MiB
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _END_RECORD = struct.Struct("<4s4H2LH")
 _SMALL_MEMBER = 1024 * 1024
+_READ_AHEAD = 256 * 1024
 # Compressed patched data and strong encryption: ZipFile.open refuses them too.
 _UNSUPPORTED_FLAGS = 0x20 | 0x40
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -84,6 +85,17 @@ def unsafe_name_reason(name: str) -> str | None:
     return None
 
 
+@dataclass
+class _ReadAhead:
+    """One thread's read-ahead window over the archive file."""
+
+    start: int = 0
+    data: bytes = b""
+    used: int = 0  # bytes served from `data`
+    end: int = -1  # where the last read ended
+    streak: int = 0  # sequential reads in a row
+
+
 @dataclass(frozen=True)
 class _Directory:
     """A parsed central directory that passed the checks of one set of limits."""
@@ -125,6 +137,7 @@ class SafeArchive:
         self._content_ids: dict[int, str] | None = None
         self._offsets: dict[int, int] = {}
         self._seen: dict[int, str] = {}  # identities of members read by open_member
+        self._ahead = threading.local()  # _ReadAhead per thread (layers are written in parallel)
 
     def _load_directory(self) -> _Directory:
         fingerprint = _directory_fingerprint(self.path, self.file_size)
@@ -213,7 +226,7 @@ class SafeArchive:
             raise _corrupt_member(info.filename, ValueError("size or CRC mismatch"))
         if len(raw) == info.compress_size:
             # The raw bytes are at hand: their identity now spares the cache key a second read.
-            self._seen[info.header_offset] = _raw_identity(io.BytesIO(raw), info)
+            self._seen[info.header_offset] = _identity_of_raw(info, raw)
         return io.BytesIO(data)
 
     def _stream(self, info: zipfile.ZipInfo) -> IO[bytes]:
@@ -299,6 +312,25 @@ class SafeArchive:
             raise _corrupt_member(name, error) from error
         return b"".join(chunks)
 
+    def _read_at(self, offset: int, size: int) -> bytes:
+        # Layers read members in path order, which in a jar is nearly always file order: one
+        # pread per 256 KiB then serves ~100 small members. (One pread each cost ~4x more in a
+        # build than alone: every call drops the GIL and waits to get it back from the
+        # compressing thread.) Random order falls back to exact preads.
+        ahead: _ReadAhead = self._ahead.__dict__.setdefault("state", _ReadAhead())
+        if ahead.start <= offset and offset + size <= ahead.start + len(ahead.data):
+            ahead.used += size
+            ahead.end = offset + size
+            return ahead.data[offset - ahead.start : offset - ahead.start + size]
+        sequential = 0 <= offset - ahead.end < _READ_AHEAD
+        wasteful = len(ahead.data) > 8 * ahead.used
+        ahead.streak = ahead.streak + 1 if sequential and not wasteful else 0
+        ahead.end = offset + size
+        if ahead.streak < 4 or size >= _READ_AHEAD:
+            return os.pread(self._fd, size, offset)
+        ahead.start, ahead.data, ahead.used = offset, os.pread(self._fd, _READ_AHEAD, offset), size
+        return ahead.data[:size]
+
     def _raw_prefix(self, info: zipfile.ZipInfo, count: int) -> bytes:
         # One pread for the local header and the data: the local extra field is usually as
         # long as the central one, else (rare) the data is read again at its real offset.
@@ -306,7 +338,7 @@ class SafeArchive:
         encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
         name_length = len(name) if name.isascii() else len(name.encode(encoding, "replace"))
         guess = _LOCAL_HEADER.size + name_length + len(info.extra)
-        block = os.pread(self._fd, guess + count, info.header_offset)
+        block = self._read_at(info.header_offset, guess + count)
         if len(block) < _LOCAL_HEADER.size:
             raise _corrupt_member(info.filename, EOFError("short local header"))
         signature, local_name, local_extra = _LOCAL_HEADER.unpack_from(block)
@@ -338,6 +370,13 @@ def _is_small(info: zipfile.ZipInfo) -> bool:
     """Return True for a stored or deflated member read whole (in memory) rather than streamed."""
     fast = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
     return fast and info.file_size <= _SMALL_MEMBER and info.compress_size <= _SMALL_MEMBER
+
+
+def _identity_of_raw(info: zipfile.ZipInfo, raw: bytes) -> str:
+    """Return what `_raw_identity` returns, from the member's raw bytes already in memory."""
+    digest = hashlib.sha256(f"{info.compress_type}:{info.CRC}:{info.file_size}:".encode())
+    digest.update(raw)
+    return "zip-sha256:" + digest.hexdigest()
 
 
 def _raw_identity(handle: IO[bytes], info: zipfile.ZipInfo) -> str:
