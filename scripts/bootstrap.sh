@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
-run_packages=(redis-server docker-registry python3-venv gettext)
+run_packages=(redis-server docker-registry busybox-static python3-venv gettext)
 test_packages=(skopeo umoci busybox-static debootstrap openjdk-17-jdk-headless chromium
                iproute2 util-linux fonts-noto-cjk)
 # Servlet APIs (javax and jakarta) to compile the test WARs; gcc + static libc for a test binary.

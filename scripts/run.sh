@@ -34,16 +34,28 @@ if ! .venv/bin/python scripts/wait_for.py redis "$REDIS_URL" --timeout 1 2>/dev/
 else
   echo "run: reusing the Redis answering at $REDIS_URL"
 fi
-registry_url="http://127.0.0.1:$B2I_LOCAL_REGISTRY_PORT/v2/"
-if ! .venv/bin/python scripts/wait_for.py http "$registry_url" --timeout 1 2>/dev/null; then
-  echo "registry: scripts/local_registry.sh" >> var/Procfile.run
-  echo "run: starting a local registry on 127.0.0.1:$B2I_LOCAL_REGISTRY_PORT"
-else
-  echo "run: reusing the registry answering at $registry_url"
-fi
-
 .venv/bin/python manage.py migrate --no-input -v 0
 .venv/bin/python manage.py collectstatic --no-input -v 0
 .venv/bin/python manage.py bootstrap_demo --registry "http://127.0.0.1:$B2I_LOCAL_REGISTRY_PORT"
+
+# The demo base lets builds succeed without Docker Hub; a registry we start ourselves runs
+# briefly for the seeding, then again under honcho.
+registry_url="http://127.0.0.1:$B2I_LOCAL_REGISTRY_PORT/v2/"
+seed_demo_base() {
+  .venv/bin/python manage.py seed_demo_base --registry "127.0.0.1:$B2I_LOCAL_REGISTRY_PORT" \
+    || echo "run: the demo base was not seeded (builds can still use Docker Hub bases)"
+}
+if .venv/bin/python scripts/wait_for.py http "$registry_url" --timeout 1 2>/dev/null; then
+  echo "run: reusing the registry answering at $registry_url"
+  seed_demo_base
+else
+  mkdir -p var/registry
+  scripts/local_registry.sh > var/registry/seed.log 2>&1 &
+  seeding_registry=$!
+  .venv/bin/python scripts/wait_for.py http "$registry_url" --timeout 15 && seed_demo_base
+  kill "$seeding_registry" && wait "$seeding_registry" 2>/dev/null || true
+  echo "registry: scripts/local_registry.sh" >> var/Procfile.run
+  echo "run: starting a local registry on 127.0.0.1:$B2I_LOCAL_REGISTRY_PORT"
+fi
 echo "run: console at http://127.0.0.1:$PORT/ (Ctrl-C stops everything started here)"
 exec .venv/bin/honcho -f var/Procfile.run -d . start
