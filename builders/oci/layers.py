@@ -81,6 +81,9 @@ class LayerEntry:
     # member's CRC32 and sizes): the layer cache uses it only to find a candidate entry, which
     # it then verifies with `content_id`. Empty: `content_id` (when a string) serves as hint.
     content_hint: str = field(default="", compare=False, repr=False)
+    # Optional: returns the whole (small) content at once. The tar writer prefers it to
+    # `opener`, sparing a stream, a generator and three writes per member (fat jars: 26,000).
+    reader: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", normalise_image_path(self.path))
@@ -411,6 +414,20 @@ def _padded(data: bytes) -> bytes:
     return data + bytes(-len(data) % _BLOCK)
 
 
+def _read_whole(entry: LayerEntry, reader: Callable[[], bytes]) -> bytes:
+    """Return a file entry's bytes from its `reader`, exactly its declared size."""
+    try:
+        data = reader()
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as error:
+        raise LayerError(f"cannot read {entry.path} for the layer: {error}") from error
+    if len(data) < entry.size:
+        raise LayerError(
+            f"cannot read {entry.path} for the layer: it ended "
+            f"{entry.size - len(data)} bytes before its declared size {entry.size}"
+        )
+    return data if len(data) == entry.size else data[: entry.size]
+
+
 def _read_content(entry: LayerEntry) -> Iterable[bytes]:
     """Yield a file entry's bytes in chunks, exactly its declared size (short data fails)."""
     if entry.opener is None:
@@ -458,6 +475,19 @@ class _Batch:
         if self._pending >= _CHUNK:
             self.flush()
 
+    def add_pieces(self, header: bytes, data: bytes) -> None:
+        """Add a member's header, data and padding with the flushes three `add`s would do."""
+        # The flush points must not move: gzip's output depends on how the tar is chunked,
+        # and layer digests must stay byte-identical. Below the threshold, none would occur.
+        padding = _ZEROS[: -len(data) % _BLOCK]
+        if self._pending + len(header) + len(data) + len(padding) < _CHUNK:
+            self.add(header + data + padding)
+            return
+        self.add(header)
+        self.add(data)
+        if padding:
+            self.add(padding)
+
     def flush(self) -> None:
         if self._parts:
             self._out.write(self._parts[0] if len(self._parts) == 1 else b"".join(self._parts))
@@ -471,6 +501,9 @@ def write_tar(entries: Iterable[LayerEntry], out: Writable) -> int:
     # dominated layers of fat jars (30,000 small classes).
     batch = _Batch(out)
     for entry in complete_entries(entries):
+        if entry.reader is not None and entry.kind == "file":
+            batch.add_pieces(tar_header(entry), _read_whole(entry, entry.reader))
+            continue
         batch.add(tar_header(entry))
         if entry.kind == "file":
             for chunk in _read_content(entry):

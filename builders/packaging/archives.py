@@ -217,6 +217,17 @@ class SafeArchive:
         """Return a stream of a member's bytes; small members are inflated and CRC-checked here."""
         if not _is_small(info):
             return self._stream(info)
+        return io.BytesIO(self.read_small_member(info))
+
+    @staticmethod
+    def is_small_member(info: zipfile.ZipInfo) -> bool:
+        """Return True when `read_small_member` may read the member (whole, in memory)."""
+        return _is_small(info)
+
+    def read_small_member(self, info: zipfile.ZipInfo) -> bytes:
+        """Return a small member's bytes, inflated and checked against its size and CRC."""
+        if not _is_small(info):
+            raise ValueError(f"{info.filename} is too big to be read whole")
         raw = self._raw_prefix(info, info.compress_size)
         try:
             data = raw if info.compress_type == zipfile.ZIP_STORED else _inflate(raw, info)
@@ -227,7 +238,7 @@ class SafeArchive:
         if len(raw) == info.compress_size:
             # The raw bytes are at hand: their identity now spares the cache key a second read.
             self._seen[info.header_offset] = _identity_of_raw(info, raw)
-        return io.BytesIO(data)
+        return data
 
     def _stream(self, info: zipfile.ZipInfo) -> IO[bytes]:
         # zipfile's own member reader (inflating, size- and CRC-checked) on a handle of ours
