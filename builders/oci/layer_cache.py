@@ -66,11 +66,12 @@ def entry_content_identity(entry: LayerEntry) -> str:
 
 def layer_key(entries: Iterable[LayerEntry]) -> str:
     """Return the cache key of a layer: a sha256 over its completed, sorted entries."""
-    digest = hashlib.sha256(f"{FORMAT_VERSION}\0gzip-{GZIP_LEVEL}\0".encode())
+    lines = [f"{FORMAT_VERSION}\0gzip-{GZIP_LEVEL}\0"]
     for entry in complete_entries(entries):
         fields = (entry.path, entry.kind, oct(entry.mode), str(entry.size), entry.link_target)
-        digest.update("\0".join((*fields, entry_content_identity(entry))).encode() + b"\n")
-    return digest.hexdigest()
+        lines.append("\0".join((*fields, entry_content_identity(entry))) + "\n")
+    # One update over the joined lines hashes the same bytes as one update per line, faster.
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def layer_hint(entries: Iterable[LayerEntry]) -> str | None:
@@ -80,14 +81,14 @@ def layer_hint(entries: Iterable[LayerEntry]) -> str | None:
     bytes. CRC32 is no defence against a crafted collision, so a hint only ever names a
     candidate: a hit is served only when the full `layer_key` (over raw member bytes) matches.
     """
-    digest = hashlib.sha256(f"{FORMAT_VERSION}\0gzip-{GZIP_LEVEL}\0hint\0".encode())
+    lines = [f"{FORMAT_VERSION}\0gzip-{GZIP_LEVEL}\0hint\0"]
     for entry in complete_entries(entries):
         hint = entry.hint_identity()
         if entry.kind == "file" and not hint:
             return None
         fields = (entry.path, entry.kind, oct(entry.mode), str(entry.size), entry.link_target)
-        digest.update("\0".join((*fields, hint)).encode() + b"\n")
-    return digest.hexdigest()
+        lines.append("\0".join((*fields, hint)) + "\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 class LayerCache:
