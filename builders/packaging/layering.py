@@ -143,7 +143,6 @@ def _member(archive: SafeArchive, root: str, info: zipfile.ZipInfo) -> LayerEntr
         content_id=lambda: archive.member_content_id(info),
         content_hint=f"zip-crc32:{info.compress_type}:{info.CRC}:{info.file_size}:"
         f"{info.compress_size}",
-        reader=(lambda: archive.read_small_member(info)) if archive.is_small_member(info) else None,
     )
 
 
