@@ -55,10 +55,10 @@ _STALE_STAGING_SECONDS = 3600
 def entry_content_identity(entry: LayerEntry) -> str:
     """Return the entry's content identity, hashing its bytes when none was given."""
     known = entry.content_identity()
-    if known or entry.kind != "file" or entry.opener is None:
+    if known or entry.kind != "file":
         return known
     digest = hashlib.sha256()
-    with entry.opener() as stream:
+    with entry.open() as stream:
         while chunk := stream.read(_CHUNK):
             digest.update(chunk)
     return "sha256:" + digest.hexdigest()

@@ -8,6 +8,7 @@ facts that matter for building and running it, refuses unsafe or unusable files 
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,7 @@ from builders.packaging.war import WarFacts, analyse_war, is_war
 
 ArtifactKind = Literal["jar", "war", "binary"]
 ARTIFACT_KINDS: tuple[ArtifactKind, ...] = ("jar", "war", "binary")
+_HASH_CHUNK = 8 * 1024 * 1024
 _KIND_NAMES = {"jar": "a JAR", "war": "a WAR", "binary": "a Linux binary"}
 
 
@@ -112,16 +114,30 @@ def inspect_artifact(
         raise ArtifactError(EMPTY_FILE, "the file is empty; upload the artifact again.")
     with path.open("rb") as handle:
         head = handle.read(64)
+    # Hashing (C, without the GIL) overlaps the central directory checks (Python); its big
+    # reads keep the GIL hand-overs, and so the waits for them, few.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sha256 = pool.submit(file_sha256, path, _HASH_CHUNK)
+        inspection = _inspect_kind(path, head, expected_kind, filename, context, limits)
+        return _finish(replace(inspection, sha256=sha256.result()), path, size, filename)
+
+
+def _inspect_kind(
+    path: Path,
+    head: bytes,
+    expected_kind: str | None,
+    filename: str | None,
+    context: str | None,
+    limits: ZipLimits,
+) -> Inspection:
     # A script followed by a zip is an executable jar/war (Spring Boot's launch script): java
     # reads the zip from its end, so it is judged as the archive, not as a script.
     if is_zip(path) or (looks_like_script(head) and is_prefixed_zip(path)):
-        inspection = _inspect_archive(path, expected_kind, filename, context, limits)
-    elif looks_like_elf(head) or looks_like_script(head):
+        return _inspect_archive(path, expected_kind, filename, context, limits)
+    if looks_like_elf(head) or looks_like_script(head):
         _require_kind("binary", expected_kind)
-        inspection = Inspection(kind="binary", size=0, sha256="", binary=analyse_binary(path))
-    else:
-        raise _unrecognised(head, expected_kind)
-    return _finish(inspection, path, size, filename)
+        return Inspection(kind="binary", size=0, sha256="", binary=analyse_binary(path))
+    raise _unrecognised(head, expected_kind)
 
 
 def _inspect_archive(
@@ -176,9 +192,7 @@ def _is_text(head: bytes) -> bool:
 
 
 def _finish(inspection: Inspection, path: Path, size: int, filename: str | None) -> Inspection:
-    inspection = replace(
-        inspection, size=size, sha256=file_sha256(path), filename=filename or path.name
-    )
+    inspection = replace(inspection, size=size, filename=filename or path.name)
     environment = recommend_environment(inspection)
     facts = inspection.jar or inspection.war
     own = facts.warnings if facts is not None else ()
@@ -186,10 +200,10 @@ def _finish(inspection: Inspection, path: Path, size: int, filename: str | None)
     return replace(inspection, recommended_environment=environment.name, warnings=warnings)
 
 
-def file_sha256(path: Path) -> str:
-    """Return "sha256:<hex>" of a file, read in 1 MiB chunks."""
+def file_sha256(path: Path, chunk_size: int = 1024 * 1024) -> str:
+    """Return "sha256:<hex>" of a file, read in chunks of `chunk_size` bytes."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(1024 * 1024):
+        while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return "sha256:" + digest.hexdigest()

@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from builders.oci.layers import LayerEntry, file_entry
 from builders.packaging.archives import SafeArchive
@@ -135,15 +136,33 @@ def _member(archive: SafeArchive, root: str, info: zipfile.ZipInfo) -> LayerEntr
     path = f"{root.rstrip('/')}/{info.filename}"
     if info.is_dir():
         return LayerEntry(path=path, kind="dir")
-    return LayerEntry(
-        path=path,
-        kind="file",
-        size=info.file_size,
-        opener=lambda: archive.open_member(info),
-        content_id=lambda: archive.member_content_id(info),
-        content_hint=f"zip-crc32:{info.compress_type}:{info.CRC}:{info.file_size}:"
-        f"{info.compress_size}",
-    )
+    return LayerEntry(path=path, kind="file", size=info.file_size, source=ZipMember(archive, info))
+
+
+class ZipMember:
+    """A zip member as a layer entry's source: its bytes, raw-bytes identity and CRC hint."""
+
+    __slots__ = ("archive", "info")
+
+    def __init__(self, archive: SafeArchive, info: zipfile.ZipInfo) -> None:
+        self.archive = archive
+        self.info = info
+
+    def open(self) -> IO[bytes]:
+        return self.archive.open_member(self.info)
+
+    def read_whole(self) -> bytes:
+        if self.archive.is_small_member(self.info):
+            return self.archive.read_small_member(self.info)  # inflated in one call
+        with self.open() as stream:
+            return stream.read()
+
+    def identity(self) -> str:
+        return self.archive.member_content_id(self.info)
+
+    def hint(self) -> str:
+        info = self.info
+        return f"zip-crc32:{info.compress_type}:{info.CRC}:{info.file_size}:{info.compress_size}"
 
 
 def _plan_war(archive: SafeArchive, root: str) -> list[LayerPlan]:
