@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import os
 import random
 import ssl
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -80,8 +83,53 @@ class GuardedBackend(httpcore.NetworkBackend):
         self.inner.sleep(seconds)
 
 
+class DeferredTrustContext(ssl.SSLContext):
+    """A verifying client TLS context that loads its trusted CAs at the first handshake.
+
+    Loading the CA bundle costs ~20 ms per client; a plain-HTTP registry never needs it (an
+    HTTPS redirect or token realm still does, so the context exists and verifies). The trust is
+    httpx's default: $SSL_CERT_FILE, else $SSL_CERT_DIR, else certifi's bundle.
+    """
+
+    _trust_lock = threading.Lock()
+    _trust_loaded = False
+
+    @classmethod
+    def create(cls) -> DeferredTrustContext:
+        """Return a context with ssl.create_default_context's client settings, CAs not loaded."""
+        context = cls(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode CERT_REQUIRED, check_hostname
+        keylog = os.environ.get("SSLKEYLOGFILE")
+        if keylog and not sys.flags.ignore_environment:
+            context.keylog_filename = keylog
+        return context
+
+    def _load_trust(self) -> None:
+        with self._trust_lock:
+            if self._trust_loaded:
+                return
+            if os.environ.get("SSL_CERT_FILE"):
+                self.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+            elif os.environ.get("SSL_CERT_DIR"):
+                self.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+            else:
+                import certifi  # only TLS connections need it
+
+                self.load_verify_locations(cafile=certifi.where())
+            self._trust_loaded = True
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        """Load the trusted CAs (once), then wrap as SSLContext does."""
+        self._load_trust()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        """Load the trusted CAs (once), then wrap as SSLContext does (async backends)."""
+        self._load_trust()
+        return super().wrap_bio(*args, **kwargs)
+
+
 def tls_setting(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
-    """Return httpx's `verify` value: system trust, a custom CA (PEM text) or no checks."""
+    """Return httpx's `verify` value: default trust, a custom CA (PEM text) or no checks."""
     if not verify:
         return False
     if ca_bundle:
@@ -89,7 +137,7 @@ def tls_setting(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
             return ssl.create_default_context(cadata=ca_bundle)
         except (ssl.SSLError, ValueError) as exc:
             raise TlsError("the custom CA bundle is not valid PEM certificate text") from exc
-    return True
+    return DeferredTrustContext.create()
 
 
 def build_http_client(
