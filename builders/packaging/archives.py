@@ -40,6 +40,7 @@ GiB = 1024 * MiB
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _END_RECORD = struct.Struct("<4s4H2LH")
 _SMALL_MEMBER = 1024 * 1024
+_CLASS_MAGIC = b"\xca\xfe\xba\xbe"
 _WINDOW = 256 * 1024
 _WINDOWS_KEPT = 8  # 2 MiB per reading thread
 # Compressed patched data and strong encryption: ZipFile.open refuses them too.
@@ -129,6 +130,9 @@ class SafeArchive:
         self._content_ids: dict[int, str] | None = None
         self._offsets: dict[int, int] = {}
         self._seen: dict[int, str] = {}  # identities of members read by open_member
+        # Class-file major versions of the members read whole, by local header offset: the
+        # layer writer reads every class anyway, so the version scan need not read them again.
+        self.class_majors: dict[int, int] = {}
         self._windows = threading.local()  # per thread: layers are written in parallel
 
     def _load_directory(self) -> _Directory:
@@ -227,6 +231,8 @@ class SafeArchive:
             raise _corrupt_member(info.filename, error) from error
         if len(data) != info.file_size or isal_zlib.crc32(data) != info.CRC:
             raise _corrupt_member(info.filename, ValueError("size or CRC mismatch"))
+        if data[:4] == _CLASS_MAGIC and len(data) >= 8:
+            self.class_majors[info.header_offset] = int.from_bytes(data[6:8], "big")
         if len(raw) == info.compress_size:
             # The raw bytes are at hand: their identity now spares the cache key a second read.
             self._seen[info.header_offset] = _identity_of_raw(info, raw)

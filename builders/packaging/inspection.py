@@ -30,7 +30,7 @@ from builders.packaging.errors import (
     UNKNOWN_KIND,
     ArtifactError,
 )
-from builders.packaging.jar import JarFacts, analyse_jar
+from builders.packaging.jar import JarFacts, analyse_jar, highest_class_major
 from builders.packaging.war import WarFacts, analyse_war, is_war
 
 ArtifactKind = Literal["jar", "war", "binary"]
@@ -75,6 +75,8 @@ class Inspection:
             text = self.binary.describe()
             return text[0].upper() + text[1:]
         bytecode = f"Java {self.java_release} bytecode" if self.java_release else "no classes"
+        if self.jar is not None and not self.jar.classes_scanned:
+            bytecode = "class versions not read yet"
         if self.jar is not None:
             parts = ["Spring Boot JAR" if self.jar.spring_boot else "Executable JAR", bytecode]
             parts += ["multi-release"] if self.jar.multi_release else []
@@ -104,8 +106,13 @@ def inspect_artifact(
     *,
     context: str | None = None,
     limits: ZipLimits = DEFAULT_LIMITS,
+    scan_classes: bool = True,
 ) -> Inspection:
-    """Inspect an artifact from its bytes; raise ArtifactError when it cannot be built."""
+    """Inspect an artifact from its bytes; raise ArtifactError when it cannot be built.
+
+    `scan_classes=False`: a JAR's class-file versions are left unknown (`complete_class_scan`
+    adds them later, e.g. from the reads of a layer writer).
+    """
     path = Path(path)
     if expected_kind is not None and expected_kind not in ARTIFACT_KINDS:
         raise ValueError(f"expected_kind must be one of {ARTIFACT_KINDS}, not {expected_kind!r}")
@@ -118,42 +125,40 @@ def inspect_artifact(
     # reads keep the GIL hand-overs, and so the waits for them, few.
     with ThreadPoolExecutor(max_workers=1) as pool:
         sha256 = pool.submit(file_sha256, path, _HASH_CHUNK)
-        inspection = _inspect_kind(path, head, expected_kind, filename, context, limits)
+        options = _Options(expected_kind, filename, context, limits, scan_classes)
+        inspection = _inspect_kind(path, head, options)
         return _finish(replace(inspection, sha256=sha256.result()), path, size, filename)
 
 
-def _inspect_kind(
-    path: Path,
-    head: bytes,
-    expected_kind: str | None,
-    filename: str | None,
-    context: str | None,
-    limits: ZipLimits,
-) -> Inspection:
+@dataclass(frozen=True)
+class _Options:
+    expected_kind: str | None
+    filename: str | None
+    context: str | None
+    limits: ZipLimits
+    scan_classes: bool
+
+
+def _inspect_kind(path: Path, head: bytes, options: _Options) -> Inspection:
     # A script followed by a zip is an executable jar/war (Spring Boot's launch script): java
     # reads the zip from its end, so it is judged as the archive, not as a script.
     if is_zip(path) or (looks_like_script(head) and is_prefixed_zip(path)):
-        return _inspect_archive(path, expected_kind, filename, context, limits)
+        return _inspect_archive(path, options)
     if looks_like_elf(head) or looks_like_script(head):
-        _require_kind("binary", expected_kind)
+        _require_kind("binary", options.expected_kind)
         return Inspection(kind="binary", size=0, sha256="", binary=analyse_binary(path))
-    raise _unrecognised(head, expected_kind)
+    raise _unrecognised(head, options.expected_kind)
 
 
-def _inspect_archive(
-    path: Path,
-    expected_kind: str | None,
-    filename: str | None,
-    context: str | None,
-    limits: ZipLimits,
-) -> Inspection:
-    with SafeArchive(path, limits) as archive:
+def _inspect_archive(path: Path, options: _Options) -> Inspection:
+    with SafeArchive(path, options.limits) as archive:
         if is_war(archive):
-            _require_kind("war", expected_kind)
-            war = analyse_war(archive, filename or path.name, context)
+            _require_kind("war", options.expected_kind)
+            war = analyse_war(archive, options.filename or path.name, options.context)
             return Inspection(kind="war", size=0, sha256="", war=war)
-        _require_kind("jar", expected_kind)
-        return Inspection(kind="jar", size=0, sha256="", jar=analyse_jar(archive))
+        _require_kind("jar", options.expected_kind)
+        jar = analyse_jar(archive, scan_classes=options.scan_classes)
+        return Inspection(kind="jar", size=0, sha256="", jar=jar)
 
 
 def _require_kind(detected: ArtifactKind, expected: str | None) -> None:
@@ -191,8 +196,24 @@ def _is_text(head: bytes) -> bool:
     return b"\0" not in head
 
 
+def complete_class_scan(inspection: Inspection, archive: SafeArchive) -> Inspection:
+    """Return the inspection with a JAR's class-file version, when it was left unscanned.
+
+    `archive` should be the one a layer writer read the classes from: their versions were
+    noted then, so only classes it did not read (e.g. layers taken from a cache) are read now.
+    """
+    jar = inspection.jar
+    if jar is None or jar.classes_scanned:
+        return inspection
+    jar = replace(jar, class_major=highest_class_major(archive), classes_scanned=True)
+    return _recommend(replace(inspection, jar=jar, warnings=()))
+
+
 def _finish(inspection: Inspection, path: Path, size: int, filename: str | None) -> Inspection:
-    inspection = replace(inspection, size=size, filename=filename or path.name)
+    return _recommend(replace(inspection, size=size, filename=filename or path.name))
+
+
+def _recommend(inspection: Inspection) -> Inspection:
     environment = recommend_environment(inspection)
     facts = inspection.jar or inspection.war
     own = facts.warnings if facts is not None else ()

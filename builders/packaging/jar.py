@@ -44,6 +44,8 @@ class JarFacts:
     signed: bool
     class_major: int | None
     warnings: tuple[str, ...]
+    # False: the class-file scan was left for later (see inspection.complete_class_scan).
+    classes_scanned: bool = True
 
     @property
     def java_release(self) -> int | None:
@@ -90,13 +92,17 @@ def parse_layers_index(text: str) -> tuple[IndexedLayer, ...]:
 def highest_class_major(archive: SafeArchive, prefix: str = "") -> int | None:
     """Return the highest class-file major version under `prefix` (versioned classes excluded)."""
     highest: int | None = None
+    known = archive.class_majors  # classes a layer writer already read whole
     for info in archive.iter_files(prefix):
         if not _counts_for_java_version(info):
             continue
-        header = archive.read_prefix(info, 8)
-        if len(header) == 8 and header[:4] == _CLASS_MAGIC:
+        major = known.get(info.header_offset)
+        if major is None:
+            header = archive.read_prefix(info, 8)
+            if len(header) < 8 or header[:4] != _CLASS_MAGIC:
+                continue
             major = int.from_bytes(header[6:8], "big")
-            highest = major if highest is None else max(highest, major)
+        highest = major if highest is None else max(highest, major)
     return highest
 
 
@@ -119,8 +125,12 @@ def read_manifest(archive: SafeArchive) -> dict[str, str]:
     return parse_manifest(archive.read(MANIFEST, 1024 * 1024).decode("utf-8", "replace"))
 
 
-def analyse_jar(archive: SafeArchive) -> JarFacts:
-    """Return the facts of an executable JAR; refuse one that `java -jar` cannot start."""
+def analyse_jar(archive: SafeArchive, *, scan_classes: bool = True) -> JarFacts:
+    """Return the facts of an executable JAR; refuse one that `java -jar` cannot start.
+
+    `scan_classes=False` leaves `class_major` unknown: a build that writes the classes into
+    layers learns their versions from those reads, instead of inflating each class twice.
+    """
     manifest = read_manifest(archive)
     main_class = manifest.get("Main-Class") or None
     classes_dir = manifest.get("Spring-Boot-Classes", BOOT_CLASSES)
@@ -143,8 +153,9 @@ def analyse_jar(archive: SafeArchive) -> JarFacts:
         layers_index=layers_index,
         multi_release=manifest.get("Multi-Release", "").lower() == "true",
         signed=any(_SIGNATURE_FILE.match(name) for name in archive.names),
-        class_major=highest_class_major(archive),
+        class_major=highest_class_major(archive) if scan_classes else None,
         warnings=tuple(_jar_warnings(archive, manifest, spring_boot, start_class)),
+        classes_scanned=scan_classes,
     )
 
 

@@ -101,6 +101,15 @@ def run_settings(
     return None, None, None
 
 
+def planned_archive(plans: Iterable[LayerPlan]) -> SafeArchive | None:
+    """Return the archive the plans' zip members are read from (None: no exploded archive)."""
+    for plan in plans:
+        for entry in plan.entries:
+            if isinstance(entry.source, ZipMember):
+                return entry.source.archive
+    return None
+
+
 def _single(path: Path, target: str, inspection: Inspection, *, executable: bool) -> LayerPlan:
     # The inspection already hashed the file: the layer cache need not read it again.
     entry = file_entry(target, path, executable=executable, content_id=inspection.sha256)

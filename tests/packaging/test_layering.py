@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from builders.oci.layers import write_layer
-from builders.packaging.environments import get_environment
+from builders.packaging.environments import environment_warnings, get_environment
 from builders.packaging.errors import ArtifactError
-from builders.packaging.inspection import inspect_artifact
-from builders.packaging.layering import plan_layers, run_settings
+from builders.packaging.inspection import complete_class_scan, inspect_artifact
+from builders.packaging.layering import plan_layers, planned_archive, run_settings
 from tests.fixtures import artifacts
 from tests.fixtures.processes import free_port
 
@@ -219,3 +219,48 @@ def test_an_unsafe_context_override_is_a_user_error(tmp_path):
     with pytest.raises(ArtifactError) as error:
         _plan(artifacts.build_war(tmp_path), "tomcat-10-java-17", context="../../etc")
     assert error.value.code == "build:user:bad-context-path"
+
+
+# A dependency class needing Java 21 (major 65) among Java 17 application classes.
+_JAVA_21_CLASS = b"\xca\xfe\xba\xbe\x00\x00\x00\x41" + bytes(24)
+
+
+def _jar_with_a_java_21_dependency(tmp_path):
+    extra = {"org/dependency/Later.class": _JAVA_21_CLASS}
+    return artifacts.build_http_jar(tmp_path, shade=[artifacts.COMMONS_LANG], extra_members=extra)
+
+
+def test_class_versions_are_taken_from_the_layer_writers_reads(tmp_path, monkeypatch):
+    jar = _jar_with_a_java_21_dependency(tmp_path)
+    full = inspect_artifact(jar)
+    deferred = inspect_artifact(jar, scan_classes=False)
+    assert full.java_release == 21
+    assert deferred.java_release is None
+    assert "not read yet" in deferred.summary()
+    plans = plan_layers(jar, deferred, get_environment("java-17"))
+    for plan in plans:
+        write_layer(plan.entries, tmp_path / "layers")
+    archive = planned_archive(plans)
+
+    def read_again(*_args):
+        raise AssertionError("a class the layer writer read was read again")
+
+    monkeypatch.setattr(archive, "read_prefix", read_again)
+    done = complete_class_scan(deferred, archive)
+    assert done.java_release == 21
+    assert done.summary() == full.summary()
+    assert done.warnings == full.warnings
+    assert done.recommended_environment == full.recommended_environment == "java-21"
+
+
+def test_completing_the_class_scan_reads_the_classes_no_writer_read(tmp_path):
+    # E.g. every layer came from the layer cache: nothing was inflated while writing.
+    jar = _jar_with_a_java_21_dependency(tmp_path)
+    deferred = inspect_artifact(jar, scan_classes=False)
+    plans = plan_layers(jar, deferred, get_environment("java-17"))
+    done = complete_class_scan(deferred, planned_archive(plans))
+    assert done.java_release == 21
+    assert any(
+        "Java 21 bytecode" in warning
+        for warning in environment_warnings(done, get_environment("java-17"))
+    )
