@@ -16,7 +16,10 @@
 
 Steps (each announced by `step-started` / `step-finished` events with its duration):
 inspect → resolve-base → write-layers → compose → push. The artifact is inspected before
-anything touches a registry, so bad input never pushes anything. The base is resolved to one
+anything is written to a registry, so bad input never pushes anything; when the base is known
+without the inspection (`base_image`, or a named `environment`) it is resolved (read only)
+while the artifact is inspected, and its step is announced once the inspection is done.
+The base is resolved to one
 platform (linux/amd64 by default, attestations skipped) and pinned by digest; the output is
 reproducible (same artifact + same base digest + same settings → same image digest).
 `platform="all"` (JARs/WARs only) builds on every linux platform of a base index and pushes
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -234,26 +238,30 @@ def _build(run: _Run) -> BuildResult:
     platform = DEFAULT_PLATFORM if every_platform else Platform.parse(request.platform)
     # Refuse a blocked target (metadata, link-local, unlisted private) before doing any work.
     check_host_allowed(target.api_host, request.allowed_networks)
-    inspection, environment, warnings = _inspect_step(run, platform)
-    if every_platform and inspection.kind == "binary":
-        raise BuildError(
-            "build:user:platform-all-needs-jvm",
-            "--platform all is for JARs and WARs; a Linux binary runs on one architecture: "
-            "choose --platform OS/ARCH.",
-        )
-    base_ref = base_reference(request, environment)
-    with _workdir(request) as workdir, ThreadPoolExecutor(max_workers=1) as background:
-        # The layers are written (CPU) while the base is resolved (network round trips); the
-        # write-layers step then only shows what was left to wait for. Events stay in order.
-        writing = background.submit(
-            write_artifact_layers, request, inspection, environment, workdir
-        )
-        bases = _resolve_step(run, base_ref, None if every_platform else platform)
-        layers = _write_layers_step(run, writing)
-        with run.step("compose"):
-            images = [compose_for(request, inspection, environment, b, layers) for b in bases]
-        with run.step("push", str(target)):
-            report = push_to(run, target, base_ref, list(zip(bases, images, strict=True)), layers)
+    base_platforms = None if every_platform else platform
+    with _base_in_advance(run, known_base_reference(request), base_platforms) as advance:
+        inspection, environment, warnings = _inspect_step(run, platform)
+        if every_platform and inspection.kind == "binary":
+            raise BuildError(
+                "build:user:platform-all-needs-jvm",
+                "--platform all is for JARs and WARs; a Linux binary runs on one architecture: "
+                "choose --platform OS/ARCH.",
+            )
+        base_ref = base_reference(request, environment)
+        with _workdir(request) as workdir, ThreadPoolExecutor(max_workers=1) as background:
+            # The layers are written (CPU) while the base is resolved (network round trips);
+            # the write-layers step then only shows what was left to wait for. Events stay in
+            # order.
+            writing = background.submit(
+                write_artifact_layers, request, inspection, environment, workdir
+            )
+            bases = _resolve_base(run, advance, base_ref, base_platforms)
+            layers = _write_layers_step(run, writing)
+            with run.step("compose"):
+                images = [compose_for(request, inspection, environment, b, layers) for b in bases]
+            with run.step("push", str(target)):
+                pairs = list(zip(bases, images, strict=True))
+                report = push_to(run, target, base_ref, pairs, layers)
     return _result(run, target, report, bases, images[0], inspection, environment, warnings)
 
 
@@ -263,6 +271,100 @@ def _resolve_step(run: _Run, base_ref: Reference, platform: Platform | None) -> 
         for base in bases:
             run.log("resolve-base", f"pinned {base.pinned_name} ({base_platform(base)})")
     return bases
+
+
+class _AdvanceResolve:
+    """The base being resolved in a worker thread while the artifact is inspected.
+
+    The worker's registry events (retries) are held and the resolve-base step is announced by
+    `join`, so every "==> step" block of the live log stays whole and in the usual order.
+    """
+
+    def __init__(self, run: _Run, base_ref: Reference, platform: Platform | None) -> None:
+        self.run, self.base_ref, self.platform = run, base_ref, platform
+        self.client = run.client(base_ref)  # created here: run.clients is not thread-safe
+        self.held: list[Event] = []
+        self.stopped = threading.Event()
+        self.ended = False
+        self._sleep = self.client.retry.sleep
+        self.resolving: Future[list[BaseImage]] | None = None
+
+    def start(self, worker: ThreadPoolExecutor) -> None:
+        """Start resolving in WORKER, with the client's events held and its retries stoppable."""
+        self.client.on_event, self.client.retry.sleep = self.held.append, self._retry_sleep
+        self.resolving = worker.submit(resolve_for, self.run, self.base_ref, self.platform)
+
+    def _retry_sleep(self, seconds: float) -> None:
+        if self.stopped.wait(seconds):
+            raise BuildCancelled("the build ended before its base was resolved")
+
+    def _end(self) -> None:
+        self.ended = True
+        self.client.on_event, self.client.retry.sleep = self.run.on_event, self._sleep
+
+    def join(self) -> list[BaseImage]:
+        """Wait for the worker inside the resolve-base step; replay its events there."""
+        assert self.resolving is not None
+        with self.run.step("resolve-base", str(self.base_ref)):
+            try:
+                bases = self.resolving.result()
+            finally:
+                if self.resolving.done():
+                    self._end()
+                    for event in self.held:
+                        self.run.on_event(event)
+            for base in bases:
+                self.run.log("resolve-base", f"pinned {base.pinned_name} ({base_platform(base)})")
+        return bases
+
+    def abandon(self) -> None:
+        """End a worker that was not joined: stop its retries, wait for it, drop its outcome.
+
+        The build's own error is the one to report, so the worker's (if any) is discarded on
+        purpose. An attempt already in flight ends within the client's timeout.
+        """
+        if self.ended or self.resolving is None:
+            return
+        self.stopped.set()
+        with contextlib.suppress(Exception):
+            self.resolving.result()
+        self._end()
+
+
+@contextlib.contextmanager
+def _base_in_advance(
+    run: _Run, base_ref: Reference | None, platform: Platform | None
+) -> Iterator[_AdvanceResolve | None]:
+    """Resolve BASE_REF in a worker while the body runs (None: the base needs the inspection).
+
+    Leaving the block always ends the worker: one not joined is abandoned, so no thread
+    outlives the build and no failure of it is left unobserved.
+    """
+    advance = None
+    if base_ref is not None:
+        # A client that cannot be made (e.g. a bad CA bundle) fails after the inspection, as ever.
+        with contextlib.suppress(Exception):
+            advance = _AdvanceResolve(run, base_ref, platform)
+    if advance is None:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="b2i-resolve") as worker:
+        try:
+            advance.start(worker)
+            yield advance
+        finally:
+            advance.abandon()
+
+
+def _resolve_base(
+    run: _Run, advance: _AdvanceResolve | None, base_ref: Reference, platform: Platform | None
+) -> list[BaseImage]:
+    """Return the base resolved in advance when it is BASE_REF; else resolve it now."""
+    if advance is not None:
+        if advance.base_ref == base_ref:
+            return advance.join()
+        advance.abandon()
+    return _resolve_step(run, base_ref, platform)
 
 
 def _write_layers_step(run: _Run, writing: Future[WrittenLayers]) -> WrittenLayers:
@@ -348,6 +450,26 @@ def choose_environment(request: BuildRequest, inspection: Inspection) -> BuildEn
     if not name:
         raise BuildError("build:user:no-environment", "choose a build environment (--env).")
     return get_environment(name)
+
+
+def known_base_reference(request: BuildRequest) -> Reference | None:
+    """Return the base when it does not depend on the inspection (--from, a named environment).
+
+    None when the recommended environment decides, or when the name is bad: that error is then
+    reported where it always was, after the inspection.
+    """
+    chosen = request.environment
+    text = request.base_image
+    try:
+        if text is None and isinstance(chosen, BuildEnvironment):
+            text = chosen.base_image
+        elif text is None and isinstance(chosen, str) and chosen:
+            text = get_environment(chosen).base_image
+        if text is None:
+            return None
+        return parse_reference(rewrite_docker_hub_reference(text, request.mirror))
+    except (ArtifactError, OciError):
+        return None
 
 
 def base_reference(request: BuildRequest, environment: BuildEnvironment) -> Reference:
