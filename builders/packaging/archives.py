@@ -127,9 +127,9 @@ class SafeArchive:
         # threads (layers are written in parallel) without zipfile's seek-and-lock dance.
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         self._lock = threading.Lock()
-        self._content_ids: dict[int, str] | None = None
+        self._content_ids: dict[int, bytes] | None = None
         self._offsets: dict[int, int] = {}
-        self._seen: dict[int, str] = {}  # identities of members read by open_member
+        self._seen: dict[int, bytes] = {}  # raw-bytes digests of members read whole
         # Class-file major versions of the members read whole, by local header offset: the
         # layer writer reads every class anyway, so the version scan need not read them again.
         self.class_majors: dict[int, int] = {}
@@ -234,8 +234,8 @@ class SafeArchive:
         if data[:4] == _CLASS_MAGIC and len(data) >= 8:
             self.class_majors[info.header_offset] = int.from_bytes(data[6:8], "big")
         if len(raw) == info.compress_size:
-            # The raw bytes are at hand: their identity now spares the cache key a second read.
-            self._seen[info.header_offset] = _identity_of_raw(info, raw)
+            # The raw bytes are at hand: their digest now spares the cache key a second read.
+            self._seen[info.header_offset] = hashlib.sha256(raw).digest()
         return data
 
     def _stream(self, info: zipfile.ZipInfo) -> IO[bytes]:
@@ -257,21 +257,21 @@ class SafeArchive:
         # collision-safe content identity for cache keys, ~5x cheaper than hashing the content.
         seen = self._seen.get(info.header_offset)
         if seen is not None:
-            return seen
+            return _identity(info, seen)
         with self._lock:
             # Most members already read (a layer was written first): identify the rest alone.
             if self._content_ids is None and len(self._seen) < len(self.files) // 2:
                 self._content_ids = self._scan_content_ids()
         if self._content_ids is not None:
-            return self._content_ids[info.header_offset]
+            return _identity(info, self._content_ids[info.header_offset])
         with open(self.path, "rb") as handle:
             handle.seek(self._data_offset(info))
-            return _raw_identity(handle, info)
+            return _identity(info, _raw_digest(handle, info))
 
-    def _scan_content_ids(self) -> dict[int, str]:
+    def _scan_content_ids(self) -> dict[int, bytes]:
         # One sequential pass in offset order through a large read buffer: a few syscalls per
         # 100 MB instead of two per member (a fat jar has 70,000 members).
-        identities: dict[int, str] = {}
+        identities: dict[int, bytes] = {}
         with open(self.path, "rb", buffering=8 * MiB) as handle:
             for info in sorted(self.files, key=lambda member: member.header_offset):
                 handle.seek(info.header_offset)
@@ -282,7 +282,7 @@ class SafeArchive:
                     raise _corrupt_member(info.filename, ValueError("bad local header"))
                 handle.seek(name_length + extra_length, os.SEEK_CUR)
                 self._offsets[info.header_offset] = handle.tell()
-                identities[info.header_offset] = _raw_identity(handle, info)
+                identities[info.header_offset] = _raw_digest(handle, info)
         return identities
 
     def has(self, name: str) -> bool:
@@ -386,15 +386,13 @@ def _is_small(info: zipfile.ZipInfo) -> bool:
     return fast and info.file_size <= _SMALL_MEMBER and info.compress_size <= _SMALL_MEMBER
 
 
-def _identity_of_raw(info: zipfile.ZipInfo, raw: bytes) -> str:
-    """Return what `_raw_identity` returns, from the member's raw bytes already in memory."""
-    digest = hashlib.sha256(f"{info.compress_type}:{info.CRC}:{info.file_size}:".encode())
-    digest.update(raw)
-    return "zip-sha256:" + digest.hexdigest()
+def _identity(info: zipfile.ZipInfo, raw_digest: bytes) -> str:
+    """Return a member's content identity: its method, CRC, size and raw bytes' sha256."""
+    return f"zip-sha256:{info.compress_type}:{info.CRC}:{info.file_size}:{raw_digest.hex()}"
 
 
-def _raw_identity(handle: IO[bytes], info: zipfile.ZipInfo) -> str:
-    digest = hashlib.sha256(f"{info.compress_type}:{info.CRC}:{info.file_size}:".encode())
+def _raw_digest(handle: IO[bytes], info: zipfile.ZipInfo) -> bytes:
+    digest = hashlib.sha256()
     remaining = info.compress_size
     while remaining > 0:
         chunk = handle.read(min(remaining, MiB))
@@ -402,7 +400,7 @@ def _raw_identity(handle: IO[bytes], info: zipfile.ZipInfo) -> str:
             raise _corrupt_member(info.filename, EOFError("truncated member data"))
         digest.update(chunk)
         remaining -= len(chunk)
-    return "zip-sha256:" + digest.hexdigest()
+    return digest.digest()
 
 
 def _inflate(raw: bytes, info: zipfile.ZipInfo) -> bytes:
