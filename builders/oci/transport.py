@@ -9,6 +9,7 @@ connection goes through the address check below.
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import os
 import random
@@ -86,20 +87,24 @@ class GuardedBackend(httpcore.NetworkBackend):
 class DeferredTrustContext(ssl.SSLContext):
     """A verifying client TLS context that loads its trusted CAs at the first handshake.
 
-    Loading the CA bundle costs ~20 ms per client; a plain-HTTP registry never needs it (an
-    HTTPS redirect or token realm still does, so the context exists and verifies). The trust is
-    httpx's default: $SSL_CERT_FILE, else $SSL_CERT_DIR, else certifi's bundle.
+    Loading the CA bundle costs ~20 ms; a plain-HTTP registry never needs it (an HTTPS redirect
+    or token realm still does, so the context exists and verifies). The trust is httpx's
+    default: $SSL_CERT_FILE, else $SSL_CERT_DIR, else certifi's bundle.
     """
 
     _trust_lock = threading.Lock()
     _trust_loaded = False
+    _cafile: str | None = None
+    _capath: str | None = None
 
     @classmethod
-    def create(cls) -> DeferredTrustContext:
+    def create(
+        cls, cafile: str | None, capath: str | None, keylog: str | None
+    ) -> DeferredTrustContext:
         """Return a context with ssl.create_default_context's client settings, CAs not loaded."""
         context = cls(ssl.PROTOCOL_TLS_CLIENT)  # verify_mode CERT_REQUIRED, check_hostname
-        keylog = os.environ.get("SSLKEYLOGFILE")
-        if keylog and not sys.flags.ignore_environment:
+        context._cafile, context._capath = cafile, capath
+        if keylog:
             context.keylog_filename = keylog
         return context
 
@@ -107,10 +112,8 @@ class DeferredTrustContext(ssl.SSLContext):
         with self._trust_lock:
             if self._trust_loaded:
                 return
-            if os.environ.get("SSL_CERT_FILE"):
-                self.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
-            elif os.environ.get("SSL_CERT_DIR"):
-                self.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+            if self._cafile or self._capath:
+                self.load_verify_locations(cafile=self._cafile, capath=self._capath)
             else:
                 import certifi  # only TLS connections need it
 
@@ -137,7 +140,23 @@ def tls_setting(verify: bool, ca_bundle: str | None) -> ssl.SSLContext | bool:
             return ssl.create_default_context(cadata=ca_bundle)
         except (ssl.SSLError, ValueError) as exc:
             raise TlsError("the custom CA bundle is not valid PEM certificate text") from exc
-    return DeferredTrustContext.create()
+    return default_trust()
+
+
+def default_trust() -> DeferredTrustContext:
+    """Return the process's default verifying context (one per trust setting, shared).
+
+    Clients share it, so the CA bundle is loaded once per process, not once per registry.
+    """
+    cafile = os.environ.get("SSL_CERT_FILE") or None
+    capath = None if cafile else os.environ.get("SSL_CERT_DIR") or None
+    keylog = None if sys.flags.ignore_environment else os.environ.get("SSLKEYLOGFILE") or None
+    return _trust_for(cafile, capath, keylog)
+
+
+@functools.lru_cache(maxsize=8)
+def _trust_for(cafile: str | None, capath: str | None, keylog: str | None) -> DeferredTrustContext:
+    return DeferredTrustContext.create(cafile, capath, keylog)
 
 
 def build_http_client(

@@ -1,7 +1,10 @@
-"""The verifying TLS context loads its trusted CAs at the first handshake: plain HTTP never pays
-for them, HTTPS still verifies, with the trust httpx would use ($SSL_CERT_FILE, else certifi)."""
+"""The verifying TLS context loads its trusted CAs at the first handshake, once per process:
+plain HTTP never pays for them, HTTPS still verifies, with the trust httpx would use
+($SSL_CERT_FILE, else $SSL_CERT_DIR, else certifi)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -20,17 +23,37 @@ def trust_of(client: RegistryClient) -> DeferredTrustContext:
     return context
 
 
-def test_a_plain_http_registry_never_loads_the_ca_bundle(registry: Registry) -> None:
+@pytest.fixture
+def default_trust_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "SSLKEYLOGFILE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_plain_http_registry_never_loads_the_ca_bundle(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))  # a trust setting no other test used
     with RegistryClient(registry.host, scheme="http", allowed_networks=LOOPBACK) as client:
         assert client.blob_exists("tls/plain", NO_BLOB) is None
         assert trust_of(client).cert_store_stats()["x509_ca"] == 0
 
 
+@pytest.mark.usefixtures("default_trust_env")
 def test_https_loads_the_default_trust_and_refuses_an_unknown_ca(tls_registry: Registry) -> None:
     with RegistryClient(tls_registry.host, allowed_networks=LOOPBACK, retries=0) as client:
         with pytest.raises(TlsError):
             client.blob_exists("tls/default", NO_BLOB)
         assert trust_of(client).cert_store_stats()["x509_ca"] > 10  # certifi's bundle
+
+
+@pytest.mark.usefixtures("default_trust_env")
+def test_clients_share_one_default_trust(registry: Registry, tls_registry: Registry) -> None:
+    with (
+        RegistryClient(registry.host, scheme="http", allowed_networks=LOOPBACK) as plain,
+        RegistryClient(tls_registry.host, allowed_networks=LOOPBACK) as tls,
+    ):
+        assert trust_of(plain) is trust_of(tls)
 
 
 def test_ssl_cert_file_is_the_trust_when_set(
