@@ -68,6 +68,7 @@ from builders.oci.netpolicy import check_host_allowed
 from builders.oci.push import BaseSource, PushReport, push_image, resolve_base
 from builders.oci.references import Reference, parse_reference
 from builders.oci.registry import RegistryClient
+from builders.packaging.archives import SafeArchive
 from builders.packaging.environments import (
     BuildEnvironment,
     check_environment_accepts,
@@ -76,8 +77,8 @@ from builders.packaging.environments import (
     rewrite_docker_hub_reference,
 )
 from builders.packaging.errors import ArtifactError
-from builders.packaging.inspection import Inspection, inspect_artifact
-from builders.packaging.layering import plan_layers, run_settings
+from builders.packaging.inspection import Inspection, complete_class_scan, inspect_artifact
+from builders.packaging.layering import plan_layers, planned_archive, run_settings
 
 USER_ERRORS = (ArtifactError, OciError)
 
@@ -257,6 +258,9 @@ def _build(run: _Run) -> BuildResult:
             )
             bases = _resolve_base(run, advance, base_ref, base_platforms)
             layers = _write_layers_step(run, writing)
+            if layers.inspection is not None:
+                inspection = layers.inspection
+                warnings = inspection_warnings(inspection, environment, platform)
             with run.step("compose"):
                 images = [compose_for(request, inspection, environment, b, layers) for b in bases]
             with run.step("push", str(target)):
@@ -373,7 +377,15 @@ def _write_layers_step(run: _Run, writing: Future[WrittenLayers]) -> WrittenLaye
         for blob, line, hit in zip(layers.blobs, layers.created_by, layers.cached, strict=True):
             how = ", from the layer cache" if hit else ""
             run.log("write-layers", f"{line} ({blob.size} bytes, {blob.digest[:19]}{how})")
+        if layers.inspection is not None:
+            _report_class_scan(run, layers.inspection, layers.environment_warnings)
     return layers
+
+
+def _report_class_scan(run: _Run, inspection: Inspection, warnings: Sequence[str]) -> None:
+    run.log("write-layers", f"classes read: {inspection.summary()}")
+    for warning in warnings:
+        run.log("write-layers", f"warning: {warning}")
 
 
 def _result(
@@ -429,16 +441,31 @@ def parse_target(text: str) -> Reference:
 def inspect_for(
     request: BuildRequest, platform: Platform
 ) -> tuple[Inspection, BuildEnvironment, list[str]]:
-    """Inspect the artifact and pick its environment; return both and the warnings."""
+    """Inspect the artifact and pick its environment; return both and the warnings.
+
+    With the environment chosen by the request, a JAR's class-file versions (only warnings
+    depend on them) are left to the layer writer, which reads every class anyway.
+    """
     inspection = inspect_artifact(
-        request.artifact, request.expected_kind, request.filename, context=request.context
+        request.artifact,
+        request.expected_kind,
+        request.filename,
+        context=request.context,
+        scan_classes=not request.environment,
     )
     environment = choose_environment(request, inspection)
     check_environment_accepts(inspection, environment)
+    return inspection, environment, inspection_warnings(inspection, environment, platform)
+
+
+def inspection_warnings(
+    inspection: Inspection, environment: BuildEnvironment, platform: Platform
+) -> list[str]:
+    """Return the artifact's own warnings and those of running it in this environment."""
     facts = inspection.jar or inspection.war
     own = list(facts.warnings) if facts is not None else []
     warnings = [*own, *environment_warnings(inspection, environment, platform.architecture)]
-    return inspection, environment, list(dict.fromkeys(warnings))
+    return list(dict.fromkeys(warnings))
 
 
 def choose_environment(request: BuildRequest, inspection: Inspection) -> BuildEnvironment:
@@ -496,6 +523,10 @@ class WrittenLayers:
     cmd: tuple[str, ...] | None
     workdir: str | None
     cached: tuple[bool, ...] = ()  # per layer: taken from the layer cache
+    # The inspection completed with the class-file versions the writer read (None: unchanged),
+    # and the warnings those versions add.
+    inspection: Inspection | None = None
+    environment_warnings: tuple[str, ...] = ()
 
     def new_layers(self) -> list[NewLayer]:
         """Return the layers as composition inputs."""
@@ -532,7 +563,24 @@ def write_artifact_layers(
     lines = tuple(f"b2i: {plan.name}: {plan.description or 'layer'}" for plan in plans)
     blobs = tuple(blob for blob, _ in written)
     hits = tuple(hit for _, hit in written)
-    return WrittenLayers(blobs, lines, entrypoint, cmd, plan_workdir, hits)
+    completed = _complete_class_scan(request, inspection, planned_archive(plans))
+    new_warnings: tuple[str, ...] = ()
+    if completed is not None:
+        before = set(environment_warnings(inspection, environment))
+        after = environment_warnings(completed, environment)
+        new_warnings = tuple(warning for warning in after if warning not in before)
+    return WrittenLayers(blobs, lines, entrypoint, cmd, plan_workdir, hits, completed, new_warnings)
+
+
+def _complete_class_scan(
+    request: BuildRequest, inspection: Inspection, archive: SafeArchive | None
+) -> Inspection | None:
+    if inspection.jar is None or inspection.jar.classes_scanned:
+        return None
+    if archive is not None:  # exploded: the writer noted every class it read
+        return complete_class_scan(inspection, archive)
+    with SafeArchive(request.artifact) as packaged:  # the JAR went in as one file
+        return complete_class_scan(inspection, packaged)
 
 
 def container_settings(
