@@ -117,8 +117,13 @@ TOOLS = ("b2i", "b2i-warm", "buildah")
 
 
 def b2i_arguments(cache: Path, base: str, artifact: Path, target: str) -> list[str]:
-    """Return the `b2i build` arguments of one benchmark build."""
-    return ["build", str(artifact), "--to", target, "--from", base, "--insecure",
+    """Return the `b2i build` arguments of one benchmark build.
+
+    JARs name their environment, as every build the console runs does (a builder has one):
+    b2i then reads the class-file versions while writing the layers, not in a scan before.
+    """
+    env = ["--env", "java-17"] if artifact.suffix == ".jar" else []
+    return ["build", str(artifact), "--to", target, "--from", base, *env, "--insecure",
             "--split-layers", "--layer-cache", str(cache), "--json"]  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """`b2i`: the image engine on the command line, without Django (for pipelines and benchmarks).
 
-    b2i build ARTIFACT --to REGISTRY/REPO:TAG [--env NAME | --from BASE] [--port N]
+    b2i build ARTIFACT --to REGISTRY/REPO:TAG [--env NAME] [--from BASE] [--port N]
               [--set-env K=V ...] [--platform OS/ARCH] [--insecure] [--docker-config PATH]
               [--mirror HOST[/PREFIX]] [--split-layers] [--layer-cache DIR|off] [--json]
     b2i inspect ARTIFACT [--json]
@@ -207,9 +207,14 @@ def parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="build an image and push it")
     build.add_argument("artifact", help="the JAR, WAR or Linux binary")
     build.add_argument("--to", required=True, metavar="REGISTRY/REPO:TAG", help="push target")
-    which = build.add_mutually_exclusive_group()
-    which.add_argument("--env", metavar="NAME", help="build environment (default: recommended)")
-    which.add_argument("--from", dest="base", metavar="BASE", help="base image to build on")
+    build.add_argument(
+        "--env",
+        metavar="NAME",
+        help="build environment: placement, command, parameters (default: recommended)",
+    )
+    build.add_argument(
+        "--from", dest="base", metavar="BASE", help="base image to build on (default: the env's)"
+    )
     build.add_argument("--port", type=int, help="port to expose")
     build.add_argument("--set-env", action="append", default=[], metavar="K=V")
     build.add_argument(

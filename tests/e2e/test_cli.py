@@ -206,3 +206,17 @@ def test_insecure_means_plain_http_for_own_registries_but_never_for_docker_hub(
     access_for = access_resolver(args)
     assert access_for("127.0.0.1:5000").scheme == "http"
     assert access_for("docker.io").scheme == "https"
+
+
+def test_env_and_from_together_use_the_envs_conventions_on_the_given_base(
+    registry: Registry, jre_base: BaseImage, tmp_path: Path
+) -> None:
+    jar = artifacts.build_http_jar(tmp_path, "conventions")
+    target = f"{registry.host}/cli/both:v1"
+    options = ["--env", "java-17", "--from", jre_base.tagged, "--split-layers", "--json"]
+    built = run_b2i("build", str(jar), "--to", target, "--insecure", *options)
+    assert built.returncode == 0, built.stderr
+    result = json.loads(built.stdout)
+    assert result["environment"] == "java-17"
+    assert result["base_reference"] == jre_base.pinned
+    assert result["inspection"]["java_release"] == 17  # read while writing the layers
