@@ -1,0 +1,37 @@
+"""The `b2i` console script (builders.cli_launch) runs the CLI with the collector enabled and the
+import-time objects frozen, and passes main's exit code on."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from tests.fixtures.processes import venv_bin
+
+PROBE = """
+import gc, sys
+import builders.cli
+
+def main():
+    print(gc.isenabled(), gc.get_freeze_count() > 10_000, flush=True)
+    return 7
+
+builders.cli.main = main  # launch() takes main from builders.cli when it runs
+from builders.cli_launch import launch
+launch()
+"""
+
+
+def test_launch_runs_main_with_gc_on_and_the_imports_frozen_and_exits_with_its_code() -> None:
+    result = subprocess.run(
+        [venv_bin("python"), "-c", PROBE], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 7, result.stderr
+    assert result.stdout.split() == ["True", "True"]
+
+
+def test_the_installed_b2i_script_uses_the_launcher() -> None:
+    result = subprocess.run([venv_bin("b2i"), "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "usage: b2i" in result.stdout
+    assert "builders.cli_launch" in Path(venv_bin("b2i")).read_text()
