@@ -35,3 +35,19 @@ def test_the_installed_b2i_script_uses_the_launcher() -> None:
     assert result.returncode == 0, result.stderr
     assert "usage: b2i" in result.stdout
     assert "builders.cli_launch" in Path(venv_bin("b2i")).read_text()
+
+
+def test_the_launcher_spares_httpx_its_command_line_client_imports() -> None:
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('httpx' in sys.modules, 'click' in sys.modules))\n"
+        "sys.argv = ['b2i', 'inspect', '/nonexistent/app.jar']\n"
+        "from builders.cli_launch import launch\n"
+        "launch()\n"
+    )
+    result = subprocess.run(
+        [venv_bin("python"), "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1, result.stderr
+    assert "build:user:no-artifact" in result.stderr
+    assert result.stdout.split() == ["True", "False"]  # httpx imported, click not
