@@ -141,6 +141,7 @@ class LayerCache:
         self, entries: Sequence[LayerEntry], out_dir: Path, *, media_type: str = OCI_LAYER_GZIP
     ) -> tuple[LayerBlob, bool]:
         """Return the layer for `entries` from the cache or freshly written; and whether it hit."""
+        entries = complete_entries(entries)
         hint = layer_hint(entries)
         if hint is None:
             return self._write_keyed(layer_key(entries), entries, out_dir, media_type)
