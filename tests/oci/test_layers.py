@@ -20,6 +20,7 @@ from builders.oci.layers import (
     directory_entry,
     file_entry,
     symlink_entry,
+    tar_header,
     write_layer,
     write_layers,
     zip_member_entry,
@@ -228,3 +229,17 @@ def test_a_big_lying_source_fails_cleanly_and_stops_the_compression_thread(tmp_p
         write_layer([lying], tmp_path / "out")
     assert threading.active_count() == before
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("length", [1, 2, 50, 99, 100])
+@pytest.mark.parametrize("size", [0, 1, 512, 123_456_789, 8**11 - 1])
+@pytest.mark.parametrize("mode", [0o644, 0o755])
+def test_plain_file_headers_are_valid_ustar_as_tarfile_reads_them(length, size, mode):
+    name = ("d/" * 60 + "x")[-length:].lstrip("/") or "x"
+    entry = LayerEntry(path="/" + name, kind="file", size=size, mode=mode, opener=io.BytesIO)
+    header = tar_header(entry)
+    assert len(header) == 512
+    info = tarfile.TarInfo.frombuf(header, "utf-8", "strict")  # checks the checksum too
+    assert (info.name, info.size, info.mode, info.mtime) == (name, size, mode, 1)
+    assert (info.uid, info.gid, info.uname, info.gname, info.type) == (0, 0, "", "", b"0")
+    assert header[257:265] == b"ustar\x0000"
