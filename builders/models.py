@@ -239,6 +239,10 @@ class BuildRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempt = models.PositiveSmallIntegerField(default=0)
+    # Times the pending sweep put this run on the queue again because the broker lost its
+    # message (not claims: `attempt` counts those), and when it last did.
+    requeues = models.PositiveSmallIntegerField(default=0)
+    requeued_at = models.DateTimeField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     worker_host = models.CharField(max_length=255, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
