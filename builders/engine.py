@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -43,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from builders.base_in_advance import AdvanceResolve, base_in_advance
 from builders.oci.auth import Credentials
 from builders.oci.errors import OciError
 from builders.oci.events import Event, EventSink, ignore_event
@@ -240,7 +240,10 @@ def _build(run: _Run) -> BuildResult:
     # Refuse a blocked target (metadata, link-local, unlisted private) before doing any work.
     check_host_allowed(target.api_host, request.allowed_networks)
     base_platforms = None if every_platform else platform
-    with _base_in_advance(run, known_base_reference(request), base_platforms) as advance:
+    known_base = known_base_reference(request)
+    with base_in_advance(
+        run, known_base, run.client, lambda ref: resolve_for(run, ref, base_platforms)
+    ) as advance:
         inspection, environment, warnings = _inspect_step(run, platform)
         if every_platform and inspection.kind == "binary":
             raise BuildError(
@@ -277,91 +280,8 @@ def _resolve_step(run: _Run, base_ref: Reference, platform: Platform | None) -> 
     return bases
 
 
-class _AdvanceResolve:
-    """The base being resolved in a worker thread while the artifact is inspected.
-
-    The worker's registry events (retries) are held and the resolve-base step is announced by
-    `join`, so every "==> step" block of the live log stays whole and in the usual order.
-    """
-
-    def __init__(self, run: _Run, base_ref: Reference, platform: Platform | None) -> None:
-        self.run, self.base_ref, self.platform = run, base_ref, platform
-        self.client = run.client(base_ref)  # created here: run.clients is not thread-safe
-        self.held: list[Event] = []
-        self.stopped = threading.Event()
-        self.ended = False
-        self._sleep = self.client.retry.sleep
-        self.resolving: Future[list[BaseImage]] | None = None
-
-    def start(self, worker: ThreadPoolExecutor) -> None:
-        """Start resolving in WORKER, with the client's events held and its retries stoppable."""
-        self.client.on_event, self.client.retry.sleep = self.held.append, self._retry_sleep
-        self.resolving = worker.submit(resolve_for, self.run, self.base_ref, self.platform)
-
-    def _retry_sleep(self, seconds: float) -> None:
-        if self.stopped.wait(seconds):
-            raise BuildCancelled("the build ended before its base was resolved")
-
-    def _end(self) -> None:
-        self.ended = True
-        self.client.on_event, self.client.retry.sleep = self.run.on_event, self._sleep
-
-    def join(self) -> list[BaseImage]:
-        """Wait for the worker inside the resolve-base step; replay its events there."""
-        assert self.resolving is not None
-        with self.run.step("resolve-base", str(self.base_ref)):
-            try:
-                bases = self.resolving.result()
-            finally:
-                if self.resolving.done():
-                    self._end()
-                    for event in self.held:
-                        self.run.on_event(event)
-            for base in bases:
-                self.run.log("resolve-base", f"pinned {base.pinned_name} ({base_platform(base)})")
-        return bases
-
-    def abandon(self) -> None:
-        """End a worker that was not joined: stop its retries, wait for it, drop its outcome.
-
-        The build's own error is the one to report, so the worker's (if any) is discarded on
-        purpose. An attempt already in flight ends within the client's timeout.
-        """
-        if self.ended or self.resolving is None:
-            return
-        self.stopped.set()
-        with contextlib.suppress(Exception):
-            self.resolving.result()
-        self._end()
-
-
-@contextlib.contextmanager
-def _base_in_advance(
-    run: _Run, base_ref: Reference | None, platform: Platform | None
-) -> Iterator[_AdvanceResolve | None]:
-    """Resolve BASE_REF in a worker while the body runs (None: the base needs the inspection).
-
-    Leaving the block always ends the worker: one not joined is abandoned, so no thread
-    outlives the build and no failure of it is left unobserved.
-    """
-    advance = None
-    if base_ref is not None:
-        # A client that cannot be made (e.g. a bad CA bundle) fails after the inspection, as ever.
-        with contextlib.suppress(Exception):
-            advance = _AdvanceResolve(run, base_ref, platform)
-    if advance is None:
-        yield None
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="b2i-resolve") as worker:
-        try:
-            advance.start(worker)
-            yield advance
-        finally:
-            advance.abandon()
-
-
 def _resolve_base(
-    run: _Run, advance: _AdvanceResolve | None, base_ref: Reference, platform: Platform | None
+    run: _Run, advance: AdvanceResolve | None, base_ref: Reference, platform: Platform | None
 ) -> list[BaseImage]:
     """Return the base resolved in advance when it is BASE_REF; else resolve it now."""
     if advance is not None:
