@@ -406,7 +406,7 @@ def known_base_reference(request: BuildRequest) -> Reference | None:
     reported where it always was, after the inspection.
     """
     chosen = request.environment
-    text = request.base_image
+    text = request.base_image or None  # as base_reference: an empty --from means none
     try:
         if text is None and isinstance(chosen, BuildEnvironment):
             text = chosen.base_image
