@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from builders.engine import BuildRequest, RegistryAccess, build_image
+from builders.engine import BuildRequest, RegistryAccess, build_image, known_base_reference
 from builders.oci.events import Event
+from builders.oci.references import parse_reference
+from builders.packaging.environments import get_environment, rewrite_docker_hub_reference
 from builders.packaging.errors import ArtifactError
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BaseImage
@@ -81,3 +83,22 @@ def test_a_failed_inspection_stops_the_base_worker_and_reports_the_artifact_erro
     assert not any(t.name.startswith("b2i-resolve") for t in threading.enumerate())
     assert not any(e.step == "resolve-base" for e in events)
     assert not any(e.kind == "retry" for e in events)
+
+
+def test_the_base_is_known_in_advance_only_from_the_request() -> None:
+    def known(**options: object) -> str | None:
+        request = BuildRequest(artifact=Path("app.jar"), target="r.example/a:1", **options)  # type: ignore[arg-type]
+        reference = known_base_reference(request)
+        return None if reference is None else str(reference)
+
+    java17 = get_environment("java-17")
+    assert known(base_image="r.example/base/jre:17") == "r.example/base/jre:17"
+    assert known(environment="java-17") == str(parse_reference(java17.base_image))
+    assert known(environment=java17, mirror="mirror.example") == str(
+        parse_reference(rewrite_docker_hub_reference(java17.base_image, "mirror.example"))
+    )
+    # The inspection decides, or the error belongs after the inspection.
+    assert known() is None
+    assert known(base_image="") is None
+    assert known(environment="no-such-environment") is None
+    assert known(base_image="Not A Reference!") is None
