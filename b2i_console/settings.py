@@ -192,6 +192,11 @@ B2I_LAYER_CACHE_DIR = Path(env_str("B2I_LAYER_CACHE_DIR", str(VAR_DIR / "layer-c
 # whose heartbeat is older than B2I_BUILD_LOST_AFTER_SECONDS ("worker lost").
 B2I_BUILD_HEARTBEAT_SECONDS = env_int("B2I_BUILD_HEARTBEAT_SECONDS", 10)
 B2I_BUILD_LOST_AFTER_SECONDS = env_int("B2I_BUILD_LOST_AFTER_SECONDS", 60)
+# A run still Pending this long after it was queued, with no message for it left in the broker
+# (lost by a Redis restart or a failed enqueue), is queued again by the pending sweep (Celery
+# beat, every minute); after B2I_PENDING_MAX_REQUEUES such losses it is failed instead.
+B2I_PENDING_REQUEUE_AFTER = env_int("B2I_PENDING_REQUEUE_AFTER", 120)
+B2I_PENDING_MAX_REQUEUES = env_int("B2I_PENDING_MAX_REQUEUES", 3)
 # Build logs older than this many days are compressed into storage and removed from the database.
 B2I_LOG_ARCHIVE_DAYS = env_int("B2I_LOG_ARCHIVE_DAYS", 30)
 # How builds run: in the Celery worker (default) or, later, as Kubernetes Jobs.
@@ -218,6 +223,11 @@ CELERY_TASK_ROUTES = {"builders.tasks.run_build_task": {"queue": "builds"}}
 CELERY_BEAT_SCHEDULE = {
     # Every 15 s, so a run whose worker died is failed 60-75 s after its last heartbeat.
     "reap-lost-builds": {"task": "builders.tasks.reap_lost_builds_task", "schedule": 15.0},
+    # Every minute: queue again the Pending runs whose queue message was lost.
+    "requeue-lost-pending-builds": {
+        "task": "builders.tasks.requeue_lost_pending_builds_task",
+        "schedule": 60.0,
+    },
     "archive-old-build-logs": {
         "task": "builders.tasks.archive_old_logs_task",
         "schedule": 6 * 3600.0,

@@ -18,7 +18,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from builders.logs import RunLog, failure_line, notify_state
@@ -360,6 +361,100 @@ def do_reap_lost_runs() -> list[int]:
             revoke_task(run.task_id)
             reaped.append(run.pk)
     return reaped
+
+
+# --- lost queue messages --------------------------------------------------------------------
+
+
+def do_requeue_lost_pending_runs() -> dict[str, list[int]]:
+    """Queue again Pending runs whose queue message was lost; fail them after a few losses.
+
+    A run counts as lost when it has waited longer than B2I_PENDING_REQUEUE_AFTER since it was
+    last queued, its builder runs nothing (else it waits for that run by design), and no message
+    for it is queued or reserved in the broker (a long queue is not a loss). A duplicate message
+    is harmless: the claim is one guarded UPDATE, so only one delivery ever builds the run.
+    """
+    from builders.tasks import runs_held_by_broker
+
+    done: dict[str, list[int]] = {"cancelled": [], "requeued": [], "failed": []}
+    # The claim never takes a run with a cancel requested: end it instead of leaving it queued.
+    for run in BuildRun.objects.filter(state=BuildState.PENDING, cancel_requested=True):
+        reason = "cancelled by a user"
+        where = {"cancel_requested": True}
+        if _finish(
+            run, BuildState.CANCELLED, "build:cancelled", reason, "Build cancelled", where=where
+        ):
+            revoke_task(run.task_id)
+            done["cancelled"].append(run.pk)
+    stale = list(_stale_pending_runs())
+    held = runs_held_by_broker() if stale else set()
+    if held is None:
+        return done  # the broker cannot be read, so a message cannot be sent either
+    for run in stale:
+        if run.pk in held:
+            continue  # waiting behind other builds, not lost
+        if run.requeues >= settings.B2I_PENDING_MAX_REQUEUES:
+            if _give_up_lost_run(run):
+                done["failed"].append(run.pk)
+        elif _requeue_lost_run(run):
+            done["requeued"].append(run.pk)
+    return done
+
+
+def _stale_pending_runs() -> QuerySet[BuildRun]:
+    before = timezone.now() - timedelta(seconds=settings.B2I_PENDING_REQUEUE_AFTER)
+    running = BuildRun.objects.filter(builder=OuterRef("builder"), state=BuildState.RUNNING)
+    return (
+        BuildRun.objects.filter(state=BuildState.PENDING, cancel_requested=False)
+        .annotate(queued_at=Coalesce("requeued_at", "created_at"))
+        .filter(queued_at__lt=before)
+        .exclude(Exists(running))
+        .order_by("pk")
+    )
+
+
+def _requeue_lost_run(run: BuildRun) -> bool:
+    """Count the loss, log it and send a new message (after commit); False if the run moved."""
+    now = timezone.now()
+    waited = int((now - (run.requeued_at or run.created_at)).total_seconds())
+    count = run.requeues + 1
+    task_id = str(uuid.uuid4())  # so a cancel revokes the message that is really queued
+    with transaction.atomic():
+        # Guarded on what we read: a claim or another sweep in between makes this a no-op. The
+        # row stays locked until commit, so a claim waits and its log lines follow this one.
+        moved = BuildRun.objects.filter(
+            pk=run.pk, state=BuildState.PENDING, cancel_requested=False, requeues=run.requeues
+        ).update(requeues=count, requeued_at=now, task_id=task_id)
+        if not moved:
+            return False
+        log = RunLog(run.pk)
+        log.write(
+            f"No worker took this run within {waited} s and the build queue no longer holds it: "
+            f"queued it again ({count} of {settings.B2I_PENDING_MAX_REQUEUES})"
+        )
+        log.flush()
+        run.task_id = task_id
+        transaction.on_commit(lambda: _send_requeued(run))
+    return True
+
+
+def _send_requeued(run: BuildRun) -> None:
+    try:
+        enqueue_run(run)
+    except Exception:  # the row says Pending still: the next sweep counts it lost again
+        logger.warning("could not queue run %s again", run.pk, exc_info=True)
+
+
+def _give_up_lost_run(run: BuildRun) -> bool:
+    reason = (
+        f"the build queue lost this run {run.requeues + 1} times (queued again "
+        f"{run.requeues} times); check that a build worker is running and that the broker "
+        "(Redis) keeps its queue"
+    )
+    where = {"requeues": run.requeues, "cancel_requested": False}
+    return _finish(
+        run, BuildState.FAILED, "build:queue-lost", reason, failure_line(reason), where=where
+    )
 
 
 # --- builders -------------------------------------------------------------------------------
