@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from builders.base_in_advance import AdvanceResolve, base_in_advance
+from builders.engine_layers import EarlyUploads, WrittenLayers, write_artifact_layers
 from builders.oci.auth import Credentials
 from builders.oci.errors import OciError
 from builders.oci.events import Event, EventSink, ignore_event
@@ -51,12 +52,10 @@ from builders.oci.image import (
     ComposedImage,
     ContainerSettings,
     ImageMetadata,
-    NewLayer,
     Platform,
     compose_image,
 )
-from builders.oci.layer_cache import LayerCache, write_layers_cached
-from builders.oci.layers import LayerBlob, LayerError
+from builders.oci.layers import LayerError
 from builders.oci.multiplatform import (
     ALL_PLATFORMS,
     DEFAULT_PLATFORM,
@@ -68,7 +67,6 @@ from builders.oci.netpolicy import check_host_allowed
 from builders.oci.push import BaseSource, PushReport, push_image, resolve_base
 from builders.oci.references import Reference, parse_reference
 from builders.oci.registry import RegistryClient
-from builders.packaging.archives import SafeArchive
 from builders.packaging.environments import (
     BuildEnvironment,
     check_environment_accepts,
@@ -77,8 +75,7 @@ from builders.packaging.environments import (
     rewrite_docker_hub_reference,
 )
 from builders.packaging.errors import ArtifactError
-from builders.packaging.inspection import Inspection, complete_class_scan, inspect_artifact
-from builders.packaging.layering import plan_layers, planned_archive, run_settings
+from builders.packaging.inspection import Inspection, inspect_artifact
 
 USER_ERRORS = (ArtifactError, OciError)
 
@@ -194,17 +191,25 @@ class _Run:
         """Return one client per registry, so base and target share it (mounts work)."""
         host = reference.api_host
         if host not in self.clients:
-            access = self.access(reference.registry)
-            self.clients[host] = RegistryClient(
-                reference.registry,
-                scheme=access.scheme,
-                credentials=access.credentials,
-                verify=access.verify,
-                ca_bundle=access.ca_bundle,
-                allowed_networks=self.request.allowed_networks,
-                on_event=self.on_event,
-            )
+            self.clients[host] = self.new_client(reference, self.on_event)
         return self.clients[host]
+
+    def new_client(self, reference: Reference, on_event: EventSink) -> RegistryClient:
+        """Return a client of its own for REFERENCE's registry, reporting to ON_EVENT."""
+        access = self.access(reference.registry)
+        return RegistryClient(
+            reference.registry,
+            scheme=access.scheme,
+            credentials=access.credentials,
+            verify=access.verify,
+            ca_bundle=access.ca_bundle,
+            allowed_networks=self.request.allowed_networks,
+            on_event=on_event,
+        )
+
+    def events_to(self, reference: Reference) -> Callable[[EventSink], RegistryClient]:
+        """Return a maker of clients for REFERENCE that report to a given sink."""
+        return lambda sink: self.new_client(reference, sink)
 
     def access(self, registry: str) -> RegistryAccess:
         """Return the access settings for REGISTRY (as named in references, e.g. docker.io)."""
@@ -241,9 +246,14 @@ def _build(run: _Run) -> BuildResult:
     check_host_allowed(target.api_host, request.allowed_networks)
     base_platforms = None if every_platform else platform
     known_base = known_base_reference(request)
-    with base_in_advance(
-        run, known_base, run.client, lambda ref: resolve_for(run, ref, base_platforms)
-    ) as advance:
+    # Big new layers are streamed to the target while written (one platform: one target).
+    early = None if every_platform else EarlyUploads(run.events_to(target), target.repository)
+    with (
+        base_in_advance(
+            run, known_base, run.client, lambda ref: resolve_for(run, ref, base_platforms)
+        ) as advance,
+        _closing(early),
+    ):
         inspection, environment, warnings = _inspect_step(run, platform)
         if every_platform and inspection.kind == "binary":
             raise BuildError(
@@ -257,7 +267,7 @@ def _build(run: _Run) -> BuildResult:
             # the write-layers step then only shows what was left to wait for. Events stay in
             # order.
             writing = background.submit(
-                write_artifact_layers, request, inspection, environment, workdir
+                write_artifact_layers, request, inspection, environment, workdir, early
             )
             bases = _resolve_base(run, advance, base_ref, base_platforms)
             layers = _write_layers_step(run, writing)
@@ -268,7 +278,7 @@ def _build(run: _Run) -> BuildResult:
                 images = [compose_for(request, inspection, environment, b, layers) for b in bases]
             with run.step("push", str(target)):
                 pairs = list(zip(bases, images, strict=True))
-                report = push_to(run, target, base_ref, pairs, layers)
+                report = push_to(run, target, base_ref, pairs, layers, early)
     return _result(run, target, report, bases, images[0], inspection, environment, warnings)
 
 
@@ -293,7 +303,10 @@ def _resolve_base(
 
 def _write_layers_step(run: _Run, writing: Future[WrittenLayers]) -> WrittenLayers:
     with run.step("write-layers"):
-        layers = writing.result()
+        try:
+            layers = writing.result()
+        except LayerError as error:
+            raise BuildError("build:user:unreadable-artifact", str(error)) from error
         for blob, line, hit in zip(layers.blobs, layers.created_by, layers.cached, strict=True):
             how = ", from the layer cache" if hit else ""
             run.log("write-layers", f"{line} ({blob.size} bytes, {blob.digest[:19]}{how})")
@@ -426,81 +439,20 @@ def base_reference(request: BuildRequest, environment: BuildEnvironment) -> Refe
 
 
 @contextlib.contextmanager
+def _closing(early: EarlyUploads | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if early is not None:
+            early.close()
+
+
+@contextlib.contextmanager
 def _workdir(request: BuildRequest) -> Iterator[Path]:
     if request.workdir is not None:
         request.workdir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="b2i-build-", dir=request.workdir) as directory:
         yield Path(directory)
-
-
-@dataclass(frozen=True)
-class WrittenLayers:
-    """The artifact's layers on disk, their history lines and the run settings they need."""
-
-    blobs: tuple[LayerBlob, ...]
-    created_by: tuple[str, ...]
-    entrypoint: tuple[str, ...] | None
-    cmd: tuple[str, ...] | None
-    workdir: str | None
-    cached: tuple[bool, ...] = ()  # per layer: taken from the layer cache
-    # The inspection completed with the class-file versions the writer read (None: unchanged),
-    # and the warnings those versions add.
-    inspection: Inspection | None = None
-    environment_warnings: tuple[str, ...] = ()
-
-    def new_layers(self) -> list[NewLayer]:
-        """Return the layers as composition inputs."""
-        return [
-            NewLayer(blob.digest, blob.diff_id, blob.size, line)
-            for blob, line in zip(self.blobs, self.created_by, strict=True)
-        ]
-
-
-def open_layer_cache(directory: Path | None) -> LayerCache | None:
-    """Return the layer cache in DIRECTORY; None when there is none or it cannot be created."""
-    if directory is None:
-        return None
-    try:
-        return LayerCache(directory)
-    except OSError:
-        return None  # e.g. a read-only home: build without the cache rather than fail
-
-
-def write_artifact_layers(
-    request: BuildRequest, inspection: Inspection, environment: BuildEnvironment, workdir: Path
-) -> WrittenLayers:
-    """Plan the artifact's layers (one, unless `exploded`) and write them reproducibly."""
-    plans = plan_layers(
-        request.artifact, inspection, environment,
-        context=request.context, exploded=request.exploded,
-    )  # fmt: skip
-    try:
-        cache = open_layer_cache(request.layer_cache)
-        written = write_layers_cached(cache, [plan.entries for plan in plans], workdir)
-    except LayerError as error:
-        raise BuildError("build:user:unreadable-artifact", str(error)) from error
-    entrypoint, cmd, plan_workdir = run_settings(plans)
-    lines = tuple(f"b2i: {plan.name}: {plan.description or 'layer'}" for plan in plans)
-    blobs = tuple(blob for blob, _ in written)
-    hits = tuple(hit for _, hit in written)
-    completed = _complete_class_scan(request, inspection, planned_archive(plans))
-    new_warnings: tuple[str, ...] = ()
-    if completed is not None:
-        before = set(environment_warnings(inspection, environment))
-        after = environment_warnings(completed, environment)
-        new_warnings = tuple(warning for warning in after if warning not in before)
-    return WrittenLayers(blobs, lines, entrypoint, cmd, plan_workdir, hits, completed, new_warnings)
-
-
-def _complete_class_scan(
-    request: BuildRequest, inspection: Inspection, archive: SafeArchive | None
-) -> Inspection | None:
-    if inspection.jar is None or inspection.jar.classes_scanned:
-        return None
-    if archive is not None:  # exploded: the writer noted every class it read
-        return complete_class_scan(inspection, archive)
-    with SafeArchive(request.artifact) as packaged:  # the JAR went in as one file
-        return complete_class_scan(inspection, packaged)
 
 
 def container_settings(
@@ -569,9 +521,15 @@ def push_to(
     base_ref: Reference,
     images: list[tuple[BaseImage, ComposedImage]],
     layers: WrittenLayers,
+    early: EarlyUploads | None = None,
 ) -> PushReport:
     """Push the image (several: each by digest, then their index) to the target."""
     target_client = run.client(target)
+    uploaded_early = early.by_digest() if early is not None else {}
+    for upload in uploaded_early.values():
+        upload.wait()  # its retries happened in its thread: replayed here, in order
+    if early is not None:
+        early.replay_events(run.on_event)
     source = BaseSource(run.client(base_ref), base_ref.repository)
     tags = [target.tag or "latest", *run.request.extra_tags]
     local_blobs = {blob.digest: blob.path for blob in layers.blobs}
@@ -582,5 +540,5 @@ def push_to(
         )  # fmt: skip
     return push_image(
         target_client, target.repository, tags, images[0][1], local_blobs=local_blobs,
-        base=source, on_event=run.on_event, checkpoint=run.checkpoint,
+        base=source, on_event=run.on_event, checkpoint=run.checkpoint, early=uploaded_early,
     )  # fmt: skip

@@ -30,8 +30,9 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from builders.oci.layers import (
@@ -39,6 +40,7 @@ from builders.oci.layers import (
     OCI_LAYER_GZIP,
     LayerBlob,
     LayerEntry,
+    LayerWatcher,
     complete_entries,
     write_layer,
 )
@@ -91,6 +93,25 @@ def layer_hint(entries: Iterable[LayerEntry]) -> str | None:
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
+Watch = Callable[[], LayerWatcher | None]
+
+
+def _no_watcher() -> LayerWatcher | None:
+    return None
+
+
+@dataclass(frozen=True)
+class _Writing:
+    """How a layer is written when the cache does not have it."""
+
+    out_dir: Path
+    media_type: str
+    watch: Watch
+
+    def write(self, entries: Sequence[LayerEntry]) -> LayerBlob:
+        return write_layer(entries, self.out_dir, media_type=self.media_type, watcher=self.watch())
+
+
 class LayerCache:
     """Written layers by input key, bounded in size with least-recently-used eviction."""
 
@@ -138,24 +159,33 @@ class LayerCache:
         self.evict(keep=key)
 
     def write_layer(
-        self, entries: Sequence[LayerEntry], out_dir: Path, *, media_type: str = OCI_LAYER_GZIP
+        self,
+        entries: Sequence[LayerEntry],
+        out_dir: Path,
+        *,
+        media_type: str = OCI_LAYER_GZIP,
+        watch: Watch = _no_watcher,
     ) -> tuple[LayerBlob, bool]:
-        """Return the layer for `entries` from the cache or freshly written; and whether it hit."""
+        """Return the layer for `entries` from the cache or freshly written; and whether it hit.
+
+        `watch()` is called only when the layer is written (not cached): its watcher follows
+        the file as it grows (an early upload)."""
         entries = complete_entries(entries)
+        writing = _Writing(Path(out_dir), media_type, watch)
         hint = layer_hint(entries)
         if hint is None:
-            return self._write_keyed(layer_key(entries), entries, out_dir, media_type)
+            return self._write_keyed(layer_key(entries), entries, writing)
         hint_lock = self.root / "locks" / f"hint-{hint}.lock"
         with _flock(hint_lock):
             try:
-                return self._write_hinted(hint, entries, Path(out_dir), media_type)
+                return self._write_hinted(hint, entries, writing)
             finally:
                 # Dropped while held, so locks do not pile up: a build waiting on the old
                 # file re-reads the hint once it holds it, and then finds the layer.
                 hint_lock.unlink(missing_ok=True)
 
     def _write_hinted(
-        self, hint: str, entries: Sequence[LayerEntry], out_dir: Path, media_type: str
+        self, hint: str, entries: Sequence[LayerEntry], writing: _Writing
     ) -> tuple[LayerBlob, bool]:
         candidate = self._hinted_key(hint)
         if candidate is not None:
@@ -163,10 +193,10 @@ class LayerCache:
             key = layer_key(entries)
             if key != candidate:
                 self._remember_hint(hint, key)
-            return self._write_keyed(key, entries, out_dir, media_type)
+            return self._write_keyed(key, entries, writing)
         # A layer never seen: write it first, then key it. Members read while writing leave
         # their raw-bytes identities behind, so the full key needs no second read.
-        blob = write_layer(entries, out_dir, media_type=media_type)
+        blob = writing.write(entries)
         key = layer_key(entries)
         with self._key_lock(key):
             self.store(key, blob)
@@ -187,17 +217,17 @@ class LayerCache:
             os.replace(staging, self.root / "hints" / hint)
 
     def _write_keyed(
-        self, key: str, entries: Sequence[LayerEntry], out_dir: Path, media_type: str
+        self, key: str, entries: Sequence[LayerEntry], writing: _Writing
     ) -> tuple[LayerBlob, bool]:
-        blob = self.lookup(key, out_dir, media_type=media_type)
+        blob = self.lookup(key, writing.out_dir, media_type=writing.media_type)
         if blob is not None:
             return blob, True
         with self._key_lock(key):
             # Another build may have written it while we waited for the lock.
-            blob = self.lookup(key, out_dir, media_type=media_type)
+            blob = self.lookup(key, writing.out_dir, media_type=writing.media_type)
             if blob is not None:
                 return blob, True
-            blob = write_layer(entries, Path(out_dir), media_type=media_type)
+            blob = writing.write(entries)
             self.store(key, blob)
         return blob, False
 
@@ -286,15 +316,21 @@ def write_layers_cached(
     *,
     media_type: str = OCI_LAYER_GZIP,
     workers: int = 2,
+    watches: Sequence[Watch] = (),
 ) -> list[tuple[LayerBlob, bool]]:
-    """Write (or fetch from `cache`) several layers in parallel; return (blob, cache hit) each."""
+    """Write (or fetch from `cache`) several layers in parallel; return (blob, cache hit) each.
 
-    def one(entries: Sequence[LayerEntry]) -> tuple[LayerBlob, bool]:
+    `watches[i]` makes the watcher of layer i when that layer has to be written."""
+
+    def one(index: int) -> tuple[LayerBlob, bool]:
+        entries = layers[index]
+        watch = watches[index] if index < len(watches) else _no_watcher
         if cache is None:
-            return write_layer(entries, Path(out_dir), media_type=media_type), False
-        return cache.write_layer(entries, Path(out_dir), media_type=media_type)
+            writing = _Writing(Path(out_dir), media_type, watch)
+            return writing.write(entries), False
+        return cache.write_layer(entries, Path(out_dir), media_type=media_type, watch=watch)
 
     if workers <= 1 or len(layers) <= 1:
-        return [one(entries) for entries in layers]
+        return [one(index) for index in range(len(layers))]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, layers))
+        return list(pool.map(one, range(len(layers))))

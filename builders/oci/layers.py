@@ -305,8 +305,11 @@ class _DigestingGzipSink:
     written ~1.3x faster. The queue holds at most 4 chunks, so memory stays bounded.
     """
 
-    def __init__(self, out: BinaryIO, *, threaded: bool) -> None:
+    def __init__(
+        self, out: BinaryIO, *, threaded: bool, watcher: LayerWatcher | None = None
+    ) -> None:
         self._out = out
+        self._watcher = watcher
         self._buffer = bytearray()
         self._compressor = isal_zlib.compressobj(GZIP_LEVEL, isal_zlib.DEFLATED, 31)
         self.diff_id = hashlib.sha256()
@@ -353,6 +356,9 @@ class _DigestingGzipSink:
         self.digest.update(compressed)
         self.size += len(compressed)
         self._out.write(compressed)
+        if self._watcher is not None and compressed:
+            self._out.flush()  # the watcher reads the file through its own handle
+            self._watcher.grew(self.size)
 
     def close(self) -> None:
         """Stop the compression thread (idempotent); call on success and on failure."""
@@ -492,18 +498,40 @@ def write_tar(entries: Iterable[LayerEntry], out: Writable) -> int:
     return batch.written
 
 
+class LayerWatcher(Protocol):
+    """Follows a layer file while it is written (e.g. to upload it at the same time)."""
+
+    def started(self, path: Path) -> None:
+        """The file was created at PATH (it is renamed when finished: keep a handle)."""
+
+    def grew(self, size: int) -> None:
+        """The file holds SIZE bytes, flushed to the OS (called from the compressing thread)."""
+
+    def finished(self, digest: str, size: int) -> None:
+        """The layer is complete, with this digest and size."""
+
+    def abandon(self) -> None:
+        """Writing failed: stop following."""
+
+
 def write_layer(
-    entries: Iterable[LayerEntry], out_dir: Path, *, media_type: str = OCI_LAYER_GZIP
+    entries: Iterable[LayerEntry],
+    out_dir: Path,
+    *,
+    media_type: str = OCI_LAYER_GZIP,
+    watcher: LayerWatcher | None = None,
 ) -> LayerBlob:
     """Write a reproducible gzip layer into `out_dir`; digests and size come from one pass."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    entries = list(entries)
+    entries = complete_entries(entries)
     threaded = sum(entry.size for entry in entries) >= _THREADED_FROM
     handle, temp_name = tempfile.mkstemp(prefix=".layer-", suffix=".tar.gz", dir=out_dir)
     temp_path = Path(temp_name)
     try:
+        if watcher is not None:
+            watcher.started(temp_path)
         with os.fdopen(handle, "wb") as out:
-            sink = _DigestingGzipSink(out, threaded=threaded)
+            sink = _DigestingGzipSink(out, threaded=threaded, watcher=watcher)
             try:
                 write_tar(entries, sink)
                 sink.finish()
@@ -514,7 +542,11 @@ def write_layer(
         os.replace(temp_path, final_path)
     except BaseException:
         temp_path.unlink(missing_ok=True)
+        if watcher is not None:
+            watcher.abandon()
         raise
+    if watcher is not None:
+        watcher.finished("sha256:" + hexdigest, sink.size)
     return LayerBlob(
         path=final_path,
         digest="sha256:" + hexdigest,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from builders.oci.early_upload import EarlyUpload
 from builders.oci.events import Event, EventSink, ignore_event
 from builders.oci.image import (
     INDEX_MEDIA_TYPES,
@@ -139,15 +140,20 @@ class ImagePusher:
     # Digests the target already has, from one round of concurrent HEADs before any upload.
     present: set[str] = field(default_factory=set)
     checked: bool = False  # whether `present` is definitive (absent digests need no HEAD)
+    # Layers streamed to the target while they were written (see early_upload.py).
+    early: Mapping[str, EarlyUpload] = field(default_factory=dict)
 
     def push(self, image: ComposedImage, tags: Sequence[str]) -> PushReport:
         """Push layers, config, then the manifest under each tag; return the report."""
         if not tags:
             raise ValueError("push needs at least one tag")
-        self.present = self.find_present([*image.layers, image.config])
+        settled = self.settle_early_uploads(image)
+        self.present = self.find_present(
+            [blob for blob in (*image.layers, image.config) if blob.digest not in settled]
+        )
         together = self.small_uploads(image)
         for layer in image.layers:
-            if layer.digest not in together:
+            if layer.digest not in together and layer.digest not in settled:
                 self.checkpoint()
                 self.ensure_layer(layer)
         self.checkpoint()
@@ -159,6 +165,30 @@ class ImagePusher:
             )
         self.report.digest, self.report.tags = digest, tuple(tags)
         return self.report
+
+    def settle_early_uploads(self, image: ComposedImage) -> set[str]:
+        """Wait for the layers uploaded while written; return the digests the target now has.
+
+        A failed early upload is left to the usual path (HEAD, then a whole upload)."""
+        settled: set[str] = set()
+        for layer in image.layers:
+            upload = self.early.get(layer.digest)
+            if upload is None or upload.wait() == "failed":
+                continue
+            settled.add(layer.digest)
+            if upload.outcome == "uploaded":
+                self.report.count_pushed(layer)
+                written = "while the layer was written"
+                self.on_event(
+                    Event("blob-pushed", PUSH_STEP, written, bytes=layer.size, digest=layer.digest)
+                )
+            else:  # the target had it: the bytes sent before we knew were spent for nothing
+                self.report.count_reused(layer)
+                sent = f"{upload.bytes_sent} bytes sent while writing, then cancelled"
+                self.on_event(
+                    Event("blob-reused", PUSH_STEP, sent, bytes=layer.size, digest=layer.digest)
+                )
+        return settled
 
     def find_present(self, blobs: Iterable[Descriptor]) -> set[str]:
         """Return the digests among BLOBS that the target has, asking with concurrent HEADs."""
@@ -189,15 +219,24 @@ class ImagePusher:
         """Return the missing local layers and config to upload together (small in total)."""
         if not self.checked:
             return {}
+        done = self.present | set(self.early_settled(image))
         candidates = [
             layer for layer in image.layers
-            if layer.digest in self.local_blobs and layer.digest not in self.present
+            if layer.digest in self.local_blobs and layer.digest not in done
         ]  # fmt: skip
         if image.config.digest not in self.present:
             candidates.append(image.config)
         if len(candidates) < 2 or sum(blob.size for blob in candidates) > SMALL_UPLOADS:
             return {}
         return {blob.digest: blob for blob in candidates}
+
+    def early_settled(self, image: ComposedImage) -> list[str]:
+        """Return the digests of IMAGE's layers that an early upload already settled."""
+        return [
+            layer.digest
+            for layer in image.layers
+            if layer.digest in self.early and self.early[layer.digest].outcome != "failed"
+        ]
 
     def upload_together(self, image: ComposedImage, together: Mapping[str, Descriptor]) -> None:
         """Upload TOGETHER in parallel; count layers first, then the config (as one by one)."""
@@ -299,7 +338,11 @@ def push_image(
     base: BaseSource | None = None,
     on_event: EventSink = ignore_event,
     checkpoint: Callable[[], None] = lambda: None,
+    early: Mapping[str, EarlyUpload] | None = None,
 ) -> PushReport:
-    """Push IMAGE to TARGET/REPOSITORY under TAGS; layers from LOCAL_BLOBS or the BASE source."""
+    """Push IMAGE to TARGET/REPOSITORY under TAGS; layers from LOCAL_BLOBS or the BASE source.
+
+    EARLY: layers already being uploaded while they were written, by digest."""
     pusher = ImagePusher(target, repository, local_blobs, base, on_event, checkpoint)
+    pusher.early = early or {}
     return pusher.push(image, tags)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
@@ -402,6 +402,37 @@ class RegistryClient:
         # Check before committing so a wrong body never becomes a blob under a wrong name.
         self._check_hash(hasher, digest)
         self._finish_upload(location, digest, scopes, b"", 0)
+
+    # -- uploads streamed while their blob is still being written (see early_upload.py) --
+
+    def start_upload(self, repo: str) -> str:
+        """Open an upload session in REPO (with retries); return its location."""
+        scopes = (repository_scope(repo, ("pull", "push")),)
+        start = lambda: self._start_upload(repo, scopes)  # noqa: E731
+        return self.retry.run(start, self._emit_retry(f"start an upload to {repo}"))
+
+    def stream_to_upload(self, repo: str, location: str, pieces: Iterable[bytes]) -> str:
+        """Send PIECES to the upload at LOCATION as one chunked PATCH; return the next location.
+
+        Not retried: the pieces are consumed as they are sent (the caller falls back to a
+        whole upload)."""
+        scopes = (repository_scope(repo, ("pull", "push")),)
+        headers = {"Content-Type": "application/octet-stream"}
+        response = self._request(
+            "PATCH", location, scopes=scopes, headers=headers, content=pieces, replayable=False
+        )
+        if response.status_code != 202:
+            raise self._error(response, f"streaming an upload to {repo}", "push")
+        return self._location(response, location)
+
+    def commit_upload(self, repo: str, location: str, digest: str) -> None:
+        """Complete the upload at LOCATION as blob DIGEST (the registry checks the digest)."""
+        scopes = (repository_scope(repo, ("pull", "push")),)
+        self._finish_upload(location, digest, scopes, b"", 0)
+
+    def cancel_upload(self, repo: str, location: str) -> None:
+        """Abandon the upload at LOCATION (best effort)."""
+        self._cancel_upload(location, (repository_scope(repo, ("pull", "push")),))
 
     def _finish_upload(
         self, location: str, digest: str, scopes: Sequence[str], content: object, size: int

@@ -112,3 +112,23 @@ def test_layered_and_packaged_war_images_answer_alike(
         answer(image_runner, image.reference, "/shop/hello") for image in (packaged, layered)
     ]
     assert answers == ["war answer\n", "war answer\n"]
+
+
+def test_a_big_new_layer_is_uploaded_while_written_and_a_cold_cache_sends_it_no_further(
+    registry: Registry, busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    binary = artifacts.build_static_binary(tmp_path, "early", padding=12 * 1024 * 1024)
+    events: list[Event] = []
+    options = {"base_image": busybox_base.tagged, "layer_cache": tmp_path / "cache"}
+    first = build(registry, binary, "speed/early:v1", events, **options)
+    early = [e for e in events if e.kind == "blob-pushed" and "while the layer" in e.message]
+    assert first.layers_pushed == 1 and first.bytes_pushed > 1024 * 1024
+    assert [event.bytes for event in early] == [first.bytes_pushed]  # the binary's layer
+    # A new machine (empty cache) builds the same artifact: the registry has the layer.
+    events.clear()
+    options["layer_cache"] = tmp_path / "cold-cache"
+    again = build(registry, binary, "speed/early:v2", events, **options)
+    assert again.digest == first.digest
+    assert (again.layers_pushed, again.bytes_pushed) == (0, 0)
+    cancelled = [e for e in events if e.kind == "blob-reused" and "then cancelled" in e.message]
+    assert len(cancelled) == 1
