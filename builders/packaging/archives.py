@@ -34,11 +34,11 @@ from builders.packaging.errors import (
     ZIP_BOMB,
     ArtifactError,
 )
+from builders.packaging.zipdir import END_RECORD, end_record, read_directory
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
-_END_RECORD = struct.Struct("<4s4H2LH")
 _SMALL_MEMBER = 1024 * 1024
 _CLASS_MAGIC = b"\xca\xfe\xba\xbe"
 _WINDOW = 256 * 1024
@@ -136,21 +136,21 @@ class SafeArchive:
         self._windows = threading.local()  # per thread: layers are written in parallel
 
     def _load_directory(self) -> _Directory:
-        fingerprint = _directory_fingerprint(self.path, self.file_size)
-        key = (fingerprint or b"", self.file_size, self.limits)
+        found = _directory_fingerprint(self.path, self.file_size)
+        fingerprint, raw_directory = found if found is not None else (b"", b"")
+        key = (fingerprint, self.file_size, self.limits)
         with _RECENT_LOCK:
             known = _RECENT.get(key) if fingerprint else None
         if known is not None:
             return known
+        infos = read_directory(self.path, self.file_size, raw_directory) if found else None
+        if infos is None:
+            infos = self._zipfile_directory()
         try:
-            self._zip = zipfile.ZipFile(self.path)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-            raise _not_a_complete_zip(self.path) from error
-        try:
-            infos = self._zip.infolist()
             _check_directory(infos, self.limits, self.file_size)
         except BaseException:
-            self._zip.close()
+            if self._zip is not None:
+                self._zip.close()
             raise
         by_name = {info.filename: info for info in infos}  # the last of duplicates wins
         files = [info for info in infos if not info.is_dir()]
@@ -160,6 +160,14 @@ class SafeArchive:
                 _RECENT.clear()
                 _RECENT[key] = directory
         return directory
+
+    def _zipfile_directory(self) -> list[zipfile.ZipInfo]:
+        # zip64 and anything unusual: zipfile's own parser (slower, handles every variant).
+        try:
+            self._zip = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+            raise _not_a_complete_zip(self.path) from error
+        return self._zip.infolist()
 
     @property
     def zip(self) -> zipfile.ZipFile:
@@ -410,36 +418,17 @@ def _inflate(raw: bytes, info: zipfile.ZipInfo) -> bytes:
 
 
 def _ends_with_end_record(path: Path, file_size: int) -> bool:
-    return _end_record(path, file_size) is not None
+    return end_record(path, file_size) is not None
 
 
-def _end_record(path: Path, file_size: int) -> tuple[bytes, int] | None:
-    """Return the file's tail and where its end record starts in it; None when it has none."""
-    # zipfile accepts the last end-of-central-directory signature within 64 KiB of the end,
-    # even when bytes follow it that are not its comment. A truncated Spring Boot jar then
-    # "opens" as the nested (stored) jar whose end record survived: insist the record (plus
-    # its declared comment) ends exactly at the end of the file.
-    tail_size = min(file_size, _END_RECORD.size + 0xFFFF)
-    with path.open("rb") as handle:
-        handle.seek(file_size - tail_size)
-        tail = handle.read(tail_size)
-    start = tail.rfind(b"PK\x05\x06")
-    while start >= 0:
-        if start + _END_RECORD.size <= len(tail):
-            comment_length = _END_RECORD.unpack_from(tail, start)[-1]
-            if start + _END_RECORD.size + comment_length == len(tail):
-                return tail, start
-        start = tail.rfind(b"PK\x05\x06", 0, start)
-    return None
-
-
-def _directory_fingerprint(path: Path, file_size: int) -> bytes | None:
-    """Return a digest of every byte zipfile parses the directory from; None for zip64."""
-    found = _end_record(path, file_size)
+def _directory_fingerprint(path: Path, file_size: int) -> tuple[bytes, bytes] | None:
+    """Return a digest of every byte zipfile parses the directory from, and the directory's
+    bytes; None for zip64."""
+    found = end_record(path, file_size)
     if found is None:
         raise _not_a_complete_zip(path)
     tail, start = found
-    entries, directory_size, directory_offset = _END_RECORD.unpack_from(tail, start)[4:7]
+    entries, directory_size, directory_offset = END_RECORD.unpack_from(tail, start)[4:7]
     record_at = file_size - len(tail) + start
     directory_at = record_at - directory_size
     zip64 = 0xFFFF in (entries,) or 0xFFFFFFFF in (directory_size, directory_offset)
@@ -448,8 +437,9 @@ def _directory_fingerprint(path: Path, file_size: int) -> bytes | None:
     digest = hashlib.sha256(tail[start:])
     with path.open("rb") as handle:
         handle.seek(directory_at)
-        digest.update(handle.read(directory_size))
-    return digest.digest()
+        directory = handle.read(directory_size)
+    digest.update(directory)
+    return digest.digest(), directory
 
 
 def _check_directory(infos: list[zipfile.ZipInfo], limits: ZipLimits, file_size: int) -> None:
