@@ -38,7 +38,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,7 @@ from builders.packaging.environments import (
     rewrite_docker_hub_reference,
 )
 from builders.packaging.errors import ArtifactError
-from builders.packaging.inspection import Inspection, inspect_artifact
+from builders.packaging.inspection import HASH_CHUNK, Inspection, file_sha256, inspect_artifact
 
 USER_ERRORS = (ArtifactError, OciError)
 
@@ -249,6 +249,7 @@ def _build(run: _Run) -> BuildResult:
     # Big new layers are streamed to the target while written (one platform: one target).
     early = None if every_platform else EarlyUploads(run.events_to(target), target.repository)
     with (
+        _hashing(request.artifact) as artifact_sha256,
         base_in_advance(
             run, known_base, run.client, lambda ref: resolve_for(run, ref, base_platforms)
         ) as advance,
@@ -267,13 +268,15 @@ def _build(run: _Run) -> BuildResult:
             # the write-layers step then only shows what was left to wait for. Events stay in
             # order.
             writing = background.submit(
-                write_artifact_layers, request, inspection, environment, workdir, early
-            )
+                write_artifact_layers,
+                request, inspection, environment, workdir, early, artifact_sha256,
+            )  # fmt: skip
             bases = _resolve_base(run, advance, base_ref, base_platforms)
             layers = _write_layers_step(run, writing)
             if layers.inspection is not None:
                 inspection = layers.inspection
                 warnings = inspection_warnings(inspection, environment, platform)
+            inspection = replace(inspection, sha256=artifact_sha256())
             with run.step("compose"):
                 images = [compose_for(request, inspection, environment, b, layers) for b in bases]
             with run.step("push", str(target)):
@@ -385,6 +388,7 @@ def inspect_for(
         request.filename,
         context=request.context,
         scan_classes=not request.environment,
+        hash_file=False,  # hashed beside it (see _hashing)
     )
     environment = choose_environment(request, inspection)
     check_environment_accepts(inspection, environment)
@@ -436,6 +440,14 @@ def base_reference(request: BuildRequest, environment: BuildEnvironment) -> Refe
     """Return the base to build on: --from wins over the environment's; mirror applied."""
     text = request.base_image or environment.base_image
     return parse_reference(rewrite_docker_hub_reference(text, request.mirror))
+
+
+@contextlib.contextmanager
+def _hashing(artifact: Path) -> Iterator[Callable[[], str]]:
+    # The artifact's digest (for its label and a packaged layer's cache key) is computed in a
+    # thread of its own, beside the inspection and the layer writing rather than before them.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(file_sha256, artifact, HASH_CHUNK).result
 
 
 @contextlib.contextmanager

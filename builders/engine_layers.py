@@ -119,13 +119,14 @@ def write_artifact_layers(
     environment: BuildEnvironment,
     workdir: Path,
     early: EarlyUploads | None = None,
+    artifact_sha256: Callable[[], str] | None = None,
 ) -> WrittenLayers:
     """Plan the artifact's layers (one, unless `exploded`) and write them reproducibly.
 
     Raises LayerError when the artifact cannot be read as planned."""
     plans = plan_layers(
         request.artifact, inspection, environment,
-        context=request.context, exploded=request.exploded,
+        context=request.context, exploded=request.exploded, artifact_sha256=artifact_sha256,
     )  # fmt: skip
     cache = open_layer_cache(request.layer_cache)
     # Without a cache there is no telling new layers from known ones: none is sent early.

@@ -184,7 +184,11 @@ def _normalised_mode(kind: EntryKind, mode: int) -> int:
 
 
 def file_entry(
-    image_path: str, source: Path, *, executable: bool | None = None, content_id: str = ""
+    image_path: str,
+    source: Path,
+    *,
+    executable: bool | None = None,
+    content_id: str | Callable[[], str] = "",
 ) -> LayerEntry:
     """Describe a file on disk at `image_path` (executable defaults to the file's x bit).
 

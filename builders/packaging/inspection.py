@@ -35,7 +35,7 @@ from builders.packaging.war import WarFacts, analyse_war, is_war
 
 ArtifactKind = Literal["jar", "war", "binary"]
 ARTIFACT_KINDS: tuple[ArtifactKind, ...] = ("jar", "war", "binary")
-_HASH_CHUNK = 8 * 1024 * 1024
+HASH_CHUNK = 8 * 1024 * 1024  # big reads: few GIL hand-overs for a hashing thread
 _KIND_NAMES = {"jar": "a JAR", "war": "a WAR", "binary": "a Linux binary"}
 
 
@@ -107,11 +107,13 @@ def inspect_artifact(
     context: str | None = None,
     limits: ZipLimits = DEFAULT_LIMITS,
     scan_classes: bool = True,
+    hash_file: bool = True,
 ) -> Inspection:
     """Inspect an artifact from its bytes; raise ArtifactError when it cannot be built.
 
     `scan_classes=False`: a JAR's class-file versions are left unknown (`complete_class_scan`
-    adds them later, e.g. from the reads of a layer writer).
+    adds them later, e.g. from the reads of a layer writer). `hash_file=False` leaves
+    `sha256` empty for a caller that hashes the file alongside.
     """
     path = Path(path)
     if expected_kind is not None and expected_kind not in ARTIFACT_KINDS:
@@ -123,9 +125,11 @@ def inspect_artifact(
         head = handle.read(64)
     # Hashing (C, without the GIL) overlaps the central directory checks (Python); its big
     # reads keep the GIL hand-overs, and so the waits for them, few.
+    options = _Options(expected_kind, filename, context, limits, scan_classes)
+    if not hash_file:
+        return _finish(_inspect_kind(path, head, options), path, size, filename)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        sha256 = pool.submit(file_sha256, path, _HASH_CHUNK)
-        options = _Options(expected_kind, filename, context, limits, scan_classes)
+        sha256 = pool.submit(file_sha256, path, HASH_CHUNK)
         inspection = _inspect_kind(path, head, options)
         return _finish(replace(inspection, sha256=sha256.result()), path, size, filename)
 

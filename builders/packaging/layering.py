@@ -66,29 +66,33 @@ def plan_layers(
     *,
     context: str | None = None,
     exploded: bool | None = None,
+    artifact_sha256: Callable[[], str] | None = None,
 ) -> list[LayerPlan]:
     """Return the layers for this artifact in this environment, least-changing first.
 
     `exploded=None` explodes JARs/WARs when the environment allows it; False keeps them packaged.
     Zip-member entries read from an archive kept open by the returned plans.
+    `artifact_sha256` gives the file's digest when the inspection left it to be computed
+    meanwhile (asked only when the file goes in as one layer, by the layer cache).
     """
+    digest = artifact_sha256 or (lambda: inspection.sha256)
     path = Path(artifact_path)
     target = environment.target_path(
         context=check_context(context) if context else inspection.context_path,
         filename=inspection.filename or path.name,
     )
     if inspection.kind == "binary":
-        return [_single(path, target, inspection, executable=True)]
+        return [_single(path, target, inspection, digest, executable=True)]
     explode = environment.allows_exploded if exploded is None else exploded
     if not explode:
-        return [_single(path, target, inspection, executable=False)]
+        return [_single(path, target, inspection, digest, executable=False)]
     archive = SafeArchive(path)
     if inspection.kind == "war":
         return _plan_war(archive, _exploded_war_dir(target))
     assert inspection.jar is not None
     if _needs_java_jar(archive, inspection.jar):
         archive.close()
-        return [_single(path, target, inspection, executable=False)]
+        return [_single(path, target, inspection, digest, executable=False)]
     return _plan_exploded_jar(archive, inspection.jar, str(PurePosixPath(target).parent))
 
 
@@ -110,9 +114,16 @@ def planned_archive(plans: Iterable[LayerPlan]) -> SafeArchive | None:
     return None
 
 
-def _single(path: Path, target: str, inspection: Inspection, *, executable: bool) -> LayerPlan:
-    # The inspection already hashed the file: the layer cache need not read it again.
-    entry = file_entry(target, path, executable=executable, content_id=inspection.sha256)
+def _single(
+    path: Path,
+    target: str,
+    inspection: Inspection,
+    digest: Callable[[], str],
+    *,
+    executable: bool,
+) -> LayerPlan:
+    # The file's digest is computed once (by the inspection or beside it), not by the cache.
+    entry = file_entry(target, path, executable=executable, content_id=digest)
     kind = inspection.kind
     what = "binary" if kind == "binary" else f"packaged {kind.upper()}"
     return LayerPlan(APPLICATION, (entry,), description=f"{what} at {target}")
