@@ -12,9 +12,13 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
+from builders import services
 from builders.models import Artifact, BuildEnvironment, ImageBuilder
+from builders.packaging.environments import get_environment
 from projects.models import Project, ProjectMembership, RegistrySecret, Workspace
-from tests.fixtures.celery_worker import point_celery_at
+from tests.fixtures.base_images import BaseImage
+from tests.fixtures.celery_worker import CeleryWorker, point_celery_at
+from tests.fixtures.registry import Registry
 
 # persona -> role in project "shop" (charlie is operator of another project, "lab")
 PERSONAS = {"alice": "admin", "olga": "operator", "victor": "viewer"}
@@ -121,3 +125,35 @@ def make_builder(
         artifact=artifact,
         **extra,
     )
+
+
+@pytest.fixture
+def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record enqueued run ids instead of sending them to a worker."""
+    sent: list[int] = []
+    monkeypatch.setattr(services, "enqueue_run", lambda run: sent.append(run.pk))
+    monkeypatch.setattr(services, "enqueue_run_again", lambda run: sent.append(run.pk))
+    monkeypatch.setattr(services, "revoke_task", lambda task_id: None)
+    return sent
+
+
+def busybox_environment(base: str, name: str = "busybox-test") -> BuildEnvironment:
+    """A custom environment (as an admin adds one) on a base image in the test registry."""
+    spec = get_environment("binary-debian").as_dict()
+    for key in ("name", "title", "base_image", "artifact_kinds"):
+        spec.pop(key)
+    return BuildEnvironment.objects.create(
+        name=name, title="Busybox (test)", base_image=base, artifact_kinds=["binary"], spec=spec
+    )
+
+
+@pytest.fixture
+def pipeline(
+    registry: Registry,
+    busybox_base: BaseImage,
+    celery_worker: CeleryWorker,
+    channel_layer_on_redis: str,
+) -> World:
+    world = make_world(registry.url)
+    busybox_environment(busybox_base.tagged)
+    return world

@@ -16,15 +16,6 @@ from tests.builders.test_uploads import make_war
 BUILDERS = "/api/v1/workspaces/acme/projects/shop/imagebuilders/"
 
 
-@pytest.fixture
-def enqueued(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    sent: list[int] = []
-    monkeypatch.setattr(services, "enqueue_run", lambda run: sent.append(run.pk))
-    monkeypatch.setattr(services, "enqueue_run_again", lambda run: sent.append(run.pk))
-    monkeypatch.setattr(services, "revoke_task", lambda task_id: None)
-    return sent
-
-
 def create(world: World, path: Path, persona: str = "olga", **fields: Any) -> Any:
     body = {
         "name": "hello",

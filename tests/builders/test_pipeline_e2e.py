@@ -12,9 +12,8 @@ import pytest
 
 from builders import services
 from builders.models import BuildEnvironment, BuildLogLine, BuildRun, BuildState, ImageBuilder
-from builders.packaging.environments import get_environment
 from projects.models import RegistrySecret
-from tests.builders.conftest import World, make_artifact, make_builder, make_world
+from tests.builders.conftest import World, make_artifact, make_builder
 from tests.builders.slow_proxy import SlowProxy, slow_proxy
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BaseImage
@@ -28,28 +27,6 @@ MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json,"
     "application/vnd.docker.distribution.manifest.v2+json"
 )
-
-
-def busybox_environment(base: str, name: str = "busybox-test") -> BuildEnvironment:
-    """A custom environment (as an admin adds one) on a base image in the test registry."""
-    spec = get_environment("binary-debian").as_dict()
-    for key in ("name", "title", "base_image", "artifact_kinds"):
-        spec.pop(key)
-    return BuildEnvironment.objects.create(
-        name=name, title="Busybox (test)", base_image=base, artifact_kinds=["binary"], spec=spec
-    )
-
-
-@pytest.fixture
-def pipeline(
-    registry: Registry,
-    busybox_base: BaseImage,
-    celery_worker: CeleryWorker,
-    channel_layer_on_redis: str,
-) -> World:
-    world = make_world(registry.url)
-    busybox_environment(busybox_base.tagged)
-    return world
 
 
 def wait_for_run(

@@ -15,13 +15,11 @@ from django.utils import timezone
 from b2i_console.celery import app as celery_app
 from builders import runner, services, tasks
 from builders.models import BuildLogLine, BuildRun, BuildState, ImageBuilder
-from tests.builders.conftest import World, make_artifact, make_builder, make_world
+from tests.builders.conftest import World, make_artifact, make_builder
 from tests.builders.executors import ScriptedExecutor
-from tests.builders.test_pipeline_e2e import busybox_environment, wait_for_run
+from tests.builders.test_pipeline_e2e import wait_for_run
 from tests.fixtures import artifacts
-from tests.fixtures.base_images import BaseImage
 from tests.fixtures.celery_worker import CeleryWorker
-from tests.fixtures.registry import Registry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,15 +49,11 @@ def sweep() -> dict[str, list[int]]:
 
 
 @pytest.fixture
-def sent(monkeypatch: pytest.MonkeyPatch, channel_layer_on_redis: str, settings: Any) -> list[int]:
+def sent(enqueued: list[int], channel_layer_on_redis: str, settings: Any) -> list[int]:
     """Messages go nowhere (a broker that loses them all); the broker read is the real one."""
     settings.B2I_PENDING_REQUEUE_AFTER = 120
     settings.B2I_PENDING_MAX_REQUEUES = 3
-    recorded: list[int] = []
-    monkeypatch.setattr(services, "enqueue_run", lambda run: recorded.append(run.pk))
-    monkeypatch.setattr(services, "enqueue_run_again", lambda run: recorded.append(run.pk))
-    monkeypatch.setattr(services, "revoke_task", lambda task_id: None)
-    return recorded
+    return enqueued
 
 
 @pytest.fixture
@@ -211,18 +205,6 @@ def test_a_run_whose_message_waits_in_the_queue_is_not_lost(
 
 
 # --- end to end ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def pipeline(
-    registry: Registry,
-    busybox_base: BaseImage,
-    celery_worker: CeleryWorker,
-    channel_layer_on_redis: str,
-) -> World:
-    world = make_world(registry.url)
-    busybox_environment(busybox_base.tagged)
-    return world
 
 
 def test_a_run_whose_message_never_reached_the_broker_is_built_after_the_sweep(

@@ -24,13 +24,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def enqueued(monkeypatch: pytest.MonkeyPatch, channel_layer_on_redis: str) -> list[int]:
-    """Record enqueued run ids instead of sending them to a worker (the runner runs here)."""
-    sent: list[int] = []
-    monkeypatch.setattr(services, "enqueue_run", lambda run: sent.append(run.pk))
-    monkeypatch.setattr(services, "enqueue_run_again", lambda run: sent.append(run.pk))
-    monkeypatch.setattr(services, "revoke_task", lambda task_id: None)
-    return sent
+def enqueued(enqueued: list[int], channel_layer_on_redis: str) -> list[int]:
+    """The shared recorder, with live events on Redis (the runner runs here)."""
+    return enqueued
 
 
 @pytest.fixture
