@@ -142,18 +142,19 @@ class ImagePusher:
     checked: bool = False  # whether `present` is definitive (absent digests need no HEAD)
     # Layers streamed to the target while they were written (see early_upload.py).
     early: Mapping[str, EarlyUpload] = field(default_factory=dict)
+    settled: set[str] = field(default_factory=set)  # of those, the ones the target now has
 
     def push(self, image: ComposedImage, tags: Sequence[str]) -> PushReport:
         """Push layers, config, then the manifest under each tag; return the report."""
         if not tags:
             raise ValueError("push needs at least one tag")
-        settled = self.settle_early_uploads(image)
+        self.settled = self.settle_early_uploads(image)
         self.present = self.find_present(
-            [blob for blob in (*image.layers, image.config) if blob.digest not in settled]
+            [blob for blob in (*image.layers, image.config) if blob.digest not in self.settled]
         )
         together = self.small_uploads(image)
         for layer in image.layers:
-            if layer.digest not in together and layer.digest not in settled:
+            if layer.digest not in together and layer.digest not in self.settled:
                 self.checkpoint()
                 self.ensure_layer(layer)
         self.checkpoint()
@@ -219,7 +220,7 @@ class ImagePusher:
         """Return the missing local layers and config to upload together (small in total)."""
         if not self.checked:
             return {}
-        done = self.present | set(self.early_settled(image))
+        done = self.present | self.settled
         candidates = [
             layer for layer in image.layers
             if layer.digest in self.local_blobs and layer.digest not in done
@@ -229,14 +230,6 @@ class ImagePusher:
         if len(candidates) < 2 or sum(blob.size for blob in candidates) > SMALL_UPLOADS:
             return {}
         return {blob.digest: blob for blob in candidates}
-
-    def early_settled(self, image: ComposedImage) -> list[str]:
-        """Return the digests of IMAGE's layers that an early upload already settled."""
-        return [
-            layer.digest
-            for layer in image.layers
-            if layer.digest in self.early and self.early[layer.digest].outcome != "failed"
-        ]
 
     def upload_together(self, image: ComposedImage, together: Mapping[str, Descriptor]) -> None:
         """Upload TOGETHER in parallel; count layers first, then the config (as one by one)."""
@@ -343,6 +336,7 @@ def push_image(
     """Push IMAGE to TARGET/REPOSITORY under TAGS; layers from LOCAL_BLOBS or the BASE source.
 
     EARLY: layers already being uploaded while they were written, by digest."""
-    pusher = ImagePusher(target, repository, local_blobs, base, on_event, checkpoint)
-    pusher.early = early or {}
+    pusher = ImagePusher(
+        target, repository, local_blobs, base, on_event, checkpoint, early=early or {}
+    )
     return pusher.push(image, tags)

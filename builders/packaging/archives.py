@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, cast
+from typing import IO, NamedTuple, cast
 
 from isal import isal_zlib
 
@@ -136,14 +136,16 @@ class SafeArchive:
         self._windows = threading.local()  # per thread: layers are written in parallel
 
     def _load_directory(self) -> _Directory:
-        found = _directory_fingerprint(self.path, self.file_size)
-        fingerprint, raw_directory = found if found is not None else (b"", b"")
+        raw = _directory_fingerprint(self.path, self.file_size)
+        fingerprint = raw.fingerprint if raw is not None else b""
         key = (fingerprint, self.file_size, self.limits)
         with _RECENT_LOCK:
             known = _RECENT.get(key) if fingerprint else None
         if known is not None:
             return known
-        infos = read_directory(self.path, self.file_size, raw_directory) if found else None
+        infos = None
+        if raw is not None:
+            infos = read_directory(raw.directory, raw.end_record, raw.directory_at)
         if infos is None:
             infos = self._zipfile_directory()
         try:
@@ -421,9 +423,17 @@ def _ends_with_end_record(path: Path, file_size: int) -> bool:
     return end_record(path, file_size) is not None
 
 
-def _directory_fingerprint(path: Path, file_size: int) -> tuple[bytes, bytes] | None:
-    """Return a digest of every byte zipfile parses the directory from, and the directory's
-    bytes; None for zip64."""
+class _RawDirectory(NamedTuple):
+    """A central directory as read from the file, with the end record that locates it."""
+
+    fingerprint: bytes  # a digest of every byte zipfile parses the directory from
+    directory: bytes
+    end_record: bytes
+    directory_at: int
+
+
+def _directory_fingerprint(path: Path, file_size: int) -> _RawDirectory | None:
+    """Return the central directory's bytes and digest; None for zip64."""
     found = end_record(path, file_size)
     if found is None:
         raise _not_a_complete_zip(path)
@@ -439,7 +449,8 @@ def _directory_fingerprint(path: Path, file_size: int) -> tuple[bytes, bytes] | 
         handle.seek(directory_at)
         directory = handle.read(directory_size)
     digest.update(directory)
-    return digest.digest(), directory
+    record = tail[start : start + END_RECORD.size]
+    return _RawDirectory(digest.digest(), directory, record, directory_at)
 
 
 def _check_directory(infos: list[zipfile.ZipInfo], limits: ZipLimits, file_size: int) -> None:

@@ -43,14 +43,10 @@ def end_record(path: Path, file_size: int) -> tuple[bytes, int] | None:
     return None
 
 
-def read_directory(path: Path, file_size: int, directory: bytes) -> list[zipfile.ZipInfo] | None:
-    """Return the entries of DIRECTORY (the central directory bytes), or None to use zipfile."""
-    found = end_record(path, file_size)
-    if found is None:
-        return None
-    tail, start = found
-    _, disk, _, _, entries, size, offset, _ = END_RECORD.unpack_from(tail, start)
-    directory_at = file_size - len(tail) + start - size
+def read_directory(directory: bytes, end: bytes, directory_at: int) -> list[zipfile.ZipInfo] | None:
+    """Return the entries of DIRECTORY (the central directory's bytes, found at DIRECTORY_AT
+    by the end record END), or None to let zipfile parse the archive."""
+    _, disk, _, _, entries, size, offset, _ = END_RECORD.unpack_from(end)
     if disk or size != len(directory) or directory_at < 0:
         return None
     # A prefix before the zip (a launch script) shifts every offset, as zipfile accounts for.

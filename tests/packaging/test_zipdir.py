@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from builders.packaging.archives import SafeArchive
-from builders.packaging.zipdir import read_directory
+from builders.packaging.zipdir import END_RECORD, end_record, read_directory
 from tests.fixtures import artifacts
 
 FIELDS = [name for name in zipfile.ZipInfo.__slots__ if name != "_end_offset"]
@@ -40,17 +40,20 @@ ARCHIVES: dict[str, Callable[[Path], Path]] = {
 }
 
 
-def _raw_directory(path: Path) -> bytes:
-    with zipfile.ZipFile(path) as archive:
-        start = archive.start_dir
-    data = path.read_bytes()
-    return data[start : data.rindex(b"PK\x05\x06")]
+def _located(path: Path) -> tuple[bytes, bytes, int]:
+    """Return the central directory's bytes, the end record and where the directory starts."""
+    found = end_record(path, path.stat().st_size)
+    assert found is not None
+    tail, start = found
+    size = END_RECORD.unpack_from(tail, start)[5]
+    at = path.stat().st_size - len(tail) + start - size
+    return path.read_bytes()[at : at + size], tail[start : start + END_RECORD.size], at
 
 
 @pytest.mark.parametrize("make", list(ARCHIVES.values()), ids=list(ARCHIVES))
 def test_entries_equal_zipfiles_attribute_for_attribute(tmp_path: Path, make) -> None:
     path = make(tmp_path)
-    ours = read_directory(path, path.stat().st_size, _raw_directory(path))
+    ours = read_directory(*_located(path))
     assert ours is not None
     with zipfile.ZipFile(path) as archive:
         theirs = archive.infolist()
@@ -64,14 +67,14 @@ def test_entries_equal_zipfiles_attribute_for_attribute(tmp_path: Path, make) ->
 
 def test_zip64_marks_and_malformed_records_are_left_to_zipfile(tmp_path: Path) -> None:
     path = _unusual_zip(tmp_path)
-    size = path.stat().st_size
-    zip64 = bytearray(_raw_directory(path))
+    directory, end, at = _located(path)
+    zip64 = bytearray(directory)
     zip64[20:24] = b"\xff\xff\xff\xff"  # compressed size: "see the zip64 extra field"
-    assert read_directory(path, size, bytes(zip64)) is None
-    foreign = bytearray(_raw_directory(path))
+    assert read_directory(bytes(zip64), end, at) is None
+    foreign = bytearray(directory)
     foreign[0:4] = b"PK\x09\x09"  # not a central directory record
-    assert read_directory(path, size, bytes(foreign)) is None
-    assert read_directory(path, size, _raw_directory(path)[:-3]) is None  # cut short
+    assert read_directory(bytes(foreign), end, at) is None
+    assert read_directory(directory[:-3], end, at) is None  # cut short
 
 
 def test_a_zip64_archive_still_opens_through_zipfile(tmp_path: Path) -> None:
