@@ -17,7 +17,7 @@ def make_builder(world: World, name: str) -> ImageBuilder:
         project=world.project,
         name=name,
         artifact_kind="jar",
-        environment=BuildEnvironment.objects.filter(artifact_kinds__contains=["jar"]).first(),
+        environment=next(e for e in BuildEnvironment.objects.all() if "jar" in e.artifact_kinds),
         image_name=f"demo/{name}",
         registry_secret=world.secret,
     )

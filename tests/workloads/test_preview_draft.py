@@ -25,7 +25,7 @@ def settings_body(world):
         kind="jar",
         storage_key="artifacts/orders.jar",
     )
-    environment = BuildEnvironment.objects.filter(artifact_kinds__contains=["jar"]).first()
+    environment = next(e for e in BuildEnvironment.objects.all() if "jar" in e.artifact_kinds)
     return {
         "name": "orders",
         "artifact_kind": "jar",
