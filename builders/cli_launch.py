@@ -9,7 +9,10 @@ Together ~30 ms of a small build's CLI run.
 httpx's package import also tries its own command-line client (`httpx._main`: click, pygments,
 rich) and keeps a stub when that fails; b2i never calls it, so this process marks it absent
 up front and gets the stub without importing click and pygments (~12 ms; rich is not even
-installed here, so nothing changes but the time). Only this process: the console is untouched.
+installed here, so nothing changes but the time). Likewise httpcore imports anyio (installed as
+an httpx dependency) for its async backend and locks only, and does without it when it is
+missing; b2i's client is synchronous, so this process marks anyio absent too (~2 ms). Only
+this process: the console is untouched.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import NoReturn
 def launch() -> NoReturn:
     """Import the CLI with the collector paused, freeze what the imports made, run, exit."""
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    sys.modules.setdefault("anyio", None)  # type: ignore[arg-type]
     gc.disable()
     try:
         from builders.cli import main

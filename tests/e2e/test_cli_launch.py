@@ -51,3 +51,20 @@ def test_the_launcher_spares_httpx_its_command_line_client_imports() -> None:
     assert result.returncode == 1, result.stderr
     assert "build:user:no-artifact" in result.stderr
     assert result.stdout.split() == ["True", "False"]  # httpx imported, click not
+
+
+def test_the_launcher_spares_httpcore_its_async_backend_imports() -> None:
+    # anyio serves httpcore's async classes only; the CLI's client is synchronous.
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('httpcore' in sys.modules, bool(sys.modules.get('anyio'))))"
+        "\n"
+        "sys.argv = ['b2i', 'inspect', '/nonexistent/app.jar']\n"
+        "from builders.cli_launch import launch\n"
+        "launch()\n"
+    )
+    result = subprocess.run(
+        [venv_bin("python"), "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.split() == ["True", "False"]  # httpcore imported, anyio not
