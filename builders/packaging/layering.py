@@ -30,7 +30,6 @@ from builders.packaging.archives import SafeArchive
 from builders.packaging.environments import BuildEnvironment
 from builders.packaging.inspection import Inspection
 from builders.packaging.jar import MANIFEST, IndexedLayer, JarFacts, read_manifest
-from builders.packaging.war import check_context
 
 APPLICATION = "application"
 DEPENDENCIES = "dependencies"
@@ -77,8 +76,14 @@ def plan_layers(
     """
     digest = artifact_sha256 or (lambda: inspection.sha256)
     path = Path(artifact_path)
+    context_path = inspection.context_path
+    if context:
+        # Imported here: a JAR build (no context) need not load the WAR module at start-up.
+        from builders.packaging.war import check_context
+
+        context_path = check_context(context)
     target = environment.target_path(
-        context=check_context(context) if context else inspection.context_path,
+        context=context_path,
         filename=inspection.filename or path.name,
     )
     if inspection.kind == "binary":

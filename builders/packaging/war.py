@@ -50,11 +50,6 @@ class WarFacts:
         return "/" + self.context_path.replace("#", "/") + "/"
 
 
-def is_war(archive: SafeArchive) -> bool:
-    """Return True when the archive has a WEB-INF/ directory (a web application)."""
-    return archive.has_prefix(WEB_INF)
-
-
 def context_from_filename(filename: str | None) -> str:
     """Return the context (the WAR's base name, as KubeSphere and Tomcat do); ROOT if unknown."""
     if not filename:

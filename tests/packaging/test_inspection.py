@@ -3,6 +3,9 @@
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -213,3 +216,24 @@ def test_fully_executable_jar_with_a_launch_script_is_a_jar(tmp_path):
     jar = artifacts.prepend_launch_script(artifacts.build_spring_boot_jar(tmp_path))
     inspection = inspect_artifact(jar, expected_kind="jar")
     assert inspection.kind == "jar" and inspection.jar.spring_boot
+
+
+def test_a_jar_is_inspected_without_loading_the_war_and_binary_modules(tmp_path):
+    # A `b2i` process building a JAR (the usual case) is spared importing them at start-up.
+    jar = artifacts.build_http_jar(tmp_path)
+    modules = "('builders.packaging.war', 'builders.packaging.binary')"
+    program = (
+        "import sys\n"
+        "import builders.cli\n"
+        "from builders.packaging.inspection import inspect_artifact\n"
+        f"print(inspect_artifact({str(jar)!r}).kind)\n"
+        f"print([m for m in {modules} if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.stdout.split("\n")[:2] == ["jar", "[]"]
