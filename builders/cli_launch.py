@@ -13,11 +13,18 @@ installed here, so nothing changes but the time). Likewise httpcore imports anyi
 an httpx dependency) for its async backend and locks only, and does without it when it is
 missing; b2i's client is synchronous, so this process marks anyio absent too (~2 ms). Only
 this process: the console is untouched.
+
+Once `main` has returned (every build file closed, its temporary directories removed, its
+threads joined), the process leaves with `os._exit` after flushing its output: the
+interpreter's teardown would only free objects the kernel frees anyway, ~40 ms after a fat
+jar's build (its ~26,000 layer entries), ~8 ms after a tiny one. Errors take the normal exit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import sys
 from typing import NoReturn
 
@@ -32,7 +39,18 @@ def launch() -> NoReturn:
     finally:
         gc.enable()
     gc.freeze()
-    sys.exit(main())
+    code = main()
+    _flush_output()
+    os._exit(code)
+
+
+def _flush_output() -> None:
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.shutdown()  # what the normal exit does for handlers with buffers
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing reaches it
+            stream.flush()
 
 
 if __name__ == "__main__":

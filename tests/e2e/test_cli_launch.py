@@ -1,8 +1,10 @@
 """The `b2i` console script (builders.cli_launch) runs the CLI with the collector enabled and the
-import-time objects frozen, and passes main's exit code on."""
+import-time objects frozen, passes main's exit code on, and leaves without the interpreter's
+teardown but with all its output written."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -30,6 +32,29 @@ def test_launch_runs_main_with_gc_on_and_the_imports_frozen_and_exits_with_its_c
     assert result.stdout.split() == ["True", "True"]
 
 
+def test_output_left_in_buffers_is_written_before_the_quick_exit() -> None:
+    probe = (
+        "import atexit, builders.cli\n"
+        "atexit.register(lambda: print('teardown ran'))\n"
+        "def main():\n"
+        "    print('x' * 100, end='')\n"  # left in the buffer: stdout is a pipe
+        "    return 0\n"
+        "builders.cli.main = main\n"
+        "from builders.cli_launch import launch\n"
+        "launch()\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    result = subprocess.run(
+        [venv_bin("python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "x" * 100  # all of it, and no teardown (no atexit line)
+
+
 def test_the_installed_b2i_script_uses_the_launcher() -> None:
     result = subprocess.run([venv_bin("b2i"), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -39,8 +64,12 @@ def test_the_installed_b2i_script_uses_the_launcher() -> None:
 
 def test_the_launcher_spares_httpx_its_command_line_client_imports() -> None:
     probe = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: print('httpx' in sys.modules, 'click' in sys.modules))\n"
+        "import os, sys\n"
+        "leave = os._exit\n"
+        "def report(code):\n"
+        "    print('httpx' in sys.modules, 'click' in sys.modules, flush=True)\n"
+        "    leave(code)\n"
+        "os._exit = report\n"
         "sys.argv = ['b2i', 'inspect', '/nonexistent/app.jar']\n"
         "from builders.cli_launch import launch\n"
         "launch()\n"
@@ -56,9 +85,12 @@ def test_the_launcher_spares_httpx_its_command_line_client_imports() -> None:
 def test_the_launcher_spares_httpcore_its_async_backend_imports() -> None:
     # anyio serves httpcore's async classes only; the CLI's client is synchronous.
     probe = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: print('httpcore' in sys.modules, bool(sys.modules.get('anyio'))))"
-        "\n"
+        "import os, sys\n"
+        "leave = os._exit\n"
+        "def report(code):\n"
+        "    print('httpcore' in sys.modules, bool(sys.modules.get('anyio')), flush=True)\n"
+        "    leave(code)\n"
+        "os._exit = report\n"
         "sys.argv = ['b2i', 'inspect', '/nonexistent/app.jar']\n"
         "from builders.cli_launch import launch\n"
         "launch()\n"
