@@ -2,7 +2,8 @@
 
     b2i build ARTIFACT --to REGISTRY/REPO:TAG [--env NAME] [--from BASE] [--port N]
               [--set-env K=V ...] [--platform OS/ARCH] [--insecure] [--docker-config PATH]
-              [--mirror HOST[/PREFIX]] [--split-layers] [--layer-cache DIR|off] [--json]
+              [--ca-file PEM] [--skip-tls-verify] [--mirror HOST[/PREFIX]]
+              [--split-layers] [--layer-cache DIR|off] [--json]
     b2i inspect ARTIFACT [--json]
 
 Progress (each step with its time) goes to stderr; the pushed `registry/repo@sha256:…` is the
@@ -12,7 +13,10 @@ bug of ours, 130 when interrupted).
 
 Registries on loopback or private networks are allowed (a CLI talks to its user's own
 registries); set B2I_ALLOWED_REGISTRY_NETWORKS to narrow that. Link-local and cloud metadata
-addresses are always refused. `--insecure` talks plain HTTP to the registries (Docker Hub aside).
+addresses are always refused. `--insecure` talks plain HTTP to the registries (Docker Hub aside);
+over HTTPS, `--ca-file` trusts the CA certificates of a PEM file (a Harbor with its own CA) and
+`--skip-tls-verify` checks no certificate at all (both for the user's registries, never for
+Docker Hub, which always gets the system's trust).
 Credentials come from `--docker-config` or, when it exists, `$DOCKER_CONFIG/config.json` /
 `~/.docker/config.json`. B2I_REGISTRY_MIRROR (or `--mirror`) rewrites docker.io bases.
 """
@@ -109,16 +113,36 @@ def docker_config_path(given: str | None) -> Path | None:
 
 
 def access_resolver(args: argparse.Namespace) -> Callable[[str], RegistryAccess]:
-    """Return how to reach a registry host: scheme from --insecure, docker config credentials."""
+    """Return how to reach a registry host: scheme and TLS trust from the flags, credentials
+    from the docker config."""
     config = docker_config_path(args.docker_config)
+    ca_bundle = read_ca_file(args.ca_file) if args.ca_file else None
 
     def access_for(host: str) -> RegistryAccess:
         credentials = credentials_from_docker_config(config, host) if config else None
-        # Docker Hub only speaks HTTPS: --insecure is for the user's own registries.
-        plain = args.insecure and host not in DOCKER_HUB_ALIASES
-        return RegistryAccess(scheme="http" if plain else "https", credentials=credentials)
+        if host in DOCKER_HUB_ALIASES:  # HTTPS with the system's trust: the flags are for ours
+            return RegistryAccess(credentials=credentials)
+        return RegistryAccess(
+            scheme="http" if args.insecure else "https",
+            credentials=credentials,
+            verify=not args.skip_tls_verify,
+            ca_bundle=ca_bundle,
+        )
 
     return access_for
+
+
+def read_ca_file(path: str) -> str:
+    """Return the PEM text of a CA file, refusing what holds no certificate."""
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as error:
+        message = f"cannot read the CA file {path}: {error}"
+        raise BuildError("build:user:bad-ca-file", message) from error
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        message = f"{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        raise BuildError("build:user:bad-ca-file", message)
+    return text
 
 
 def layer_cache_dir(given: str | None) -> Path | None:
@@ -173,6 +197,8 @@ def print_result(result: BuildResult, err: TextIO, out: TextIO) -> None:
 def command_build(args: argparse.Namespace) -> int:
     """Run `b2i build`."""
     request = build_request(args)
+    if args.skip_tls_verify:
+        print("b2i: warning: registry TLS certificates are not checked", file=sys.stderr)
     result = build_image(request, on_event=event_printer(sys.stderr))
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, default=str), flush=True)
@@ -225,6 +251,14 @@ def parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--insecure", action="store_true", help="plain HTTP to registries")
     build.add_argument("--docker-config", metavar="PATH", help="docker config.json with auths")
+    build.add_argument(
+        "--ca-file", metavar="PEM", help="trust these CA certificates for HTTPS registries"
+    )
+    build.add_argument(
+        "--skip-tls-verify",
+        action="store_true",
+        help="HTTPS without certificate checks (not for Docker Hub); prefer --ca-file",
+    )
     build.add_argument("--mirror", default=os.environ.get("B2I_REGISTRY_MIRROR") or None)
     build.add_argument("--source", help="org.opencontainers.image.source label")
     build.add_argument(

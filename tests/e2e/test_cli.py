@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -220,3 +221,81 @@ def test_env_and_from_together_use_the_envs_conventions_on_the_given_base(
     assert result["environment"] == "java-17"
     assert result["base_reference"] == jre_base.pinned
     assert result["inspection"]["java_release"] == 17  # read while writing the layers
+
+
+@pytest.fixture(scope="module")
+def tls_busybox_base(
+    tls_registry: Registry, busybox_layer_file: LayerFile, tmp_path_factory: pytest.TempPathFactory
+) -> BaseImage:
+    workdir = tmp_path_factory.mktemp("tls-base")
+    return push_base_image(
+        workdir, tls_registry, "base/busybox", "1", busybox_layer_file, BUSYBOX_SETTINGS
+    )
+
+
+def tls_build(
+    tls_registry: Registry, base: BaseImage, tmp_path: Path, name: str, *flags: str
+) -> subprocess.CompletedProcess[str]:
+    binary = artifacts.build_static_binary(tmp_path, name, name="server")
+    target = f"{tls_registry.host}/cli/{name}:v1"
+    return run_b2i("build", str(binary), "--to", target, "--from", base.tagged, *flags)
+
+
+def test_ca_file_trusts_a_registry_with_its_own_ca(
+    tls_registry: Registry, tls_busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    assert tls_registry.ca_bundle is not None
+    built = tls_build(
+        tls_registry, tls_busybox_base, tmp_path, "ca", "--ca-file", str(tls_registry.ca_bundle)
+    )
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.strip().startswith(f"{tls_registry.host}/cli/ca@sha256:")
+    assert "not checked" not in built.stderr
+
+
+def test_an_unknown_ca_fails_with_one_clear_line_and_skip_tls_verify_gets_through(
+    tls_registry: Registry, tls_busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    refused = tls_build(tls_registry, tls_busybox_base, tmp_path, "unknown")
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1].startswith("b2i: error: registry:tls:")
+    assert "cli/unknown" not in repositories_over_tls(tls_registry)
+    unchecked = tls_build(
+        tls_registry, tls_busybox_base, tmp_path, "unchecked", "--skip-tls-verify"
+    )
+    assert unchecked.returncode == 0, unchecked.stderr
+    assert "b2i: warning: registry TLS certificates are not checked" in unchecked.stderr
+
+
+def test_a_ca_file_without_certificates_is_refused_before_any_work(
+    tls_registry: Registry, tls_busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("this is not a certificate\n")
+    built = tls_build(tls_registry, tls_busybox_base, tmp_path, "badca", "--ca-file", str(not_pem))
+    assert built.returncode == 1
+    assert built.stderr.strip() == (
+        f"b2i: error: build:user:bad-ca-file: {not_pem} holds no PEM certificate "
+        "(-----BEGIN CERTIFICATE-----)"
+    )
+    assert "cli/badca" not in repositories_over_tls(tls_registry)
+
+
+def test_tls_flags_never_apply_to_docker_hub(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    (tmp_path / "none.json").write_text('{"auths": {}}')
+    args = parser().parse_args(
+        ["build", "app.jar", "--to", "127.0.0.1:5000/a/b:v1", "--ca-file", str(ca),
+         "--skip-tls-verify", "--docker-config", str(tmp_path / "none.json")]
+    )  # fmt: skip
+    access_for = access_resolver(args)
+    own, hub = access_for("127.0.0.1:5000"), access_for("docker.io")
+    assert (own.verify, own.ca_bundle) == (False, ca.read_text())
+    assert (hub.scheme, hub.verify, hub.ca_bundle) == ("https", True, None)
+
+
+def repositories_over_tls(registry: Registry) -> list[str]:
+    trust = ssl.create_default_context(cafile=str(registry.ca_bundle))
+    answer = httpx.get(f"{registry.url}/v2/_catalog", verify=trust)
+    return answer.json()["repositories"] or []
