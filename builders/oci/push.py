@@ -11,7 +11,8 @@ target, never via disk. Bodies are reopened on every retry, because an upload re
 
 The manifest goes last so a reader never sees a manifest whose blobs are missing; a registry
 refuses such a manifest anyway (MANIFEST_BLOB_UNKNOWN). `checkpoint` is called before every
-blob, so a cancelled build stops between uploads.
+blob and before every read of a body being uploaded (1 MiB at a time), so a cancelled build
+stops within a megabyte, even in the middle of a big layer's upload to a slow registry.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from builders.oci.image import (
 )
 from builders.oci.registry import RegistryClient
 from builders.oci.transfer import ensure_blob
-from builders.oci.transport import ReadableBody
+from builders.oci.transport import CheckpointedBody, ReadableBody
 
 PUSH_STEP = "push"
 # Missing local blobs (and the config) up to this many bytes in all are uploaded together, in
@@ -263,8 +264,8 @@ class ImagePusher:
         if self.base is None:
             raise ValueError(f"no source for layer {layer.digest}")
         outcome = ensure_blob(
-            self.target, self.repository, layer,
-            source=self.base.client, source_repo=self.base.repository,
+            self.target, self.repository, layer, source=self.base.client,
+            source_repo=self.base.repository, checkpoint=self.checkpoint,
         )  # fmt: skip
         if outcome == "uploaded":
             self.report.count_pushed(layer)
@@ -293,7 +294,10 @@ class ImagePusher:
 
     def _upload(self, descriptor: Descriptor, opener: Callable[[], ReadableBody]) -> None:
         # The client reports the upload itself (a `blob-pushed` event).
-        self.target.upload_blob(self.repository, descriptor.digest, descriptor.size, opener)
+        def checked() -> ReadableBody:
+            return CheckpointedBody(opener(), self.checkpoint)
+
+        self.target.upload_blob(self.repository, descriptor.digest, descriptor.size, checked)
         self.report.count_pushed(descriptor)
 
 

@@ -7,11 +7,12 @@ stream it from the source registry straight into the upload ("uploaded"), never 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, Protocol
 
 from builders.oci.events import Event
 from builders.oci.registry import RegistryClient
-from builders.oci.transport import ReadableBody
+from builders.oci.transport import CheckpointedBody, ReadableBody
 
 BlobOutcome = Literal["reused", "mounted", "uploaded"]
 
@@ -38,6 +39,7 @@ def ensure_blob(
     *,
     source: RegistryClient,
     source_repo: str,
+    checkpoint: Callable[[], None] = lambda: None,
 ) -> BlobOutcome:
     """Make DESCRIPTOR's blob exist in TARGET_REPO: reuse, mount, or stream from the source."""
     digest, size = descriptor.digest, descriptor.size
@@ -52,7 +54,8 @@ def ensure_blob(
         return "mounted"
 
     def open_body() -> ReadableBody:
-        return source.fetch_blob(source_repo, digest)
+        # Checked as it streams: a cancel stops a big cross-registry copy within a read.
+        return CheckpointedBody(source.fetch_blob(source_repo, digest), checkpoint)
 
     target.upload_blob(target_repo, digest, size, open_body)
     return "uploaded"

@@ -291,6 +291,22 @@ class ReadableBody(Protocol):
     def close(self) -> None: ...
 
 
+class CheckpointedBody:
+    """A body that calls CHECKPOINT before every read: when that raises (a cancelled build),
+    the upload in flight is abandoned (and its session deleted) instead of finished."""
+
+    def __init__(self, body: ReadableBody, checkpoint: Callable[[], None]) -> None:
+        self._body = body
+        self._checkpoint = checkpoint
+
+    def read(self, size: int = -1, /) -> bytes:
+        self._checkpoint()
+        return self._body.read(size)
+
+    def close(self) -> None:
+        self._body.close()
+
+
 def sha256_digest(data: bytes) -> str:
     """Return `sha256:<hex>` of DATA."""
     return "sha256:" + hashlib.sha256(data).hexdigest()

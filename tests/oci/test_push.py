@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from builders.oci.image import (
     Platform,
     compose_image,
 )
-from builders.oci.layers import LayerBlob, bytes_entry, write_layer
+from builders.oci.layers import LayerBlob, bytes_entry, file_entry, write_layer
 from builders.oci.push import BaseSource, PushReport, push_image, resolve_base
 from builders.oci.registry import RegistryClient
 from tests.fixtures import base_images
@@ -247,6 +248,39 @@ def test_mount_without_pull_on_the_source_falls_back_to_upload(
         assert target.head_manifest("limited/app", "v1") is not None
     assert report.mounted_blobs == 0
     assert base.layers[0].digest in report.layer_digests_pushed
+
+
+def test_cancel_during_a_big_layer_upload_stops_it_part_way(
+    registry: Registry, busybox_base: base_images.BaseImage, tmp_path: Path
+) -> None:
+    class Stop(Exception):
+        pass
+
+    noise = tmp_path / "noise.bin"
+    noise.write_bytes(os.urandom(6 * 1024 * 1024))  # incompressible: a 6 MiB blob, sent alone
+    big = write_layer([file_entry("/app/noise.bin", noise)], tmp_path / "layers")
+    calls = []
+
+    with client_for(registry) as client:
+        base = fetch(client, busybox_base)
+        new = NewLayer(big.digest, big.diff_id, big.size, "b2i: COPY")
+        image = compose_image(base, [new], SETTINGS, METADATA)
+        # Between blobs alone, a push calls the checkpoint at most once per blob and once
+        # before the manifest: more calls than that come from inside an upload.
+        between_blobs = len(image.layers) + 2
+
+        def checkpoint() -> None:
+            calls.append(1)
+            if len(calls) > between_blobs:
+                raise Stop
+
+        with pytest.raises(Stop):
+            push_image(
+                client, "app/cut", ["v1"], image, local_blobs={big.digest: big.path},
+                base=BaseSource(client, busybox_base.repository), checkpoint=checkpoint,
+            )  # fmt: skip
+        assert client.blob_exists("app/cut", big.digest) is None
+    assert httpx.head(f"{registry.url}/v2/app/cut/manifests/v1").status_code == 404
 
 
 def test_cancel_between_blobs_stops_before_the_manifest(
