@@ -62,21 +62,26 @@ def test_the_installed_b2i_script_uses_the_launcher() -> None:
     assert "builders.cli_launch" in Path(venv_bin("b2i")).read_text()
 
 
-def test_the_launcher_spares_httpx_its_command_line_client_imports() -> None:
+def inspect_reporting_at_exit(report: str) -> subprocess.CompletedProcess[str]:
+    """Run `b2i inspect` on a missing file through the launcher; print REPORT as it exits."""
     probe = (
         "import os, sys\n"
         "leave = os._exit\n"
         "def report(code):\n"
-        "    print('httpx' in sys.modules, 'click' in sys.modules, flush=True)\n"
+        f"    print({report}, flush=True)\n"
         "    leave(code)\n"
         "os._exit = report\n"
         "sys.argv = ['b2i', 'inspect', '/nonexistent/app.jar']\n"
         "from builders.cli_launch import launch\n"
         "launch()\n"
     )
-    result = subprocess.run(
+    return subprocess.run(
         [venv_bin("python"), "-c", probe], capture_output=True, text=True, timeout=60
     )
+
+
+def test_the_launcher_spares_httpx_its_command_line_client_imports() -> None:
+    result = inspect_reporting_at_exit("'httpx' in sys.modules, 'click' in sys.modules")
     assert result.returncode == 1, result.stderr
     assert "build:user:no-artifact" in result.stderr
     assert result.stdout.split() == ["True", "False"]  # httpx imported, click not
@@ -84,19 +89,6 @@ def test_the_launcher_spares_httpx_its_command_line_client_imports() -> None:
 
 def test_the_launcher_spares_httpcore_its_async_backend_imports() -> None:
     # anyio serves httpcore's async classes only; the CLI's client is synchronous.
-    probe = (
-        "import os, sys\n"
-        "leave = os._exit\n"
-        "def report(code):\n"
-        "    print('httpcore' in sys.modules, bool(sys.modules.get('anyio')), flush=True)\n"
-        "    leave(code)\n"
-        "os._exit = report\n"
-        "sys.argv = ['b2i', 'inspect', '/nonexistent/app.jar']\n"
-        "from builders.cli_launch import launch\n"
-        "launch()\n"
-    )
-    result = subprocess.run(
-        [venv_bin("python"), "-c", probe], capture_output=True, text=True, timeout=60
-    )
+    result = inspect_reporting_at_exit("'httpcore' in sys.modules, bool(sys.modules.get('anyio'))")
     assert result.returncode == 1, result.stderr
     assert result.stdout.split() == ["True", "False"]  # httpcore imported, anyio not
