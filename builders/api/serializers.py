@@ -112,6 +112,8 @@ class RunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "finished_at",
             "duration",
             "attempt",
+            "requeues",
+            "requeued_at",
             "worker_host",
             "heartbeat_at",
             "image_reference",

@@ -24,6 +24,7 @@ from tests.fixtures.celery_worker import CeleryWorker
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REQUEUED = "No worker took this run within"
+BUILDERS = "/api/v1/workspaces/acme/projects/shop/imagebuilders/"
 
 
 def log_of(run: BuildRun) -> list[str]:
@@ -70,7 +71,7 @@ def test_sweep_runs_every_minute_from_beat() -> None:
 
 
 def test_only_a_run_pending_longer_than_the_threshold_is_queued_again(
-    builder: ImageBuilder, sent: list[int]
+    world: World, builder: ImageBuilder, sent: list[int]
 ) -> None:
     run = services.do_start_run(builder)
     assert sent == [run.pk]  # ... and lost: it never reached the broker
@@ -83,6 +84,9 @@ def test_only_a_run_pending_longer_than_the_threshold_is_queued_again(
     assert (run.state, run.requeues, sent) == (BuildState.PENDING, 1, [run.pk])
     assert run.requeued_at is not None
     assert log_of(run)[-1].startswith(REQUEUED) and log_of(run)[-1].endswith("(1 of 3)")
+    shown = world.client("olga").get(f"{BUILDERS}hello/runs/{run.number}/").json()
+    assert (shown["state"], shown["requeues"]) == ("pending", 1)
+    assert shown["requeued_at"] is not None
     # The clock starts again at the new message: an immediate second sweep leaves it alone.
     assert sweep()["requeued"] == [] and sent == [run.pk]
 
