@@ -434,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or args.runs < 1:
         options.error(f"unknown cases {sorted(unknown)}; choose from {','.join(CASES)}")
     ensure_buildah()
+    make.compile_engine()
     described = machine()
     with tempfile.TemporaryDirectory(prefix="b2i-bench-") as directory:
         bench = start_bench(Path(directory), args.runs)

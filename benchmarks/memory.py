@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.bench_artifacts import compile_engine  # noqa: E402
 from tests.fixtures import artifacts  # noqa: E402
 from tests.fixtures import base_images as bases  # noqa: E402
 from tests.fixtures.registry import start_registry  # noqa: E402
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument("--size-mib", type=int, default=1024)
     size = options.parse_args(argv).size_mib * MiB
+    compile_engine()
     failed = False
     with tempfile.TemporaryDirectory(prefix="b2i-memory-") as directory:
         workdir = Path(directory)
