@@ -82,7 +82,12 @@ def _info(record: tuple[Any, ...], raw_name: bytes, concat: int) -> zipfile.ZipI
      crc, compressed, size, _, _, _, volume, internal, external, offset) = record  # fmt: skip
     if _ZIP64_MARK in (compressed, size, offset) or extract_version > _MAX_EXTRACT_VERSION:
         return None
-    name = raw_name.decode("utf-8" if flags & _UTF8_NAMES else "cp437")
+    # ASCII reads the same in UTF-8 and cp437, and its decoder is C all the way (cp437's goes
+    # through a Python function: ~13 ms for a fat jar's 26,000 names).
+    if raw_name.isascii():
+        name = raw_name.decode("ascii")
+    else:
+        name = raw_name.decode("utf-8" if flags & _UTF8_NAMES else "cp437")
     info = zipfile.ZipInfo.__new__(zipfile.ZipInfo)
     info.orig_filename = name
     info.filename = name.split("\0", 1)[0]  # as zipfile: a NUL ends the name
