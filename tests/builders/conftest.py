@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
+import httpx
 import pytest
 from django.contrib.auth.models import User
+from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
 
 from builders import services
@@ -18,6 +22,7 @@ from builders.packaging.environments import get_environment
 from projects.models import Project, ProjectMembership, RegistrySecret, Workspace
 from tests.fixtures.base_images import BaseImage
 from tests.fixtures.celery_worker import CeleryWorker, point_celery_at
+from tests.fixtures.processes import free_port
 from tests.fixtures.registry import Registry
 
 # persona -> role in project "shop" (charlie is operator of another project, "lab")
@@ -157,3 +162,34 @@ def pipeline(
     world = make_world(registry.url)
     busybox_environment(busybox_base.tagged)
     return world
+
+
+S3_KEYS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-east-1"}
+
+
+@pytest.fixture
+def s3_bucket(settings: Any, media_root: Path) -> Iterator[Any]:
+    """An S3 API server on loopback with one bucket; default storage points at it."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its buckets in this process, across servers: start every test empty.
+    httpx.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket="artifacts")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"bucket_name": "artifacts", "endpoint_url": endpoint, **S3_KEYS},
+        },
+    }
+    yield client
+    server.stop()

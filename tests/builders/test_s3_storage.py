@@ -2,54 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from django.utils import timezone
-from moto.server import ThreadedMotoServer
 
 from builders import runner, services
 from builders.log_archive import archive_old_logs
 from builders.models import Artifact, BuildRun, BuildState
 from tests.builders.conftest import World, make_builder
 from tests.builders.executors import ScriptedExecutor
-from tests.fixtures.processes import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ARTIFACTS = "/api/v1/workspaces/acme/projects/shop/artifacts/"
 RUN = "/api/v1/workspaces/acme/projects/shop/imagebuilders/hello/runs/1/"
-KEYS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-east-1"}
-
-
-@pytest.fixture
-def s3_bucket(settings: Any, media_root: Path) -> Iterator[Any]:
-    """An S3 API server on loopback with one bucket; default storage points at it."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket="artifacts")
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {"bucket_name": "artifacts", "endpoint_url": endpoint, **KEYS},
-        },
-    }
-    yield client
-    server.stop()
 
 
 def test_upload_lands_in_the_bucket_once_and_builds_from_it(
