@@ -27,6 +27,7 @@ from builders import services
 from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
 from builders.oci.events import Event
+from builders.storage import local_storage_path
 
 logger = logging.getLogger(__name__)
 
@@ -244,9 +245,8 @@ def local_artifact(
 
 def storage_file_path(artifact: Artifact, workdir: Path) -> Path:
     """Return a local path of the stored artifact, copying it out of remote storage if needed."""
-    try:
-        local = Path(default_storage.path(artifact.storage_key))
-    except NotImplementedError:  # S3 and friends have no local path: stream a copy
+    local = local_storage_path(artifact.storage_key)
+    if local is None:  # S3 and friends have no local path: stream a copy
         return copy_from_storage(artifact, workdir / "artifact")
     if not local.is_file():
         raise missing_artifact(artifact)
