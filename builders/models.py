@@ -73,7 +73,7 @@ class Artifact(models.Model):
 
 
 class ArtifactUpload(models.Model):
-    """A resumable chunked upload in progress; its bytes are staged under MEDIA_ROOT."""
+    """A resumable chunked upload in progress; its bytes are staged by builders.upload_staging."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(

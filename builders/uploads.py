@@ -6,7 +6,13 @@ Two ways in:
   in memory and an oversized body is refused while it arrives);
 - a resumable chunked upload (`begin_chunked_upload` → `append_chunk` at the offset the server
   reports → `complete_chunked_upload`), for large files over unreliable links.
-Chunks are staged on the local disk under MEDIA_ROOT/staging (object stores cannot append).
+
+A one-request upload is staged on this server's disk under MEDIA_ROOT/staging for the length of
+the request. Chunks of a resumable upload are staged by `builders.upload_staging`: in one file
+under MEDIA_ROOT/staging with filesystem storage (so MEDIA_ROOT must be shared by all web
+servers), or as one object per chunk with S3 storage (no shared volume needed). Completion
+checks size and sha256 and stores the file like a one-request upload; a sha256 mismatch
+discards the staged bytes and the upload starts again from offset 0.
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -28,12 +33,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.db import IntegrityError, transaction
 
+from builders import upload_staging
 from builders.models import Artifact, ArtifactUpload
 from builders.services import BuildUserError
+from builders.upload_staging import CHUNK, Read, staging_dir
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 1024 * 1024
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -50,12 +56,6 @@ def too_large_error(size: int | None = None) -> BuildUserError:
         "(B2I_MAX_ARTIFACT_BYTES); use a smaller artifact or ask an admin to raise the limit.",
         status=413,
     )
-
-
-def staging_dir() -> Path:
-    path = Path(settings.MEDIA_ROOT) / "staging"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 # --- one-request multipart upload ------------------------------------------------------------
@@ -209,10 +209,6 @@ def store_uploaded_file(
 # --- resumable chunked upload -----------------------------------------------------------------
 
 
-def staged_path(upload: ArtifactUpload) -> Path:
-    return staging_dir() / f"{upload.public_id}.part"
-
-
 def begin_chunked_upload(
     project: Any, user: Any, *, file_name: str, total_size: int, sha256: str = ""
 ) -> ArtifactUpload:
@@ -228,13 +224,11 @@ def begin_chunked_upload(
         expected_sha256=sha256,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
-    staged_path(upload).touch()
+    upload_staging.prepare(upload)
     return upload
 
 
-def append_chunk(
-    upload: ArtifactUpload, offset: int, read: Callable[[int], bytes], length: int
-) -> ArtifactUpload:
+def append_chunk(upload: ArtifactUpload, offset: int, read: Read, length: int) -> ArtifactUpload:
     """Write one chunk at `offset` (must equal the bytes received so far); return the upload."""
     with transaction.atomic():
         # The row lock serialises chunks of one upload (a retried chunk racing the original).
@@ -249,7 +243,8 @@ def append_chunk(
                 f"The chunk goes past the declared size of {locked.total_size} bytes.",
                 413 if locked.received + length > max_artifact_bytes() else 400,
             )
-        written = write_at(staged_path(locked), offset, read, length)
+        # A chunk cut short (the sender went away) is kept as far as it arrived.
+        written = upload_staging.write_chunk(locked, offset, read, length)
         locked.received = offset + written
         locked.save(update_fields=["received"])
     return locked
@@ -265,21 +260,6 @@ def offset_mismatch(upload: ArtifactUpload) -> BuildUserError:
     )
 
 
-def write_at(path: Path, offset: int, read: Callable[[int], bytes], length: int) -> int:
-    """Write up to `length` bytes from `read` at `offset`, dropping anything after it first."""
-    written = 0
-    with path.open("r+b") as out:
-        out.truncate(offset)  # leftovers of an interrupted chunk are not part of the upload
-        out.seek(offset)
-        while written < length:
-            data = read(min(CHUNK, length - written))
-            if not data:
-                break
-            out.write(data)
-            written += len(data)
-    return written
-
-
 def complete_chunked_upload(
     upload: ArtifactUpload, user: Any, expected_kind: str | None
 ) -> StoredArtifact:
@@ -288,33 +268,47 @@ def complete_chunked_upload(
         return StoredArtifact(upload.artifact, created=False)  # type: ignore[arg-type]
     if upload.received != upload.total_size:
         raise offset_mismatch(upload)
-    path = staged_path(upload)
-    sha256 = file_sha256(path)
-    if upload.expected_sha256 and sha256 != upload.expected_sha256:
-        raise BuildUserError(
-            "artifact:sha256-mismatch",
-            f"The uploaded bytes have sha256 {sha256}, not {upload.expected_sha256}.",
-        )
-    stored = store_artifact(
-        upload.project,
-        user,
-        path,
-        file_name=upload.file_name,
-        sha256=sha256,
-        size=upload.received,
-        expected_kind=expected_kind,
-    )
+    try:
+        with upload_staging.assembled(upload) as (path, sha256):
+            if upload.expected_sha256 and sha256 != upload.expected_sha256:
+                restart_upload(upload)
+                raise sha256_mismatch(sha256, upload.expected_sha256)
+            stored = store_artifact(
+                upload.project,
+                user,
+                path,
+                file_name=upload.file_name,
+                sha256=sha256,
+                size=upload.received,
+                expected_kind=expected_kind,
+            )
+    except upload_staging.StagingLost:
+        # A concurrent completion of the same upload stored it and removed the staged bytes.
+        done = ArtifactUpload.objects.filter(pk=upload.pk, artifact__isnull=False).first()
+        if done is None:
+            raise
+        return StoredArtifact(done.artifact, created=False)
     ArtifactUpload.objects.filter(pk=upload.pk).update(artifact=stored.artifact)
-    path.unlink(missing_ok=True)
+    upload_staging.discard(upload)
     return stored
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        for block in iter(lambda: source.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def sha256_mismatch(got: str, expected: str) -> BuildUserError:
+    return BuildUserError(
+        "artifact:sha256-mismatch",
+        f"The uploaded bytes have sha256 {got}, not {expected}; they were discarded: send the "
+        "file again from offset 0.",
+    )
+
+
+def restart_upload(upload: ArtifactUpload) -> None:
+    """Drop the received bytes (they can never match the declared sha256): back to offset 0."""
+    with transaction.atomic():
+        locked = ArtifactUpload.objects.select_for_update().get(pk=upload.pk)
+        if locked.artifact_id is None:
+            upload_staging.discard(locked)
+            locked.received = 0
+            locked.save(update_fields=["received"])
 
 
 def expire_abandoned_uploads(max_age_hours: int = 24) -> int:
@@ -327,7 +321,7 @@ def expire_abandoned_uploads(max_age_hours: int = 24) -> int:
     abandoned = ArtifactUpload.objects.filter(artifact__isnull=True, created_at__lt=cutoff)
     count = 0
     for upload in abandoned:
-        staged_path(upload).unlink(missing_ok=True)
+        upload_staging.discard(upload)
         upload.delete()
         count += 1
     return count

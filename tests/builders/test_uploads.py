@@ -174,6 +174,9 @@ def test_chunked_upload_with_wrong_sha256_is_refused(
     done = world.client("olga").post(f"{UPLOADS}{upload_id}/complete/")
     assert done.status_code == 400
     assert done.json()["code"] == "artifact:sha256-mismatch"
+    # The bytes can never match: they are discarded at once and the upload restarts at 0.
+    assert not (media_root / "staging" / f"{upload_id}.part").exists()
+    assert world.client("olga").get(f"{UPLOADS}{upload_id}/").json()["offset"] == 0
 
 
 @pytest.mark.parametrize("persona", ["victor", "charlie"])

@@ -1,0 +1,190 @@
+"""Where a resumable chunked upload keeps its bytes between `append_chunk` and completion.
+
+- Filesystem default storage: one file MEDIA_ROOT/staging/<public_id>.part, appended in place.
+  Every web server must see the same MEDIA_ROOT (the shared media volume); a chunk that
+  reaches a server without the file (or with fewer bytes than received) answers 409
+  `upload:staging-lost` instead of writing a hole.
+- Any other storage (S3): each chunk is its own object staging/<public_id>/<offset, 20 digits>,
+  so no web server keeps state and chunks may reach any replica. Completion reads the chain
+  from offset 0 (each object's offset + size is the next offset) into a local temporary file.
+  An object off the chain (a crash between the storage write and the database update) is
+  ignored, and deleted with the rest.
+
+Callers hold the ArtifactUpload row lock while writing, so the chunks of one upload arrive in
+order and a retried chunk never races the original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+
+from builders.models import ArtifactUpload
+from builders.services import BuildUserError
+from builders.storage import storage_is_local
+
+CHUNK = 1024 * 1024
+Read = Callable[[int], bytes]
+
+
+class StagingLost(BuildUserError):
+    """The staged bytes of an upload are not where this server looks for them (409)."""
+
+    def __init__(self, upload: ArtifactUpload, where: str) -> None:
+        super().__init__(
+            "upload:staging-lost",
+            f"The {upload.received} bytes received for this upload are gone from {where} "
+            "(another web server received them, or the staging was lost in a restart); "
+            "start the upload again. Resumable uploads need MEDIA_ROOT shared by all web "
+            "servers, or S3 storage (B2I_S3_BUCKET).",
+            409,
+        )
+
+
+def staging_dir() -> Path:
+    """Local scratch space for bytes on their way in (under MEDIA_ROOT, made on demand)."""
+    path = Path(settings.MEDIA_ROOT) / "staging"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def staged_path(upload: ArtifactUpload) -> Path:
+    return staging_dir() / f"{upload.public_id}.part"
+
+
+def chunk_prefix(upload: ArtifactUpload) -> str:
+    return f"staging/{upload.public_id}"
+
+
+def chunk_key(upload: ArtifactUpload, offset: int) -> str:
+    return f"{chunk_prefix(upload)}/{offset:020d}"
+
+
+# --- the three operations ----------------------------------------------------------------------
+
+
+def prepare(upload: ArtifactUpload) -> None:
+    """Make room for a new upload (an empty staging file on the filesystem)."""
+    if storage_is_local():
+        staged_path(upload).touch()
+
+
+def write_chunk(upload: ArtifactUpload, offset: int, read: Read, length: int) -> int:
+    """Stage up to `length` bytes from `read` at `offset`; return how many arrived."""
+    if storage_is_local():
+        return write_in_file(upload, offset, read, length)
+    return write_object(upload, offset, read, length)
+
+
+@contextmanager
+def assembled(upload: ArtifactUpload) -> Iterator[tuple[Path, str]]:
+    """Yield a local file with the upload's `received` bytes and their sha256."""
+    if storage_is_local():
+        path = staged_path(upload)
+        if not path.is_file() or path.stat().st_size != upload.received:
+            raise StagingLost(upload, "this server's MEDIA_ROOT")
+        yield path, file_sha256(path)
+        return
+    with tempfile.NamedTemporaryFile(dir=staging_dir(), prefix="assemble-") as out:
+        sha256 = assemble_objects(upload, out)
+        yield Path(out.name), sha256
+
+
+def discard(upload: ArtifactUpload) -> None:
+    """Delete the staged bytes of an upload (completed, restarted or abandoned)."""
+    if storage_is_local():
+        staged_path(upload).unlink(missing_ok=True)
+        return
+    try:
+        _, names = default_storage.listdir(chunk_prefix(upload))
+    except FileNotFoundError:
+        return
+    for name in names:
+        default_storage.delete(f"{chunk_prefix(upload)}/{name}")
+
+
+# --- filesystem: one file appended in place -----------------------------------------------------
+
+
+def write_in_file(upload: ArtifactUpload, offset: int, read: Read, length: int) -> int:
+    path = staged_path(upload)
+    if offset == 0:
+        path.touch()  # a first chunk on another server than the start is fine
+    try:
+        out = path.open("r+b")
+    except FileNotFoundError:
+        raise StagingLost(upload, "this server's MEDIA_ROOT") from None
+    with out:
+        if os.fstat(out.fileno()).st_size < offset:  # writing there would leave a hole
+            raise StagingLost(upload, "this server's MEDIA_ROOT")
+        out.truncate(offset)  # leftovers of an interrupted chunk are not part of the upload
+        out.seek(offset)
+        return copy_body(read, length, out)
+
+
+def copy_body(read: Read, length: int, out: IO[bytes]) -> int:
+    """Copy up to `length` bytes from `read` to `out`; fewer when the sender went away."""
+    written = 0
+    while written < length:
+        data = read(min(CHUNK, length - written))
+        if not data:
+            break
+        out.write(data)
+        written += len(data)
+    return written
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        for block in iter(lambda: source.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- object storage: one object per chunk ------------------------------------------------------
+
+
+def write_object(upload: ArtifactUpload, offset: int, read: Read, length: int) -> int:
+    key = chunk_key(upload, offset)
+    # Spooled to local disk first: the request body is read once, and only what arrived is kept.
+    with tempfile.NamedTemporaryFile(dir=staging_dir(), prefix="chunk-") as spool:
+        written = copy_body(read, length, spool)
+        if written:
+            spool.flush()
+            spool.seek(0)
+            default_storage.delete(key)  # a stray of a crashed attempt; save would rename
+            saved = default_storage.save(key, File(spool, name=key))
+            if saved != key:  # e.g. a storage that never overwrites: the chain needs this key
+                default_storage.delete(saved)
+                raise RuntimeError(f"storage saved chunk {key} as {saved}")
+    return written
+
+
+def assemble_objects(upload: ArtifactUpload, out: IO[bytes]) -> str:
+    """Copy the chain of chunk objects from offset 0 to `out`, hashing; return the sha256."""
+    digest = hashlib.sha256()
+    offset = 0
+    while offset < upload.received:
+        start = offset
+        try:
+            with default_storage.open(chunk_key(upload, start), "rb") as source:
+                for block in iter(lambda: source.read(CHUNK), b""):
+                    digest.update(block)
+                    out.write(block)
+                    offset += len(block)
+        except FileNotFoundError:
+            raise StagingLost(upload, "storage") from None
+        if offset == start or offset > upload.received:  # an empty or overlong link
+            raise StagingLost(upload, "storage")
+    out.flush()
+    return digest.hexdigest()
