@@ -143,7 +143,9 @@ STORAGES = {
     },
 }
 # Artifacts and archived build logs go to S3-compatible storage (django-storages) when a bucket
-# is named; uploads are still staged and hashed on local disk under MEDIA_ROOT first.
+# is named. Chunks of resumable uploads are then staged as objects in the bucket, so MEDIA_ROOT
+# needs no shared volume: it only holds per-request scratch (a one-request upload, one chunk, an
+# upload being completed). Without a bucket, MEDIA_ROOT must be shared by all web servers.
 B2I_S3_BUCKET = env_str("B2I_S3_BUCKET")
 if B2I_S3_BUCKET:
     STORAGES["default"] = {
