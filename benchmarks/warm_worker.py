@@ -14,6 +14,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -22,9 +23,9 @@ if str(REPO) not in sys.path:
 from builders import cli  # noqa: E402
 
 
-def serve(requests: io.TextIOBase | object, replies: io.TextIOBase | object) -> None:
+def serve(requests: TextIO, replies: TextIO) -> None:
     """Answer each JSON argument list read from REQUESTS with one JSON line on REPLIES."""
-    for line in requests:  # type: ignore[attr-defined]
+    for line in requests:
         arguments = json.loads(line)
         out, err = io.StringIO(), io.StringIO()
         cpu = time.process_time()
@@ -32,7 +33,7 @@ def serve(requests: io.TextIOBase | object, replies: io.TextIOBase | object) -> 
             code = cli.main(arguments)
         reply = {"code": code, "stdout": out.getvalue(), "stderr": err.getvalue()[-4000:]}
         reply["cpu"] = time.process_time() - cpu
-        print(json.dumps(reply), file=replies, flush=True)  # type: ignore[call-overload]
+        print(json.dumps(reply), file=replies, flush=True)
 
 
 if __name__ == "__main__":
