@@ -188,7 +188,12 @@ def s3_bucket(settings: Any, media_root: Path) -> Iterator[Any]:
         **settings.STORAGES,
         "default": {
             "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {"bucket_name": "artifacts", "endpoint_url": endpoint, **S3_KEYS},
+            "OPTIONS": {
+                "bucket_name": "artifacts",
+                "endpoint_url": endpoint,
+                "file_overwrite": False,  # as b2i_console.settings configures it
+                **S3_KEYS,
+            },
         },
     }
     yield client

@@ -7,6 +7,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +27,23 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def console(media_root: Path, tmp_path: Path) -> Iterator[str]:
     """The console under daphne on a free port, on the test database and this MEDIA_ROOT."""
+    yield from run_console(tmp_path, {"MEDIA_ROOT": str(media_root)})
+
+
+@pytest.fixture
+def console_on_s3(s3_bucket: Any, tmp_path: Path) -> Iterator[str]:
+    """The console with S3 storage, its MEDIA_ROOT private to it (no shared volume)."""
+    s3 = {
+        "B2I_S3_BUCKET": "artifacts",
+        "B2I_S3_ENDPOINT_URL": s3_bucket.meta.endpoint_url,
+        "B2I_S3_REGION": "us-east-1",
+        "B2I_S3_ACCESS_KEY": "testing",
+        "B2I_S3_SECRET_KEY": "testing",
+    }
+    yield from run_console(tmp_path, {"MEDIA_ROOT": str(tmp_path / "daphne-media"), **s3})
+
+
+def run_console(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     daphne = ServiceProcess(
         "daphne",
@@ -40,7 +58,7 @@ def console(media_root: Path, tmp_path: Path) -> Iterator[str]:
             "b2i_console.asgi:application",
         ],
         tmp_path / "daphne.log",
-        env={"DATABASE_URL": database_url_of_test_db(), "MEDIA_ROOT": str(media_root)},
+        env={"DATABASE_URL": database_url_of_test_db(), **env},
         cwd=ROOT,
     ).start()
     url = f"http://127.0.0.1:{port}"
@@ -68,9 +86,11 @@ def drop_mid_chunk(url: str, token: str, path: str, offset: int, chunk: bytes) -
         sock.sendall(head + chunk[: len(chunk) // 3])
 
 
+@pytest.mark.parametrize("server", ["console", "console_on_s3"])
 def test_connection_dropped_mid_chunk_then_upload_resumes(
-    world: World, console: str, busybox: Path
+    world: World, server: str, busybox: Path, request: pytest.FixtureRequest
 ) -> None:
+    console = request.getfixturevalue(server)
     _, token = create_api_token(world.users["olga"], "uploader")
     api = httpx.Client(base_url=console, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     data = busybox.read_bytes()
@@ -98,6 +118,13 @@ def test_connection_dropped_mid_chunk_then_upload_resumes(
 
     offset = api.get(path).json()["offset"]
     assert offset == chunk, "half a chunk must never count as received"
+    if server == "console_on_s3":  # the received chunk waits in the bucket, not on the pod
+        staged = request.getfixturevalue("s3_bucket").list_objects_v2(
+            Bucket="artifacts", Prefix="staging/"
+        )
+        assert [item["Key"] for item in staged["Contents"]] == [
+            f"staging/{started.json()['id']}/{0:020d}"
+        ]
     while offset < len(data):
         offset = send(offset).json()["offset"]
     done = api.post(path + "complete/", json={"kind": "binary"})
