@@ -39,15 +39,26 @@ Read = Callable[[int], bytes]
 class StagingLost(BuildUserError):
     """The staged bytes of an upload are not where this server looks for them (409)."""
 
-    def __init__(self, upload: ArtifactUpload, where: str) -> None:
+    def __init__(self, upload: ArtifactUpload, why: str, advice: str = "") -> None:
         super().__init__(
             "upload:staging-lost",
-            f"The {upload.received} bytes received for this upload are gone from {where} "
-            "(another web server received them, or the staging was lost in a restart); "
-            "start the upload again. Resumable uploads need MEDIA_ROOT shared by all web "
-            "servers, or S3 storage (B2I_S3_BUCKET).",
+            f"The {upload.received} bytes received for this upload are {why}; start the upload "
+            f"again.{advice}",
             409,
         )
+
+
+def lost_on_this_server(upload: ArtifactUpload) -> StagingLost:
+    return StagingLost(
+        upload,
+        "not on this web server (another server received them, or its disk was lost in a restart)",
+        " Resumable uploads need MEDIA_ROOT shared by all web servers, or S3 storage "
+        "(B2I_S3_BUCKET).",
+    )
+
+
+def lost_in_storage(upload: ArtifactUpload) -> StagingLost:
+    return StagingLost(upload, "gone from storage (deleted there, e.g. by a lifecycle rule)")
 
 
 def staging_dir() -> Path:
@@ -69,7 +80,7 @@ def chunk_key(upload: ArtifactUpload, offset: int) -> str:
     return f"{chunk_prefix(upload)}/{offset:020d}"
 
 
-# --- the three operations ----------------------------------------------------------------------
+# --- what builders.uploads calls ---------------------------------------------------------------
 
 
 def prepare(upload: ArtifactUpload) -> None:
@@ -91,7 +102,7 @@ def assembled(upload: ArtifactUpload) -> Iterator[tuple[Path, str]]:
     if storage_is_local():
         path = staged_path(upload)
         if not path.is_file() or path.stat().st_size != upload.received:
-            raise StagingLost(upload, "this server's MEDIA_ROOT")
+            raise lost_on_this_server(upload)
         yield path, file_sha256(path)
         return
     with tempfile.NamedTemporaryFile(dir=staging_dir(), prefix="assemble-") as out:
@@ -122,10 +133,10 @@ def write_in_file(upload: ArtifactUpload, offset: int, read: Read, length: int) 
     try:
         out = path.open("r+b")
     except FileNotFoundError:
-        raise StagingLost(upload, "this server's MEDIA_ROOT") from None
+        raise lost_on_this_server(upload) from None
     with out:
         if os.fstat(out.fileno()).st_size < offset:  # writing there would leave a hole
-            raise StagingLost(upload, "this server's MEDIA_ROOT")
+            raise lost_on_this_server(upload)
         out.truncate(offset)  # leftovers of an interrupted chunk are not part of the upload
         out.seek(offset)
         return copy_body(read, length, out)
@@ -183,8 +194,8 @@ def assemble_objects(upload: ArtifactUpload, out: IO[bytes]) -> str:
                     out.write(block)
                     offset += len(block)
         except FileNotFoundError:
-            raise StagingLost(upload, "storage") from None
+            raise lost_in_storage(upload) from None
         if offset == start or offset > upload.received:  # an empty or overlong link
-            raise StagingLost(upload, "storage")
+            raise lost_in_storage(upload)
     out.flush()
     return digest.hexdigest()

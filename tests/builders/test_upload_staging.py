@@ -155,6 +155,28 @@ def test_sha256_mismatch_on_s3_discards_the_staged_bytes(
     assert not Artifact.objects.exists()
 
 
+def test_chunks_gone_from_the_bucket_are_409_and_a_racing_completion_gets_the_artifact(
+    world: World, s3_bucket: Any, busybox: Path
+) -> None:
+    data = busybox.read_bytes()
+    upload_id = begin(world, data)
+    for offset in range(0, len(data), CHUNK):
+        send(world, upload_id, offset, data[offset : offset + CHUNK])
+    second = f"staging/{upload_id}/{CHUNK:020d}"
+    body = s3_bucket.get_object(Bucket="artifacts", Key=second)["Body"].read()
+    s3_bucket.delete_object(Bucket="artifacts", Key=second)  # e.g. a bucket lifecycle rule
+    lost = complete(world, upload_id)
+    assert (lost.status_code, lost.json()["code"]) == (409, "upload:staging-lost")
+    assert "gone from storage" in lost.json()["message"]
+    assert "start the upload again" in lost.json()["message"]
+
+    s3_bucket.put_object(Bucket="artifacts", Key=second, Body=body)
+    racing = ArtifactUpload.objects.get(public_id=upload_id)  # read before the other finished
+    assert complete(world, upload_id).status_code == 201
+    stored = uploads.complete_chunked_upload(racing, world.users["olga"], "binary")
+    assert (stored.created, stored.artifact.sha256) == (False, hashlib.sha256(data).hexdigest())
+
+
 def test_expiry_removes_staged_objects_on_s3(world: World, s3_bucket: Any) -> None:
     old, fresh = begin(world, b"0123456789"), begin(world, b"abcdefghij")
     assert send(world, old, 0, b"01234").status_code == 200
