@@ -220,13 +220,18 @@ def test_worker_states_and_lines_stream_over_the_socket(
     async def watch() -> None:
         communicator = socket(cookie)
         assert (await communicator.connect(timeout=10))[0]
-        real_enqueue(held[0])
+        released = False
         while not states or states[-1] not in ("successful", "failed", "cancelled"):
             message = await communicator.receive_json_from(timeout=20)
             if message["type"] == "state":
                 states.append(message["state"])
             else:
                 texts.extend(line["text"] for line in message["lines"])
+            if states and not released:
+                # The consumer reads the state it sends on connect after accepting: queue
+                # the run only once that snapshot arrived, or a fast worker may claim first.
+                real_enqueue(held[0])
+                released = True
         await communicator.disconnect()
 
     async_to_sync(watch)()
