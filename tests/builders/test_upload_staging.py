@@ -18,6 +18,7 @@ from builders import uploads
 from builders.models import Artifact, ArtifactUpload
 from builders.tasks import expire_abandoned_uploads_task
 from tests.builders.conftest import World
+from tests.builders.test_uploads import send_chunk
 
 UPLOADS = "/api/v1/workspaces/acme/projects/shop/uploads/"
 CHUNK = 256 * 1024
@@ -30,16 +31,6 @@ def begin(world: World, data: bytes, sha256: str | None = None) -> str:
     )
     assert started.status_code == 201, started.json()
     return str(started.json()["id"])
-
-
-def send(world: World, upload_id: str, offset: int, data: bytes) -> Any:
-    return world.client("olga").generic(
-        "PATCH",
-        f"{UPLOADS}{upload_id}/",
-        data,
-        content_type="application/octet-stream",
-        HTTP_UPLOAD_OFFSET=str(offset),
-    )
 
 
 def server_offset(world: World, upload_id: str) -> int:
@@ -74,7 +65,9 @@ def test_chunked_upload_on_s3_lands_once_and_leaves_no_staging(
     upload_id = begin(world, data)
     offsets = list(range(0, len(data), CHUNK))
     for offset in offsets:
-        assert send(world, upload_id, offset, data[offset : offset + CHUNK]).status_code == 200
+        assert (
+            send_chunk(world, upload_id, offset, data[offset : offset + CHUNK]).status_code == 200
+        )
     staged = keys(s3_bucket, f"staging/{upload_id}/")
     assert staged == [f"staging/{upload_id}/{offset:020d}" for offset in offsets]
 
@@ -96,7 +89,9 @@ def test_chunks_through_different_web_servers_complete_on_s3(
     upload_id = begin(world, data)
     for n, offset in enumerate(range(0, len(data), CHUNK), start=1):
         server(n)  # each chunk on the next replica, as a round-robin load balancer does
-        assert send(world, upload_id, offset, data[offset : offset + CHUNK]).status_code == 200
+        assert (
+            send_chunk(world, upload_id, offset, data[offset : offset + CHUNK]).status_code == 200
+        )
     server(0)
     done = complete(world, upload_id)
     assert done.status_code == 201, done.json()
@@ -111,7 +106,7 @@ def test_partial_chunk_on_s3_resumes_from_the_server_offset(
 ) -> None:
     data = busybox.read_bytes()
     upload_id = begin(world, data)
-    assert send(world, upload_id, 0, data[:CHUNK]).json()["offset"] == CHUNK
+    assert send_chunk(world, upload_id, 0, data[:CHUNK]).json()["offset"] == CHUNK
 
     # A WSGI server hands the view what arrived before the connection dropped: a third of it.
     arrived = [data[CHUNK : CHUNK + CHUNK // 3], b""]
@@ -125,12 +120,14 @@ def test_partial_chunk_on_s3_resumes_from_the_server_offset(
     s3_bucket.put_object(Bucket="artifacts", Key=stray, Body=b"garbage" * 1000)
     s3_bucket.put_object(Bucket="artifacts", Key=f"staging/{upload_id}/{7:020d}", Body=b"junk")
 
-    stale = send(world, upload_id, CHUNK, data[CHUNK : 2 * CHUNK])
+    stale = send_chunk(world, upload_id, CHUNK, data[CHUNK : 2 * CHUNK])
     assert stale.status_code == 409
     assert stale.json()["offset"] == resume
     offset = resume
     while offset < len(data):
-        offset = send(world, upload_id, offset, data[offset : offset + CHUNK]).json()["offset"]
+        offset = send_chunk(world, upload_id, offset, data[offset : offset + CHUNK]).json()[
+            "offset"
+        ]
     done = complete(world, upload_id)
     assert done.status_code == 201, done.json()
     assert done.json()["sha256"] == hashlib.sha256(data).hexdigest()
@@ -143,7 +140,7 @@ def test_sha256_mismatch_on_s3_discards_the_staged_bytes(
     data = busybox.read_bytes()
     upload_id = begin(world, data, sha256="0" * 64)
     for offset in range(0, len(data), CHUNK):
-        send(world, upload_id, offset, data[offset : offset + CHUNK])
+        send_chunk(world, upload_id, offset, data[offset : offset + CHUNK])
     assert keys(s3_bucket, f"staging/{upload_id}/")
 
     done = complete(world, upload_id)
@@ -161,7 +158,7 @@ def test_chunks_gone_from_the_bucket_are_409_and_a_racing_completion_gets_the_ar
     data = busybox.read_bytes()
     upload_id = begin(world, data)
     for offset in range(0, len(data), CHUNK):
-        send(world, upload_id, offset, data[offset : offset + CHUNK])
+        send_chunk(world, upload_id, offset, data[offset : offset + CHUNK])
     second = f"staging/{upload_id}/{CHUNK:020d}"
     body = s3_bucket.get_object(Bucket="artifacts", Key=second)["Body"].read()
     s3_bucket.delete_object(Bucket="artifacts", Key=second)  # e.g. a bucket lifecycle rule
@@ -179,8 +176,8 @@ def test_chunks_gone_from_the_bucket_are_409_and_a_racing_completion_gets_the_ar
 
 def test_expiry_removes_staged_objects_on_s3(world: World, s3_bucket: Any) -> None:
     old, fresh = begin(world, b"0123456789"), begin(world, b"abcdefghij")
-    assert send(world, old, 0, b"01234").status_code == 200
-    assert send(world, fresh, 0, b"abcde").status_code == 200
+    assert send_chunk(world, old, 0, b"01234").status_code == 200
+    assert send_chunk(world, fresh, 0, b"abcde").status_code == 200
     ArtifactUpload.objects.filter(public_id=old).update(
         created_at=timezone.now() - timedelta(hours=25)
     )
@@ -199,10 +196,10 @@ def test_filesystem_staging_missing_on_this_server_is_409(
     server(0)
     upload_id = begin(world, data)
     server(1)  # the first chunk reaches the other server: its file is simply created there
-    assert send(world, upload_id, 0, data[:CHUNK]).json()["offset"] == CHUNK
+    assert send_chunk(world, upload_id, 0, data[:CHUNK]).json()["offset"] == CHUNK
 
     server(0)  # server 0 has an empty staging file: writing at CHUNK would leave a hole
-    lost = send(world, upload_id, CHUNK, data[CHUNK : 2 * CHUNK])
+    lost = send_chunk(world, upload_id, CHUNK, data[CHUNK : 2 * CHUNK])
     assert lost.status_code == 409
     assert lost.json()["code"] == "upload:staging-lost"
     message = lost.json()["message"]
@@ -213,7 +210,7 @@ def test_filesystem_staging_missing_on_this_server_is_409(
     assert server_offset(world, upload_id) == CHUNK
 
     (tmp_path / "server-0" / "staging" / f"{upload_id}.part").unlink()
-    missing = send(world, upload_id, CHUNK, data[CHUNK : 2 * CHUNK])
+    missing = send_chunk(world, upload_id, CHUNK, data[CHUNK : 2 * CHUNK])
     assert (missing.status_code, missing.json()["code"]) == (409, "upload:staging-lost")
 
 
@@ -224,7 +221,7 @@ def test_filesystem_staging_lost_before_completion_is_409(
     server = on_servers(settings, tmp_path, 2)
     server(0)
     upload_id = begin(world, data)
-    assert send(world, upload_id, 0, data).json()["offset"] == len(data)
+    assert send_chunk(world, upload_id, 0, data).json()["offset"] == len(data)
     server(1)
     done = complete(world, upload_id)
     assert (done.status_code, done.json()["code"]) == (409, "upload:staging-lost")
