@@ -269,7 +269,7 @@ def _build(run: _Run) -> BuildResult:
             # order.
             writing = background.submit(
                 write_artifact_layers,
-                request, inspection, environment, workdir, early, artifact_sha256,
+                request, inspection, environment, workdir, early, artifact_sha256, run.checkpoint,
             )  # fmt: skip
             bases = _resolve_base(run, advance, base_ref, base_platforms)
             layers = _write_layers_step(run, writing)

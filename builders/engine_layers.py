@@ -120,10 +120,12 @@ def write_artifact_layers(
     workdir: Path,
     early: EarlyUploads | None = None,
     artifact_sha256: Callable[[], str] | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> WrittenLayers:
     """Plan the artifact's layers (one, unless `exploded`) and write them reproducibly.
 
-    Raises LayerError when the artifact cannot be read as planned."""
+    Raises LayerError when the artifact cannot be read as planned, and what CHECKPOINT raises
+    (a cancel) while they are written."""
     plans = plan_layers(
         request.artifact, inspection, environment,
         context=request.context, exploded=request.exploded, artifact_sha256=artifact_sha256,
@@ -132,7 +134,8 @@ def write_artifact_layers(
     # Without a cache there is no telling new layers from known ones: none is sent early.
     streams = early is not None and cache is not None
     watches = [early.watch(plan.entries) for plan in plans] if early and streams else []
-    written = write_layers_cached(cache, [plan.entries for plan in plans], workdir, watches=watches)
+    layers = [plan.entries for plan in plans]
+    written = write_layers_cached(cache, layers, workdir, watches=watches, checkpoint=checkpoint)
     entrypoint, cmd, plan_workdir = run_settings(plans)
     lines = tuple(f"b2i: {plan.name}: {plan.description or 'layer'}" for plan in plans)
     blobs = tuple(blob for blob, _ in written)

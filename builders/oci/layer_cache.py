@@ -107,9 +107,14 @@ class _Writing:
     out_dir: Path
     media_type: str
     watch: Watch
+    checkpoint: Callable[[], None] | None = None
 
     def write(self, entries: Sequence[LayerEntry]) -> LayerBlob:
-        return write_layer(entries, self.out_dir, media_type=self.media_type, watcher=self.watch())
+        watcher = self.watch()
+        return write_layer(
+            entries, self.out_dir, media_type=self.media_type, watcher=watcher,
+            checkpoint=self.checkpoint,
+        )  # fmt: skip
 
 
 class LayerCache:
@@ -165,13 +170,14 @@ class LayerCache:
         *,
         media_type: str = OCI_LAYER_GZIP,
         watch: Watch = _no_watcher,
+        checkpoint: Callable[[], None] | None = None,
     ) -> tuple[LayerBlob, bool]:
         """Return the layer for `entries` from the cache or freshly written; and whether it hit.
 
         `watch()` is called only when the layer is written (not cached): its watcher follows
-        the file as it grows (an early upload)."""
+        the file as it grows (an early upload). `checkpoint` is called while it is written."""
         entries = complete_entries(entries)
-        writing = _Writing(Path(out_dir), media_type, watch)
+        writing = _Writing(Path(out_dir), media_type, watch, checkpoint)
         hint = layer_hint(entries)
         if hint is None:
             return self._write_keyed(layer_key(entries), entries, writing)
@@ -317,18 +323,22 @@ def write_layers_cached(
     media_type: str = OCI_LAYER_GZIP,
     workers: int = 2,
     watches: Sequence[Watch] = (),
+    checkpoint: Callable[[], None] | None = None,
 ) -> list[tuple[LayerBlob, bool]]:
     """Write (or fetch from `cache`) several layers in parallel; return (blob, cache hit) each.
 
-    `watches[i]` makes the watcher of layer i when that layer has to be written."""
+    `watches[i]` makes the watcher of layer i when that layer has to be written; `checkpoint`
+    is called while layers are written (what it raises stops them)."""
 
     def one(index: int) -> tuple[LayerBlob, bool]:
         entries = layers[index]
         watch = watches[index] if index < len(watches) else _no_watcher
         if cache is None:
-            writing = _Writing(Path(out_dir), media_type, watch)
+            writing = _Writing(Path(out_dir), media_type, watch, checkpoint)
             return writing.write(entries), False
-        return cache.write_layer(entries, Path(out_dir), media_type=media_type, watch=watch)
+        return cache.write_layer(
+            entries, Path(out_dir), media_type=media_type, watch=watch, checkpoint=checkpoint
+        )
 
     if workers <= 1 or len(layers) <= 1:
         return [one(index) for index in range(len(layers))]

@@ -449,8 +449,9 @@ class _Batch:
     (hash update, buffer copy, queue hand-off) per piece cost more than the pieces' bytes.
     """
 
-    def __init__(self, out: Writable) -> None:
+    def __init__(self, out: Writable, checkpoint: Callable[[], None] | None = None) -> None:
         self._out = out
+        self._checkpoint = checkpoint  # called before each hand-off: a cancel stops the layer
         self._parts: list[bytes] = []
         self._pending = 0
         self.written = 0
@@ -476,17 +477,23 @@ class _Batch:
             self.add(padding)
 
     def flush(self) -> None:
+        if self._checkpoint is not None:
+            self._checkpoint()
         if self._parts:
             self._out.write(self._parts[0] if len(self._parts) == 1 else b"".join(self._parts))
             self._parts.clear()
             self._pending = 0
 
 
-def write_tar(entries: Iterable[LayerEntry], out: Writable) -> int:
-    """Write the completed, sorted entries as a reproducible tar stream; return its length."""
+def write_tar(
+    entries: Iterable[LayerEntry], out: Writable, checkpoint: Callable[[], None] | None = None
+) -> int:
+    """Write the completed, sorted entries as a reproducible tar stream; return its length.
+
+    CHECKPOINT, when given, is called about every MiB: raising there abandons the layer."""
     # Our own ustar writer: tarfile spends ~90 us per member on PAX checks and copies, which
     # dominated layers of fat jars (30,000 small classes).
-    batch = _Batch(out)
+    batch = _Batch(out, checkpoint)
     for entry in complete_entries(entries):
         if entry.kind == "file" and entry.size <= _CHUNK:
             batch.add_pieces(tar_header(entry), _read_small(entry))
@@ -524,8 +531,12 @@ def write_layer(
     *,
     media_type: str = OCI_LAYER_GZIP,
     watcher: LayerWatcher | None = None,
+    checkpoint: Callable[[], None] | None = None,
 ) -> LayerBlob:
-    """Write a reproducible gzip layer into `out_dir`; digests and size come from one pass."""
+    """Write a reproducible gzip layer into `out_dir`; digests and size come from one pass.
+
+    CHECKPOINT (e.g. a cancelled build's check) is called about every MiB of tar; what it
+    raises abandons the layer (its file removed) and propagates."""
     out_dir.mkdir(parents=True, exist_ok=True)
     entries = complete_entries(entries)
     threaded = sum(entry.size for entry in entries) >= _THREADED_FROM
@@ -537,7 +548,7 @@ def write_layer(
         with os.fdopen(handle, "wb") as out:
             sink = _DigestingGzipSink(out, threaded=threaded, watcher=watcher)
             try:
-                write_tar(entries, sink)
+                write_tar(entries, sink, checkpoint)
                 sink.finish()
             finally:
                 sink.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -164,6 +165,35 @@ def test_cancel_after_compose_stops_before_anything_is_pushed(
     assert not any(event.step == "push" for event in events)
     catalog = httpx.get(f"{registry.url}/v2/_catalog").json()["repositories"] or []
     assert "e2e/cancelled" not in catalog
+
+
+def test_cancel_while_the_layers_are_written_stops_the_writing(
+    registry: Registry, busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    binary = artifacts.build_static_binary(tmp_path, "cancelled while written", name="server")
+    events: list[Event] = []
+    main = threading.main_thread()
+
+    def cancel_requested() -> bool:
+        # Steps check in the main thread; the layers are written in a thread of their own:
+        # answering yes only there means the writing itself noticed the cancel.
+        return threading.current_thread() is not main
+
+    request = BuildRequest(
+        artifact=binary,
+        target=f"{registry.host}/e2e/cancelled-writing:v1",
+        base_image=busybox_base.tagged,
+        registries={registry.host: RegistryAccess(scheme="http")},
+        allowed_networks=LOOPBACK,
+        workdir=tmp_path / "work",
+    )
+    (tmp_path / "work").mkdir()
+    with pytest.raises(BuildCancelled):
+        build_image(request, on_event=events.append, cancel_requested=cancel_requested)
+    assert not any(event.step in ("compose", "push") for event in events)
+    assert list((tmp_path / "work").iterdir()) == []  # the half-written layer is gone too
+    catalog = httpx.get(f"{registry.url}/v2/_catalog").json()["repositories"] or []
+    assert "e2e/cancelled-writing" not in catalog
 
 
 def test_missing_required_parameter_is_a_user_error_before_the_push(

@@ -243,3 +243,27 @@ def test_plain_file_headers_are_valid_ustar_as_tarfile_reads_them(length, size, 
     assert (info.name, info.size, info.mode, info.mtime) == (name, size, mode, 1)
     assert (info.uid, info.gid, info.uname, info.gname, info.type) == (0, 0, "", "", b"0")
     assert header[257:265] == b"ustar\x0000"
+
+
+def test_the_checkpoint_runs_about_every_mib_and_what_it_raises_abandons_the_layer(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data.bin"
+    data.write_bytes(bytes(range(256)) * (5 * 4096))  # 5 MiB
+    entries = [file_entry("/opt/data.bin", data)]
+    calls: list[int] = []
+    write_layer(entries, tmp_path / "whole", checkpoint=lambda: calls.append(1))
+    assert len(calls) >= 5
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel_at_the_third() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise Cancelled
+
+    calls.clear()
+    with pytest.raises(Cancelled):
+        write_layer(entries, tmp_path / "cut", checkpoint=cancel_at_the_third)
+    assert list((tmp_path / "cut").iterdir()) == []
