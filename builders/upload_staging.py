@@ -29,6 +29,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from builders.models import ArtifactUpload
+from builders.packaging.inspection import file_sha256
 from builders.services import BuildUserError
 from builders.storage import storage_is_local
 
@@ -103,7 +104,7 @@ def assembled(upload: ArtifactUpload) -> Iterator[tuple[Path, str]]:
         path = staged_path(upload)
         if not path.is_file() or path.stat().st_size != upload.received:
             raise lost_on_this_server(upload)
-        yield path, file_sha256(path)
+        yield path, file_sha256(path).removeprefix("sha256:")
         return
     with tempfile.NamedTemporaryFile(dir=staging_dir(), prefix="assemble-") as out:
         sha256 = assemble_objects(upload, out)
@@ -152,14 +153,6 @@ def copy_body(read: Read, length: int, out: IO[bytes]) -> int:
         out.write(data)
         written += len(data)
     return written
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        for block in iter(lambda: source.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- object storage: one object per chunk ------------------------------------------------------

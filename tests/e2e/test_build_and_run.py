@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import stat
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -144,6 +145,25 @@ def test_build_through_a_faulty_registry_proxy_succeeds_with_the_same_digest(
     assert result.layers_pushed == 1  # ours; the base layer was mounted despite the faults
 
 
+def build_cancelled(
+    registry: Registry, base: BaseImage, binary: Path, repository: str,
+    cancel_requested: Callable[[], bool], events: list[Event], workdir: Path | None = None,
+) -> None:  # fmt: skip
+    """Build BINARY to REPOSITORY (its events into EVENTS): cancelled, nothing pushed."""
+    request = BuildRequest(
+        artifact=binary,
+        target=f"{registry.host}/{repository}:v1",
+        base_image=base.tagged,
+        registries={registry.host: RegistryAccess(scheme="http")},
+        allowed_networks=LOOPBACK,
+        workdir=workdir,
+    )
+    with pytest.raises(BuildCancelled):
+        build_image(request, on_event=events.append, cancel_requested=cancel_requested)
+    catalog = httpx.get(f"{registry.url}/v2/_catalog").json()["repositories"] or []
+    assert repository not in catalog
+
+
 def test_cancel_after_compose_stops_before_anything_is_pushed(
     registry: Registry, busybox_base: BaseImage, tmp_path: Path
 ) -> None:
@@ -153,25 +173,14 @@ def test_cancel_after_compose_stops_before_anything_is_pushed(
     def cancel_requested() -> bool:
         return any(e.kind == "step-finished" and e.step == "compose" for e in events)
 
-    request = BuildRequest(
-        artifact=binary,
-        target=f"{registry.host}/e2e/cancelled:v1",
-        base_image=busybox_base.tagged,
-        registries={registry.host: RegistryAccess(scheme="http")},
-        allowed_networks=LOOPBACK,
-    )
-    with pytest.raises(BuildCancelled):
-        build_image(request, on_event=events.append, cancel_requested=cancel_requested)
+    build_cancelled(registry, busybox_base, binary, "e2e/cancelled", cancel_requested, events)
     assert not any(event.step == "push" for event in events)
-    catalog = httpx.get(f"{registry.url}/v2/_catalog").json()["repositories"] or []
-    assert "e2e/cancelled" not in catalog
 
 
 def test_cancel_while_the_layers_are_written_stops_the_writing(
     registry: Registry, busybox_base: BaseImage, tmp_path: Path
 ) -> None:
     binary = artifacts.build_static_binary(tmp_path, "cancelled while written", name="server")
-    events: list[Event] = []
     main = threading.main_thread()
 
     def cancel_requested() -> bool:
@@ -179,21 +188,14 @@ def test_cancel_while_the_layers_are_written_stops_the_writing(
         # answering yes only there means the writing itself noticed the cancel.
         return threading.current_thread() is not main
 
-    request = BuildRequest(
-        artifact=binary,
-        target=f"{registry.host}/e2e/cancelled-writing:v1",
-        base_image=busybox_base.tagged,
-        registries={registry.host: RegistryAccess(scheme="http")},
-        allowed_networks=LOOPBACK,
-        workdir=tmp_path / "work",
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    events: list[Event] = []
+    build_cancelled(
+        registry, busybox_base, binary, "e2e/cancelled-writing", cancel_requested, events, workdir
     )
-    (tmp_path / "work").mkdir()
-    with pytest.raises(BuildCancelled):
-        build_image(request, on_event=events.append, cancel_requested=cancel_requested)
     assert not any(event.step in ("compose", "push") for event in events)
-    assert list((tmp_path / "work").iterdir()) == []  # the half-written layer is gone too
-    catalog = httpx.get(f"{registry.url}/v2/_catalog").json()["repositories"] or []
-    assert "e2e/cancelled-writing" not in catalog
+    assert list(workdir.iterdir()) == []  # the half-written layer is gone too
 
 
 def test_missing_required_parameter_is_a_user_error_before_the_push(
