@@ -187,6 +187,11 @@ B2I_REGISTRY_MIRROR = env_str("B2I_REGISTRY_MIRROR")
 
 # --- Builds.
 B2I_MAX_ARTIFACT_BYTES = env_int("B2I_MAX_ARTIFACT_BYTES", 2 * 1024**3)
+# Resumable uploads not completed this many hours after they started are deleted (hourly sweep).
+B2I_UPLOAD_EXPIRY_HOURS = env_int("B2I_UPLOAD_EXPIRY_HOURS", 24)
+# Staged bytes left by a completed upload (a crash before their removal), with no upload row, or
+# scratch files of dead processes are swept once this old; longer than any completion takes.
+B2I_UPLOAD_STAGING_GRACE_MINUTES = env_int("B2I_UPLOAD_STAGING_GRACE_MINUTES", 60)
 B2I_BUILD_SOFT_TIME_LIMIT = env_int("B2I_BUILD_SOFT_TIME_LIMIT", 30 * 60)
 B2I_BUILD_HARD_TIME_LIMIT = env_int("B2I_BUILD_HARD_TIME_LIMIT", 36 * 60)
 B2I_LAYER_CACHE_DIR = Path(env_str("B2I_LAYER_CACHE_DIR", str(VAR_DIR / "layer-cache")))

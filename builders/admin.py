@@ -12,6 +12,7 @@ from builders import services
 from builders.models import (
     FINISHED_STATES,
     Artifact,
+    ArtifactUpload,
     BuildEnvironment,
     BuildRun,
     ImageBuilder,
@@ -35,6 +36,18 @@ class ArtifactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # artifacts come from uploads (streamed, hashed, inspected)
+
+
+@admin.register(ArtifactUpload)
+class ArtifactUploadAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Resumable uploads; deleting one cancels it and removes its staged bytes (a signal)."""
+
+    list_display = ("file_name", "project", "received", "total_size", "created_at", "completed_at")
+    search_fields = ("file_name", "public_id", "project__name")
+    readonly_fields = [field.name for field in ArtifactUpload._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # uploads start through the API
 
 
 @admin.register(ImageBuilder)

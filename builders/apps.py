@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate
 
 
 def count_active_runs(project: object) -> int:
@@ -16,6 +16,7 @@ class BuildersConfig(AppConfig):
 
     def ready(self) -> None:
         from builders.environments_sync import sync_after_migrate
+        from builders.upload_staging import discard_after_delete
         from projects.crypto import register_encrypted_field
         from projects.services import register_active_work_check
 
@@ -23,5 +24,9 @@ class BuildersConfig(AppConfig):
         post_migrate.connect(sync_after_migrate, sender=self, dispatch_uid="builders-sync-envs")
         # A project with queued or running builds cannot be deleted (tenancy asks every app).
         register_active_work_check(count_active_runs)
+        # However an upload row goes (API, expiry, a project's cascade), its staged bytes go too.
+        post_delete.connect(
+            discard_after_delete, sender="builders.ArtifactUpload", dispatch_uid="upload-staging"
+        )
         # Key rotation (manage.py rotate_secret_keys) re-encrypts trigger tokens too.
         register_encrypted_field("builders.ImageBuilder", "trigger_token_encrypted")

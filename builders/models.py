@@ -73,7 +73,11 @@ class Artifact(models.Model):
 
 
 class ArtifactUpload(models.Model):
-    """A resumable chunked upload in progress; its bytes are staged by builders.upload_staging."""
+    """A resumable chunked upload; its bytes are staged by builders.upload_staging until completion.
+
+    A completed upload keeps its row (its id names the artifact for a builder); `completed_at`
+    starts the grace period after which leftover staged bytes are swept (builders.upload_expiry).
+    """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
@@ -88,6 +92,7 @@ class ArtifactUpload(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.file_name} {self.received}/{self.total_size}"

@@ -104,8 +104,8 @@ def archive_old_logs_task() -> int:
 
 
 @shared_task(name="builders.tasks.expire_abandoned_uploads_task")
-def expire_abandoned_uploads_task() -> int:
-    """Remove chunked uploads never completed within a day (their staged bytes too)."""
-    from builders.uploads import expire_abandoned_uploads
+def expire_abandoned_uploads_task() -> dict[str, dict[str, int]]:
+    """Delete unfinished uploads and sweep staged bytes left behind (Celery beat, hourly)."""
+    from builders.upload_expiry import expire_uploads
 
-    return expire_abandoned_uploads(24)
+    return expire_uploads().as_dict()

@@ -12,29 +12,41 @@
 
 Callers hold the ArtifactUpload row lock while writing, so the chunks of one upload arrive in
 order and a retried chunk never races the original.
+
+The expiry sweep (`builders.upload_expiry`) reads what is staged through `staged_upload_ids`,
+`staged_files` and `stale_scratch`, and removes it with `remove_files`; removing twice is fine.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from builders.models import ArtifactUpload
 from builders.packaging.inspection import file_sha256
 from builders.services import BuildUserError
 from builders.storage import storage_is_local
 
+logger = logging.getLogger(__name__)
+
 CHUNK = 1024 * 1024
 Read = Callable[[int], bytes]
+# Local temporary files of a request or a completion in progress (see their tempfile calls).
+SCRATCH_PREFIXES = ("upload-", "chunk-", "assemble-")
 
 
 class StagingLost(BuildUserError):
@@ -70,11 +82,19 @@ def staging_dir() -> Path:
 
 
 def staged_path(upload: ArtifactUpload) -> Path:
-    return staging_dir() / f"{upload.public_id}.part"
+    return staged_path_of(upload.public_id)
+
+
+def staged_path_of(public_id: uuid.UUID) -> Path:
+    return staging_dir() / f"{public_id}.part"
 
 
 def chunk_prefix(upload: ArtifactUpload) -> str:
-    return f"staging/{upload.public_id}"
+    return chunk_prefix_of(upload.public_id)
+
+
+def chunk_prefix_of(public_id: uuid.UUID) -> str:
+    return f"staging/{public_id}"
 
 
 def chunk_key(upload: ArtifactUpload, offset: int) -> str:
@@ -113,15 +133,124 @@ def assembled(upload: ArtifactUpload) -> Iterator[tuple[Path, str]]:
 
 def discard(upload: ArtifactUpload) -> None:
     """Delete the staged bytes of an upload (completed, restarted or abandoned)."""
+    discard_id(upload.public_id)
+
+
+def discard_id(public_id: uuid.UUID) -> None:
+    """Delete the staged bytes of the upload `public_id`, whether or not its row still exists."""
     if storage_is_local():
-        staged_path(upload).unlink(missing_ok=True)
+        staged_path_of(public_id).unlink(missing_ok=True)
         return
+    for name in chunk_names(public_id):
+        default_storage.delete(name)
+
+
+def discard_after_delete(sender: type, instance: ArtifactUpload, **kwargs: Any) -> None:
+    """post_delete of an upload row (cancelled, expired, its project deleted): its staged bytes
+    go once the deletion commits (a rollback keeps both)."""
+    public_id = instance.public_id
+    transaction.on_commit(lambda: discard_quietly(public_id))
+
+
+def discard_quietly(public_id: uuid.UUID) -> None:
+    # After the commit the row is gone whatever happens here: an outage must not fail the request.
     try:
-        _, names = default_storage.listdir(chunk_prefix(upload))
+        discard_id(public_id)
+    except Exception:
+        logger.warning(
+            "could not remove the staged bytes of deleted upload %s; the expiry sweep will",
+            public_id,
+            exc_info=True,
+        )
+
+
+def chunk_names(public_id: uuid.UUID) -> list[str]:
+    prefix = chunk_prefix_of(public_id)
+    try:
+        _, names = default_storage.listdir(prefix)
     except FileNotFoundError:
-        return
-    for name in names:
-        default_storage.delete(f"{chunk_prefix(upload)}/{name}")
+        return []
+    return [f"{prefix}/{name}" for name in names]
+
+
+# --- what the expiry sweep reads ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """One staged file: a local path (filesystem, scratch) or a storage name (S3 chunk)."""
+
+    name: str
+    size: int
+    modified: datetime
+    local: bool
+
+
+def staged_upload_ids() -> set[uuid.UUID]:
+    """Ids of the uploads with staged bytes: *.part files, or prefixes under staging/ in S3."""
+    if storage_is_local():
+        names = [path.name.removesuffix(".part") for path in staging_dir().glob("*.part")]
+    else:
+        try:
+            names = default_storage.listdir("staging")[0]
+        except FileNotFoundError:  # a storage that has directories, before the first upload
+            names = []
+    return {public_id for public_id in map(parse_uuid, names) if public_id is not None}
+
+
+def parse_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:  # not a name this module writes: never touched
+        return None
+
+
+def staged_files(public_id: uuid.UUID) -> list[StagedFile]:
+    """The staged files of one upload, with size and time of the last write."""
+    if storage_is_local():
+        found = local_file(staged_path_of(public_id))
+        return [found] if found else []
+    return [found for found in map(stored_object, chunk_names(public_id)) if found]
+
+
+def stale_scratch(older_than: datetime) -> list[StagedFile]:
+    """Local temporary files last written before `older_than`: their process died."""
+    found = (
+        local_file(path)
+        for path in staging_dir().iterdir()
+        if path.name.startswith(SCRATCH_PREFIXES)
+    )
+    return [item for item in found if item is not None and item.modified < older_than]
+
+
+def local_file(path: Path) -> StagedFile | None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:  # removed meanwhile (a completion, another sweep)
+        return None
+    modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+    return StagedFile(str(path), stat.st_size, modified, local=True)
+
+
+def stored_object(name: str) -> StagedFile | None:
+    try:
+        size = default_storage.size(name)
+        modified = default_storage.get_modified_time(name)
+    except Exception:
+        # Gone meanwhile (S3Storage raises FileNotFoundError or a 404 ClientError); anything
+        # else (no access, an outage) is not swallowed.
+        if default_storage.exists(name):
+            raise
+        return None
+    return StagedFile(name, size, modified, local=False)
+
+
+def remove_files(files: list[StagedFile]) -> None:
+    for item in files:
+        if item.local:
+            Path(item.name).unlink(missing_ok=True)
+        else:
+            default_storage.delete(item.name)
 
 
 # --- filesystem: one file appended in place -----------------------------------------------------

@@ -12,7 +12,9 @@ the request. Chunks of a resumable upload are staged by `builders.upload_staging
 under MEDIA_ROOT/staging with filesystem storage (so MEDIA_ROOT must be shared by all web
 servers), or as one object per chunk with S3 storage (no shared volume needed). Completion
 checks size and sha256 and stores the file like a one-request upload; a sha256 mismatch
-discards the staged bytes and the upload starts again from offset 0.
+discards the staged bytes and the upload starts again from offset 0. Deleting an upload row
+(`delete_upload`, a project's deletion) removes its staged bytes once the deletion commits;
+`builders.upload_expiry` sweeps what a crash left behind.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from builders import upload_staging
 from builders.models import Artifact, ArtifactUpload
@@ -232,7 +235,9 @@ def append_chunk(upload: ArtifactUpload, offset: int, read: Read, length: int) -
     """Write one chunk at `offset` (must equal the bytes received so far); return the upload."""
     with transaction.atomic():
         # The row lock serialises chunks of one upload (a retried chunk racing the original).
-        locked = ArtifactUpload.objects.select_for_update().get(pk=upload.pk)
+        locked = ArtifactUpload.objects.select_for_update().filter(pk=upload.pk).first()
+        if locked is None:  # deleted (cancelled or expired) since the view read it
+            raise upload_gone()
         if locked.artifact_id is not None:
             raise BuildUserError("upload:complete", "This upload is already complete.", 409)
         if offset != locked.received:
@@ -248,6 +253,24 @@ def append_chunk(upload: ArtifactUpload, offset: int, read: Read, length: int) -
         locked.received = offset + written
         locked.save(update_fields=["received"])
     return locked
+
+
+def upload_gone() -> BuildUserError:
+    return BuildUserError(
+        "upload:gone",
+        "This upload was deleted (cancelled, or expired unfinished after "
+        "B2I_UPLOAD_EXPIRY_HOURS); start a new upload.",
+        404,
+    )
+
+
+def delete_upload(upload: ArtifactUpload) -> None:
+    """Cancel an upload: its row goes now, its staged bytes when that commits (the signal)."""
+    with transaction.atomic():
+        # The row lock waits for a chunk being written, whose bytes are then removed too.
+        locked = ArtifactUpload.objects.select_for_update().filter(pk=upload.pk).first()
+        if locked is not None:
+            locked.delete()
 
 
 def offset_mismatch(upload: ArtifactUpload) -> BuildUserError:
@@ -288,7 +311,10 @@ def complete_chunked_upload(
         if done is None:
             raise
         return StoredArtifact(done.artifact, created=False)
-    ArtifactUpload.objects.filter(pk=upload.pk).update(artifact=stored.artifact)
+    # completed_at starts the sweep's grace: a crash before the discard leaves staged bytes.
+    ArtifactUpload.objects.filter(pk=upload.pk).update(
+        artifact=stored.artifact, completed_at=timezone.now()
+    )
     upload_staging.discard(upload)
     return stored
 
@@ -304,24 +330,8 @@ def sha256_mismatch(got: str, expected: str) -> BuildUserError:
 def restart_upload(upload: ArtifactUpload) -> None:
     """Drop the received bytes (they can never match the declared sha256): back to offset 0."""
     with transaction.atomic():
-        locked = ArtifactUpload.objects.select_for_update().get(pk=upload.pk)
-        if locked.artifact_id is None:
+        locked = ArtifactUpload.objects.select_for_update().filter(pk=upload.pk).first()
+        if locked is not None and locked.artifact_id is None:
             upload_staging.discard(locked)
             locked.received = 0
             locked.save(update_fields=["received"])
-
-
-def expire_abandoned_uploads(max_age_hours: int = 24) -> int:
-    """Delete chunked uploads never completed within `max_age_hours`, with their staged bytes."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    cutoff = timezone.now() - timedelta(hours=max_age_hours)
-    abandoned = ArtifactUpload.objects.filter(artifact__isnull=True, created_at__lt=cutoff)
-    count = 0
-    for upload in abandoned:
-        upload_staging.discard(upload)
-        upload.delete()
-        count += 1
-    return count

@@ -5,6 +5,7 @@ PATCH uploads/<id>/ with header `Upload-Offset: <offset>` and the raw bytes as b
 {offset}; a chunk at another offset than the server's answers 409 with the server's `offset`,
 so a client that lost a response asks GET uploads/<id>/ and continues from there; finally
 POST uploads/<id>/complete/ {kind?} → the artifact (inspected, deduplicated by sha256).
+DELETE uploads/<id>/ cancels an upload (204) and removes its staged bytes.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class UploadList(BuildersApiView, generics.CreateAPIView):  # type: ignore[type-
 
 
 class UploadDetail(BuildersApiView, generics.RetrieveAPIView):  # type: ignore[type-arg]
-    """GET the offset to resume from; PATCH appends one chunk at `Upload-Offset`."""
+    """GET the offset to resume from; PATCH appends one chunk at `Upload-Offset`; DELETE."""
 
     serializer_class = s.ArtifactUploadSerializer
 
@@ -91,8 +92,16 @@ class UploadDetail(BuildersApiView, generics.RetrieveAPIView):  # type: ignore[t
         )
         return Response(s.ArtifactUploadSerializer(upload).data)
 
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Cancel the upload: the row goes, its staged bytes once that is committed."""
+        uploads.delete_upload(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class UploadComplete(UploadDetail):
+    http_method_names = ["post", "options"]  # not the chunk or cancel methods of its parent
+
     @extend_schema(request=KindSerializer, responses=s.ArtifactSerializer)
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         form = KindSerializer(data=request.data)

@@ -181,7 +181,7 @@ def test_expiry_removes_staged_objects_on_s3(world: World, s3_bucket: Any) -> No
     ArtifactUpload.objects.filter(public_id=old).update(
         created_at=timezone.now() - timedelta(hours=25)
     )
-    assert expire_abandoned_uploads_task() == 1
+    assert expire_abandoned_uploads_task()["abandoned"] == {"uploads": 1, "files": 1, "bytes": 5}
     assert keys(s3_bucket) == [f"staging/{fresh}/{0:020d}"]
 
 

@@ -234,7 +234,7 @@ def test_abandoned_chunked_uploads_expire_with_their_bytes(world: World, media_r
     ArtifactUpload.objects.filter(public_id=old.json()["id"]).update(
         created_at=timezone.now() - timedelta(hours=25)
     )
-    assert expire_abandoned_uploads_task() == 1
+    assert expire_abandoned_uploads_task()["abandoned"]["uploads"] == 1
     assert list(ArtifactUpload.objects.values_list("file_name", flat=True)) == ["b"]
     staged = sorted(p.name for p in (media_root / "staging").iterdir())
     assert staged == [f"{fresh.json()['id']}.part"]
