@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 DNS1123_LABEL = RegexValidator(
     r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
@@ -77,6 +78,8 @@ class ArtifactUpload(models.Model):
 
     A completed upload keeps its row (its id names the artifact for a builder); `completed_at`
     starts the grace period after which leftover staged bytes are swept (builders.upload_expiry).
+    `last_activity_at` (a chunk, a completion attempt) dates an unfinished upload for the
+    expiry: a slow upload that keeps sending is never expired under its sender.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -93,6 +96,7 @@ class ArtifactUpload(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"{self.file_name} {self.received}/{self.total_size}"

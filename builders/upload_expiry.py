@@ -1,8 +1,8 @@
 """Expiry of resumable uploads and of staged bytes nobody will read again (Celery beat, hourly).
 
 Rules (docs/build-pipeline.md, "Retention of staged bytes"):
-- an upload never completed within B2I_UPLOAD_EXPIRY_HOURS of its start is deleted with its
-  staged bytes;
+- an upload never completed and idle (no chunk, no completion attempt) for B2I_UPLOAD_EXPIRY_HOURS
+  is deleted with its staged bytes;
 - staged bytes of a completed upload (completion removes them itself; a process that died in
   between leaves them) go B2I_UPLOAD_STAGING_GRACE_MINUTES after the completion;
 - staged bytes with no upload row (its deletion could not reach storage, or happened before
@@ -70,17 +70,18 @@ def expire_uploads() -> ExpiryReport:
     return report
 
 
-def expire_abandoned_uploads(started_before: datetime) -> Removed:
-    """Delete the uploads started before `started_before` and never completed."""
+def expire_abandoned_uploads(idle_since: datetime) -> Removed:
+    """Delete the uploads never completed and idle (no chunk, no completion) since `idle_since`."""
     removed = Removed()
-    candidates = ArtifactUpload.objects.filter(artifact__isnull=True, created_at__lt=started_before)
+    idle = {"artifact__isnull": True, "last_activity_at__lt": idle_since}
+    candidates = ArtifactUpload.objects.filter(**idle)
     for pk in candidates.values_list("pk", flat=True):
         with transaction.atomic():
             # skip_locked: a chunk being written now (its request holds the lock) wins; another
             # sweep holding it deletes the row itself.
             upload = (
                 ArtifactUpload.objects.select_for_update(skip_locked=True)
-                .filter(pk=pk, artifact__isnull=True)
+                .filter(pk=pk, **idle)  # again under the lock: a chunk or completion may have come
                 .first()
             )
             if upload is None:

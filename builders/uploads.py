@@ -251,7 +251,8 @@ def append_chunk(upload: ArtifactUpload, offset: int, read: Read, length: int) -
         # A chunk cut short (the sender went away) is kept as far as it arrived.
         written = upload_staging.write_chunk(locked, offset, read, length)
         locked.received = offset + written
-        locked.save(update_fields=["received"])
+        locked.last_activity_at = timezone.now()
+        locked.save(update_fields=["received", "last_activity_at"])
     return locked
 
 
@@ -291,6 +292,9 @@ def complete_chunked_upload(
         return StoredArtifact(upload.artifact, created=False)  # type: ignore[arg-type]
     if upload.received != upload.total_size:
         raise offset_mismatch(upload)
+    # Activity: the expiry leaves an upload alone while it is being completed (it re-reads this
+    # under the row lock before deleting).
+    ArtifactUpload.objects.filter(pk=upload.pk).update(last_activity_at=timezone.now())
     try:
         with upload_staging.assembled(upload) as (path, sha256):
             if upload.expected_sha256 and sha256 != upload.expected_sha256:

@@ -295,7 +295,7 @@ def test_expiry_skips_an_abandoned_upload_while_a_chunk_is_being_written(
 ) -> None:
     upload_id = begin(world, b"0123456789")
     ArtifactUpload.objects.filter(public_id=upload_id).update(
-        created_at=timezone.now() - timedelta(hours=25)
+        last_activity_at=timezone.now() - timedelta(hours=25)
     )
     locked, release = threading.Event(), threading.Event()
 
@@ -333,7 +333,42 @@ def test_abandoned_uploads_expire_after_the_configured_hours(
     old, fresh = begin(world, b"0123456789"), begin(world, b"abcdefghij")
     assert send_chunk(world, old, 0, b"01234").status_code == 200
     ArtifactUpload.objects.filter(public_id=old).update(
-        created_at=timezone.now() - timedelta(hours=3)
+        last_activity_at=timezone.now() - timedelta(hours=3)
     )
     assert expire_abandoned_uploads_task()["abandoned"] == {"uploads": 1, "files": 1, "bytes": 5}
     assert staged_names(media_root) == {f"{fresh}.part"}
+
+
+def test_a_slow_upload_that_keeps_sending_is_not_expired_under_its_sender(
+    world: World, media_root: Path
+) -> None:
+    slow = begin(world, b"0123456789")
+    ArtifactUpload.objects.filter(public_id=slow).update(
+        created_at=timezone.now() - timedelta(hours=30),
+        last_activity_at=timezone.now() - timedelta(hours=30),
+    )
+    assert send_chunk(world, slow, 0, b"01234").status_code == 200  # started long ago, alive now
+
+    assert expire_abandoned_uploads_task()["abandoned"]["uploads"] == 0
+    assert send_chunk(world, slow, 5, b"56789").status_code == 200
+    assert ArtifactUpload.objects.get(public_id=slow).received == 10
+
+
+def test_a_completion_attempt_counts_as_activity(world: World, media_root: Path) -> None:
+    upload_id = begin(world, b"0123456789")
+    send_all(world, upload_id, b"0123456789")
+    ArtifactUpload.objects.filter(public_id=upload_id).update(
+        last_activity_at=timezone.now() - timedelta(hours=30)
+    )
+    with pytest.MonkeyPatch.context() as failing:
+        # The completion gets as far as dating its activity, then storage fails (a 5xx or a crash).
+        failing.setattr(upload_staging, "assembled", _raise_os_error)
+        with pytest.raises(OSError):
+            complete(world, upload_id)
+
+    assert expire_abandoned_uploads_task()["abandoned"]["uploads"] == 0
+    assert ArtifactUpload.objects.filter(public_id=upload_id).exists()
+
+
+def _raise_os_error(upload: ArtifactUpload) -> Any:
+    raise OSError("storage unreachable")

@@ -179,7 +179,7 @@ def test_expiry_removes_staged_objects_on_s3(world: World, s3_bucket: Any) -> No
     assert send_chunk(world, old, 0, b"01234").status_code == 200
     assert send_chunk(world, fresh, 0, b"abcde").status_code == 200
     ArtifactUpload.objects.filter(public_id=old).update(
-        created_at=timezone.now() - timedelta(hours=25)
+        last_activity_at=timezone.now() - timedelta(hours=25)
     )
     assert expire_abandoned_uploads_task()["abandoned"] == {"uploads": 1, "files": 1, "bytes": 5}
     assert keys(s3_bucket) == [f"staging/{fresh}/{0:020d}"]

@@ -232,7 +232,7 @@ def test_abandoned_chunked_uploads_expire_with_their_bytes(world: World, media_r
     old = world.client("olga").post(UPLOADS, {"file_name": "a", "size": 10}, format="json")
     fresh = world.client("olga").post(UPLOADS, {"file_name": "b", "size": 10}, format="json")
     ArtifactUpload.objects.filter(public_id=old.json()["id"]).update(
-        created_at=timezone.now() - timedelta(hours=25)
+        last_activity_at=timezone.now() - timedelta(hours=25)
     )
     assert expire_abandoned_uploads_task()["abandoned"]["uploads"] == 1
     assert list(ArtifactUpload.objects.values_list("file_name", flat=True)) == ["b"]
