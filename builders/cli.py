@@ -3,7 +3,8 @@
     b2i build ARTIFACT --to REGISTRY/REPO:TAG [--env NAME] [--from BASE] [--port N]
               [--set-env K=V ...] [--platform OS/ARCH] [--insecure] [--docker-config PATH]
               [--ca-file PEM] [--skip-tls-verify] [--mirror HOST[/PREFIX]]
-              [--split-layers] [--layer-cache DIR|off] [--json]
+              [--split-layers] [--layer-cache DIR|off] [--proxy URL|off] [--no-proxy LIST]
+              [--json]
     b2i inspect ARTIFACT [--json]
 
 Progress (each step with its time) goes to stderr; the pushed `registry/repo@sha256:…` is the
@@ -19,6 +20,10 @@ over HTTPS, `--ca-file` trusts the CA certificates of a PEM file (a Harbor with 
 Docker Hub, which always gets the system's trust).
 Credentials come from `--docker-config` or, when it exists, `$DOCKER_CONFIG/config.json` /
 `~/.docker/config.json`. B2I_REGISTRY_MIRROR (or `--mirror`) rewrites docker.io bases.
+Registries are reached through the proxy of HTTPS_PROXY / HTTP_PROXY (by the registry's
+scheme) except for NO_PROXY's hosts and loopback; `--proxy URL` (or B2I_REGISTRY_PROXY) names
+one proxy for all, `off` none; `--no-proxy LIST` (or B2I_NO_PROXY) replaces the bypass list,
+loopback default included (see builders.oci.proxy). The address check applies either way.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from builders.engine import (
 )
 from builders.oci.auth import credentials_from_docker_config
 from builders.oci.events import Event
+from builders.oci.proxy import ProxyConfig, proxy_config
 from builders.oci.references import DOCKER_HUB_ALIASES
 from builders.packaging.inspection import inspect_artifact
 
@@ -101,6 +107,11 @@ def allowed_networks() -> tuple[str, ...]:
     configured = os.environ.get("B2I_ALLOWED_REGISTRY_NETWORKS", "")
     networks = tuple(item.strip() for item in configured.split(",") if item.strip())
     return networks or DEFAULT_NETWORKS
+
+
+def registry_proxy(args: argparse.Namespace) -> ProxyConfig:
+    """Return the proxy settings: the flags (or B2I_* variables), else the standard variables."""
+    return proxy_config(os.environ, proxy=args.proxy, no_proxy=args.no_proxy)
 
 
 def docker_config_path(given: str | None) -> Path | None:
@@ -174,6 +185,7 @@ def build_request(args: argparse.Namespace) -> BuildRequest:
         context=args.context,
         access_for=access_resolver(args),
         allowed_networks=allowed_networks(),
+        proxy=registry_proxy(args),
         mirror=args.mirror,
         source=args.source or "",
         exploded=None if args.split_layers else False,
@@ -260,6 +272,20 @@ def parser() -> argparse.ArgumentParser:
         help="HTTPS without certificate checks (not for Docker Hub); prefer --ca-file",
     )
     build.add_argument("--mirror", default=os.environ.get("B2I_REGISTRY_MIRROR") or None)
+    build.add_argument(
+        "--proxy",
+        default=os.environ.get("B2I_REGISTRY_PROXY") or None,
+        metavar="URL|off",
+        help="HTTP(S) proxy for every registry ('off': none; default $B2I_REGISTRY_PROXY, "
+        "else HTTPS_PROXY/HTTP_PROXY)",
+    )
+    build.add_argument(
+        "--no-proxy",
+        default=os.environ.get("B2I_NO_PROXY"),
+        metavar="LIST",
+        help="hosts, .domains, host:port, IPs, CIDRs reached directly, replacing NO_PROXY and "
+        "the loopback default ('' proxies everything)",
+    )
     build.add_argument("--source", help="org.opencontainers.image.source label")
     build.add_argument(
         "--split-layers",

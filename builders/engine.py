@@ -63,7 +63,8 @@ from builders.oci.multiplatform import (
     push_platform_images,
     resolve_bases,
 )
-from builders.oci.netpolicy import check_host_allowed
+from builders.oci.netpolicy import check_host_allowed, split_host_port
+from builders.oci.proxy import ProxyConfig
 from builders.oci.push import BaseSource, PushReport, push_image, resolve_base
 from builders.oci.references import Reference, parse_reference
 from builders.oci.registry import RegistryClient
@@ -123,6 +124,8 @@ class BuildRequest:
     # Consulted for hosts missing from `registries` (e.g. a base known only after inspection).
     access_for: Callable[[str], RegistryAccess] | None = None
     allowed_networks: Sequence[str] = ()
+    # An outbound HTTP(S) proxy for every registry (builders.oci.proxy); None: direct.
+    proxy: ProxyConfig | None = None
     mirror: str | None = None
     source: str = ""
     extra_tags: Sequence[str] = ()
@@ -192,7 +195,16 @@ class _Run:
         host = reference.api_host
         if host not in self.clients:
             self.clients[host] = self.new_client(reference, self.on_event)
+            self.log_route(reference)
         return self.clients[host]
+
+    def log_route(self, reference: Reference) -> None:
+        """Say which proxy (credentials redacted) a registry is reached through, if any."""
+        proxy = self.request.proxy
+        scheme = self.access(reference.registry).scheme
+        via = proxy.proxy_for(scheme, *split_host_port(reference.api_host)) if proxy else None
+        if via is not None:
+            self.log("registry", f"{reference.api_host} via the proxy {via}")
 
     def new_client(self, reference: Reference, on_event: EventSink) -> RegistryClient:
         """Return a client of its own for REFERENCE's registry, reporting to ON_EVENT."""
@@ -205,6 +217,7 @@ class _Run:
             ca_bundle=access.ca_bundle,
             allowed_networks=self.request.allowed_networks,
             on_event=on_event,
+            proxy=self.request.proxy,
         )
 
     def events_to(self, reference: Reference) -> Callable[[EventSink], RegistryClient]:

@@ -25,11 +25,11 @@ from builders.oci.errors import (
     InvalidReferenceError,
     OciError,
     ProtocolError,
-    TlsError,
 )
 from builders.oci.netpolicy import check_host_allowed
 from builders.oci.references import HOST_PATTERN
 from builders.oci.transport import (
+    FINAL_CONNECTION_ERRORS,
     TransientError,
     is_retryable,
     parse_retry_after,
@@ -209,7 +209,7 @@ class Authenticator:
             response = self.client.get(realm, params=params, headers=headers)
         except httpx.TransportError as exc:
             error = translate_transport_error(exc, f"token service {realm}")
-            if isinstance(error, TlsError):
+            if isinstance(error, FINAL_CONNECTION_ERRORS):
                 raise error from exc
             raise TransientError(error) from exc
         if is_retryable(response):

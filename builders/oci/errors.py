@@ -6,6 +6,8 @@ console maps them to 4xx answers, never to a 500.
 
 from __future__ import annotations
 
+import ssl
+
 
 class OciError(Exception):
     """Base error of builders.oci: `code` is stable, `message` says what to do about it."""
@@ -47,6 +49,30 @@ class RegistryTimeoutError(UnreachableError):
     """The registry did not answer in time."""
 
     code = "registry:timeout"
+
+
+class InvalidProxyError(OciError):
+    """The proxy setting is not an http(s) URL (operator configuration, shown redacted)."""
+
+    code = "registry:proxy-invalid"
+
+
+class ProxyUnreachableError(UnreachableError):
+    """The proxy could not be connected to (refused, DNS failure, reset)."""
+
+    code = "registry:proxy-unreachable"
+
+
+class ProxyAuthError(OciError):
+    """The proxy answered 407: its credentials are missing or wrong."""
+
+    code = "registry:proxy-auth-failed"
+
+
+class ProxyRefusedError(OciError):
+    """The proxy refused to connect to the registry (its policy, e.g. 403 to CONNECT)."""
+
+    code = "registry:proxy-refused"
 
 
 class TlsError(OciError):
@@ -101,3 +127,14 @@ class RegistryRequestError(OciError):
     """Any other non-success answer of the registry (kept with its HTTP status and codes)."""
 
     code = "registry:request-failed"
+
+
+def is_tls_failure(exc: BaseException) -> bool:
+    """Tell whether a connection error (or what caused it) is a TLS handshake failure."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    return any(word in text for word in ("certificate", "ssl", "tls", "wrong version number"))

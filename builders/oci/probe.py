@@ -16,6 +16,7 @@ import httpx
 from builders.oci.auth import Authenticator, Credentials, check_registry_address, repository_scope
 from builders.oci.errors import OciError, RegistryRequestError
 from builders.oci.netpolicy import check_host_allowed
+from builders.oci.proxy import ProxyConfig
 from builders.oci.references import DOCKER_HUB, DOCKER_HUB_API, check_repository, normalise_registry
 from builders.oci.transport import TransientError, build_http_client, translate_transport_error
 
@@ -132,12 +133,17 @@ def probe_registry(
     ca_bundle: str | None = None,
     allowed_networks: Sequence[str] = (),
     timeout: float = 10,
+    proxy: ProxyConfig | None = None,
 ) -> ProbeResult:
     """Log in to the registry at ADDRESS and test push permission on REPOSITORY."""
     try:
         scheme, host = _prepare(address, repository, allowed_networks)
         client = build_http_client(
-            verify=verify, ca_bundle=ca_bundle, allowed_networks=allowed_networks, timeout=timeout
+            verify=verify,
+            ca_bundle=ca_bundle,
+            allowed_networks=allowed_networks,
+            timeout=timeout,
+            proxy=proxy,
         )
     except OciError as exc:
         return ProbeResult(False, exc.message, None, "not checked", login_code=exc.code)

@@ -17,6 +17,8 @@ connection errors are retried with exponential backoff and jitter honouring Retr
 blob upload restarts whole (`open_body` is called again) and abandoned uploads are cancelled.
 DIGEST_INVALID / MANIFEST_INVALID are never retried. Redirects are followed by hand so
 Authorization never reaches another host. Every failure raises an OciError with a stable code.
+With `proxy` (builders.oci.proxy.ProxyConfig) requests go through an HTTP(S) proxy unless its
+NO_PROXY rules say otherwise; each host is still checked against the network policy first.
 """
 
 from __future__ import annotations
@@ -44,10 +46,10 @@ from builders.oci.errors import (
     PullDeniedError,
     PushDeniedError,
     RegistryRequestError,
-    TlsError,
 )
 from builders.oci.events import Event, EventSink, ignore_event
 from builders.oci.image import ACCEPT_MANIFESTS
+from builders.oci.proxy import ProxyConfig
 from builders.oci.references import (
     DOCKER_HUB,
     DOCKER_HUB_API,
@@ -55,6 +57,7 @@ from builders.oci.references import (
     normalise_registry,
 )
 from builders.oci.transport import (
+    FINAL_CONNECTION_ERRORS,
     RETRYABLE_STATUSES,
     BlobStream,
     ReadableBody,
@@ -117,6 +120,7 @@ class RegistryClient:
         timeout: float = 60.0,
         monolithic_limit: int = 32 * 1024 * 1024,
         chunk_size: int = 32 * 1024 * 1024,
+        proxy: ProxyConfig | None = None,
     ) -> None:
         if scheme not in ("http", "https"):
             raise OciError(f"registry scheme must be http or https, not {scheme!r}")
@@ -131,7 +135,11 @@ class RegistryClient:
         self.monolithic_limit = monolithic_limit
         self.chunk_size = chunk_size
         self.http = build_http_client(
-            verify=verify, ca_bundle=ca_bundle, allowed_networks=allowed_networks, timeout=timeout
+            verify=verify,
+            ca_bundle=ca_bundle,
+            allowed_networks=allowed_networks,
+            timeout=timeout,
+            proxy=proxy,
         )
         self.auth = Authenticator(
             self.http,
@@ -185,7 +193,7 @@ class RegistryClient:
             return self.http.send(request, stream=stream)
         except httpx.TransportError as exc:
             error = translate_transport_error(exc, f"{method} {urlsplit(url).netloc}")
-            if isinstance(error, TlsError):
+            if isinstance(error, FINAL_CONNECTION_ERRORS):
                 raise error from exc
             raise TransientError(error) from exc
 

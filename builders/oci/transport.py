@@ -2,8 +2,10 @@
 TLS settings, retry policy (backoff + jitter + Retry-After) and error translation.
 
 The client never follows redirects by itself (the registry client does, dropping
-Authorization when the host changes) and ignores proxy environment variables, so every
-connection goes through the address check below.
+Authorization when the host changes) and ignores proxy environment variables (httpx's
+trust_env), so every connection goes through the address check below. A proxy is used only
+when given as a `ProxyConfig` (builders.oci.proxy, which reads those variables itself): its
+transport checks each registry host before the proxy is asked to connect to it.
 """
 
 from __future__ import annotations
@@ -27,11 +29,15 @@ import httpx
 from builders.oci.errors import (
     DigestMismatchError,
     OciError,
+    ProxyAuthError,
+    ProxyRefusedError,
     RegistryTimeoutError,
     TlsError,
     UnreachableError,
+    is_tls_failure,
 )
 from builders.oci.netpolicy import resolve_allowed
+from builders.oci.proxy import ProxyConfig, ProxyFailure, ProxyRoutingTransport
 
 T = TypeVar("T")
 
@@ -39,6 +45,8 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Registry error codes that mean "your bytes are wrong": retrying cannot help.
 NEVER_RETRY_CODES = frozenset({"DIGEST_INVALID", "MANIFEST_INVALID", "SIZE_INVALID"})
 READ_SIZE = 1024 * 1024
+# Connection-level failures no retry can fix: a TLS mismatch, a proxy refusing us.
+FINAL_CONNECTION_ERRORS = (TlsError, ProxyAuthError, ProxyRefusedError)
 USER_AGENT = "b2i-console/0.1"
 
 
@@ -165,17 +173,22 @@ def build_http_client(
     ca_bundle: str | None = None,
     allowed_networks: Sequence[str] = (),
     timeout: float = 60.0,
+    proxy: ProxyConfig | None = None,
 ) -> httpx.Client:
-    """Create an httpx client whose connections pass the network policy."""
-    transport = httpx.HTTPTransport(verify=tls_setting(verify, ca_bundle), retries=0)
+    """Create an httpx client whose connections (direct or through PROXY) pass the policy."""
+    tls = tls_setting(verify, ca_bundle)
+    transport = httpx.HTTPTransport(verify=tls, retries=0)
     pool = transport._pool
     if not isinstance(pool, httpcore.ConnectionPool):  # pragma: no cover - httpx internals
         raise RuntimeError("unexpected httpx transport: cannot install the address guard")
     # httpx exposes no public hook for the network backend; the pool reads this attribute
     # each time it opens a connection, so replacing it guards every connection.
     pool._network_backend = GuardedBackend(allowed_networks)
+    routed: httpx.BaseTransport = transport
+    if proxy is not None and proxy.enabled:
+        routed = ProxyRoutingTransport(transport, proxy, allowed_networks, tls, default_trust())
     return httpx.Client(
-        transport=transport,
+        transport=routed,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
         follow_redirects=False,
         trust_env=False,
@@ -183,21 +196,13 @@ def build_http_client(
     )
 
 
-def _is_tls_failure(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError | ssl.CertificateError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc).lower()
-    return any(word in text for word in ("certificate", "ssl", "tls", "wrong version number"))
-
-
 def translate_transport_error(exc: httpx.TransportError, what: str) -> OciError:
     """Turn an httpx connection-level error into an OciError with a stable code."""
+    if isinstance(exc, ProxyFailure):
+        return exc.error(what)
     if isinstance(exc, httpx.TimeoutException):
         return RegistryTimeoutError(f"{what}: no answer in time ({type(exc).__name__})")
-    if isinstance(exc, httpx.ConnectError) and _is_tls_failure(exc):
+    if isinstance(exc, httpx.ConnectError) and is_tls_failure(exc):
         return TlsError(
             f"{what}: TLS failed ({exc}); give the registry's CA certificate, or enable "
             "skip-verify, or use http:// if the registry does not speak TLS"
