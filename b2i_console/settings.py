@@ -1,5 +1,6 @@
 """Settings for B2I Console, read only from environment variables (see the README's table)."""
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -184,6 +185,11 @@ B2I_LOCAL_REGISTRY_PORT = env_int("B2I_LOCAL_REGISTRY_PORT", 5000)
 # Loopback and private networks a registry may resolve to; link-local/metadata are never allowed.
 B2I_ALLOWED_REGISTRY_NETWORKS = env_list("B2I_ALLOWED_REGISTRY_NETWORKS")
 B2I_REGISTRY_MIRROR = env_str("B2I_REGISTRY_MIRROR")
+# Outbound HTTP(S) proxy for registries and artifact URLs (docs/proxy.md): a URL, or "off" to
+# ignore the standard HTTPS_PROXY/HTTP_PROXY, which apply when this is unset. B2I_NO_PROXY
+# replaces NO_PROXY and the loopback default as given (None: unset, "": proxy everything).
+B2I_REGISTRY_PROXY = env_str("B2I_REGISTRY_PROXY")
+B2I_NO_PROXY = os.environ.get("B2I_NO_PROXY")
 
 # --- Builds.
 B2I_MAX_ARTIFACT_BYTES = env_int("B2I_MAX_ARTIFACT_BYTES", 2 * 1024**3)

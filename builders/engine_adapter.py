@@ -11,6 +11,7 @@ from builders.engine import BuildCancelled, BuildRequest, BuildResult, RegistryA
 from builders.oci.auth import Credentials
 from builders.oci.events import Event
 from builders.packaging.environments import BuildEnvironment
+from builders.proxy_settings import registry_proxy
 from builders.runner import BuildJob, RegistryTarget, RunCancelled
 
 
@@ -39,6 +40,7 @@ def build_request(job: BuildJob) -> BuildRequest:
         },
         access_for=lambda host: RegistryAccess(),
         allowed_networks=job.allowed_networks,
+        proxy=registry_proxy(),
         mirror=settings.B2I_REGISTRY_MIRROR or None,
         source=job.source,
         layer_cache=settings.B2I_LAYER_CACHE_DIR,  # unchanged layers are not rewritten

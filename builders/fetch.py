@@ -18,6 +18,7 @@ from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
 from builders.oci.errors import OciError
 from builders.oci.transport import build_http_client, translate_transport_error
+from builders.proxy_settings import registry_proxy
 from builders.services import BuildUserError
 
 MAX_REDIRECTS = 5
@@ -40,7 +41,9 @@ def check_artifact_url(url: str) -> str:
 def download(url: str, target: Path, *, max_bytes: int) -> tuple[str, int]:
     """Stream URL into target; return (sha256, size); refuse blocked hosts and big bodies."""
     check_artifact_url(url)
-    client = build_http_client(allowed_networks=settings.B2I_ALLOWED_REGISTRY_NETWORKS)
+    client = build_http_client(
+        allowed_networks=settings.B2I_ALLOWED_REGISTRY_NETWORKS, proxy=registry_proxy()
+    )
     try:
         with client:
             return _follow_and_save(client, url, target, max_bytes)

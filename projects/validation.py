@@ -43,6 +43,7 @@ def default_probe_repository(secret: RegistrySecret) -> str:
 def validate_registry_secret(secret: RegistrySecret, repository: str | None) -> ValidationReport:
     """Probe login and push permission with the secret; raise ApiError when the host is refused."""
     from builders.oci.probe import probe_registry
+    from builders.proxy_settings import registry_proxy
 
     repository = repository or default_probe_repository(secret)
     result = probe_registry(
@@ -54,6 +55,7 @@ def validate_registry_secret(secret: RegistrySecret, repository: str | None) -> 
         ca_bundle=secret.ca_bundle or None,
         allowed_networks=tuple(settings.B2I_ALLOWED_REGISTRY_NETWORKS),
         timeout=PROBE_TIMEOUT_SECONDS,
+        proxy=registry_proxy(),
     )
     if result.login_code in REFUSED_CODES:
         logger.info("registry secret %s validation refused: %s", secret.pk, result.login_code)

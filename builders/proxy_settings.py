@@ -1,0 +1,23 @@
+"""The console's outbound proxy for registries and artifact URLs, from its settings.
+
+B2I_REGISTRY_PROXY (a URL, or `off`) and B2I_NO_PROXY (a bypass list, taken as given) win;
+unset, the worker's standard HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply, loopback bypassed
+(the rules: builders.oci.proxy). A bad URL fails the build with `registry:proxy-invalid`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+
+from builders.oci.proxy import ProxyConfig, proxy_config
+
+
+def registry_proxy() -> ProxyConfig:
+    """Return the proxy settings for outbound registry (and artifact URL) traffic."""
+    return proxy_config(
+        os.environ,
+        proxy=settings.B2I_REGISTRY_PROXY or None,
+        no_proxy=settings.B2I_NO_PROXY,
+    )
