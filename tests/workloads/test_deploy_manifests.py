@@ -97,3 +97,30 @@ def test_cluster_role_allows_every_verb_the_console_uses():
     for resource in ("pods", "pods/log", "events", "nodes"):
         assert (resource, "list") in allowed or resource == "pods/log"
     assert ("pods/log", "get") in allowed and ("deployments", "watch") in allowed
+
+
+OPENERS = re.compile(r"\{\{-?\s*(if|with|range|define)\b")
+ENDS = re.compile(r"\{\{-?\s*end\s*-?\}\}")
+
+
+@pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*")), ids=lambda p: p.name)
+def test_chart_template_blocks_are_balanced(path):
+    # helm is not available here: this catches the likeliest template slip, a missing {{ end }}.
+    text = path.read_text()
+    assert len(OPENERS.findall(text)) == len(ENDS.findall(text))
+
+
+def test_media_is_a_shared_claim_by_default_and_per_pod_scratch_with_s3():
+    values = yaml.safe_load((DEPLOY / "helm" / "b2i-console" / "values.yaml").read_text())
+    assert values["media"]["shared"] is True
+    claim = (TEMPLATES / "media-pvc.yaml").read_text()
+    body = claim[claim.index("{{- if .Values.media.shared }}") :]
+    assert body.rstrip().endswith("{{- end }}") and "kind: PersistentVolumeClaim" in body
+    for name in ("web-deployment.yaml", "worker-deployment.yaml"):
+        template = (TEMPLATES / name).read_text()
+        volume = template[template.index("volumes:") :].split("- name: media\n", 1)[1]
+        shared, scratch = volume.split("{{- else }}", 1)
+        assert shared.strip().startswith("{{- if .Values.media.shared }}")
+        assert "persistentVolumeClaim:" in shared and "-media" in shared
+        scratch_volume = "emptyDir:\n            sizeLimit: {{ .Values.media.size }}"
+        assert scratch.lstrip().startswith(scratch_volume)
