@@ -97,6 +97,22 @@ def check_address_allowed(address: IPAddress, networks: Sequence[IPNetwork], hos
     )
 
 
+# Docker Hub's names: a machine that cannot resolve them is usually offline or behind a proxy.
+_DOCKER_HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io",
+                               "auth.docker.io", "production.cloudflare.docker.com"})  # fmt: skip
+
+
+def dns_failure_message(name: str) -> str:
+    """Say that NAME does not resolve, with what usually helps for Docker Hub's names."""
+    message = f"cannot resolve registry host {name!r}: check the address and this machine's DNS"
+    if name.lower().rstrip(".") in _DOCKER_HUB_NAMES:
+        message += (
+            "; where Docker Hub is out of reach, use a mirror (B2I_REGISTRY_MIRROR, b2i --mirror),"
+            " a proxy (docs/proxy.md) or a base image in a registry this machine reaches"
+        )
+    return message
+
+
 def resolve(name: str, port: int | None = None) -> list[IPAddress]:
     """Resolve NAME to its IP addresses (an IP literal resolves to itself)."""
     try:
@@ -106,9 +122,7 @@ def resolve(name: str, port: int | None = None) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(name, port or 443, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError) as exc:
-        raise UnreachableError(
-            f"cannot resolve registry host {name!r}: check the address", code="registry:dns-failed"
-        ) from exc
+        raise UnreachableError(dns_failure_message(name), code="registry:dns-failed") from exc
     addresses: list[IPAddress] = []
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])

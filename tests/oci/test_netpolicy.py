@@ -93,6 +93,20 @@ def test_unresolvable_name_is_a_dns_error(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(UnreachableError) as caught:
         check_host_allowed("nowhere.example.test", ())
     assert caught.value.code == "registry:dns-failed"
+    assert "'nowhere.example.test'" in str(caught.value) and "mirror" not in str(caught.value)
+
+
+def test_unresolvable_docker_hub_suggests_a_mirror_or_a_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fail(*args: object, **kwargs: object) -> object:
+        raise socket.gaierror(socket.EAI_AGAIN, "temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", fail)
+    with pytest.raises(UnreachableError) as caught:
+        check_host_allowed("registry-1.docker.io", ())
+    assert caught.value.code == "registry:dns-failed"
+    assert "B2I_REGISTRY_MIRROR" in str(caught.value) and "proxy" in str(caught.value)
 
 
 def test_bad_host_syntax_is_invalid() -> None:
