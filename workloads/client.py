@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,9 +90,18 @@ class WorkloadStatus:
         return dict(self.__dict__)
 
 
+def _configuration() -> Configuration:
+    # Configuration() takes HTTPS_PROXY from the environment but then drops the NO_PROXY it
+    # read (kubernetes 35): a worker given a corporate proxy for registries sent its API
+    # calls, the in-cluster API server's too, to that proxy. NO_PROXY is honoured again here.
+    config = Configuration()
+    config.no_proxy = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or None
+    return config
+
+
 def configuration_from_kubeconfig(kubeconfig: dict[str, Any]) -> Configuration:
     """Build a client configuration from an uploaded kubeconfig document."""
-    config = Configuration()
+    config = _configuration()
     try:
         kubernetes.config.load_kube_config_from_dict(kubeconfig, client_configuration=config)
     except (kubernetes.config.ConfigException, KeyError, TypeError, ValueError) as error:
@@ -103,7 +113,7 @@ def configuration_from_kubeconfig(kubeconfig: dict[str, Any]) -> Configuration:
 
 def in_cluster_configuration() -> Configuration:
     """Build a client configuration from the pod's service account (console runs in-cluster)."""
-    config = Configuration()
+    config = _configuration()
     try:
         kubernetes.config.load_incluster_config(client_configuration=config)
     except kubernetes.config.ConfigException as error:

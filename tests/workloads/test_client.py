@@ -6,6 +6,7 @@ import time
 import kubernetes
 import pytest
 
+from tests.fixtures.processes import free_port
 from workloads.client import KubeClient, KubeError
 from workloads.manifests import (
     pinned_image,
@@ -286,3 +287,24 @@ def test_unreachable_cluster_and_bad_kubeconfig_have_stable_codes(kube_apiserver
     with pytest.raises(KubeError) as caught:
         KubeClient.connect({"apiVersion": "v1", "kind": "Config", "clusters": []})
     assert caught.value.code == "kube:user:invalid-kubeconfig"
+
+
+def test_no_proxy_lets_api_calls_bypass_the_worker_proxy(kube_apiserver, monkeypatch):
+    # The kubernetes client reads HTTPS_PROXY but dropped NO_PROXY: the calls went to the proxy.
+    for name in ("https_proxy", "http_proxy", "no_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{free_port()}")  # nobody listens
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    direct = KubeClient.connect(kube_apiserver.kubeconfig())
+    try:
+        assert direct.get("Namespace", "", "no-such-namespace") is None
+    finally:
+        direct.close()
+    monkeypatch.delenv("NO_PROXY")
+    proxied = KubeClient.connect(kube_apiserver.kubeconfig())
+    try:
+        with pytest.raises(KubeError) as caught:
+            proxied.get("Namespace", "", "no-such-namespace")
+        assert caught.value.code == "kube:unreachable"
+    finally:
+        proxied.close()
