@@ -45,6 +45,7 @@ from typing import Any
 from builders.base_in_advance import AdvanceResolve, base_in_advance
 from builders.engine_layers import EarlyUploads, WrittenLayers, write_artifact_layers
 from builders.oci.auth import Credentials
+from builders.oci.digest_cache import digest_cache_in
 from builders.oci.errors import OciError
 from builders.oci.events import Event, EventSink, ignore_event
 from builders.oci.image import (
@@ -535,9 +536,10 @@ def resolve_for(run: _Run, base_ref: Reference, platform: Platform | None) -> li
     """Resolve the base for PLATFORM, or (None) for every linux platform of its index."""
     client, name = run.client(base_ref), str(base_ref)
     repository, reference = base_ref.repository, base_ref.manifest_reference
+    cache = digest_cache_in(run.request.layer_cache)  # the base's manifests and config
     if platform is None:
-        return resolve_bases(client, repository, reference, name)
-    return [resolve_base(client, repository, reference, name, platform)]
+        return resolve_bases(client, repository, reference, name, cache)
+    return [resolve_base(client, repository, reference, name, platform, cache)]
 
 
 def push_to(

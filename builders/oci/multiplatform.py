@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from builders.oci.digest_cache import DigestCache
 from builders.oci.events import EventSink, ignore_event
 from builders.oci.image import (
     INDEX_MEDIA_TYPES,
@@ -28,7 +29,7 @@ from builders.oci.image import (
     is_attestation,
     sha256_digest,
 )
-from builders.oci.push import BaseSource, ImagePusher, PushReport, resolve_base
+from builders.oci.push import BaseSource, ImagePusher, PushReport, get_manifest, resolve_base
 from builders.oci.registry import RegistryClient
 
 ALL_PLATFORMS = "all"
@@ -52,12 +53,18 @@ def index_platforms(index: Mapping[str, Any]) -> list[tuple[Descriptor, Platform
 
 
 def resolve_bases(
-    client: RegistryClient, repository: str, reference: str, name: str
+    client: RegistryClient,
+    repository: str,
+    reference: str,
+    name: str,
+    cache: DigestCache | None = None,
 ) -> list[BaseImage]:
-    """Resolve the base for every linux platform of its index (one image if it is no index)."""
-    manifest = client.get_manifest(repository, reference)
+    """Resolve the base for every linux platform of its index (one image if it is no index).
+
+    CACHE serves what is asked for by digest (see push.resolve_base)."""
+    manifest = get_manifest(client, repository, reference, cache)
     if manifest.media_type not in INDEX_MEDIA_TYPES:
-        return [resolve_base(client, repository, manifest.digest, name, DEFAULT_PLATFORM)]
+        return [resolve_base(client, repository, manifest.digest, name, DEFAULT_PLATFORM, cache)]
     entries = index_platforms(manifest.json())
     if not entries:
         raise ImageError(
@@ -65,7 +72,7 @@ def resolve_bases(
             code="build:user:platform-unavailable",
         )
     return [
-        resolve_base(client, repository, entry.digest, name, platform)
+        resolve_base(client, repository, entry.digest, name, platform, cache)
         for entry, platform in entries
     ]
 

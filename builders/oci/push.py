@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from builders.oci.digest_cache import DigestCache
 from builders.oci.early_upload import EarlyUpload
 from builders.oci.events import Event, EventSink, ignore_event
 from builders.oci.image import (
@@ -35,7 +36,7 @@ from builders.oci.image import (
     parse_base,
     select_platform,
 )
-from builders.oci.registry import RegistryClient
+from builders.oci.registry import Manifest, RegistryClient
 from builders.oci.transfer import ensure_blob
 from builders.oci.transport import CheckpointedBody, ReadableBody
 
@@ -48,13 +49,21 @@ MAX_CONFIG_BYTES = 8 * 1024 * 1024
 
 
 def resolve_base(
-    client: RegistryClient, repository: str, reference: str, name: str, platform: Platform
+    client: RegistryClient,
+    repository: str,
+    reference: str,
+    name: str,
+    platform: Platform,
+    cache: DigestCache | None = None,
 ) -> BaseImage:
-    """Fetch the base NAME (tag or digest REFERENCE) for PLATFORM, pinned by manifest digest."""
-    manifest = client.get_manifest(repository, reference)
+    """Fetch the base NAME (tag or digest REFERENCE) for PLATFORM, pinned by manifest digest.
+
+    With CACHE, what is asked for by digest (a platform's manifest, the config) is read from
+    disk when known there; a tag is always asked of the registry."""
+    manifest = get_manifest(client, repository, reference, cache)
     if manifest.media_type in INDEX_MEDIA_TYPES:
         entry = select_platform(manifest.json(), platform)
-        manifest = client.get_manifest(repository, entry.digest)
+        manifest = get_manifest(client, repository, entry.digest, cache)
     parsed = manifest.json()
     config = parsed.get("config")
     if not isinstance(config, dict):
@@ -62,11 +71,37 @@ def resolve_base(
     descriptor = Descriptor.from_json(config)
     if descriptor.size > MAX_CONFIG_BYTES:
         raise ImageError(f"base {name} has a config of {descriptor.size} bytes; too large")
-    with client.open_blob(repository, descriptor.digest) as blob:
-        config_bytes = blob.read()
+    config_bytes = _config_bytes(client, repository, descriptor, cache)
     base = parse_base(name, manifest.digest, manifest.content, config_bytes)
     check_base_platform(base, platform)
     return base
+
+
+def get_manifest(
+    client: RegistryClient, repository: str, reference: str, cache: DigestCache | None
+) -> Manifest:
+    """Fetch a manifest; one asked for by digest comes from CACHE when it is there.
+
+    A tag is always asked (it moves); what it names is kept under its digest all the same."""
+    by_digest = reference.startswith("sha256:")
+    if cache is not None and by_digest and (kept := cache.get(reference)) is not None:
+        return Manifest(content=kept[1], media_type=kept[0], digest=reference)
+    manifest = client.get_manifest(repository, reference)
+    if cache is not None:
+        cache.put(manifest.digest, manifest.media_type, manifest.content)
+    return manifest
+
+
+def _config_bytes(
+    client: RegistryClient, repository: str, descriptor: Descriptor, cache: DigestCache | None
+) -> bytes:
+    if cache is not None and (kept := cache.get(descriptor.digest)) is not None:
+        return kept[1]
+    with client.open_blob(repository, descriptor.digest) as blob:
+        config_bytes = blob.read()  # the stream checked it against the digest
+    if cache is not None:
+        cache.put(descriptor.digest, descriptor.media_type, config_bytes)
+    return config_bytes
 
 
 def check_base_platform(base: BaseImage, platform: Platform) -> None:

@@ -299,3 +299,27 @@ def repositories_over_tls(registry: Registry) -> list[str]:
     trust = ssl.create_default_context(cafile=str(registry.ca_bundle))
     answer = httpx.get(f"{registry.url}/v2/_catalog", verify=trust)
     return answer.json()["repositories"] or []
+
+
+def test_a_build_keeps_its_base_config_beside_the_layer_cache(
+    registry: Registry, busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    binary = artifacts.build_static_binary(tmp_path, "kept base", name="server")
+    cache = tmp_path / "cache"
+    args = ["build", str(binary), "--to", f"{registry.host}/cli/kept:v1", "--insecure",
+            "--from", busybox_base.tagged, "--layer-cache", str(cache)]  # fmt: skip
+
+    assert run_b2i(*args).returncode == 0
+    config_digest = json.loads(
+        httpx.get(f"{registry.url}/v2/{busybox_base.repository}/manifests/{busybox_base.tag}",
+                  headers={"Accept": busybox_base.media_type}).content
+    )["config"]["digest"]  # fmt: skip
+    kept = (cache / "by-digest" / config_digest.removeprefix("sha256:")).read_bytes()
+
+    assert (
+        kept.split(b"\n", 1)[1]
+        == httpx.get(f"{registry.url}/v2/{busybox_base.repository}/blobs/{config_digest}").content
+    )
+    again = run_b2i(*args, "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["base_reference"].endswith(busybox_base.digest)
