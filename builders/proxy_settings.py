@@ -11,7 +11,7 @@ import os
 
 from django.conf import settings
 
-from builders.oci.proxy import ProxyConfig, proxy_config
+from builders.oci.proxy import OFF, ProxyConfig, bypass_list, proxy_config
 
 
 def registry_proxy() -> ProxyConfig:
@@ -21,3 +21,13 @@ def registry_proxy() -> ProxyConfig:
         proxy=settings.B2I_REGISTRY_PROXY or None,
         no_proxy=settings.B2I_NO_PROXY,
     )
+
+
+def registry_no_proxy() -> str:
+    """Return the bypass list `registry_proxy` applies, as text (for a build Job's pod)."""
+    return bypass_list(os.environ, settings.B2I_NO_PROXY)
+
+
+def registry_proxy_off() -> bool:
+    """Tell whether B2I_REGISTRY_PROXY says `off`: no proxy, whatever the environment says."""
+    return (settings.B2I_REGISTRY_PROXY or "").strip().lower() == OFF

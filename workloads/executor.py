@@ -4,8 +4,9 @@ Select it with B2I_BUILD_EXECUTOR=workloads.executor.KubernetesJobExecutor. It i
 pipeline's `BuildExecutor.execute(job, on_event, cancel_requested)`: the Job runs this console's
 own image (`b2i build`, no Docker socket), fetches the artifact through a short-lived signed URL
 (checksum verified), and reads push credentials from a Secret mounted into the pod — owned by the
-Job, so it goes when the Job's TTL expires. Pod logs stream into the run's log; the Job's outcome
-is the run's outcome.
+Job, so it goes when the Job's TTL expires. The console's registry proxy settings (as the worker
+would apply them: builders.proxy_settings) reach the build container from another such Secret.
+Pod logs stream into the run's log; the Job's outcome is the run's outcome.
 """
 
 from __future__ import annotations
@@ -23,9 +24,17 @@ from django.core import signing
 
 from builders.models import BuildRun
 from builders.oci.events import Event
+from builders.proxy_settings import registry_no_proxy, registry_proxy, registry_proxy_off
 from builders.runner import BuildJob, RunCancelled
 from workloads.client import KubeClient
-from workloads.jobs import BUILD_CONTAINER, FETCH_CONTAINER, BuildJobSpec, render_build_job
+from workloads.jobs import (
+    BUILD_CONTAINER,
+    FETCH_CONTAINER,
+    BuildJobSpec,
+    JobProxy,
+    render_build_job,
+    render_proxy_secret,
+)
 from workloads.manifests import Manifest, render_namespace, render_pull_secret, shorten_name
 from workloads.models import Cluster
 from workloads.services import ServiceError, connect, current_cluster
@@ -72,7 +81,24 @@ def credentials_secret(namespace: str, name: str, job: BuildJob) -> Manifest:
     return render_pull_secret(namespace, name, {"auths": {registry.host: entry}})
 
 
-def job_spec(run: BuildRun, job: BuildJob, cluster: Cluster, secret_name: str) -> BuildJobSpec:
+def job_proxy(namespace: str, secret_name: str) -> tuple[JobProxy | None, list[Manifest]]:
+    """Return the build container's proxy settings and the Secret with its URLs, if any.
+
+    The same decision as a build in the worker; a bad setting raises `registry:proxy-invalid`
+    before any Job exists. The artifact download gets none: it talks to the console only.
+    """
+    config = registry_proxy()
+    by_scheme = {"https": config.https, "http": config.http}
+    urls = {scheme: address.url for scheme, address in by_scheme.items() if address}
+    if not urls:
+        return (JobProxy() if registry_proxy_off() else None), []
+    proxy = JobProxy(secret=secret_name, schemes=tuple(urls), no_proxy=registry_no_proxy())
+    return proxy, [render_proxy_secret(namespace, secret_name, urls)]
+
+
+def job_spec(
+    run: BuildRun, job: BuildJob, cluster: Cluster, secret_name: str, proxy: JobProxy | None = None
+) -> BuildJobSpec:
     if not cluster.console_image or not cluster.console_url:
         raise ServiceError(
             "kube:not-configured",
@@ -93,6 +119,7 @@ def job_spec(run: BuildRun, job: BuildJob, cluster: Cluster, secret_name: str) -
         source=job.source,
         build_env=dict(job.environment_parameters),
         insecure_registry=job.registry.scheme == "http",
+        proxy=proxy,
         deadline_seconds=settings.B2I_BUILD_HARD_TIME_LIMIT,
     )
 
@@ -192,19 +219,20 @@ class KubernetesJobExecutor:
         cancel_requested: Callable[[], bool],
     ) -> dict[str, Any]:
         namespace = run.builder.project.namespace
-        spec = job_spec(
-            run, job, cluster, shorten_name(f"b2i-build-{run.builder.name}-{run.number}-registry")
-        )
+        prefix = f"b2i-build-{run.builder.name}-{run.number}"
+        proxy, proxy_secrets = job_proxy(namespace, shorten_name(f"{prefix}-proxy"))
+        spec = job_spec(run, job, cluster, shorten_name(f"{prefix}-registry"), proxy)
         manifest = render_build_job(spec)
-        secret = credentials_secret(namespace, spec.credentials_secret, job)
+        secrets = [credentials_secret(namespace, spec.credentials_secret, job), *proxy_secrets]
         workspace = render_namespace(namespace, run.builder.project.workspace.name)
         on_event(Event("step-started", step="kubernetes job", message=f"{namespace}/{spec.name}"))
         # A Job of the same name is an earlier attempt of this run (its worker was lost) or a
         # leftover of a deleted builder of the same name: a Job's template is immutable, so
         # it must go before this attempt can start.
         kube.delete("Job", namespace, spec.name)
-        applied = kube.apply_all([secret, manifest], namespace=workspace)
-        self._let_job_own_secret(kube, secret, applied[-1])
+        applied = kube.apply_all([*secrets, manifest], namespace=workspace)
+        for secret in secrets:
+            self._let_job_own_secret(kube, secret, applied[-1])
         stop = threading.Event()
         follower = LogFollower(
             kube, namespace, spec.name, lambda line: on_event(Event("log", message=line)), stop

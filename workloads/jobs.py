@@ -2,11 +2,14 @@
 
 Unlike KubeSphere's builder pods this Job needs no Docker socket, runs as non-root with a
 read-only root filesystem, and reads push credentials from a mounted Secret — never from a
-ConfigMap or a literal environment value.
+ConfigMap or a literal environment value. The registry proxy URLs (they may hold credentials)
+reach the build container the same way: environment variables from a per-build Secret.
 """
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +24,21 @@ ARTIFACT_PATH = f"{WORKSPACE_DIR}/artifact"
 FETCH_CONTAINER = "fetch-artifact"
 BUILD_CONTAINER = "build"
 BUILD_UID = 1000
+PROXY_SCHEMES = ("https", "http")
+
+
+@dataclass(frozen=True)
+class JobProxy:
+    """The worker's registry proxy decision, handed on to the build container.
+
+    `secret` holds the proxy URL of each scheme in `schemes` under the key `<scheme>-proxy`;
+    `no_proxy` is the bypass list exactly as the worker applies it. No scheme: registries are
+    reached directly, even if the pod's own environment names a proxy (B2I_REGISTRY_PROXY=off).
+    """
+
+    secret: str = ""
+    schemes: tuple[str, ...] = ()
+    no_proxy: str = ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,7 @@ class BuildJobSpec:
     port: int | None = None
     build_env: dict[str, str] = field(default_factory=dict)
     insecure_registry: bool = False
+    proxy: JobProxy | None = None  # None: no proxy configured, nothing proxy-related rendered
     deadline_seconds: int = 36 * 60
     ttl_seconds: int = 3600
 
@@ -107,6 +126,43 @@ def _build_args(spec: BuildJobSpec) -> list[str]:
     return args
 
 
+def proxy_secret_key(scheme: str) -> str:
+    return f"{scheme}-proxy"
+
+
+def render_proxy_secret(namespace: str, name: str, urls: Mapping[str, str]) -> Manifest:
+    """Render the Secret holding the proxy URL per registry scheme (credentials included)."""
+    data = {proxy_secret_key(s): base64.b64encode(url.encode()).decode() for s, url in urls.items()}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": shorten_name(name), "namespace": namespace, "labels": MANAGED_BY},
+        "data": data,
+    }
+
+
+def _proxy_env(proxy: JobProxy | None) -> list[Manifest]:
+    if proxy is None:
+        return []
+    if not proxy.schemes:
+        return [{"name": "B2I_REGISTRY_PROXY", "value": "off"}]
+    env: list[Manifest] = []
+    for scheme in PROXY_SCHEMES:
+        ref = {"secretKeyRef": {"name": proxy.secret, "key": proxy_secret_key(scheme)}}
+        # Both spellings (b2i reads the lowercase one first, as curl does), a scheme without a
+        # proxy as "": a variable the cluster injects into pods cannot change the decision.
+        for name in (f"{scheme}_proxy", f"{scheme.upper()}_PROXY"):
+            env.append(
+                {"name": name, "valueFrom": ref}
+                if scheme in proxy.schemes
+                else {"name": name, "value": ""}
+            )
+    # Exactly as given: b2i adds loopback only to a NO_PROXY, and the worker's list has it already.
+    env.append({"name": "B2I_NO_PROXY", "value": proxy.no_proxy})
+    return env
+
+
 def _hardened_security() -> Manifest:
     return {
         "runAsNonRoot": True,
@@ -142,7 +198,7 @@ def _build_container(spec: BuildJobSpec) -> Manifest:
         "image": spec.console_image,
         "command": ["b2i"],
         "args": _build_args(spec),
-        "env": [{"name": "HOME", "value": WORKSPACE_DIR}],
+        "env": [{"name": "HOME", "value": WORKSPACE_DIR}, *_proxy_env(spec.proxy)],
         "securityContext": _hardened_security(),
         "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
         "volumeMounts": mounts,

@@ -212,11 +212,17 @@ def proxy_config(
         http_text = _first(environ, "http_proxy", "HTTP_PROXY")
         https = parse_proxy_url(https_text, "HTTPS_PROXY") if https_text else None
         http = parse_proxy_url(http_text, "HTTP_PROXY") if http_text else None
-    if no_proxy is None:
-        no_proxy = ",".join(
-            filter(None, [_first(environ, "no_proxy", "NO_PROXY"), LOOPBACK_BYPASS])
-        )
-    return ProxyConfig(http=http, https=https, bypass=parse_no_proxy(no_proxy))
+    return ProxyConfig(
+        http=http, https=https, bypass=parse_no_proxy(bypass_list(environ, no_proxy))
+    )
+
+
+def bypass_list(environ: Mapping[str, str], no_proxy: str | None = None) -> str:
+    """Return the bypass list in force as text: NO_PROXY exactly as given, else ENVIRON's
+    `no_proxy`/`NO_PROXY` plus loopback (what `proxy_config` parses; handed on to build pods)."""
+    if no_proxy is not None:
+        return no_proxy
+    return ",".join(filter(None, [_first(environ, "no_proxy", "NO_PROXY"), LOOPBACK_BYPASS]))
 
 
 class ProxyFailure(httpx.TransportError):

@@ -2,6 +2,7 @@
 init container really downloads the artifact over the signed URL from a live console and
 verifies its checksum, pod logs stream into the run, and the Job's outcome is the run's."""
 
+import base64
 import hashlib
 import subprocess
 import sys
@@ -14,16 +15,20 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from builders.models import Artifact, BuildRun
-from builders.runner import RunCancelled, build_job, run_build
+from builders.oci.errors import InvalidProxyError
+from builders.runner import RunCancelled, build_job, describe_error, run_build
 from tests.fixtures.kube_controller import JobScript
 from tests.workloads.validation import assert_valid_manifests
 from workloads.executor import JobFailed, KubernetesJobExecutor, sign_artifact_token
-from workloads.jobs import BuildJobSpec, render_build_job
+from workloads.jobs import BuildJobSpec, JobProxy, render_build_job, render_proxy_secret
 from workloads.models import Cluster
 
 DIGEST = "sha256:" + "c" * 64
 PUSHED = f"127.0.0.1:5000/demo/shop@{DIGEST}"
 PAYLOAD = b"PK\x03\x04 not really a jar, but bytes with a checksum" * 100
+PROXY_PASSWORD = "proxy-s3cret"
+PROXY_URL = f"http://build-bot:{PROXY_PASSWORD}@proxy.corp.example:3128"
+PROXY_VARIABLES = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -192,9 +197,11 @@ def test_rendered_build_job_is_schema_valid():
         port=8080,
         build_env={"JAVA_OPTIONS": "-Xmx256m"},
         insecure_registry=True,
+        proxy=JobProxy(secret="b2i-build-shop-1-proxy", schemes=("https",), no_proxy=".corp"),
     )
     job = render_build_job(spec)
-    assert_valid_manifests([job])
+    secret = render_proxy_secret("shop", "b2i-build-shop-1-proxy", {"https": PROXY_URL})
+    assert_valid_manifests([job, secret])
     assert len(job["metadata"]["name"]) <= 63
     args = job["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[:4] == ["build", "/workspace/artifact", "--to", "127.0.0.1:5000/demo/shop:latest"]
@@ -248,3 +255,103 @@ def test_a_leftover_job_of_the_same_name_is_replaced(setup, kube_apiserver):
     current = store.get("batch/v1", "jobs", "shop", "b2i-build-shop-1")
     assert current["metadata"]["uid"] != first["metadata"]["uid"]
     assert current["spec"]["template"]["spec"]["containers"][0]["name"] == "build"
+
+
+@pytest.fixture
+def no_standard_proxy_variables(monkeypatch):
+    for name in (*PROXY_VARIABLES, "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def executed_job(kube_apiserver, run, artifact):
+    """Run the build Job (scripted to succeed); return the Job and its pod's two containers."""
+    kube_apiserver.script_job("b2i-build-shop-1", JobScript(lines=[PUSHED]))
+    execute(run, artifact)
+    job = kube_apiserver.store.get("batch/v1", "jobs", "shop", "b2i-build-shop-1")
+    pod = job["spec"]["template"]["spec"]
+    return job, pod["initContainers"][0], pod["containers"][0]
+
+
+def env_of(container):
+    return {var["name"]: var for var in container.get("env", [])}
+
+
+def secret_value(kube_apiserver, ref):
+    secret = kube_apiserver.store.get("v1", "secrets", "shop", ref["name"])
+    return secret, base64.b64decode(secret["data"][ref["key"]]).decode()
+
+
+def test_the_console_proxy_reaches_the_build_container_only_from_an_owned_secret(
+    setup, kube_apiserver, settings, no_standard_proxy_variables
+):
+    run, artifact, _ = setup
+    settings.B2I_REGISTRY_PROXY, settings.B2I_NO_PROXY = PROXY_URL, ".corp.example,10.0.0.0/8"
+    job, fetch, build = executed_job(kube_apiserver, run, artifact)
+    env = env_of(build)
+    for name in PROXY_VARIABLES:  # one proxy for both registry schemes, as in the worker
+        assert "value" not in env[name]
+        secret, value = secret_value(kube_apiserver, env[name]["valueFrom"]["secretKeyRef"])
+        assert value == PROXY_URL
+        assert secret["metadata"]["ownerReferences"][0]["uid"] == job["metadata"]["uid"]
+    assert env["B2I_NO_PROXY"] == {"name": "B2I_NO_PROXY", "value": ".corp.example,10.0.0.0/8"}
+    assert "env" not in fetch  # the signed artifact URL is the console's own, never proxied
+    pods = kube_apiserver.store.list("v1", "pods", "shop")
+    assert pods and all(PROXY_PASSWORD not in str(obj) for obj in [job, *pods])
+
+
+def test_standard_proxy_variables_of_the_worker_are_handed_on_per_scheme(
+    setup, kube_apiserver, monkeypatch, no_standard_proxy_variables
+):
+    run, artifact, _ = setup
+    monkeypatch.setenv("HTTPS_PROXY", PROXY_URL)
+    monkeypatch.setenv(
+        "NO_PROXY", ".corp.example,127.0.0.1"
+    )  # the console's API client reads it too
+    job, fetch, build = executed_job(kube_apiserver, run, artifact)
+    env = env_of(build)
+    for name in ("https_proxy", "HTTPS_PROXY"):
+        _, value = secret_value(kube_apiserver, env[name]["valueFrom"]["secretKeyRef"])
+        assert value == PROXY_URL
+    # No HTTP proxy in the worker: none in the pod either, whatever the cluster injects.
+    assert env["http_proxy"] == {"name": "http_proxy", "value": ""}
+    assert env["HTTP_PROXY"] == {"name": "HTTP_PROXY", "value": ""}
+    # The worker's bypass list with its loopback default, given as the explicit list.
+    assert env["B2I_NO_PROXY"]["value"] == ".corp.example,127.0.0.1,localhost,127.0.0.0/8,::1"
+    assert "env" not in fetch and PROXY_PASSWORD not in str(job)
+
+
+def test_no_proxy_configured_renders_nothing_proxy_related(
+    setup, kube_apiserver, no_standard_proxy_variables
+):
+    run, artifact, _ = setup
+    job, fetch, build = executed_job(kube_apiserver, run, artifact)
+    assert list(env_of(build)) == ["HOME"] and "env" not in fetch
+    secrets = kube_apiserver.store.list("v1", "secrets", "shop")
+    assert [s["metadata"]["name"] for s in secrets] == ["b2i-build-shop-1-registry"]
+    assert "proxy" not in str(job["spec"]).lower()
+
+
+def test_proxy_off_keeps_the_build_pod_direct(
+    setup, kube_apiserver, settings, monkeypatch, no_standard_proxy_variables
+):
+    run, artifact, _ = setup
+    settings.B2I_REGISTRY_PROXY = "off"
+    monkeypatch.setenv("HTTPS_PROXY", PROXY_URL)  # the worker's own, which `off` overrides
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the API server
+    job, _, build = executed_job(kube_apiserver, run, artifact)
+    env = env_of(build)
+    assert env["B2I_REGISTRY_PROXY"] == {"name": "B2I_REGISTRY_PROXY", "value": "off"}
+    assert set(env) == {"HOME", "B2I_REGISTRY_PROXY"}
+    assert PROXY_PASSWORD not in str(job)
+    assert not kube_apiserver.store.find("v1", "secrets", "shop", "b2i-build-shop-1-proxy")
+
+
+def test_a_bad_proxy_setting_fails_before_any_job_exists(
+    setup, kube_apiserver, settings, no_standard_proxy_variables
+):
+    run, artifact, _ = setup
+    settings.B2I_REGISTRY_PROXY = "socks5://proxy.corp.example:1080"
+    with pytest.raises(InvalidProxyError) as caught:
+        execute(run, artifact)
+    assert describe_error(caught.value)[0] == "registry:proxy-invalid"
+    assert kube_apiserver.store.find("batch/v1", "jobs", "shop", "b2i-build-shop-1") is None

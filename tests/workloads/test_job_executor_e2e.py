@@ -20,6 +20,7 @@ from builders.packaging.environments import get_environment
 from builders.runner import run_build
 from builders.uploads import store_artifact
 from projects.models import RegistrySecret
+from tests.fixtures.forward_proxy import ForwardProxy
 from tests.fixtures.kube_controller import JobScript
 from tests.workloads.conftest import make_builder
 from workloads.executor import KubernetesJobExecutor
@@ -55,9 +56,23 @@ def local_kubelet(kube_apiserver, workdir):
         config.write_bytes(base64.b64decode(secret["data"][".dockerconfigjson"]))
         mapping = {ARTIFACT_PATH: str(artifact), f"{CREDENTIALS_DIR}/config.json": str(config)}
         args = [mapping.get(arg, arg) for arg in pod["containers"][0]["args"]]
-        return execute([B2I, *args], env={"HOME": str(workdir)})
+        env = container_env(kube_apiserver, namespace, pod["containers"][0])
+        return execute([B2I, *args], env={**env, "HOME": str(workdir)})
 
     return JobScript(init_run=init_run, run=run)
+
+
+def container_env(kube_apiserver, namespace, container):
+    """Resolve a container's env as the kubelet does: literal values and Secret keys."""
+    env = {}
+    for var in container.get("env", []):
+        if "valueFrom" in var:
+            ref = var["valueFrom"]["secretKeyRef"]
+            secret = kube_apiserver.store.get("v1", "secrets", namespace, ref["name"])
+            env[var["name"]] = base64.b64decode(secret["data"][ref["key"]]).decode()
+        else:
+            env[var["name"]] = var["value"]
+    return env
 
 
 def execute(command, env=None):
@@ -124,3 +139,28 @@ def test_job_build_pushes_a_real_image_and_rolls_the_service(
     image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == f"{registry.host}/demo/hello@{run.digest}"
     assert deployment["spec"]["replicas"] == 1
+
+
+def test_job_build_goes_through_the_console_proxy_and_the_artifact_download_does_not(
+    world, kube_apiserver, registry, hello_run, tmp_path, settings, monkeypatch
+):
+    for name in ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    workdir = tmp_path / "pod"
+    workdir.mkdir()
+    kube_apiserver.script_job("b2i-build-hello-1", local_kubelet(kube_apiserver, workdir))
+    with ForwardProxy(credentials=("build-bot", "proxy-pass")) as proxy:
+        settings.B2I_REGISTRY_PROXY, settings.B2I_NO_PROXY = proxy.url, ""  # loopback too
+
+        assert run_build(hello_run.pk, executor=KubernetesJobExecutor()) == "successful"
+
+        relayed = proxy.relayed_to(registry.host)
+    manifest = f"http://{registry.host}/v2/demo/hello/manifests/v1"
+    assert ("PUT", manifest) in relayed
+    assert any("/v2/base/busybox/" in target for _, target in relayed)  # the base, too
+    assert proxy.log.proxy_authorizations  # with the credentials from the Secret
+    # The signed artifact URL is the console's own: fetched directly, never through the proxy.
+    assert not any("build-artifacts" in target for _, target in proxy.log.relayed)
+    texts = list(hello_run.log_lines.order_by("seq").values_list("text", flat=True))
+    assert any(f"via the proxy http://***@{proxy.address}" in text for text in texts)
+    assert not any("proxy-pass" in text for text in texts)
