@@ -16,6 +16,7 @@ class BuildersConfig(AppConfig):
 
     def ready(self) -> None:
         from builders.environments_sync import sync_after_migrate
+        from builders.stored_files import artifact_deleted, run_deleted
         from builders.upload_staging import discard_after_delete
         from projects.crypto import register_encrypted_field
         from projects.services import register_active_work_check
@@ -28,5 +29,10 @@ class BuildersConfig(AppConfig):
         post_delete.connect(
             discard_after_delete, sender="builders.ArtifactUpload", dispatch_uid="upload-staging"
         )
+        # Likewise an artifact's stored file and a run's archived log (builders.stored_files).
+        post_delete.connect(
+            artifact_deleted, sender="builders.Artifact", dispatch_uid="artifact-file"
+        )
+        post_delete.connect(run_deleted, sender="builders.BuildRun", dispatch_uid="run-log-archive")
         # Key rotation (manage.py rotate_secret_keys) re-encrypts trigger tokens too.
         register_encrypted_field("builders.ImageBuilder", "trigger_token_encrypted")

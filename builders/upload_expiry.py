@@ -7,7 +7,9 @@ Rules (docs/build-pipeline.md, "Retention of staged bytes"):
   between leaves them) go B2I_UPLOAD_STAGING_GRACE_MINUTES after the completion;
 - staged bytes with no upload row (its deletion could not reach storage, or happened before
   deletions removed staged bytes) and local scratch files of dead processes go once nothing has
-  written to them for the grace period.
+  written to them for the grace period;
+- stored artifacts and archived logs no row names any more go after the same grace
+  (builders.stored_files; a deleted row's file normally goes at once).
 
 Safe to run twice at once and beside web servers: the sweep decides from the database after
 listing storage, an upload in progress is never touched (a chunk being written holds its row
@@ -28,6 +30,7 @@ from django.utils import timezone
 
 from builders import upload_staging
 from builders.models import ArtifactUpload
+from builders.stored_files import sweep_unowned_files
 from builders.upload_staging import StagedFile
 
 logger = logging.getLogger(__name__)
@@ -53,6 +56,7 @@ class ExpiryReport:
     completed: Removed
     orphaned: Removed
     scratch: Removed
+    unowned: Removed  # artifacts and archived logs no row names (builders.stored_files)
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         return {name: vars(removed) for name, removed in vars(self).items()}
@@ -65,7 +69,10 @@ def expire_uploads() -> ExpiryReport:
     abandoned = expire_abandoned_uploads(now - timedelta(hours=settings.B2I_UPLOAD_EXPIRY_HOURS))
     completed, orphaned = sweep_staged_uploads(grace_cutoff)
     scratch = sweep_scratch(grace_cutoff)
-    report = ExpiryReport(abandoned, completed, orphaned, scratch)
+    unowned = Removed()
+    for item in sweep_unowned_files(grace_cutoff):
+        unowned.add([item])
+    report = ExpiryReport(abandoned, completed, orphaned, scratch, unowned)
     log_report(report)
     return report
 
@@ -173,4 +180,10 @@ def log_report(report: ExpiryReport) -> None:
             "removed %d scratch files of dead processes: %d bytes",
             report.scratch.files,
             report.scratch.bytes,
+        )
+    if report.unowned.files:
+        logger.info(
+            "removed %d stored files no artifact or run names any more: %d bytes",
+            report.unowned.files,
+            report.unowned.bytes,
         )
