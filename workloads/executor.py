@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django import db
 from django.conf import settings
 from django.core import signing
 
@@ -158,6 +159,14 @@ class LogFollower:
         return pods[0]["metadata"]["name"] if pods else ""
 
     def _run(self) -> None:
+        try:
+            self._follow_containers()
+        finally:
+            # ON_LINE may flush the run's log from this thread: its database connection is its
+            # own and would stay open (a session nobody closes) after the thread ends.
+            db.connection.close()
+
+    def _follow_containers(self) -> None:
         pod = ""
         while not pod and not self.stop.wait(0.1):
             pod = self._pod_name()

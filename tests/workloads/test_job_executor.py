@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django import db
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
@@ -155,6 +156,23 @@ def test_cancel_deletes_the_job(setup, kube_apiserver):
         execute(run, artifact, cancel.is_set)
     assert time.monotonic() - started < 5
     assert kube_apiserver.store.find("batch/v1", "jobs", "shop", "b2i-build-shop-1") is None
+
+
+def test_the_log_follower_closes_the_database_connection_of_its_thread(setup, kube_apiserver):
+    # In the pipeline each line goes to the run's log, flushed from the follower's thread: its
+    # connection was never closed, a session left open until garbage collection.
+    run, artifact, _ = setup
+    kube_apiserver.script_job("b2i-build-shop-1", JobScript(lines=["==> push", PUSHED]))
+    used = []
+
+    def on_event(event):
+        if threading.current_thread() is not threading.main_thread():
+            assert BuildRun.objects.filter(pk=run.pk).exists()  # as RunLog.flush would
+            used.append(db.connections["default"])  # this thread's own wrapper
+
+    job = build_job(run, artifact, Path(default_storage.path(artifact.storage_key)))
+    KubernetesJobExecutor().execute(job, on_event, lambda: False)
+    assert used and all(wrapper.connection is None for wrapper in used)
 
 
 def test_signed_artifact_url_refuses_forged_and_expired_tokens(setup, client, settings):
