@@ -85,28 +85,29 @@ def test_a_name_is_refused_if_any_of_its_addresses_is_bad(monkeypatch: pytest.Mo
         check_host_allowed("mixed.example.test", ())
 
 
-def test_unresolvable_name_is_a_dns_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(*args: object, **kwargs: object) -> object:
-        raise socket.gaierror(socket.EAI_NONAME, "unknown")
+def dns_failure_for(host: str, monkeypatch: pytest.MonkeyPatch) -> UnreachableError:
+    """Check HOST while name resolution fails; return the error it raised."""
 
-    monkeypatch.setattr(socket, "getaddrinfo", fail)
-    with pytest.raises(UnreachableError) as caught:
-        check_host_allowed("nowhere.example.test", ())
-    assert caught.value.code == "registry:dns-failed"
-    assert "'nowhere.example.test'" in str(caught.value) and "mirror" not in str(caught.value)
-
-
-def test_unresolvable_docker_hub_suggests_a_mirror_or_a_proxy(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
     def fail(*args: object, **kwargs: object) -> object:
         raise socket.gaierror(socket.EAI_AGAIN, "temporary failure in name resolution")
 
     monkeypatch.setattr(socket, "getaddrinfo", fail)
     with pytest.raises(UnreachableError) as caught:
-        check_host_allowed("registry-1.docker.io", ())
+        check_host_allowed(host, ())
     assert caught.value.code == "registry:dns-failed"
-    assert "B2I_REGISTRY_MIRROR" in str(caught.value) and "proxy" in str(caught.value)
+    return caught.value
+
+
+def test_unresolvable_name_is_a_dns_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    error = dns_failure_for("nowhere.example.test", monkeypatch)
+    assert "'nowhere.example.test'" in str(error) and "mirror" not in str(error)
+
+
+def test_unresolvable_docker_hub_suggests_a_mirror_or_a_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    error = dns_failure_for("registry-1.docker.io", monkeypatch)
+    assert "B2I_REGISTRY_MIRROR" in str(error) and "proxy" in str(error)
 
 
 def test_bad_host_syntax_is_invalid() -> None:
