@@ -13,11 +13,12 @@ failure prints one line `b2i: error: <code>: <message>` and exits 1 (2 for bad u
 bug of ours, 130 when interrupted).
 
 Registries on loopback or private networks are allowed (a CLI talks to its user's own
-registries); set B2I_ALLOWED_REGISTRY_NETWORKS to narrow that. Link-local and cloud metadata
-addresses are always refused. `--insecure` talks plain HTTP to the registries (Docker Hub aside);
-over HTTPS, `--ca-file` trusts the CA certificates of a PEM file (a Harbor with its own CA) and
-`--skip-tls-verify` checks no certificate at all (both for the user's registries, never for
-Docker Hub, which always gets the system's trust).
+registries); set B2I_ALLOWED_REGISTRY_NETWORKS to narrow that (a list of networks, or `none`
+for public registries only). Link-local and cloud metadata addresses are always refused.
+`--insecure` talks plain HTTP to the registries (Docker Hub aside); over HTTPS, `--ca-file`
+trusts the CA certificates of a PEM file (a Harbor with its own CA) and `--skip-tls-verify`
+checks no certificate at all (both for the user's registries, never for Docker Hub, which
+always gets the system's trust).
 Credentials come from `--docker-config` or, when it exists, `$DOCKER_CONFIG/config.json` /
 `~/.docker/config.json`. B2I_REGISTRY_MIRROR (or `--mirror`) rewrites docker.io bases.
 Registries are reached through the proxy of HTTPS_PROXY / HTTP_PROXY (by the registry's
@@ -47,6 +48,7 @@ from builders.engine import (
 )
 from builders.oci.auth import credentials_from_docker_config
 from builders.oci.events import Event
+from builders.oci.netpolicy import NO_NETWORKS
 from builders.oci.proxy import ProxyConfig, proxy_config
 from builders.oci.references import DOCKER_HUB_ALIASES
 from builders.packaging.inspection import inspect_artifact
@@ -103,8 +105,13 @@ def parse_env_pairs(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def allowed_networks() -> tuple[str, ...]:
-    """Return the networks registries may be on: the env setting, else loopback + private."""
+    """Return the networks registries may be on: the env setting, else loopback + private.
+
+    `none` allows no loopback or private network at all: public registries only (what the
+    console's worker does with an empty setting, and hands on to its build Jobs)."""
     configured = os.environ.get("B2I_ALLOWED_REGISTRY_NETWORKS", "")
+    if configured.strip().lower() == NO_NETWORKS:
+        return ()
     networks = tuple(item.strip() for item in configured.split(",") if item.strip())
     return networks or DEFAULT_NETWORKS
 

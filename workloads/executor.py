@@ -121,6 +121,7 @@ def job_spec(
         build_env=dict(job.environment_parameters),
         insecure_registry=job.registry.scheme == "http",
         proxy=proxy,
+        allowed_networks=tuple(settings.B2I_ALLOWED_REGISTRY_NETWORKS),
         deadline_seconds=settings.B2I_BUILD_HARD_TIME_LIMIT,
     )
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from builders.oci.netpolicy import NO_NETWORKS
 from workloads.manifests import MANAGED_BY, Manifest, shorten_name
 
 CI_NODE_LABEL = "node-role.kubernetes.io/worker"
@@ -59,6 +60,9 @@ class BuildJobSpec:
     build_env: dict[str, str] = field(default_factory=dict)
     insecure_registry: bool = False
     proxy: JobProxy | None = None  # None: no proxy configured, nothing proxy-related rendered
+    # The worker's B2I_ALLOWED_REGISTRY_NETWORKS: the pod's b2i applies the same address policy
+    # (empty: public registries only - b2i alone would allow loopback and private networks).
+    allowed_networks: tuple[str, ...] = ()
     deadline_seconds: int = 36 * 60
     ttl_seconds: int = 3600
 
@@ -198,11 +202,20 @@ def _build_container(spec: BuildJobSpec) -> Manifest:
         "image": spec.console_image,
         "command": ["b2i"],
         "args": _build_args(spec),
-        "env": [{"name": "HOME", "value": WORKSPACE_DIR}, *_proxy_env(spec.proxy)],
+        "env": [
+            {"name": "HOME", "value": WORKSPACE_DIR},
+            {"name": "B2I_ALLOWED_REGISTRY_NETWORKS", "value": _networks_value(spec)},
+            *_proxy_env(spec.proxy),
+        ],
         "securityContext": _hardened_security(),
         "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
         "volumeMounts": mounts,
     }
+
+
+def _networks_value(spec: BuildJobSpec) -> str:
+    # `none`, not empty: an empty value would give b2i its own default (private networks too).
+    return ",".join(spec.allowed_networks) or NO_NETWORKS
 
 
 def _ci_affinity() -> Manifest:

@@ -97,6 +97,10 @@ def check_address_allowed(address: IPAddress, networks: Sequence[IPNetwork], hos
     )
 
 
+# B2I_ALLOWED_REGISTRY_NETWORKS=none for `b2i`: no loopback or private network at all (empty
+# gives b2i its own default; the console's worker passes this to its build Jobs).
+NO_NETWORKS = "none"
+
 # Docker Hub's names: a machine that cannot resolve them is usually offline or behind a proxy.
 _DOCKER_HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io",
                                "auth.docker.io", "production.cloudflare.docker.com"})  # fmt: skip

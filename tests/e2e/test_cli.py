@@ -323,3 +323,19 @@ def test_a_build_keeps_its_base_config_beside_the_layer_cache(
     again = run_b2i(*args, "--json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["base_reference"].endswith(busybox_base.digest)
+
+
+def test_allowed_networks_none_refuses_even_loopback_registries(
+    registry: Registry, busybox_base: BaseImage, tmp_path: Path
+) -> None:
+    # What a console build Job gets when the console allows no private network.
+    binary = artifacts.build_static_binary(tmp_path, "public only", name="server")
+    result = subprocess.run(
+        [venv_bin("b2i"), "build", str(binary), "--to", f"{registry.host}/cli/none:v1",
+         "--from", busybox_base.tagged, "--insecure"],
+        capture_output=True, text=True, timeout=120,
+        env={**CLI_ENV, "B2I_ALLOWED_REGISTRY_NETWORKS": "none"},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "registry:blocked-address" in result.stderr.strip().splitlines()[-1]
+    assert "cli/none" not in repositories(registry)

@@ -343,7 +343,7 @@ def test_no_proxy_configured_renders_nothing_proxy_related(
 ):
     run, artifact, _ = setup
     job, fetch, build = executed_job(kube_apiserver, run, artifact)
-    assert list(env_of(build)) == ["HOME"] and "env" not in fetch
+    assert list(env_of(build)) == ["HOME", "B2I_ALLOWED_REGISTRY_NETWORKS"] and "env" not in fetch
     secrets = kube_apiserver.store.list("v1", "secrets", "shop")
     assert [s["metadata"]["name"] for s in secrets] == ["b2i-build-shop-1-registry"]
     assert "proxy" not in str(job["spec"]).lower()
@@ -359,7 +359,7 @@ def test_proxy_off_keeps_the_build_pod_direct(
     job, _, build = executed_job(kube_apiserver, run, artifact)
     env = env_of(build)
     assert env["B2I_REGISTRY_PROXY"] == {"name": "B2I_REGISTRY_PROXY", "value": "off"}
-    assert set(env) == {"HOME", "B2I_REGISTRY_PROXY"}
+    assert set(env) == {"HOME", "B2I_ALLOWED_REGISTRY_NETWORKS", "B2I_REGISTRY_PROXY"}
     assert PROXY_PASSWORD not in str(job)
     assert not kube_apiserver.store.find("v1", "secrets", "shop", "b2i-build-shop-1-proxy")
 
@@ -373,3 +373,24 @@ def test_a_bad_proxy_setting_fails_before_any_job_exists(
         execute(run, artifact)
     assert describe_error(caught.value)[0] == "registry:proxy-invalid"
     assert kube_apiserver.store.find("batch/v1", "jobs", "shop", "b2i-build-shop-1") is None
+
+
+def test_the_build_pod_applies_the_workers_registry_address_policy(
+    setup, kube_apiserver, settings, no_standard_proxy_variables
+):
+    # b2i alone allows loopback and private registries; in a Job it must not be more lenient
+    # than the worker, whose empty setting means public registries only.
+    run, artifact, _ = setup
+    settings.B2I_ALLOWED_REGISTRY_NETWORKS = []
+    _, _, build = executed_job(kube_apiserver, run, artifact)
+    assert env_of(build)["B2I_ALLOWED_REGISTRY_NETWORKS"]["value"] == "none"
+
+
+def test_the_build_pod_gets_the_networks_the_worker_allows(
+    setup, kube_apiserver, settings, no_standard_proxy_variables
+):
+    run, artifact, _ = setup
+    settings.B2I_ALLOWED_REGISTRY_NETWORKS = ["10.20.0.0/16", "127.0.0.0/8"]
+    _, _, build = executed_job(kube_apiserver, run, artifact)
+    value = env_of(build)["B2I_ALLOWED_REGISTRY_NETWORKS"]["value"]
+    assert value == "10.20.0.0/16,127.0.0.0/8"
