@@ -5,14 +5,16 @@
 # is impossible:
 #   1. a stand-in for python:3.11-slim-bookworm: `debootstrap --variant=minbase bookworm` plus a
 #      CPython 3.11 under /usr/local (copied from a local build, as the official image builds
-#      its own), committed into buildah's storage under that exact name;
+#      its own), committed into buildah's storage under that exact name; it trusts the host's
+#      local CAs (/usr/local/share/ca-certificates) so pip works behind a TLS-inspecting proxy;
 #   2. `buildah build --pull=never --isolation chroot -f deploy/Dockerfile` (the Dockerfile is
 #      used unchanged);
 #   3. the image's root filesystem mounted read-only, tmpfs on /tmp, /app/var/media and
 #      /app/var/layer-cache (the manifests' writable volumes), run as uid/gid 1000: migrations
 #      into a database of its own, daphne (/healthz, /readyz, login page, static files, the
 #      zh-Hans catalogue), the Celery worker (answers `celery inspect ping`), beat, `b2i --help`,
-#      and Django loading /app's code from another working directory.
+#      the build Jobs' `python -m workloads.artifact_fetch`, and Django loading /app's code
+#      from another working directory.
 # Needs root (debootstrap, chroot, mount), buildah, debootstrap, curl, psql; minutes, not seconds,
 # so it is not part of `make test`. Everything lives under one temporary directory (buildah's
 # --root/--runroot too) that is removed on exit, as is the database. Exits non-zero on failure.
@@ -355,6 +357,7 @@ summary() {
     local label
     echo
     echo "console image verified: $image (from deploy/Dockerfile, no Docker daemon)"
+    printf '  %-28s %6s s\n' "total" "$SECONDS"
     for label in "${timing_order[@]}"; do
         printf '  %-28s %6s s\n' "$label" "${timings[$label]}"
     done
@@ -391,6 +394,11 @@ main() {
     run_in_pod "$work/b2i-help.log" b2i --help
     grep -qi usage "$work/b2i-help.log" || { cat "$work/b2i-help.log" >&2; fail "b2i --help"; }
     log "b2i --help works"
+    # The build Jobs' first container (a usage message and status 2 without arguments).
+    (in_pod python -m workloads.artifact_fetch) >"$work/fetch.log" 2>&1 || true
+    grep -q 'usage: python -m workloads.artifact_fetch' "$work/fetch.log" ||
+        { cat "$work/fetch.log" >&2; fail "python -m workloads.artifact_fetch"; }
+    log "python -m workloads.artifact_fetch starts"
     buildah_ unmount "$container" >/dev/null
     summary
 }
