@@ -13,11 +13,14 @@
 #      /app/var/layer-cache (the manifests' writable volumes), run as uid/gid 1000: migrations
 #      into a database of its own, daphne (/healthz, /readyz, login page, static files, the
 #      zh-Hans catalogue), the Celery worker (answers `celery inspect ping`), beat, `b2i --help`,
-#      the build Jobs' `python -m workloads.artifact_fetch`, and Django loading /app's code
-#      from another working directory.
-# Needs root (debootstrap, chroot, mount), buildah, debootstrap, curl, psql; minutes, not seconds,
+#      Django loading /app's code from another working directory, and a build Job as
+#      workloads/jobs.py renders it (its fetch and build containers, their volumes and env)
+#      pushing to a local docker-registry.
+# Needs root (debootstrap, chroot, mount), buildah, debootstrap, docker-registry, curl, psql and
+# the repository's .venv (to render the Job); minutes, not seconds,
 # so it is not part of `make test`. Everything lives under one temporary directory (buildah's
-# --root/--runroot too) that is removed on exit, as is the database. Exits non-zero on failure.
+# --root/--runroot too) that is removed on exit, as are the database and the worker's queue
+# bindings in Redis. Exits non-zero on failure.
 #
 # Settings (environment):
 #   B2I_VERIFY_PYTHON   prefix of a CPython 3.11 built on Debian 12 with --enable-shared
@@ -71,6 +74,9 @@ cleanup() {
         kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
     psql "$pg_server/postgres" -q -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null 2>&1
+    # The queue bindings the worker declared (the Redis database is this script's own).
+    redis-cli -u "$redis_url" --scan --pattern '_kombu.binding*' 2>/dev/null |
+        xargs -r redis-cli -u "$redis_url" del >/dev/null 2>&1
     if [[ -n $work && -d $work ]]; then
         if [[ ${B2I_VERIFY_KEEP:-} == 1 ]]; then
             log "kept $work (remove it with: $0 --clean $work)"
@@ -102,11 +108,12 @@ remove_workdir() {
 check_prerequisites() {
     [[ $(id -u) == 0 ]] || fail "run as root (debootstrap, chroot and mount need it)"
     local tool
-    for tool in buildah debootstrap unshare chroot curl psql bc findmnt; do
+    for tool in buildah debootstrap unshare chroot curl psql redis-cli bc findmnt docker-registry; do
         command -v "$tool" >/dev/null || fail "$tool is not installed"
     done
     [[ -x $python_prefix/bin/python3.11 ]] ||
         fail "no CPython 3.11 at $python_prefix (set B2I_VERIFY_PYTHON)"
+    [[ -x $repo/.venv/bin/python ]] || fail "no .venv (scripts/bootstrap.sh): it renders the build Job"
     [[ -e $python_prefix/lib/libpython3.11.so.1.0 ]] ||
         fail "$python_prefix was not built with --enable-shared (no lib/libpython3.11.so.1.0)"
     psql "$pg_server/postgres" -q -c 'SELECT 1' >/dev/null || fail "PostgreSQL at $pg_server"
@@ -198,10 +205,14 @@ build_console_image() {
         { tail -40 "$work/build.log" >&2; fail "buildah build (log above)"; }
 }
 
-# Environment of a pod: the image's ENV, then what configmap.yaml/secret.yaml provide.
-pod_environment() {
+image_environment() {
     buildah_ inspect --format '{{range .OCIv1.Config.Env}}{{println .}}{{end}}' "$image" |
         grep -v '^$'
+}
+
+# Environment of a console pod: the image's ENV, then what configmap.yaml/secret.yaml provide.
+pod_environment() {
+    image_environment
     cat <<ENV
 HOME=/app/var
 SECRET_KEY=verify-image-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz
@@ -218,22 +229,34 @@ ENV
 }
 
 # in_pod <command...>: the command as uid/gid 1000 on the image's root filesystem mounted
-# read-only, with tmpfs where the manifests mount volumes (/tmp, media, layer cache), in /app.
+# read-only, in /app, with the volumes of its pod: for the console (web-deployment.yaml) tmpfs on
+# /tmp, media and layer cache; for a build Job (pod_kind=job, workloads/jobs.py) tmpfs on /tmp,
+# the workspace shared by its two containers and the registry credentials read-only.
 # It execs all the way down, so its PID is the command's PID.
 in_pod() {
     local -a environment
-    mapfile -t environment < <(pod_environment)
+    if [[ $pod_kind == job ]]; then
+        mapfile -t environment < <(image_environment; cat "$work/job/$job_container.env")
+    else
+        mapfile -t environment < <(pod_environment)
+    fi
     exec unshare --mount --propagation private -- sh -ec '
-        root=$1; shift
+        root=$1 kind=$2 job=$3 credentials=$4; shift 4
         mount --bind "$root" "$root"
         mount -o remount,bind,ro "$root"
         mount -t proc proc "$root/proc"
         mount --rbind /dev "$root/dev"
         mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
-        mount -t tmpfs -o uid=1000,gid=1000,mode=0770 tmpfs "$root/app/var/media"
-        mount -t tmpfs -o uid=1000,gid=1000,mode=0770 tmpfs "$root/app/var/layer-cache"
+        if [ "$kind" = job ]; then
+            mount --bind "$job/workspace" "$root/workspace"
+            mount --bind "$job/credentials" "$root$credentials"
+            mount -o remount,bind,ro "$root$credentials"
+        else
+            mount -t tmpfs -o uid=1000,gid=1000,mode=0770 tmpfs "$root/app/var/media"
+            mount -t tmpfs -o uid=1000,gid=1000,mode=0770 tmpfs "$root/app/var/layer-cache"
+        fi
         exec chroot --userspec=1000:1000 "$root" "$@"' \
-        sh "$pod_root" /usr/bin/env -i --chdir=/app "${environment[@]}" "$@"
+        sh "$pod_root" "$pod_kind" "$work/job" "$job_credentials_dir" /usr/bin/env -i --chdir=/app "${environment[@]}" "$@"
 }
 
 # run_in_pod <log> <command...>: in_pod in the foreground, output to the log (shown on failure).
@@ -353,6 +376,84 @@ check_beat() {
     stop_last_background
 }
 
+# A build Job as workloads/jobs.py renders it (its containers' command, args and env), run
+# against a local registry: the fetch container downloads the artifact over HTTP into the
+# shared workspace, the build container's `b2i build` pushes the image.
+check_build_job() {
+    local registry_port http_port container digest
+    mkdir -p "$work/job/workspace" "$work/job/credentials" "$work/job/registry" "$work/job/http"
+    chown 1000:1000 "$work/job/workspace"
+    echo '{"auths": {}}' >"$work/job/credentials/config.json"
+    chmod 0444 "$work/job/credentials/config.json"
+    # The runtime creates volume mount points, resolving symlinks inside the root filesystem
+    # (/var/run -> /run): so does chroot, and the working container gets them, not the host.
+    chroot "$pod_root" mkdir -p /workspace /var/run/b2i/registry
+    job_credentials_dir=$(chroot "$pod_root" readlink -f /var/run/b2i/registry)
+
+    registry_port=$(free_port)
+    cat >"$work/job/registry.yml" <<YAML
+version: 0.1
+log: {level: warn}
+storage: {filesystem: {rootdirectory: $work/job/registry}}
+http: {addr: 127.0.0.1:$registry_port}
+YAML
+    docker-registry serve "$work/job/registry.yml" >"$work/job/registry.log" 2>&1 &
+    background_pids+=($!)
+    http_port=$(free_port)
+    cp /usr/bin/true "$work/job/http/hello"
+    python3 -m http.server --bind 127.0.0.1 --directory "$work/job/http" "$http_port" \
+        >"$work/job/http.log" 2>&1 &
+    background_pids+=($!)
+
+    # A one-file base, pushed with buildah (the registry is up once the push goes through).
+    container=$(buildah_ from scratch)
+    buildah_ copy --quiet "$container" /etc/os-release /etc/os-release >/dev/null
+    buildah_ commit --quiet --rm "$container" localhost/verify-base:1 >/dev/null
+    local deadline=$((SECONDS + 30))
+    until buildah_ push --quiet --tls-verify=false localhost/verify-base:1 \
+        "docker://127.0.0.1:$registry_port/verify/base:1" 2>"$work/job/push.log"; do
+        ((SECONDS < deadline)) || { cat "$work/job/push.log" >&2; fail "push of the base"; }
+        sleep 1
+    done
+
+    "$repo/.venv/bin/python" - "$work/job" "$image" "http://127.0.0.1:$http_port/hello" \
+        "$(sha256sum "$work/job/http/hello" | cut -d' ' -f1)" "127.0.0.1:$registry_port" <<'PY'
+import sys
+from pathlib import Path
+
+from workloads.jobs import BuildJobSpec, render_build_job
+
+out, image, url, sha256, registry = Path(sys.argv[1]), *sys.argv[2:]
+spec = BuildJobSpec(
+    namespace="b2i", builder="verify", run_number=1, console_image=image,
+    artifact_url=url, artifact_sha256=sha256, target=f"{registry}/verify/hello:1",
+    credentials_secret="verify", base_image=f"{registry}/verify/base:1", artifact_kind="binary",
+    insecure_registry=True, allowed_networks=("127.0.0.0/8",),
+)
+pod = render_build_job(spec)["spec"]["template"]["spec"]
+for container in pod["initContainers"] + pod["containers"]:
+    argv = container["command"] + container.get("args", [])
+    (out / f"{container['name']}.argv").write_text("\0".join(argv) + "\0")
+    env = [f"{e['name']}={e['value']}" for e in container.get("env", []) if "value" in e]
+    (out / f"{container['name']}.env").write_text("".join(f"{line}\n" for line in env))
+PY
+    local name
+    local -a argv
+    for name in fetch-artifact build; do
+        mapfile -d '' -t argv <"$work/job/$name.argv"
+        pod_kind=job job_container=$name run_in_pod "$work/job/$name.log" "${argv[@]}"
+        log "Job container $name: $(tail -1 "$work/job/$name.log")"
+    done
+    digest=$(curl -fsS -o /dev/null -w '%header{docker-content-digest}' \
+        -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+        "http://127.0.0.1:$registry_port/v2/verify/hello/manifests/1") ||
+        fail "the built image is not in the registry"
+    log "pushed 127.0.0.1:$registry_port/verify/hello:1 $digest"
+    stop_last_background
+    stop_last_background
+}
+
 summary() {
     local label
     echo
@@ -390,18 +491,17 @@ main() {
     timed "web checks" check_web
     timed "worker checks" check_worker
     timed "beat check" check_beat
+    timed "build Job" check_build_job
     check_code_outside_workdir
     run_in_pod "$work/b2i-help.log" b2i --help
     grep -qi usage "$work/b2i-help.log" || { cat "$work/b2i-help.log" >&2; fail "b2i --help"; }
     log "b2i --help works"
-    # The build Jobs' first container (a usage message and status 2 without arguments).
-    (in_pod python -m workloads.artifact_fetch) >"$work/fetch.log" 2>&1 || true
-    grep -q 'usage: python -m workloads.artifact_fetch' "$work/fetch.log" ||
-        { cat "$work/fetch.log" >&2; fail "python -m workloads.artifact_fetch"; }
-    log "python -m workloads.artifact_fetch starts"
     buildah_ unmount "$container" >/dev/null
     summary
 }
 
 pod_root=""
+pod_kind=console
+job_container=""
+job_credentials_dir=""
 main "$@"
