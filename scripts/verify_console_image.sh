@@ -181,7 +181,8 @@ trust_host_certificate_authorities() {
     local root=$1
     compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null || return 0
     cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
-    in_chroot "$root" /usr/sbin/update-ca-certificates >/dev/null
+    in_chroot "$root" /usr/sbin/update-ca-certificates >"$work/update-ca-certificates.log" 2>&1 ||
+        fail "update-ca-certificates (log: $work/update-ca-certificates.log)"
     printf '[global]\ncert = /etc/ssl/certs/ca-certificates.crt\n' >"$root/etc/pip.conf"
 }
 
@@ -476,7 +477,8 @@ main() {
     work=$(mktemp -d /tmp/b2i-verify-image.XXXXXX)
     trap cleanup EXIT
     trap 'exit 130' INT TERM
-    psql "$pg_server/postgres" -q -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null
+    PGOPTIONS='-c client_min_messages=warning' \
+        psql "$pg_server/postgres" -q -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)"
     psql "$pg_server/postgres" -q -c "CREATE DATABASE $db_name" >/dev/null
 
     timed "stand-in base (debootstrap)" make_base_rootfs
