@@ -4,15 +4,25 @@
 Basic credentials, or a Bearer token fetched from the realm for the request's repository scopes
 (cached per scope set until shortly before it expires). The realm is validated before any
 credential is sent to it: https unless the registry itself is plain http, and an allowed address.
+
+Registry clients share what they learn within the process (`PROCESS_AUTH`): a worker's builds
+against Docker Hub or a Harbor each began with a 401 to learn the challenge and a token request
+(two round trips, ~0.2-0.5 s to Docker Hub); a later build now starts with the token. Tokens
+are keyed by registry, realm, service, scopes and a digest of the credentials, so they are only
+ever reused for the same identity; a rejected token is forgotten by every client. The secret
+check (`probe`) keeps its own memory: it must really ask the token service.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,6 +144,57 @@ class _Token:
     expires_at: float
 
 
+class AuthMemory:
+    """Learned challenges per registry and unexpired tokens, least recently used out first."""
+
+    def __init__(self, max_tokens: int = 256) -> None:
+        self.max_tokens = max_tokens
+        self._lock = threading.Lock()
+        self._challenges: dict[tuple[str, str], Challenge] = {}
+        self._tokens: OrderedDict[tuple[str, ...], _Token] = OrderedDict()
+
+    def challenge(self, registry: tuple[str, str]) -> Challenge | None:
+        with self._lock:
+            return self._challenges.get(registry)
+
+    def remember_challenge(self, registry: tuple[str, str], challenge: Challenge) -> None:
+        with self._lock:
+            self._challenges[registry] = challenge
+
+    def forget_challenge(self, registry: tuple[str, str]) -> None:
+        with self._lock:
+            self._challenges.pop(registry, None)
+
+    def token(self, key: tuple[str, ...]) -> _Token | None:
+        """Return the token kept under KEY unless it (nearly) expired."""
+        with self._lock:
+            token = self._tokens.get(key)
+            if token is None or token.expires_at <= time.monotonic():
+                self._tokens.pop(key, None)
+                return None
+            self._tokens.move_to_end(key)
+            return token
+
+    def keep_token(self, key: tuple[str, ...], token: _Token) -> None:
+        with self._lock:
+            self._tokens[key] = token
+            self._tokens.move_to_end(key)
+            while len(self._tokens) > self.max_tokens:
+                self._tokens.popitem(last=False)
+
+    def forget_token(self, key: tuple[str, ...]) -> None:
+        with self._lock:
+            self._tokens.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._challenges.clear()
+            self._tokens.clear()
+
+
+PROCESS_AUTH = AuthMemory()
+
+
 class Authenticator:
     """Authorise requests to one registry; learns Basic or Bearer from the first 401."""
 
@@ -145,14 +206,19 @@ class Authenticator:
         registry_host: str,
         credentials: Credentials | None,
         allowed_networks: Sequence[str] = (),
+        memory: AuthMemory | None = None,
     ) -> None:
         self.client = client
         self.registry_scheme = registry_scheme
         self.registry_host = registry_host
         self.credentials = credentials
         self.allowed_networks = tuple(allowed_networks)
-        self.challenge: Challenge | None = None
-        self._tokens: dict[tuple[str, ...], _Token] = {}
+        self.memory = memory if memory is not None else AuthMemory()
+        self.challenge = self.memory.challenge((registry_scheme, registry_host))
+        # A challenge remembered from another client is a hint: if its token service fails,
+        # the request goes without Authorization and the registry's 401 teaches the current one.
+        self._hinted = self.challenge is not None
+        self._identity = _identity_of(credentials)
 
     def authorization(self, scopes: Sequence[str]) -> str | None:
         """Return the Authorization header value for SCOPES, or None (anonymous/unknown)."""
@@ -161,11 +227,17 @@ class Authenticator:
         if self.challenge.scheme == "basic":
             return self.credentials.basic_header() if self.credentials else None
         if self.challenge.scheme == "bearer":
-            key = tuple(sorted(scopes))
-            token = self._tokens.get(key)
-            if token is None or token.expires_at <= time.monotonic():
-                token = self._fetch_token(self.challenge, key)
-                self._tokens[key] = token
+            key = self._token_key(self.challenge, scopes)
+            token = self.memory.token(key)
+            if token is None:
+                try:
+                    token = self._fetch_token(self.challenge, tuple(sorted(scopes)))
+                except (OciError, TransientError):
+                    if not self._hinted:
+                        raise
+                    self._drop_hint()
+                    return None
+                self.memory.keep_token(key, token)
             return f"Bearer {token.value}"
         raise AuthFailedError(
             f"{self.registry_host} asks for unsupported authentication {self.challenge.scheme!r}"
@@ -179,8 +251,21 @@ class Authenticator:
                 f"{self.registry_host} answered 401 without a WWW-Authenticate challenge",
                 status=401,
             )
-        self.challenge = challenge
-        self._tokens.pop(tuple(sorted(scopes)), None)
+        rejected = self.challenge
+        self.challenge, self._hinted = challenge, False
+        self.memory.remember_challenge((self.registry_scheme, self.registry_host), challenge)
+        for known in (rejected, challenge):  # the token it rejected: forgotten by every client
+            if known is not None:
+                self.memory.forget_token(self._token_key(known, scopes))
+
+    def _drop_hint(self) -> None:
+        self.memory.forget_challenge((self.registry_scheme, self.registry_host))
+        self.challenge, self._hinted = None, False
+
+    def _token_key(self, challenge: Challenge, scopes: Sequence[str]) -> tuple[str, ...]:
+        params = challenge.params
+        where = (self.registry_scheme, self.registry_host, params.get("realm", ""))
+        return (*where, params.get("service", ""), self._identity, *sorted(scopes))
 
     def _realm_url(self, challenge: Challenge) -> str:
         realm = challenge.params.get("realm", "")
@@ -246,6 +331,14 @@ class Authenticator:
             raise AuthFailedError(f"the token service of {self.registry_host} sent no token")
         expires = time.monotonic() + max(lifetime - TOKEN_EXPIRY_MARGIN, 1.0)
         return _Token(value, expires)
+
+
+def _identity_of(credentials: Credentials | None) -> str:
+    """A digest naming the credentials in token keys (never the password itself)."""
+    if credentials is None:
+        return "anonymous"
+    raw = f"{credentials.username}\0{credentials.password}".encode()
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
 def check_registry_address(address: str) -> tuple[str, str]:

@@ -34,7 +34,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from builders.oci.auth import Authenticator, Credentials, repository_scope
+from builders.oci.auth import PROCESS_AUTH, Authenticator, Credentials, repository_scope
 from builders.oci.errors import (
     AuthFailedError,
     BlobUnknownError,
@@ -147,6 +147,7 @@ class RegistryClient:
             registry_host=self.host,
             credentials=credentials,
             allowed_networks=allowed_networks,
+            memory=PROCESS_AUTH,  # challenges and tokens learned by the process's other builds
         )
 
     # -- lifecycle ---------------------------------------------------------------------

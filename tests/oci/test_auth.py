@@ -189,7 +189,7 @@ def test_expired_token_is_fetched_again(token_registry: Registry) -> None:
         before = len(token_registry.token_server.requests)
         client.blob_exists("auth/expiry", "sha256:" + "3" * 64)
         assert len(token_registry.token_server.requests) == before
-        for token in client.auth._tokens.values():
+        for token in client.auth.memory._tokens.values():
             token.expires_at = 0.0
         client.blob_exists("auth/expiry", "sha256:" + "3" * 64)
         assert len(token_registry.token_server.requests) == before + 1
@@ -198,9 +198,9 @@ def test_expired_token_is_fetched_again(token_registry: Registry) -> None:
 def test_cached_bearer_tokens_stay_out_of_reprs(token_registry: Registry) -> None:
     with pusher_client(token_registry) as client:
         client.blob_exists("auth/repr", "sha256:" + "6" * 64)
-        tokens = [token.value for token in client.auth._tokens.values()]
+        tokens = [token.value for token in client.auth.memory._tokens.values()]
         assert tokens and all(len(token) > 20 for token in tokens)
-        shown = repr(client.auth._tokens)
+        shown = repr(client.auth.memory._tokens)
     assert not any(token in shown for token in tokens)
 
 

@@ -316,7 +316,7 @@ def test_expired_token_is_refreshed_once(token_registry: Registry) -> None:
     assert token_registry.token_server is not None
     with client_for(token_registry, "pusher") as client:
         pushed = push_image(client, "rc/refresh", "v1")
-        for token in client.auth._tokens.values():
+        for token in client.auth.memory._tokens.values():
             token.value = "expired.invalid.token"
         before = len(token_registry.token_server.requests)
         assert client.get_manifest("rc/refresh", "v1").digest == pushed
