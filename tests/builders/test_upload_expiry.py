@@ -43,6 +43,13 @@ def complete_then_crash(world: World, upload_id: str, monkeypatch: pytest.Monkey
     assert ArtifactUpload.objects.get(public_id=upload_id).artifact_id is not None
 
 
+def half_sent_upload(world: World) -> str:
+    """Begin a 10-byte upload and send its first 5 bytes; return its id."""
+    upload_id = begin(world, b"0123456789")
+    assert send_chunk(world, upload_id, 0, b"01234").status_code == 200
+    return upload_id
+
+
 def completed_minutes_before(upload_id: str, moment: datetime, minutes: int) -> None:
     ArtifactUpload.objects.filter(public_id=upload_id).update(
         completed_at=moment - timedelta(minutes=minutes)
@@ -136,8 +143,7 @@ def test_deleting_an_upload_through_the_api_removes_its_objects(
     s3_bucket: Any,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    upload_id = begin(world, b"0123456789")
-    assert send_chunk(world, upload_id, 0, b"01234").status_code == 200
+    upload_id = half_sent_upload(world)
     url = f"/api/v1/workspaces/acme/projects/shop/uploads/{upload_id}/"
     assert world.client("victor").delete(url).status_code == 403
     assert world.client("charlie").delete(url).status_code == 404
@@ -224,8 +230,7 @@ def test_completion_records_when_it_happened(world: World, media_root: Path, bus
 def test_deleting_a_project_removes_the_staged_bytes_of_its_uploads(
     world: World, media_root: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
-    upload_id = begin(world, b"0123456789")
-    assert send_chunk(world, upload_id, 0, b"01234").status_code == 200
+    upload_id = half_sent_upload(world)
     assert staged_names(media_root) == {f"{upload_id}.part"}
     with django_capture_on_commit_callbacks(execute=True):
         world.project.delete()
@@ -239,8 +244,7 @@ def test_a_storage_failure_after_the_delete_is_logged_and_swept_later(
     django_capture_on_commit_callbacks: Any,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    upload_id = begin(world, b"0123456789")
-    assert send_chunk(world, upload_id, 0, b"01234").status_code == 200
+    upload_id = half_sent_upload(world)
 
     def unreachable(public_id: uuid.UUID) -> None:
         raise OSError("storage unreachable")
@@ -264,8 +268,7 @@ def test_admin_deletes_an_upload_with_its_staged_bytes(
     from django.contrib.auth.models import User
     from django.test import Client
 
-    upload_id = begin(world, b"0123456789")
-    assert send_chunk(world, upload_id, 0, b"01234").status_code == 200
+    upload_id = half_sent_upload(world)
     admin = Client()
     admin.force_login(User.objects.create_superuser("root", "root@example.test", None))
     pk = ArtifactUpload.objects.get(public_id=upload_id).pk
