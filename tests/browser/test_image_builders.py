@@ -49,6 +49,9 @@ def test_builder_created_from_a_jar_builds_and_the_live_log_shows_success(
     run_row = page.locator("[data-testid=runs] tr[data-run='1']")
     expect(run_row).to_have_attribute("data-state", "successful")
     expect(page.get_by_test_id("image-artifacts")).to_contain_text("sha256:")
+    # Full image references and pull commands wrap inside their card: the page never scrolls
+    # sideways (it did, by ~500 px, at 1280 px wide).
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.get_by_test_id("runs").scroll_into_view_if_needed()
     screenshot(page, "07-imagebuilder-detail", docs=True)
     run = BuildRun.objects.get(builder__name="hello", number=1)
