@@ -77,7 +77,16 @@ def project_context(request: HttpRequest, project: Project, page: str) -> dict[s
     config["can"] = {**config["can"], **can}
     config["maxArtifactBytes"] = settings.B2I_MAX_ARTIFACT_BYTES
     config["urls"] = {"project": project_url(project, "project-overview")}
+    if page == "services":
+        # Said before the five wizard steps, not only when the last one fails with 409.
+        context["cluster_configured"] = cluster_configured()
     return context
+
+
+def cluster_configured() -> bool:
+    from workloads.models import Cluster
+
+    return Cluster.objects.exists()
 
 
 def project_url(project: Project, name: str, **kwargs: str) -> str:

@@ -115,3 +115,21 @@ def test_chinese_is_chosen_with_the_language_cookie(tenancy: dict[str, object]) 
     html = client.get("/workspaces/team/projects/shop/imagebuilders/").content.decode()
     assert '<html lang="zh-hans">' in html
     assert "镜像构建器" in html
+
+
+@pytest.mark.parametrize("page", ["services/", "services/create/", "services/create/jar/"])
+def test_service_pages_say_up_front_when_no_cluster_is_configured(
+    tenancy: dict[str, object], page: str
+) -> None:
+    from workloads.models import Cluster
+
+    url = f"/workspaces/team/projects/shop/{page}"
+    assert 'data-testid="no-cluster"' in client_for(tenancy["alice"]).get(url).content.decode()
+
+    Cluster.objects.create(in_cluster=True)
+    assert 'data-testid="no-cluster"' not in client_for(tenancy["alice"]).get(url).content.decode()
+
+
+def test_other_pages_carry_no_cluster_notice(tenancy: dict[str, object]) -> None:
+    html = client_for(tenancy["alice"]).get("/workspaces/team/projects/shop/imagebuilders/")
+    assert 'data-testid="no-cluster"' not in html.content.decode()
