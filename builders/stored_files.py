@@ -14,18 +14,16 @@ the grace period, so a row still being committed never loses its file.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import models
 
 from builders.models import Artifact, BuildRun
+from builders.storage import remove_after_commit
 from builders.upload_staging import StagedFile, stored_object
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,20 +53,8 @@ def run_deleted(sender: type, instance: BuildRun, **kwargs: object) -> None:
 
 def delete_after_commit(key: str) -> None:
     if key:
-        transaction.on_commit(lambda: delete_quietly(key))
-
-
-def delete_quietly(key: str) -> None:
-    # After the commit the row is gone whatever happens here: an outage must not fail the
-    # request that deleted it; the sweep removes the file later.
-    try:
-        default_storage.delete(key)
-    except Exception:
-        logger.warning(
-            "could not remove %s from storage after its row was deleted; the sweep will",
-            key,
-            exc_info=True,
-        )
+        what = f"{key} from storage after its row was deleted"
+        remove_after_commit(lambda: default_storage.delete(key), what)
 
 
 def sweep_unowned_files(cutoff: datetime) -> list[StagedFile]:

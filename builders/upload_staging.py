@@ -20,7 +20,6 @@ The expiry sweep (`builders.upload_expiry`) reads what is staged through `staged
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 import uuid
@@ -34,14 +33,11 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
 
 from builders.models import ArtifactUpload
 from builders.packaging.inspection import file_sha256
 from builders.services import BuildUserError
-from builders.storage import storage_is_local
-
-logger = logging.getLogger(__name__)
+from builders.storage import remove_after_commit, storage_is_local
 
 CHUNK = 1024 * 1024
 Read = Callable[[int], bytes]
@@ -149,19 +145,8 @@ def discard_after_delete(sender: type, instance: ArtifactUpload, **kwargs: Any) 
     """post_delete of an upload row (cancelled, expired, its project deleted): its staged bytes
     go once the deletion commits (a rollback keeps both)."""
     public_id = instance.public_id
-    transaction.on_commit(lambda: discard_quietly(public_id))
-
-
-def discard_quietly(public_id: uuid.UUID) -> None:
-    # After the commit the row is gone whatever happens here: an outage must not fail the request.
-    try:
-        discard_id(public_id)
-    except Exception:
-        logger.warning(
-            "could not remove the staged bytes of deleted upload %s; the expiry sweep will",
-            public_id,
-            exc_info=True,
-        )
+    what = f"the staged bytes of deleted upload {public_id}"
+    remove_after_commit(lambda: discard_id(public_id), what)
 
 
 def chunk_names(public_id: uuid.UUID) -> list[str]:
