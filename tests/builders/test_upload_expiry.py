@@ -35,12 +35,16 @@ def send_all(world: World, upload_id: str, data: bytes) -> None:
         assert response.status_code == 200, response.json()
 
 
-def complete_then_crash(world: World, upload_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Complete an upload in a process that dies right after the database update."""
+def crashed_after_completion(world: World, data: bytes, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Upload DATA whole and complete it in a process that dies right after the database
+    update (its staged bytes stay); return the upload id."""
+    upload_id = begin(world, data)
+    send_all(world, upload_id, data)
     with monkeypatch.context() as crash:
         crash.setattr(upload_staging, "discard", lambda upload: None)
         assert complete(world, upload_id).status_code == 201
     assert ArtifactUpload.objects.get(public_id=upload_id).artifact_id is not None
+    return upload_id
 
 
 def half_sent_upload(world: World) -> str:
@@ -74,13 +78,9 @@ def test_sweep_on_s3_removes_leftovers_of_crashed_completions_and_orphans_only(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     data = busybox.read_bytes()
-    live = begin(world, b"0123456789")
-    assert send_chunk(world, live, 0, b"01234").status_code == 200
-    crashed, recent = begin(world, data), begin(world, data)
-    send_all(world, crashed, data)
-    send_all(world, recent, data)
-    complete_then_crash(world, crashed, monkeypatch)
-    complete_then_crash(world, recent, monkeypatch)
+    live = half_sent_upload(world)
+    crashed = crashed_after_completion(world, data, monkeypatch)
+    recent = crashed_after_completion(world, data, monkeypatch)
     orphan = uuid.uuid4()  # its row was deleted while the bucket could not be reached
     for offset in (0, 5):
         s3_bucket.put_object(Bucket="artifacts", Key=f"staging/{orphan}/{offset:020d}", Body=b"x")
@@ -116,9 +116,7 @@ def test_two_sweeps_at_once_on_s3_remove_everything_once_without_errors(
     world: World, s3_bucket: Any, busybox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = busybox.read_bytes()
-    crashed = begin(world, data)
-    send_all(world, crashed, data)
-    complete_then_crash(world, crashed, monkeypatch)
+    crashed_after_completion(world, data, monkeypatch)
     later = timezone.now() + timedelta(minutes=90)
 
     # The other sweep runs whole between this one's listing and its deletes.
@@ -173,11 +171,10 @@ def test_sweep_on_the_filesystem_removes_leftovers_orphans_and_dead_scratch_file
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     data = busybox.read_bytes()
-    live, crashed, recent = begin(world, data), begin(world, data), begin(world, data)
+    live = begin(world, data)
     assert send_chunk(world, live, 0, data[:CHUNK]).status_code == 200
-    for upload_id in (crashed, recent):
-        send_all(world, upload_id, data)
-        complete_then_crash(world, upload_id, monkeypatch)
+    crashed = crashed_after_completion(world, data, monkeypatch)
+    recent = crashed_after_completion(world, data, monkeypatch)
     staging = media_root / "staging"
     orphan = staging / f"{uuid.uuid4()}.part"
     orphan.write_bytes(b"orphan")
@@ -208,9 +205,7 @@ def test_a_completion_recorded_before_completed_at_existed_is_swept(
     world: World, media_root: Path, busybox: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = busybox.read_bytes()
-    upload_id = begin(world, data)
-    send_all(world, upload_id, data)
-    complete_then_crash(world, upload_id, monkeypatch)
+    upload_id = crashed_after_completion(world, data, monkeypatch)
     ArtifactUpload.objects.filter(public_id=upload_id).update(completed_at=None)
     assert expire_abandoned_uploads_task()["completed"]["uploads"] == 1
     assert not staged_names(media_root)
