@@ -6,7 +6,7 @@ A tiny JAR's build is mostly this floor (issue 5's tiny-JAR target is 0.5x of bu
 here, so ~0.11 s for the whole process). Each row is a new process, timed from spawn to exit,
 the rows interleaved run by run so a noisy neighbour hits all of them alike; medians. Every row
 after the first imports as the `b2i` launcher does (httpx's command-line client and anyio
-marked absent, see builders/cli_launch.py), so the increments are what each layer costs:
+marked absent, see b2i/cli_launch.py), so the increments are what each layer costs:
 
 - `python -c pass`: the interpreter and `site` (the venv's .pth files);
 - HTTP stack: `httpx` and `httpcore` (the registry client is built on them);
@@ -32,14 +32,14 @@ if str(REPO) not in sys.path:
 from benchmarks.bench_artifacts import compile_engine  # noqa: E402
 
 PYTHON = str(REPO / ".venv" / "bin" / "python")
-# What builders/cli_launch.py does before importing the CLI.
+# What b2i/cli_launch.py does before importing the CLI.
 LAUNCHER_PRELUDE = (
     "import gc, sys; sys.modules['httpx._main'] = None; sys.modules['anyio'] = None; gc.disable()"
 )
 ROWS = [
     ("python -c pass", "pass"),
     ("+ HTTP stack (import httpx, httpcore)", f"{LAUNCHER_PRELUDE}; import httpx, httpcore"),
-    ("+ engine (import builders.cli)", f"{LAUNCHER_PRELUDE}; import builders.cli"),
+    ("+ engine (import b2i.cli)", f"{LAUNCHER_PRELUDE}; import b2i.cli"),
 ]
 
 

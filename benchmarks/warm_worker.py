@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from builders import cli  # noqa: E402
+from b2i import cli  # noqa: E402
 
 
 def serve(requests: TextIO, replies: TextIO) -> None:

@@ -15,9 +15,9 @@ class BuildersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from builders.artifacts.staging import discard_after_delete
+        from builders.artifacts.stored_files import artifact_deleted, run_deleted
         from builders.environments_sync import sync_after_migrate
-        from builders.stored_files import artifact_deleted, run_deleted
-        from builders.upload_staging import discard_after_delete
         from projects.crypto import register_encrypted_field
         from projects.services import register_active_work_check
 
@@ -29,7 +29,7 @@ class BuildersConfig(AppConfig):
         post_delete.connect(
             discard_after_delete, sender="builders.ArtifactUpload", dispatch_uid="upload-staging"
         )
-        # Likewise an artifact's stored file and a run's archived log (builders.stored_files).
+        # Likewise an artifact's stored file and a run's archived log (artifacts.stored_files).
         post_delete.connect(
             artifact_deleted, sender="builders.Artifact", dispatch_uid="artifact-file"
         )

@@ -1,4 +1,4 @@
-"""Glue between a BuildJob (console data) and the framework-free engine (`builders.engine`)."""
+"""Glue between a BuildJob (console data) and the framework-free engine (`b2i.engine`)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any
 
 from django.conf import settings
 
-from builders.engine import BuildCancelled, BuildRequest, BuildResult, RegistryAccess, build_image
-from builders.oci.auth import Credentials
-from builders.oci.events import Event
-from builders.packaging.environments import BuildEnvironment
+from b2i.engine import BuildCancelled, BuildRequest, BuildResult, RegistryAccess, build_image
+from b2i.oci.auth import Credentials
+from b2i.oci.events import Event
+from b2i.packaging.environments import BuildEnvironment
 from builders.proxy_settings import registry_proxy
 from builders.runner import BuildJob, RegistryTarget, RunCancelled
 

@@ -28,7 +28,7 @@ def row_values(environment: Any) -> dict[str, Any]:
 
 def sync_builtin_environments(using: str = "default") -> tuple[int, int]:
     """Create or update a row per built-in environment; return (created, updated)."""
-    from builders.packaging.environments import BUILTIN_ENVIRONMENTS
+    from b2i.packaging.environments import BUILTIN_ENVIRONMENTS
 
     created = updated = 0
     for environment in BUILTIN_ENVIRONMENTS:

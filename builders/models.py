@@ -74,10 +74,10 @@ class Artifact(models.Model):
 
 
 class ArtifactUpload(models.Model):
-    """A resumable chunked upload; its bytes are staged by builders.upload_staging until completion.
+    """A resumable chunked upload; builders.artifacts.staging keeps its bytes until it completes.
 
     A completed upload keeps its row (its id names the artifact for a builder); `completed_at`
-    starts the grace period after which leftover staged bytes are swept (builders.upload_expiry).
+    starts the grace period after which leftover staged bytes are swept (builders.artifacts.expiry).
     `last_activity_at` (a chunk, a completion attempt) dates an unfinished upload for the
     expiry: a slow upload that keeps sending is never expired under its sender.
     """
@@ -129,9 +129,9 @@ class BuildEnvironment(models.Model):
         """Refuse a spec the engine cannot read (admin form and API both call this)."""
         from django.core.exceptions import ValidationError
 
-        from builders.oci.errors import OciError
-        from builders.oci.references import parse_reference
-        from builders.packaging.environments import BuildEnvironment as EngineEnvironment
+        from b2i.oci.errors import OciError
+        from b2i.oci.references import parse_reference
+        from b2i.packaging.environments import BuildEnvironment as EngineEnvironment
 
         if not isinstance(self.spec, dict):
             raise ValidationError({"spec": "The spec must be a JSON object."})

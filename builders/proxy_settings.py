@@ -2,7 +2,7 @@
 
 B2I_REGISTRY_PROXY (a URL, or `off`) and B2I_NO_PROXY (a bypass list, taken as given) win;
 unset, the worker's standard HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply, loopback bypassed
-(the rules: builders.oci.proxy). A bad URL fails the build with `registry:proxy-invalid`.
+(the rules: b2i.oci.proxy). A bad URL fails the build with `registry:proxy-invalid`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 
 from django.conf import settings
 
-from builders.oci.proxy import OFF, ProxyConfig, bypass_list, proxy_config
+from b2i.oci.proxy import OFF, ProxyConfig, bypass_list, proxy_config
 
 
 def registry_proxy() -> ProxyConfig:

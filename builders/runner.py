@@ -1,7 +1,7 @@
 """Drives one build run: claim → fetch artifact → engine (through an executor) → record result.
 
 The executor decides where the engine runs. `InWorkerExecutor` (the default) calls
-`builders.engine.build_image` inside the Celery worker; a Kubernetes Job executor can implement
+`b2i.engine.build_image` inside the Celery worker; a Kubernetes Job executor can implement
 the same `BuildExecutor.execute(job, on_event, cancel_requested)` later. Every engine event
 becomes a log line; state changes go through `builders.services`.
 """
@@ -23,11 +23,11 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils.module_loading import import_string
 
+from b2i.oci.events import Event
 from builders import services
+from builders.artifacts.storage import local_storage_path
 from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
-from builders.oci.events import Event
-from builders.storage import local_storage_path
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ def local_artifact(
     run: BuildRun, log: RunLog, on_event: EventLogger
 ) -> Iterator[tuple[Artifact, Path]]:
     """Yield the run's artifact as a local file: from storage, or downloaded from its URL."""
-    from builders.fetch import fetch_artifact_for_run
+    from builders.artifacts.fetch import fetch_artifact_for_run
 
     on_event(Event("step-started", step="fetch artifact"))
     started = time.monotonic()

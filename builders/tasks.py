@@ -106,6 +106,6 @@ def archive_old_logs_task() -> int:
 @shared_task(name="builders.tasks.expire_abandoned_uploads_task")
 def expire_abandoned_uploads_task() -> dict[str, dict[str, int]]:
     """Delete unfinished uploads and sweep staged bytes left behind (Celery beat, hourly)."""
-    from builders.upload_expiry import expire_uploads
+    from builders.artifacts.expiry import expire_uploads
 
     return expire_uploads().as_dict()

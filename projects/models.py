@@ -189,8 +189,8 @@ _ANY_NETWORK = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 def refuse_never_allowed_ip(hostname: str) -> None:
     """Refuse an IP-literal host in link-local/metadata space already when it is saved."""
-    from builders.oci.errors import BlockedAddressError
-    from builders.oci.netpolicy import check_address_allowed
+    from b2i.oci.errors import BlockedAddressError
+    from b2i.oci.netpolicy import check_address_allowed
 
     try:
         address = ipaddress.ip_address(hostname.split("%", 1)[0])

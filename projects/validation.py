@@ -1,6 +1,6 @@
 """The Validate action of registry secrets: a real login + push-permission probe of the registry.
 
-The probe itself (builders.oci.probe) is framework-free; this module feeds it a secret's fields
+The probe itself (b2i.oci.probe) is framework-free; this module feeds it a secret's fields
 and the installation's network policy, and turns its outcome into a report. The password is
 passed to the probe only, never logged.
 """
@@ -42,7 +42,7 @@ def default_probe_repository(secret: RegistrySecret) -> str:
 
 def validate_registry_secret(secret: RegistrySecret, repository: str | None) -> ValidationReport:
     """Probe login and push permission with the secret; raise ApiError when the host is refused."""
-    from builders.oci.probe import probe_registry
+    from b2i.oci.probe import probe_registry
     from builders.proxy_settings import registry_proxy
 
     repository = repository or default_probe_repository(secret)

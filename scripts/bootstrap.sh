@@ -42,7 +42,7 @@ fi
 # so a `b2i` process does not recompile it (~40 ms) where PYTHONDONTWRITEBYTECODE stops Python
 # from caching it itself. Up-to-date files are skipped; an edited file is recompiled next time.
 # Not fatal: a file that does not compile is reported here and by the tests.
-.venv/bin/python -m compileall -q -j 0 builders || echo "bootstrap: builders/ did not byte-compile"
+.venv/bin/python -m compileall -q -j 0 b2i || echo "bootstrap: b2i/ did not byte-compile"
 mkdir -p var/static
 # The Simplified Chinese catalogue is committed as .po; the .mo is built here (needs gettext).
 SECRET_KEY=${SECRET_KEY:-compilemessages-only} .venv/bin/python manage.py compilemessages \

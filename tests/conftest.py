@@ -2,7 +2,7 @@
 
 import pytest
 
-from builders.oci.auth import PROCESS_AUTH
+from b2i.oci.auth import PROCESS_AUTH
 
 pytest_plugins = [
     "tests.fixtures.redis_server",

@@ -23,8 +23,8 @@ from django import db
 from django.conf import settings
 from django.core import signing
 
+from b2i.oci.events import Event
 from builders.models import BuildRun
-from builders.oci.events import Event
 from builders.proxy_settings import registry_no_proxy, registry_proxy, registry_proxy_off
 from builders.runner import BuildJob, RunCancelled
 from workloads.client import KubeClient
@@ -128,7 +128,7 @@ def job_spec(
 
 def environment_args(environment: dict[str, Any]) -> dict[str, Any]:
     """Name a built-in environment; give a custom one's base image and port instead."""
-    from builders.packaging.environments import ENVIRONMENTS_BY_NAME
+    from b2i.packaging.environments import ENVIRONMENTS_BY_NAME
 
     name = str(environment.get("name", ""))
     if name in ENVIRONMENTS_BY_NAME:

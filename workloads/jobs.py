@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from builders.oci.netpolicy import NO_NETWORKS
+from b2i.oci.netpolicy import NO_NETWORKS
 from workloads.manifests import MANAGED_BY, Manifest, shorten_name
 
 CI_NODE_LABEL = "node-role.kubernetes.io/worker"

@@ -21,9 +21,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from b2i_console.api_errors import ApiError
-from builders import uploads
 from builders.api import serializers as s
 from builders.api.views import BuildersApiView
+from builders.artifacts import uploads
 from builders.models import Artifact, ArtifactKind
 from builders.services import BuildUserError
 

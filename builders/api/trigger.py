@@ -21,7 +21,7 @@ from rest_framework.throttling import AnonRateThrottle
 from builders import services
 from builders.api import serializers as s
 from builders.api.views import as_api_error
-from builders.fetch import check_artifact_url
+from builders.artifacts.fetch import check_artifact_url
 from builders.models import ImageBuilder
 from builders.services import BuildUserError
 

@@ -16,8 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from b2i_console.api_errors import ApiError
-from builders import services, uploads
+from builders import services
 from builders.api import serializers as s
+from builders.artifacts import uploads
 from builders.models import Artifact, ArtifactUpload, BuildRun, BuildState, ImageBuilder
 from builders.services import BuildUserError
 from projects.api.views import ProjectScoped

@@ -16,9 +16,9 @@ from django.contrib.auth.models import User
 from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
 
+from b2i.packaging.environments import get_environment
 from builders import services
 from builders.models import Artifact, BuildEnvironment, ImageBuilder
-from builders.packaging.environments import get_environment
 from projects.models import Project, ProjectMembership, RegistrySecret, Workspace
 from tests.fixtures.base_images import BaseImage
 from tests.fixtures.celery_worker import CeleryWorker, point_celery_at
@@ -103,7 +103,7 @@ def sha256_of(path: Path) -> str:
 
 def make_artifact(project: Project, path: Path, kind: str = "binary") -> Artifact:
     """Store a file as an artifact the way an upload does (inspected, deduplicated)."""
-    from builders.uploads import store_artifact
+    from builders.artifacts.uploads import store_artifact
 
     return store_artifact(
         project,

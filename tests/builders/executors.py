@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from builders.oci.events import Event
+from b2i.oci.events import Event
 from builders.runner import BuildJob, RunCancelled
 
 DEFAULT_RESULT = {

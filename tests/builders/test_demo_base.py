@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from builders.engine import BuildRequest, RegistryAccess, build_image
+from b2i.engine import BuildRequest, RegistryAccess, build_image
+from b2i.oci.registry import RegistryClient
+from b2i.packaging.environments import BuildEnvironment as EngineEnvironment
 from builders.models import BuildEnvironment
-from builders.oci.registry import RegistryClient
-from builders.packaging.environments import BuildEnvironment as EngineEnvironment
 from tests.fixtures.registry import Registry
 
 pytestmark = pytest.mark.django_db

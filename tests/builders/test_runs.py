@@ -13,9 +13,9 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import connection
 from django.utils import timezone
 
+from b2i.packaging.errors import ArtifactError
 from builders import runner, services
 from builders.models import BuildLogLine, BuildRun, BuildState, ImageBuilder
-from builders.packaging.errors import ArtifactError
 from builders.tasks import reap_lost_builds_task
 from tests.builders.conftest import World, make_artifact, make_builder
 from tests.builders.executors import DEFAULT_RESULT, ScriptedExecutor

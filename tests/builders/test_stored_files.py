@@ -19,7 +19,8 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from builders import runner, services, stored_files
+from builders import runner, services
+from builders.artifacts import stored_files
 from builders.log_archive import archive_old_logs
 from builders.models import BuildRun
 from builders.tasks import expire_abandoned_uploads_task

@@ -21,7 +21,8 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from builders import upload_expiry, upload_staging
+from builders.artifacts import expiry as upload_expiry
+from builders.artifacts import staging as upload_staging
 from builders.models import ArtifactUpload
 from builders.tasks import expire_abandoned_uploads_task
 from tests.builders.conftest import World
@@ -93,7 +94,7 @@ def test_sweep_on_s3_removes_leftovers_of_crashed_completions_and_orphans_only(
 
     later = now + timedelta(minutes=90)  # the default grace is 60 minutes
     completed_minutes_before(recent, later, 10)
-    with caplog.at_level(logging.INFO, logger="builders.upload_expiry"):
+    with caplog.at_level(logging.INFO, logger="builders.artifacts.expiry"):
         report = sweep_at(later, monkeypatch)
 
     assert report["completed"] == {"uploads": 1, "files": chunks, "bytes": len(data)}
@@ -190,7 +191,7 @@ def test_sweep_on_the_filesystem_removes_leftovers_orphans_and_dead_scratch_file
     now = timezone.now()
     completed_minutes_before(recent, now, 5)
     completed_minutes_before(crashed, now, 61)
-    with caplog.at_level(logging.INFO, logger="builders.upload_expiry"):
+    with caplog.at_level(logging.INFO, logger="builders.artifacts.expiry"):
         report = expire_abandoned_uploads_task()
 
     assert report["completed"] == {"uploads": 1, "files": 1, "bytes": len(data)}
@@ -276,7 +277,7 @@ def test_admin_deletes_an_upload_with_its_staged_bytes(
 
 
 def test_a_chunk_for_an_upload_deleted_meanwhile_is_404(world: World, media_root: Path) -> None:
-    from builders import uploads
+    from builders.artifacts import uploads
     from builders.services import BuildUserError
 
     upload_id = begin(world, b"0123456789")

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from builders import uploads
+from builders.artifacts import uploads
 from builders.models import Artifact, ArtifactUpload
 from builders.tasks import expire_abandoned_uploads_task
 from tests.builders.conftest import World

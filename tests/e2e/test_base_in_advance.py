@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from builders.engine import BuildRequest, RegistryAccess, build_image, known_base_reference
-from builders.oci.events import Event
-from builders.oci.references import parse_reference
-from builders.packaging.environments import get_environment, rewrite_docker_hub_reference
-from builders.packaging.errors import ArtifactError
+from b2i.engine import BuildRequest, RegistryAccess, build_image, known_base_reference
+from b2i.oci.events import Event
+from b2i.oci.references import parse_reference
+from b2i.packaging.environments import get_environment, rewrite_docker_hub_reference
+from b2i.packaging.errors import ArtifactError
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BaseImage
 from tests.fixtures.faulty_proxy import FaultPlan, FaultyProxy

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builders.engine import (
+from b2i.engine import (
     BuildCancelled,
     BuildError,
     BuildRequest,
@@ -22,10 +22,10 @@ from builders.engine import (
     RegistryAccess,
     build_image,
 )
-from builders.oci.errors import OciError
-from builders.oci.events import Event
-from builders.oci.image import OCI_MANIFEST
-from builders.packaging.environments import EnvironmentParameter, get_environment
+from b2i.oci.errors import OciError
+from b2i.oci.events import Event
+from b2i.oci.image import OCI_MANIFEST
+from b2i.packaging.environments import EnvironmentParameter, get_environment
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BaseImage
 from tests.fixtures.faulty_proxy import FaultPlan, FaultyProxy

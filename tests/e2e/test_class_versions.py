@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.engine import BuildRequest, BuildResult, RegistryAccess, build_image
-from builders.oci.events import Event
+from b2i.engine import BuildRequest, BuildResult, RegistryAccess, build_image
+from b2i.oci.events import Event
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BaseImage
 from tests.fixtures.registry import Registry

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builders.cli import access_resolver, main, parser
+from b2i.cli import access_resolver, main, parser
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BUSYBOX_SETTINGS, BaseImage, LayerFile, push_base_image
 from tests.fixtures.processes import venv_bin
@@ -169,7 +169,7 @@ def test_metadata_address_as_target_is_refused_before_any_work(
 
 def test_engine_and_cli_import_without_django() -> None:
     code = (
-        "import sys, builders.engine, builders.cli, builders.oci.image, builders.oci.push\n"
+        "import sys, b2i.engine, b2i.cli, b2i.oci.image, b2i.oci.push\n"
         "leaked = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
         "assert not leaked, leaked\n"
     )
@@ -185,7 +185,7 @@ def test_a_bug_of_ours_is_still_one_line_with_exit_code_3(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated engine bug")
 
-    monkeypatch.setattr("builders.cli.build_image", broken)
+    monkeypatch.setattr("b2i.cli.build_image", broken)
     monkeypatch.delenv("B2I_DEBUG", raising=False)
     binary = artifacts.build_static_binary(tmp_path, "bug")
     status = main(["build", str(binary), "--to", "127.0.0.1:1/x/y:v1", "--insecure"])

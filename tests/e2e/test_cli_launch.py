@@ -1,4 +1,4 @@
-"""The `b2i` console script (builders.cli_launch) runs the CLI with the collector enabled and the
+"""The `b2i` console script (b2i.cli_launch) runs the CLI with the collector enabled and the
 import-time objects frozen, passes main's exit code on, and leaves without the interpreter's
 teardown but with all its output written."""
 
@@ -12,14 +12,14 @@ from tests.fixtures.processes import venv_bin
 
 PROBE = """
 import gc, sys
-import builders.cli
+import b2i.cli
 
 def main():
     print(gc.isenabled(), gc.get_freeze_count() > 10_000, flush=True)
     return 7
 
-builders.cli.main = main  # launch() takes main from builders.cli when it runs
-from builders.cli_launch import launch
+b2i.cli.main = main  # launch() takes main from b2i.cli when it runs
+from b2i.cli_launch import launch
 launch()
 """
 
@@ -34,13 +34,13 @@ def test_launch_runs_main_with_gc_on_and_the_imports_frozen_and_exits_with_its_c
 
 def test_output_left_in_buffers_is_written_before_the_quick_exit() -> None:
     probe = (
-        "import atexit, builders.cli\n"
+        "import atexit, b2i.cli\n"
         "atexit.register(lambda: print('teardown ran'))\n"
         "def main():\n"
         "    print('x' * 100, end='')\n"  # left in the buffer: stdout is a pipe
         "    return 0\n"
-        "builders.cli.main = main\n"
-        "from builders.cli_launch import launch\n"
+        "b2i.cli.main = main\n"
+        "from b2i.cli_launch import launch\n"
         "launch()\n"
     )
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
@@ -59,7 +59,7 @@ def test_the_installed_b2i_script_uses_the_launcher() -> None:
     result = subprocess.run([venv_bin("b2i"), "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "usage: b2i" in result.stdout
-    assert "builders.cli_launch" in Path(venv_bin("b2i")).read_text()
+    assert "b2i.cli_launch" in Path(venv_bin("b2i")).read_text()
 
 
 def inspect_reporting_at_exit(report: str) -> subprocess.CompletedProcess[str]:
@@ -72,7 +72,7 @@ def inspect_reporting_at_exit(report: str) -> subprocess.CompletedProcess[str]:
         "    leave(code)\n"
         "os._exit = report\n"
         "sys.argv = ['b2i', 'inspect', '/nonexistent/app.jar']\n"
-        "from builders.cli_launch import launch\n"
+        "from b2i.cli_launch import launch\n"
         "launch()\n"
     )
     return subprocess.run(

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.cli import main
-from builders.oci.registry import RegistryClient
+from b2i.cli import main
+from b2i.oci.registry import RegistryClient
 from tests.e2e.test_cli import CLI_ENV
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BaseImage
@@ -93,7 +93,7 @@ def test_a_dead_proxy_is_one_clear_line(
 ) -> None:
     # In process, with short retry waits: a dead proxy is retried like a dead registry.
     quick = functools.partial(RegistryClient, retry_base_delay=0.01)
-    monkeypatch.setattr("builders.engine.RegistryClient", quick)
+    monkeypatch.setattr("b2i.engine.RegistryClient", quick)
     dead = f"http://alice:{SECRET}@127.0.0.1:{free_port()}"
     args = build_args(tmp_path, registry, busybox_base, "dead-proxy")
     status = main([*args, "--proxy", dead, "--no-proxy", ""])

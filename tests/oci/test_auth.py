@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from builders.oci.auth import Credentials, credentials_from_docker_config, parse_challenge
-from builders.oci.errors import AuthFailedError, BlockedAddressError
-from builders.oci.registry import RegistryClient
+from b2i.oci.auth import Credentials, credentials_from_docker_config, parse_challenge
+from b2i.oci.errors import AuthFailedError, BlockedAddressError
+from b2i.oci.registry import RegistryClient
 from tests.fixtures.registry import Registry
 
 LOOPBACK = ("127.0.0.0/8",)
@@ -219,8 +219,8 @@ def test_token_request_carries_service_scopes_and_user(token_registry: Registry)
 
 def test_flaky_token_service_is_retried(token_registry: Registry) -> None:
     """The realm is pointed at a fault-injecting proxy in front of the real token server."""
-    from builders.oci.auth import Challenge
-    from builders.oci.events import Event
+    from b2i.oci.auth import Challenge
+    from b2i.oci.events import Event
     from tests.fixtures.faulty_proxy import FaultPlan, FaultyProxy
 
     assert token_registry.token_server is not None

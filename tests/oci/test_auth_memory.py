@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from builders.oci.auth import PROCESS_AUTH, Challenge, Credentials
-from builders.oci.probe import probe_registry
-from builders.oci.registry import RegistryClient
+from b2i.oci.auth import PROCESS_AUTH, Challenge, Credentials
+from b2i.oci.probe import probe_registry
+from b2i.oci.registry import RegistryClient
 from tests.fixtures.registry import Registry
 
 LOOPBACK = ["127.0.0.0/8"]

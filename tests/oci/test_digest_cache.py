@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from builders.oci.digest_cache import DigestCache, digest_cache_in
-from builders.oci.image import Platform
-from builders.oci.push import resolve_base
-from builders.oci.registry import RegistryClient
+from b2i.oci.digest_cache import DigestCache, digest_cache_in
+from b2i.oci.image import Platform
+from b2i.oci.push import resolve_base
+from b2i.oci.registry import RegistryClient
 from tests.fixtures import base_images
 from tests.fixtures.registry import Registry
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 
-from builders.oci.early_upload import EarlyUpload
-from builders.oci.image import OCI_MANIFEST, ComposedImage, Descriptor
-from builders.oci.layers import LayerBlob, LayerEntry, bytes_entry, file_entry, write_layer
-from builders.oci.push import ImagePusher, PushReport
-from builders.oci.registry import RegistryClient
+from b2i.oci.early_upload import EarlyUpload
+from b2i.oci.image import OCI_MANIFEST, ComposedImage, Descriptor
+from b2i.oci.layers import LayerBlob, LayerEntry, bytes_entry, file_entry, write_layer
+from b2i.oci.push import ImagePusher, PushReport
+from b2i.oci.registry import RegistryClient
 from tests.fixtures.faulty_proxy import FaultPlan, FaultyProxy
 from tests.fixtures.registry import Registry
 

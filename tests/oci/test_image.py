@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from builders.oci.image import (
+from b2i.oci.image import (
     ARTIFACT_SHA256_LABEL,
     BASE_DIGEST_LABEL,
     BASE_NAME_LABEL,

@@ -6,11 +6,11 @@ import multiprocessing
 import os
 from pathlib import Path
 
-from builders.oci.layer_cache import LayerCache, layer_key, write_layers_cached
-from builders.oci.layers import LayerEntry, bytes_entry, file_entry
-from builders.packaging.environments import get_environment
-from builders.packaging.inspection import inspect_artifact
-from builders.packaging.layering import plan_layers
+from b2i.oci.layer_cache import LayerCache, layer_key, write_layers_cached
+from b2i.oci.layers import LayerEntry, bytes_entry, file_entry
+from b2i.packaging.environments import get_environment
+from b2i.packaging.inspection import inspect_artifact
+from b2i.packaging.layering import plan_layers
 from tests.fixtures import artifacts
 
 

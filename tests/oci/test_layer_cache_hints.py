@@ -4,10 +4,10 @@ import tarfile
 import zipfile
 import zlib
 
-from builders.oci.layer_cache import LayerCache, layer_hint, layer_key
-from builders.packaging.environments import get_environment
-from builders.packaging.inspection import inspect_artifact
-from builders.packaging.layering import plan_layers
+from b2i.oci.layer_cache import LayerCache, layer_hint, layer_key
+from b2i.packaging.environments import get_environment
+from b2i.packaging.inspection import inspect_artifact
+from b2i.packaging.layering import plan_layers
 
 MANIFEST = b"Manifest-Version: 1.0\r\nMain-Class: app.Main\r\n\r\n"
 

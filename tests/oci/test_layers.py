@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.oci.layers import (
+from b2i.oci.layers import (
     DOCKER_LAYER_GZIP,
     LayerEntry,
     LayerError,
@@ -130,7 +130,7 @@ def test_same_entries_give_the_same_digest_in_another_process(tmp_path):
     first = write_layer(_sample_entries(tmp_path), tmp_path / "one")
     program = (
         "import sys; from pathlib import Path; from tests.oci.test_layers import _sample_entries;"
-        "from builders.oci.layers import write_layer;"
+        "from b2i.oci.layers import write_layer;"
         "b = write_layer(_sample_entries(Path(sys.argv[1])), Path(sys.argv[1]) / 'two');"
         "print(b.digest, b.diff_id)"
     )

@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from builders.oci.errors import BlockedAddressError, InvalidReferenceError, UnreachableError
-from builders.oci.netpolicy import check_host_allowed, split_host_port
-from builders.oci.transport import build_http_client
+from b2i.oci.errors import BlockedAddressError, InvalidReferenceError, UnreachableError
+from b2i.oci.netpolicy import check_host_allowed, split_host_port
+from b2i.oci.transport import build_http_client
 from tests.fixtures.registry import Registry
 
 ALLOW_ALL_PRIVATE = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "169.254.0.0/16", "fe80::/10")

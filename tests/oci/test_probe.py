@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builders.oci.probe import probe_registry
+from b2i.oci.probe import probe_registry
 from tests.fixtures.registry import Registry
 
 LOOPBACK = ("127.0.0.0/8",)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from builders.oci.errors import InvalidProxyError
-from builders.oci.proxy import ProxyAddress, parse_no_proxy, proxy_config, redact_url
+from b2i.oci.errors import InvalidProxyError
+from b2i.oci.proxy import ProxyAddress, parse_no_proxy, proxy_config, redact_url
 
 CORP = "http://proxy.corp.example:3128"
 SECRET_PROXY = "http://alice:s3cr%40t@proxy.corp.example:3128"

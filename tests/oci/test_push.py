@@ -12,10 +12,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builders.oci.auth import Credentials
-from builders.oci.errors import OciError
-from builders.oci.events import Event
-from builders.oci.image import (
+from b2i.oci.auth import Credentials
+from b2i.oci.errors import OciError
+from b2i.oci.events import Event
+from b2i.oci.image import (
     BASE_DIGEST_LABEL,
     DOCKER_MANIFEST,
     OCI_MANIFEST,
@@ -26,9 +26,9 @@ from builders.oci.image import (
     Platform,
     compose_image,
 )
-from builders.oci.layers import LayerBlob, bytes_entry, file_entry, write_layer
-from builders.oci.push import BaseSource, PushReport, push_image, resolve_base
-from builders.oci.registry import RegistryClient
+from b2i.oci.layers import LayerBlob, bytes_entry, file_entry, write_layer
+from b2i.oci.push import BaseSource, PushReport, push_image, resolve_base
+from b2i.oci.registry import RegistryClient
 from tests.fixtures import base_images
 from tests.fixtures.registry import Registry, start_registry, token_auth
 from tests.fixtures.run_image import ImageRunner, run_tool

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from builders.oci.errors import InvalidReferenceError
-from builders.oci.references import Reference, parse_reference, rewrite_with_mirror
+from b2i.oci.errors import InvalidReferenceError
+from b2i.oci.references import Reference, parse_reference, rewrite_with_mirror
 
 DIGEST = "sha256:" + "ab" * 32
 

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from builders.oci.auth import Credentials
-from builders.oci.errors import (
+from b2i.oci.auth import Credentials
+from b2i.oci.errors import (
     AuthFailedError,
     BlobUnknownError,
     DigestMismatchError,
@@ -24,10 +24,10 @@ from builders.oci.errors import (
     RegistryRequestError,
     TlsError,
 )
-from builders.oci.events import Event
-from builders.oci.image import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
-from builders.oci.registry import RegistryClient
-from builders.oci.transfer import ensure_blob
+from b2i.oci.events import Event
+from b2i.oci.image import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from b2i.oci.registry import RegistryClient
+from b2i.oci.transfer import ensure_blob
 from tests.fixtures.registry import Registry
 
 LOOPBACK = ("127.0.0.0/8",)

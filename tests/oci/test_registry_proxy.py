@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import pytest
 
-from builders.oci.errors import (
+from b2i.oci.errors import (
     BlockedAddressError,
     OciError,
     ProxyAuthError,
@@ -18,8 +18,8 @@ from builders.oci.errors import (
     ProxyUnreachableError,
     TlsError,
 )
-from builders.oci.proxy import ProxyConfig, proxy_config
-from builders.oci.registry import RegistryClient
+from b2i.oci.proxy import ProxyConfig, proxy_config
+from b2i.oci.registry import RegistryClient
 from tests.fixtures.forward_proxy import ForwardProxy
 from tests.fixtures.processes import free_port
 from tests.fixtures.registry import Registry
@@ -122,7 +122,7 @@ def test_a_private_host_outside_the_allowed_networks_is_refused_before_the_proxy
 def test_a_token_realm_goes_through_the_proxy_and_is_checked_too(
     token_registry: Registry, proxy: ForwardProxy
 ) -> None:
-    from builders.oci.auth import Credentials
+    from b2i.oci.auth import Credentials
 
     assert token_registry.token_server is not None
     config = via(proxy.url)

@@ -12,11 +12,11 @@ import socket
 import httpx
 import pytest
 
-from builders.oci.errors import RegistryRequestError, UnreachableError
-from builders.oci.events import Event
-from builders.oci.image import OCI_MANIFEST
-from builders.oci.registry import RegistryClient
-from builders.oci.transport import RetryPolicy, is_retryable, parse_retry_after
+from b2i.oci.errors import RegistryRequestError, UnreachableError
+from b2i.oci.events import Event
+from b2i.oci.image import OCI_MANIFEST
+from b2i.oci.registry import RegistryClient
+from b2i.oci.transport import RetryPolicy, is_retryable, parse_retry_after
 from tests.fixtures.faulty_proxy import FaultPlan, FaultyProxy
 from tests.fixtures.registry import Registry
 

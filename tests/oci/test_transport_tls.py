@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from builders.oci.errors import TlsError
-from builders.oci.registry import RegistryClient
-from builders.oci.transport import DeferredTrustContext
+from b2i.oci.errors import TlsError
+from b2i.oci.registry import RegistryClient
+from b2i.oci.transport import DeferredTrustContext
 from tests.fixtures.registry import Registry
 
 LOOPBACK = ("127.0.0.0/8",)

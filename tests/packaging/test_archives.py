@@ -5,8 +5,8 @@ import zipfile
 
 import pytest
 
-from builders.packaging.archives import DEFAULT_LIMITS, SafeArchive, ZipLimits, unsafe_name_reason
-from builders.packaging.errors import ArtifactError
+from b2i.packaging.archives import DEFAULT_LIMITS, SafeArchive, ZipLimits, unsafe_name_reason
+from b2i.packaging.errors import ArtifactError
 from tests.fixtures import artifacts
 
 

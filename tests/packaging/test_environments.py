@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from builders.packaging.environments import (
+from b2i.packaging.environments import (
     BUILTIN_ENVIRONMENTS,
     BuildEnvironment,
     check_environment_accepts,
@@ -12,8 +12,8 @@ from builders.packaging.environments import (
     get_environment,
     rewrite_docker_hub_reference,
 )
-from builders.packaging.errors import ArtifactError
-from builders.packaging.inspection import inspect_artifact
+from b2i.packaging.errors import ArtifactError
+from b2i.packaging.inspection import inspect_artifact
 from tests.fixtures import artifacts
 
 REQUIRED = {

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.packaging.errors import ArtifactError
-from builders.packaging.inspection import inspect_artifact
+from b2i.packaging.errors import ArtifactError
+from b2i.packaging.inspection import inspect_artifact
 from tests.fixtures import artifacts
 
 
@@ -221,11 +221,11 @@ def test_fully_executable_jar_with_a_launch_script_is_a_jar(tmp_path):
 def test_a_jar_is_inspected_without_loading_the_war_and_binary_modules(tmp_path):
     # A `b2i` process building a JAR (the usual case) is spared importing them at start-up.
     jar = artifacts.build_http_jar(tmp_path)
-    modules = "('builders.packaging.war', 'builders.packaging.binary')"
+    modules = "('b2i.packaging.war', 'b2i.packaging.binary')"
     program = (
         "import sys\n"
-        "import builders.cli\n"
-        "from builders.packaging.inspection import inspect_artifact\n"
+        "import b2i.cli\n"
+        "from b2i.packaging.inspection import inspect_artifact\n"
         f"print(inspect_artifact({str(jar)!r}).kind)\n"
         f"print([m for m in {modules} if m in sys.modules])"
     )

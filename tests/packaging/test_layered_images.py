@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builders.engine import BuildRequest, BuildResult, RegistryAccess, build_image
+from b2i.engine import BuildRequest, BuildResult, RegistryAccess, build_image
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BaseImage
 from tests.fixtures.registry import Registry

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from builders.oci.layers import write_layer
-from builders.packaging.environments import environment_warnings, get_environment
-from builders.packaging.errors import ArtifactError
-from builders.packaging.inspection import complete_class_scan, inspect_artifact
-from builders.packaging.layering import plan_layers, planned_archive, run_settings
+from b2i.oci.layers import write_layer
+from b2i.packaging.environments import environment_warnings, get_environment
+from b2i.packaging.errors import ArtifactError
+from b2i.packaging.inspection import complete_class_scan, inspect_artifact
+from b2i.packaging.layering import plan_layers, planned_archive, run_settings
 from tests.fixtures import artifacts
 from tests.fixtures.processes import free_port
 
@@ -187,10 +187,10 @@ def test_exploded_layout_answers_like_java_minus_jar(tmp_path, kind):
 _DIGESTS_PROGRAM = """
 import sys
 from pathlib import Path
-from builders.oci.layers import write_layer
-from builders.packaging.environments import get_environment
-from builders.packaging.inspection import inspect_artifact
-from builders.packaging.layering import plan_layers
+from b2i.oci.layers import write_layer
+from b2i.packaging.environments import get_environment
+from b2i.packaging.inspection import inspect_artifact
+from b2i.packaging.layering import plan_layers
 jar, out = Path(sys.argv[1]), Path(sys.argv[2])
 plans = plan_layers(jar, inspect_artifact(jar), get_environment("java-17"))
 print(" ".join(write_layer(plan.entries, out).digest for plan in plans))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from builders.packaging.archives import SafeArchive
-from builders.packaging.zipdir import END_RECORD, end_record, read_directory
+from b2i.packaging.archives import SafeArchive
+from b2i.packaging.zipdir import END_RECORD, end_record, read_directory
 from tests.fixtures import artifacts
 
 FIELDS = [name for name in zipfile.ZipInfo.__slots__ if name != "_end_offset"]

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from b2i.oci.errors import InvalidProxyError
+from b2i.packaging.environments import ENVIRONMENTS_BY_NAME
+from builders.artifacts.fetch import download
 from builders.engine_adapter import build_request
-from builders.fetch import download
-from builders.oci.errors import InvalidProxyError
-from builders.packaging.environments import ENVIRONMENTS_BY_NAME
 from builders.proxy_settings import registry_proxy
 from builders.runner import BuildJob, RegistryTarget, describe_error
 from tests.fixtures.forward_proxy import ForwardProxy

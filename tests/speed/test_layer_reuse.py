@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from builders.engine import BuildRequest, BuildResult, RegistryAccess, build_image
-from builders.oci.events import Event
+from b2i.engine import BuildRequest, BuildResult, RegistryAccess, build_image
+from b2i.oci.events import Event
 from tests.fixtures import artifacts
 from tests.fixtures.base_images import BaseImage
 from tests.fixtures.processes import free_port

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from builders.engine import BuildError
-from builders.oci.image import OCI_INDEX
+from b2i.engine import BuildError
+from b2i.oci.image import OCI_INDEX
 from tests.fixtures import artifacts
 from tests.fixtures import base_images as bases
 from tests.fixtures.registry import Registry

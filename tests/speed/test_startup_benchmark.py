@@ -29,12 +29,12 @@ def test_every_row_is_timed_once_per_round_in_a_process_of_its_own() -> None:
 
 
 def test_the_engine_row_imports_the_cli_the_way_the_launcher_does() -> None:
-    # As builders/cli_launch.py: the CLI imported without httpx's command-line client (click,
+    # As b2i/cli_launch.py: the CLI imported without httpx's command-line client (click,
     # pygments) and without anyio; otherwise the row would measure imports b2i never makes.
-    code = dict(startup.ROWS)["+ engine (import builders.cli)"]
-    names = "('click', 'pygments', 'anyio', 'builders.cli')"
+    code = dict(startup.ROWS)["+ engine (import b2i.cli)"]
+    names = "('click', 'pygments', 'anyio', 'b2i.cli')"
     probe = f"; import sys; print(sorted(n for n in {names} if sys.modules.get(n)))"
     shown = subprocess.run(
         [startup.PYTHON, "-c", code + probe], capture_output=True, text=True, check=True
     ).stdout
-    assert shown.strip() == "['builders.cli']"
+    assert shown.strip() == "['b2i.cli']"

@@ -64,7 +64,7 @@ def ignored(path: str) -> bool:
         "locale/zh_Hans/LC_MESSAGES/django.mo",
         "locale/zh_Hans/LC_MESSAGES/djangojs.mo",
         "b2i_console.egg-info/PKG-INFO",
-        "build/lib/builders/cli.py",
+        "build/lib/b2i/cli.py",
     ],
 )
 def test_build_context_leaves_out_local_and_generated_files(path):
@@ -79,7 +79,7 @@ def test_build_context_leaves_out_local_and_generated_files(path):
         "locale/zh_Hans/LC_MESSAGES/django.po",
         "templates/registration/login.html",
         "static/css/app.css",
-        "builders/cli.py",
+        "b2i/cli.py",
         "b2i_console/settings.py",
     ],
 )

@@ -15,8 +15,8 @@ from django import db
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from b2i.oci.errors import InvalidProxyError
 from builders.models import Artifact, BuildRun
-from builders.oci.errors import InvalidProxyError
 from builders.runner import RunCancelled, build_job, describe_error, run_build
 from tests.fixtures.kube_controller import JobScript
 from tests.workloads.validation import assert_valid_manifests

@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from b2i.packaging.environments import get_environment
+from builders.artifacts.uploads import store_artifact
 from builders.models import BuildEnvironment, BuildRun
-from builders.packaging.environments import get_environment
 from builders.runner import run_build
-from builders.uploads import store_artifact
 from projects.models import RegistrySecret
 from tests.fixtures.forward_proxy import ForwardProxy
 from tests.fixtures.kube_controller import JobScript

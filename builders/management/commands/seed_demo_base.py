@@ -9,11 +9,11 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from builders.demo_base import BUSYBOX, push_busybox_base
+from b2i.demo_base import BUSYBOX, push_busybox_base
+from b2i.oci.errors import OciError
+from b2i.packaging.environments import get_environment
 from builders.environments_sync import row_values
 from builders.models import BuildEnvironment
-from builders.oci.errors import OciError
-from builders.packaging.environments import get_environment
 
 DEMO_ENVIRONMENT = "demo-busybox"
 REPOSITORY, TAG = "library/busybox", "b2i-demo"

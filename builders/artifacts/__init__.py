@@ -1,0 +1,1 @@
+"""Artifacts: uploads (single and resumable), their staging and expiry, storage and downloads."""

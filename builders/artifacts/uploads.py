@@ -1,0 +1,341 @@
+"""Artifact uploads: streamed to a staging file with sha256 and size counted on the way, size
+limited, inspected, then stored once per project and sha256 in `default_storage`.
+
+Two ways in:
+- one multipart request (`HashingUploadHandler` replaces Django's handlers, so nothing is held
+  in memory and an oversized body is refused while it arrives);
+- a resumable chunked upload (`begin_chunked_upload` → `append_chunk` at the offset the server
+  reports → `complete_chunked_upload`), for large files over unreliable links.
+
+A one-request upload is staged on this server's disk under MEDIA_ROOT/staging for the length of
+the request. Chunks of a resumable upload are staged by `builders.artifacts.staging`: in one file
+under MEDIA_ROOT/staging with filesystem storage (so MEDIA_ROOT must be shared by all web
+servers), or as one object per chunk with S3 storage (no shared volume needed). Completion
+checks size and sha256 and stores the file like a one-request upload; a sha256 mismatch
+discards the staged bytes and the upload starts again from offset 0. Deleting an upload row
+(`delete_upload`, a project's deletion) removes its staged bytes once the deletion commits;
+`builders.artifacts.expiry` sweeps what a crash left behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from builders.artifacts import staging
+from builders.artifacts.staging import CHUNK, Read, staging_dir
+from builders.models import Artifact, ArtifactUpload
+from builders.services import BuildUserError
+
+logger = logging.getLogger(__name__)
+
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def max_artifact_bytes() -> int:
+    return int(settings.B2I_MAX_ARTIFACT_BYTES)
+
+
+def too_large_error(size: int | None = None) -> BuildUserError:
+    limit = max_artifact_bytes()
+    got = f" ({size} bytes)" if size is not None else ""
+    return BuildUserError(
+        "artifact:too-large",
+        f"The file is larger than the limit of {limit} bytes{got} "
+        "(B2I_MAX_ARTIFACT_BYTES); use a smaller artifact or ask an admin to raise the limit.",
+        status=413,
+    )
+
+
+# --- one-request multipart upload ------------------------------------------------------------
+
+
+class HashedUpload(UploadedFile):
+    """A file staged on disk with its sha256 and size already known."""
+
+    def __init__(self, staged: IO[bytes], name: str, size: int, sha256: str) -> None:
+        super().__init__(staged, name=name, content_type="application/octet-stream", size=size)
+        self.sha256 = sha256
+
+    def temporary_file_path(self) -> str:
+        return str(self.file.name)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            Path(self.file.name).unlink(missing_ok=True)
+
+
+class HashingUploadHandler(FileUploadHandler):
+    """Writes each uploaded file to a staging file, hashing and counting while it streams."""
+
+    chunk_size = CHUNK
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self.staged = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by HashedUpload)
+            dir=staging_dir(), prefix="upload-", delete=False
+        )
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        self.size += len(raw_data)
+        if self.size > max_artifact_bytes():
+            self.staged.close()
+            Path(self.staged.name).unlink(missing_ok=True)
+            raise ApiTooLarge()
+        self.digest.update(raw_data)
+        self.staged.write(raw_data)
+
+    def file_complete(self, file_size: int) -> HashedUpload:
+        self.staged.flush()
+        self.staged.seek(0)
+        return HashedUpload(
+            self.staged, self.file_name or "artifact", self.size, self.digest.hexdigest()
+        )
+
+
+def _api_too_large_class() -> type[Exception]:
+    from b2i_console.api_errors import ApiError
+
+    class _ApiTooLarge(ApiError):
+        def __init__(self) -> None:
+            error = too_large_error()
+            super().__init__(error.code, error.message, status=413)
+
+    return _ApiTooLarge
+
+
+ApiTooLarge = _api_too_large_class()
+
+
+def check_declared_size(content_length: str | None) -> None:
+    """Refuse at once a body whose declared length is over the limit (plus form overhead)."""
+    declared = int(content_length) if content_length and content_length.isdigit() else 0
+    if declared > max_artifact_bytes() + 64 * 1024:
+        raise too_large_error(declared)
+
+
+# --- storing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    artifact: Artifact
+    created: bool
+
+
+def inspect_file(path: Path, expected_kind: str | None, file_name: str) -> Any:
+    """Inspect the bytes; a bad or mismatching file is a BuildUserError (400)."""
+    from b2i.packaging.errors import ArtifactError
+    from b2i.packaging.inspection import inspect_artifact
+
+    try:
+        return inspect_artifact(path, expected_kind=expected_kind or None, filename=file_name)
+    except ArtifactError as exc:
+        raise BuildUserError(exc.code, exc.message) from exc
+
+
+def store_artifact(
+    project: Any,
+    user: Any,
+    path: Path,
+    *,
+    file_name: str,
+    sha256: str,
+    size: int,
+    expected_kind: str | None = None,
+) -> StoredArtifact:
+    """Inspect a staged file and keep it once per project and sha256 (later uploads reuse it)."""
+    if size > max_artifact_bytes():
+        raise too_large_error(size)
+    inspection = inspect_file(path, expected_kind, file_name)
+    existing = Artifact.objects.filter(project=project, sha256=sha256).first()
+    if existing is not None:
+        return StoredArtifact(existing, created=False)
+    with path.open("rb") as source:
+        key = default_storage.save(storage_key(project, sha256, file_name), File(source))
+    try:
+        with transaction.atomic():
+            artifact = Artifact.objects.create(
+                project=project,
+                file_name=file_name,
+                size=size,
+                sha256=sha256,
+                kind=inspection.kind,
+                summary=str(inspection.summary())[:255],
+                inspection=inspection.as_dict(),
+                storage_key=key,
+                uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+            )
+    except IntegrityError:  # the same file arrived twice at once: keep the first
+        default_storage.delete(key)
+        return StoredArtifact(Artifact.objects.get(project=project, sha256=sha256), created=False)
+    return StoredArtifact(artifact, created=True)
+
+
+def storage_key(project: Any, sha256: str, file_name: str) -> str:
+    safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(file_name))[:100] or "artifact"
+    return f"artifacts/{project.pk}/{sha256}/{safe_name}"
+
+
+def store_uploaded_file(
+    project: Any, user: Any, upload: HashedUpload, expected_kind: str | None
+) -> StoredArtifact:
+    return store_artifact(
+        project,
+        user,
+        Path(upload.temporary_file_path()),
+        file_name=os.path.basename(upload.name or "artifact"),
+        sha256=upload.sha256,
+        size=upload.size or 0,
+        expected_kind=expected_kind,
+    )
+
+
+# --- resumable chunked upload -----------------------------------------------------------------
+
+
+def begin_chunked_upload(
+    project: Any, user: Any, *, file_name: str, total_size: int, sha256: str = ""
+) -> ArtifactUpload:
+    """Start a resumable upload of `total_size` bytes (refused at once over the limit)."""
+    if total_size > max_artifact_bytes():
+        raise too_large_error(total_size)
+    if sha256 and not SHA256_RE.match(sha256):
+        raise BuildUserError("artifact:bad-sha256", "sha256 must be 64 lower-case hex digits")
+    upload = ArtifactUpload.objects.create(
+        project=project,
+        file_name=os.path.basename(file_name)[:255] or "artifact",
+        total_size=total_size,
+        expected_sha256=sha256,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    staging.prepare(upload)
+    return upload
+
+
+def append_chunk(upload: ArtifactUpload, offset: int, read: Read, length: int) -> ArtifactUpload:
+    """Write one chunk at `offset` (must equal the bytes received so far); return the upload."""
+    with transaction.atomic():
+        # The row lock serialises chunks of one upload (a retried chunk racing the original).
+        locked = ArtifactUpload.objects.select_for_update().filter(pk=upload.pk).first()
+        if locked is None:  # deleted (cancelled or expired) since the view read it
+            raise upload_gone()
+        if locked.artifact_id is not None:
+            raise BuildUserError("upload:complete", "This upload is already complete.", 409)
+        if offset != locked.received:
+            raise offset_mismatch(locked)
+        if locked.received + length > locked.total_size:
+            raise BuildUserError(
+                "upload:too-long",
+                f"The chunk goes past the declared size of {locked.total_size} bytes.",
+                413 if locked.received + length > max_artifact_bytes() else 400,
+            )
+        # A chunk cut short (the sender went away) is kept as far as it arrived.
+        written = staging.write_chunk(locked, offset, read, length)
+        locked.received = offset + written
+        locked.last_activity_at = timezone.now()
+        locked.save(update_fields=["received", "last_activity_at"])
+    return locked
+
+
+def upload_gone() -> BuildUserError:
+    return BuildUserError(
+        "upload:gone",
+        "This upload was deleted (cancelled, or expired unfinished after "
+        "B2I_UPLOAD_EXPIRY_HOURS); start a new upload.",
+        404,
+    )
+
+
+def delete_upload(upload: ArtifactUpload) -> None:
+    """Cancel an upload: its row goes now, its staged bytes when that commits (the signal)."""
+    with transaction.atomic():
+        # The row lock waits for a chunk being written, whose bytes are then removed too.
+        locked = ArtifactUpload.objects.select_for_update().filter(pk=upload.pk).first()
+        if locked is not None:
+            locked.delete()
+
+
+def offset_mismatch(upload: ArtifactUpload) -> BuildUserError:
+    return BuildUserError(
+        "upload:offset-mismatch",
+        f"The server has {upload.received} bytes of this upload; send the next chunk from "
+        f"offset {upload.received}.",
+        409,
+        offset=upload.received,
+    )
+
+
+def complete_chunked_upload(
+    upload: ArtifactUpload, user: Any, expected_kind: str | None
+) -> StoredArtifact:
+    """Check size and sha256 of a fully received upload, then inspect and store it."""
+    if upload.artifact_id is not None:
+        return StoredArtifact(upload.artifact, created=False)  # type: ignore[arg-type]
+    if upload.received != upload.total_size:
+        raise offset_mismatch(upload)
+    # Activity: the expiry leaves an upload alone while it is being completed (it re-reads this
+    # under the row lock before deleting).
+    ArtifactUpload.objects.filter(pk=upload.pk).update(last_activity_at=timezone.now())
+    try:
+        with staging.assembled(upload) as (path, sha256):
+            if upload.expected_sha256 and sha256 != upload.expected_sha256:
+                restart_upload(upload)
+                raise sha256_mismatch(sha256, upload.expected_sha256)
+            stored = store_artifact(
+                upload.project,
+                user,
+                path,
+                file_name=upload.file_name,
+                sha256=sha256,
+                size=upload.received,
+                expected_kind=expected_kind,
+            )
+    except staging.StagingLost:
+        # A concurrent completion of the same upload stored it and removed the staged bytes.
+        done = ArtifactUpload.objects.filter(pk=upload.pk, artifact__isnull=False).first()
+        if done is None:
+            raise
+        return StoredArtifact(done.artifact, created=False)
+    # completed_at starts the sweep's grace: a crash before the discard leaves staged bytes.
+    ArtifactUpload.objects.filter(pk=upload.pk).update(
+        artifact=stored.artifact, completed_at=timezone.now()
+    )
+    staging.discard(upload)
+    return stored
+
+
+def sha256_mismatch(got: str, expected: str) -> BuildUserError:
+    return BuildUserError(
+        "artifact:sha256-mismatch",
+        f"The uploaded bytes have sha256 {got}, not {expected}; they were discarded: send the "
+        "file again from offset 0.",
+    )
+
+
+def restart_upload(upload: ArtifactUpload) -> None:
+    """Drop the received bytes (they can never match the declared sha256): back to offset 0."""
+    with transaction.atomic():
+        locked = ArtifactUpload.objects.select_for_update().filter(pk=upload.pk).first()
+        if locked is not None and locked.artifact_id is None:
+            staging.discard(locked)
+            locked.received = 0
+            locked.save(update_fields=["received"])
