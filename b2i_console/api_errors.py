@@ -1,13 +1,10 @@
 """JSON errors for the REST API: every error answer is `{"code": "...", "message": "..."}`.
 
-Use it from any app:
-
-    from b2i_console.api_errors import ApiError
-    raise ApiError("project:has-active-builds", "Cancel the running builds first.", status=409)
-
-The handler (settings REST_FRAMEWORK["EXCEPTION_HANDLER"]) also turns Django's Http404 /
-PermissionDenied, DRF's exceptions, and errors carrying `.code` + `.message` (OciError,
-SecretDecryptionError) into this shape. Validation errors add `"fields": {name: [messages]}`.
+Domain code and views raise `b2i_console.errors.UserError` (free of DRF); this handler
+(settings REST_FRAMEWORK["EXCEPTION_HANDLER"]) is the one place that turns it into a response,
+with its status and extra fields. It also turns Django's Http404 / PermissionDenied, DRF's
+exceptions, and errors carrying `.code` + `.message` (OciError, SecretDecryptionError) into this
+shape. Validation errors add `"fields": {name: [messages]}`.
 """
 
 from __future__ import annotations
@@ -20,9 +17,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from b2i_console.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -30,19 +30,6 @@ UNSTORABLE_MESSAGE = (
     "A value in the request cannot be stored (a NUL character, a number out of range or a text "
     "too long); change it and try again."
 )
-
-
-class ApiError(exceptions.APIException):
-    """An error the user caused, with a stable code and an actionable message."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-
-    def __init__(self, code: str, message: str, *, status: int = 400, **extra: Any) -> None:
-        super().__init__(detail=message, code=code)
-        self.status_code = status
-        self.error_code = code
-        self.message = message
-        self.extra = extra
 
 
 _DRF_CODES: list[tuple[type[Exception], str]] = [
@@ -98,7 +85,7 @@ def _in_use_message(exc: ProtectedError | RestrictedError) -> str:
 
 
 def _convert_foreign(exc: Exception) -> Exception:
-    """Map Django's and our domain exceptions onto DRF ones before DRF's own handler runs."""
+    """Map Django's exceptions onto DRF ones, and coded errors onto UserError."""
     if isinstance(exc, Http404):
         return exceptions.NotFound(str(exc) or "Not found.")
     if isinstance(exc, PermissionDenied):
@@ -108,30 +95,32 @@ def _convert_foreign(exc: Exception) -> Exception:
         return exceptions.ValidationError(detail)
     if isinstance(exc, ProtectedError | RestrictedError):
         # RESTRICT (e.g. a registry secret used by an image builder) is "in use" as well.
-        return ApiError("conflict:in-use", _in_use_message(exc), status=409)
+        return UserError("conflict:in-use", _in_use_message(exc), status=409)
     if isinstance(exc, DataError):
         # The database refused a value validation let through: the request's fault, but logged
         # with its traceback so the missing validation gets noticed and added.
         logger.warning("database refused a request value: %s", exc, exc_info=exc)
-        return ApiError("request:unstorable-value", UNSTORABLE_MESSAGE, status=400)
+        return UserError("request:unstorable-value", UNSTORABLE_MESSAGE, status=400)
     code, message = getattr(exc, "code", None), getattr(exc, "message", None)
-    if isinstance(code, str) and isinstance(message, str) and not isinstance(exc, ApiError):
-        # Domain errors (OciError, SecretDecryptionError…) carry their own stable code.
-        return ApiError(code, message, status=getattr(exc, "http_status", 400))
+    if isinstance(code, str) and isinstance(message, str) and not isinstance(exc, UserError):
+        # Errors of the engine and of libraries (OciError, SecretDecryptionError…) carry their
+        # own stable code; they are the user's to fix here (a bad registry, an old secret).
+        return UserError(code, message)
     return exc
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render every API error as {"code", "message"} with the right 4xx status."""
     exc = _convert_foreign(exc)
+    if isinstance(exc, UserError):
+        set_rollback()  # as DRF does for its own exceptions: ATOMIC_REQUESTS work is undone
+        return Response(_body(exc.code, exc.message, **exc.extra), status=exc.status)
     if not isinstance(exc, exceptions.APIException):
         return None  # a real bug: let Django log it and answer 500
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, ApiError):
-        response.data = _body(exc.error_code, exc.message, **exc.extra)
-    elif isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.ValidationError):
         response.data = _validation_body(exc)
     else:
         code = next((c for kind, c in _DRF_CODES if isinstance(exc, kind)), "request:error")

@@ -24,6 +24,7 @@ from django.db import connection
 from django.utils.module_loading import import_string
 
 from b2i.oci.events import Event
+from b2i_console.errors import UserError
 from builders import services
 from builders.artifacts.storage import local_storage_path
 from builders.logs import RunLog
@@ -229,7 +230,7 @@ def local_artifact(
             artifact = fetch_artifact_for_run(run, Path(workdir), log)
         else:
             if run.artifact is None:
-                raise services.BuildUserError("build:user:no-artifact", "the run has no artifact")
+                raise UserError("build:user:no-artifact", "the run has no artifact")
             artifact = run.artifact
         path = storage_file_path(artifact, Path(workdir))
         on_event(
@@ -263,8 +264,8 @@ def copy_from_storage(artifact: Artifact, target: Path) -> Path:
     return target
 
 
-def missing_artifact(artifact: Artifact) -> services.BuildUserError:
-    return services.BuildUserError(
+def missing_artifact(artifact: Artifact) -> UserError:
+    return UserError(
         "artifact:missing",
         f"The stored artifact {artifact.file_name} is gone from storage; upload it again.",
     )

@@ -22,23 +22,13 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from b2i_console.errors import UserError
 from builders.logs import RunLog, failure_line, notify_state
 from builders.models import Artifact, BuildRun, BuildState, ImageBuilder
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-
-
-class BuildUserError(Exception):
-    """A request the user can fix: carries a stable code and a message (answered as 4xx)."""
-
-    def __init__(self, code: str, message: str, status: int = 400, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.http_status = status  # read by b2i_console.api_errors
-        self.extra = extra
 
 
 # --- starting runs -------------------------------------------------------------------------
@@ -465,14 +455,14 @@ def check_builder_fields(
 ) -> Any:
     """Validate environment/kind/secret of a builder; return the project's registry secret."""
     if artifact_kind not in environment.artifact_kinds:
-        raise BuildUserError(
+        raise UserError(
             "builder:environment-kind-mismatch",
             f"The build environment {environment.name} does not take {artifact_kind.upper()} "
             f"artifacts; pick one for {artifact_kind.upper()}.",
         )
     secret = project.registry_secrets.filter(name=registry_secret_name or "").first()
     if secret is None:
-        raise BuildUserError(
+        raise UserError(
             "builder:unknown-registry-secret",
             f"This project has no registry secret named {registry_secret_name!r}.",
         )
@@ -481,7 +471,7 @@ def check_builder_fields(
 
 def check_artifact_matches(artifact: Artifact | None, artifact_kind: str) -> None:
     if artifact is not None and artifact.kind != artifact_kind:
-        raise BuildUserError(
+        raise UserError(
             "build:user:kind-mismatch",
             f"this file is a {artifact.kind.upper()}, not a {artifact_kind.upper()}",
         )
@@ -492,7 +482,7 @@ def check_builder_draft(
 ) -> ImageBuilder:
     """Validate a new builder's fields as create does; return it unsaved (for previews)."""
     if artifact is None:
-        raise BuildUserError(
+        raise UserError(
             "builder:artifact-required",
             "Upload the artifact (file), or give artifact_id or upload_id.",
         )
@@ -506,7 +496,7 @@ def check_builder_draft(
     )
     check_artifact_matches(artifact, fields["artifact_kind"])
     if ImageBuilder.objects.filter(project=project, name=fields["name"]).exists():
-        raise BuildUserError(
+        raise UserError(
             "builder:name-taken",
             f"This project already has an image builder named {fields['name']!r}.",
             409,
@@ -524,7 +514,7 @@ def check_create_builder(
         with transaction.atomic():
             builder.save()
     except IntegrityError as exc:  # created concurrently under the same name
-        raise BuildUserError("builder:name-taken", "That name was just taken.", 409) from exc
+        raise UserError("builder:name-taken", "That name was just taken.", 409) from exc
     run = do_start_run(builder, user=user)
     return builder, run
 
@@ -549,7 +539,7 @@ def check_update_builder(builder: ImageBuilder, fields: dict[str, Any]) -> Image
 def check_delete_builder(builder: ImageBuilder) -> None:
     """Delete a builder unless a run is still active (cancel it first)."""
     if builder.runs.filter(state__in=[BuildState.PENDING, BuildState.RUNNING]).exists():
-        raise BuildUserError(
+        raise UserError(
             "builder:run-active",
             "A run of this builder is queued or running; cancel it before deleting the builder.",
             409,

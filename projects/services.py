@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from b2i_console.api_errors import ApiError
+from b2i_console.errors import UserError
 from projects.models import (
     Project,
     ProjectMembership,
@@ -42,7 +42,7 @@ def count_active_work(project: Project) -> int:
 def find_user(username: str) -> Any:
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise ApiError(
+        raise UserError(
             "members:unknown-user",
             f"There is no active user {username!r}; only existing users can be invited.",
             status=400,
@@ -56,7 +56,7 @@ def _save_new_named(obj: Workspace | Project, kind: str) -> None:
         with transaction.atomic():
             obj.save()
     except IntegrityError as exc:
-        raise ApiError(
+        raise UserError(
             f"{kind}:name-taken", f"A {kind} named {obj.name!r} already exists.", status=409
         ) from exc
 
@@ -87,7 +87,7 @@ def create_project(
 
 def _check_confirmation(kind: str, name: str, confirm: str | None) -> None:
     if confirm != name:
-        raise ApiError(
+        raise UserError(
             "delete:confirmation-required",
             f"To delete {kind} {name!r}, confirm by sending its name (confirm={name}).",
             status=400,
@@ -101,7 +101,7 @@ def delete_project(project: Project, confirm: str | None) -> None:
         locked = Project.objects.select_for_update().get(pk=project.pk)
         active = count_active_work(locked)
         if active:
-            raise ApiError(
+            raise UserError(
                 "project:has-active-builds",
                 f"Project {project.name!r} still has {active} active build(s); "
                 "wait for them or cancel them, then delete it.",
@@ -135,7 +135,7 @@ def delete_workspace(workspace: Workspace, confirm: str | None) -> None:
     _check_confirmation("workspace", workspace.name, confirm)
     with transaction.atomic():
         if workspace.projects.exists():
-            raise ApiError(
+            raise UserError(
                 "workspace:not-empty",
                 f"Workspace {workspace.name!r} still has projects; delete them first.",
                 status=409,
@@ -145,7 +145,7 @@ def delete_workspace(workspace: Workspace, confirm: str | None) -> None:
 
 def _refuse_removing_last_admin(memberships: Any, role_field_admin: str, what: str) -> None:
     if memberships.filter(role=role_field_admin).count() <= 1:
-        raise ApiError(
+        raise UserError(
             "members:last-admin",
             f"This is the last admin of the {what}; make someone else admin first.",
             status=409,

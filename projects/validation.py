@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
-from b2i_console.api_errors import ApiError
+from b2i_console.errors import UserError
 from projects.models import RegistrySecret
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def default_probe_repository(secret: RegistrySecret) -> str:
 
 
 def validate_registry_secret(secret: RegistrySecret, repository: str | None) -> ValidationReport:
-    """Probe login and push permission with the secret; raise ApiError when the host is refused."""
+    """Probe login and push permission with the secret; raise UserError when the host is refused."""
     from b2i.oci.probe import probe_registry
     from builders.proxy_settings import registry_proxy
 
@@ -59,7 +59,7 @@ def validate_registry_secret(secret: RegistrySecret, repository: str | None) -> 
     )
     if result.login_code in REFUSED_CODES:
         logger.info("registry secret %s validation refused: %s", secret.pk, result.login_code)
-        raise ApiError(result.login_code, result.login_message, status=400)
+        raise UserError(result.login_code, result.login_message, status=400)
     logger.info(
         "registry secret %s validated: login_ok=%s push_ok=%s",
         secret.pk,

@@ -20,12 +20,13 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import connection
 from django.http import Http404
 
+from b2i_console.errors import UserError
 from b2i_console.sockets import object_for_socket_user
 from projects import access
 from workloads.client import KubeError
 from workloads.manifests import shorten_name
 from workloads.models import Service
-from workloads.services import ServiceError, connect, service_status, workload_kind
+from workloads.services import connect, service_status, workload_kind
 from workloads.spec import parse_service_spec
 
 WATCH_SECONDS = 10  # also how long a closed socket's watcher may linger
@@ -100,7 +101,7 @@ class ServiceStatusConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                         self._push(loop, self._status_message())
                 finally:
                     kube.close()
-        except (KubeError, ServiceError) as error:
+        except (KubeError, UserError) as error:
             self._push(loop, {"type": "error", "code": error.code, "message": error.message})
         finally:
             connection.close()  # this thread's own connection

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core import signing
 
 from b2i.oci.events import Event
+from b2i_console.errors import UserError
 from builders.models import BuildRun
 from builders.proxy_settings import registry_no_proxy, registry_proxy, registry_proxy_off
 from builders.runner import BuildJob, RunCancelled
@@ -38,7 +39,7 @@ from workloads.jobs import (
 )
 from workloads.manifests import Manifest, render_namespace, render_pull_secret, shorten_name
 from workloads.models import Cluster
-from workloads.services import ServiceError, connect, current_cluster
+from workloads.services import connect, current_cluster
 
 ARTIFACT_SALT = "workloads.build-artifact"
 PUSHED_REFERENCE = re.compile(r"^(\S+@sha256:[0-9a-f]{64})\s*$")
@@ -101,7 +102,7 @@ def job_spec(
     run: BuildRun, job: BuildJob, cluster: Cluster, secret_name: str, proxy: JobProxy | None = None
 ) -> BuildJobSpec:
     if not cluster.console_image or not cluster.console_url:
-        raise ServiceError(
+        raise UserError(
             "kube:not-configured",
             "The Kubernetes Job executor needs the cluster's console image and console URL "
             "(admin → Workloads → Clusters).",

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
+from b2i_console.errors import UserError
 from builders.models import BuildRun, BuildState, ImageBuilder
 from builders.runner import image_reference
 from projects.models import Project, render_dockerconfigjson
@@ -36,18 +37,10 @@ logger = logging.getLogger(__name__)
 RESERVED_NAMES = {"preview"}  # a path segment of the API (services/preview/)
 
 
-class ServiceError(Exception):
-    """An error the user caused (stable code, actionable message, HTTP status)."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
 def current_cluster() -> Cluster:
     cluster = Cluster.objects.order_by("pk").first()
     if cluster is None:
-        raise ServiceError(
+        raise UserError(
             "kube:not-configured",
             "No Kubernetes cluster is configured: a platform admin adds one (kubeconfig or "
             "in-cluster) in the admin under Workloads → Clusters.",
@@ -123,7 +116,7 @@ def export_yaml(service: Service) -> str:
     """Return the YAML of the service's objects as currently deployed (Secret data redacted)."""
     spec = parse_service_spec(service.spec)
     if service.builder is None:
-        raise ServiceError("service:no-builder", "This service's image builder was deleted.")
+        raise UserError("service:no-builder", "This service's image builder was deleted.")
     namespace, objects = render_objects(
         spec, service.project, service.builder, service.deployed_run
     )
@@ -143,7 +136,7 @@ def check_spec(spec_data: dict[str, Any]) -> ServiceSpec:
     try:
         return parse_service_spec(spec_data)
     except SpecError as error:
-        raise ServiceError(error.code, str(error)) from error
+        raise UserError(error.code, str(error)) from error
 
 
 # --- create, deploy, rollback ------------------------------------------------------------
@@ -152,11 +145,9 @@ def check_spec(spec_data: dict[str, Any]) -> ServiceSpec:
 def check_service_name(project: Project, spec: ServiceSpec) -> None:
     """Refuse a reserved name or one another service of the project has."""
     if spec.name in RESERVED_NAMES:
-        raise ServiceError(
-            "service:user:name-reserved", f"{spec.name!r} is reserved; pick another."
-        )
+        raise UserError("service:user:name-reserved", f"{spec.name!r} is reserved; pick another.")
     if Service.objects.filter(project=project, name=spec.name).exists():
-        raise ServiceError(
+        raise UserError(
             "service:user:name-taken", f"A service named {spec.name!r} exists already.", 409
         )
 
@@ -167,7 +158,7 @@ def check_create_service(
     """Validate, record and apply a service: at 0 replicas until its builder's first success."""
     spec = check_spec(with_default_context(spec_data, builder))
     if builder.project_id != project.pk:
-        raise ServiceError("service:user:builder-elsewhere", "The builder is in another project.")
+        raise UserError("service:user:builder-elsewhere", "The builder is in another project.")
     check_service_name(project, spec)
     cluster = current_cluster()
     with transaction.atomic():
@@ -191,9 +182,9 @@ def check_create_service(
 def do_deploy(service: Service, run: BuildRun | None) -> list[Manifest]:
     """Apply the service's objects for `run` (None: 0 replicas) and record the outcome."""
     if run is not None and (run.state != BuildState.SUCCESSFUL or not run.digest):
-        raise ServiceError("service:user:run-not-successful", "Only successful runs deploy.")
+        raise UserError("service:user:run-not-successful", "Only successful runs deploy.")
     if service.builder is None:
-        raise ServiceError("service:no-builder", "This service's image builder was deleted.")
+        raise UserError("service:no-builder", "This service's image builder was deleted.")
     spec = parse_service_spec(service.spec)
     namespace, objects = render_objects(spec, service.project, service.builder, run)
     kube = connect(service.cluster)
@@ -233,7 +224,7 @@ def on_build_succeeded(run: BuildRun) -> list[Service]:
             continue
         try:
             do_deploy(service, run)
-        except (KubeError, ServiceError):
+        except (KubeError, UserError):
             logger.warning("service %s not rolled to run %s", service.pk, run.pk, exc_info=True)
             continue
         updated.append(service)
@@ -243,12 +234,12 @@ def on_build_succeeded(run: BuildRun) -> list[Service]:
 def check_rollback(service: Service, run_number: int) -> BuildRun:
     """Deploy the digest of an earlier successful run of the service's builder."""
     if service.builder is None:
-        raise ServiceError("service:no-builder", "This service's image builder was deleted.")
+        raise UserError("service:no-builder", "This service's image builder was deleted.")
     run = service.builder.runs.filter(number=run_number).first()
     if run is None:
-        raise ServiceError("service:user:no-such-run", f"There is no run #{run_number}.", 404)
+        raise UserError("service:user:no-such-run", f"There is no run #{run_number}.", 404)
     if run.state != BuildState.SUCCESSFUL or not run.digest:
-        raise ServiceError(
+        raise UserError(
             "service:user:run-not-successful",
             f"Run #{run_number} did not succeed, so there is no image to roll back to.",
             409,

@@ -20,12 +20,11 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from b2i_console.api_errors import ApiError
+from b2i_console.errors import UserError
 from builders.api import serializers as s
 from builders.api.views import BuildersApiView
 from builders.artifacts import uploads
 from builders.models import Artifact, ArtifactKind
-from builders.services import BuildUserError
 
 
 class KindSerializer(serializers.Serializer):  # type: ignore[type-arg]
@@ -83,7 +82,7 @@ class UploadDetail(BuildersApiView, generics.RetrieveAPIView):  # type: ignore[t
         offset_text = request.META.get("HTTP_UPLOAD_OFFSET", "")
         length_text = request.META.get("CONTENT_LENGTH", "")
         if not offset_text.isdigit() or not length_text.isdigit():
-            raise BuildUserError(
+            raise UserError(
                 "upload:bad-chunk",
                 "Send each chunk with the headers Upload-Offset and Content-Length.",
             )
@@ -128,7 +127,7 @@ class ArtifactDownload(BuildersApiView):
         try:
             stored = default_storage.open(artifact.storage_key, "rb")
         except FileNotFoundError as exc:
-            raise ApiError(
+            raise UserError(
                 "artifact:missing",
                 f"The stored artifact {artifact.file_name} is gone from storage; upload it again.",
                 status=404,

@@ -20,10 +20,8 @@ from rest_framework.throttling import AnonRateThrottle
 
 from builders import services
 from builders.api import serializers as s
-from builders.api.views import as_api_error
 from builders.artifacts.fetch import check_artifact_url
 from builders.models import ImageBuilder
-from builders.services import BuildUserError
 
 
 class TriggerThrottle(AnonRateThrottle):
@@ -49,11 +47,6 @@ class BuilderTrigger(generics.GenericAPIView):  # type: ignore[type-arg]
     permission_classes = [AllowAny]
     throttle_classes = [TriggerThrottle]
     serializer_class = s.TriggerRequestSerializer
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, BuildUserError):
-            exc = as_api_error(exc)
-        return super().handle_exception(exc)
 
     def post(self, request: Request, workspace: str, project: str, name: str) -> Response:
         token = request.query_params.get("token") or request.META.get("HTTP_X_TRIGGER_TOKEN", "")

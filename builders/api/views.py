@@ -15,12 +15,11 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from b2i_console.api_errors import ApiError
+from b2i_console.errors import UserError
 from builders import services
 from builders.api import serializers as s
 from builders.artifacts import uploads
 from builders.models import Artifact, ArtifactUpload, BuildRun, BuildState, ImageBuilder
-from builders.services import BuildUserError
 from projects.api.views import ProjectScoped
 
 STATUS_FILTERS = {
@@ -32,12 +31,8 @@ STATUS_FILTERS = {
 }
 
 
-def as_api_error(exc: BuildUserError) -> ApiError:
-    return ApiError(exc.code, exc.message, status=exc.http_status, **exc.extra)
-
-
 class BuildersApiView(ProjectScoped):
-    """Project-scoped view that turns BuildUserError into the API's JSON error, with extras."""
+    """Project-scoped view of the builders API; takes uploads when `accepts_upload`."""
 
     accepts_upload = False
 
@@ -47,11 +42,6 @@ class BuildersApiView(ProjectScoped):
             uploads.check_declared_size(request.META.get("CONTENT_LENGTH"))
             request._request.upload_handlers = [uploads.HashingUploadHandler(request._request)]
         super().initial(request, *args, **kwargs)
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, BuildUserError):
-            exc = as_api_error(exc)
-        return super().handle_exception(exc)
 
     def builder(self) -> ImageBuilder:
         builder = (
@@ -75,7 +65,7 @@ class BuildersApiView(ProjectScoped):
                 project=self.project, public_id=data["artifact_id"]
             ).first()
             if artifact is None:
-                raise BuildUserError("artifact:unknown", "No such artifact in this project.")
+                raise UserError("artifact:unknown", "No such artifact in this project.")
             services.check_artifact_matches(artifact, expected_kind or artifact.kind)
             return artifact
         if data.get("upload_id"):
@@ -125,7 +115,7 @@ class BuilderList(BuildersApiView, generics.ListCreateAPIView):  # type: ignore[
         artifact_input = {key: data.pop(key, None) for key in ("file", "artifact_id", "upload_id")}
         artifact = self.resolve_artifact(artifact_input, data["artifact_kind"])
         if artifact is None:
-            raise BuildUserError(
+            raise UserError(
                 "builder:artifact-required",
                 "Upload the artifact (file), or give artifact_id or upload_id.",
             )

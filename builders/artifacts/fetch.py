@@ -16,10 +16,10 @@ from django.conf import settings
 
 from b2i.oci.errors import OciError
 from b2i.oci.transport import build_http_client, translate_transport_error
+from b2i_console.errors import UserError
 from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
 from builders.proxy_settings import registry_proxy
-from builders.services import BuildUserError
 
 MAX_REDIRECTS = 5
 
@@ -28,11 +28,11 @@ def check_artifact_url(url: str) -> str:
     """Validate the shape of an artifact URL (http/https with a host); return it."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BuildUserError(
+        raise UserError(
             "artifact:bad-url", "The artifact URL must be an http:// or https:// URL with a host."
         )
     if parts.username or parts.password:
-        raise BuildUserError(
+        raise UserError(
             "artifact:bad-url", "Put no credentials in the artifact URL; it is stored and shown."
         )
     return url
@@ -60,12 +60,12 @@ def _follow_and_save(
                 url = check_artifact_url(urljoin(url, response.headers["location"]))
                 continue
             if response.status_code != 200:
-                raise BuildUserError(
+                raise UserError(
                     "artifact:download-failed",
                     f"Downloading the artifact answered HTTP {response.status_code}.",
                 )
             return _save_body(response, target, max_bytes)
-    raise BuildUserError("artifact:download-failed", "Too many redirects downloading the artifact.")
+    raise UserError("artifact:download-failed", "Too many redirects downloading the artifact.")
 
 
 def _save_body(response: httpx.Response, target: Path, max_bytes: int) -> tuple[str, int]:
@@ -83,8 +83,8 @@ def _save_body(response: httpx.Response, target: Path, max_bytes: int) -> tuple[
     return digest.hexdigest(), size
 
 
-def _too_large(max_bytes: int) -> BuildUserError:
-    return BuildUserError(
+def _too_large(max_bytes: int) -> UserError:
+    return UserError(
         "artifact:too-large",
         f"The artifact at the URL is larger than the limit of {max_bytes} bytes.",
         413,
@@ -100,9 +100,9 @@ def fetch_artifact_for_run(run: BuildRun, workdir: Path, log: RunLog) -> Artifac
     try:
         sha256, size = download(run.artifact_url, target, max_bytes=max_artifact_bytes())
     except OciError as exc:
-        raise BuildUserError(exc.code, exc.message) from exc
+        raise UserError(exc.code, exc.message) from exc
     if run.artifact_url_sha256 and sha256 != run.artifact_url_sha256:
-        raise BuildUserError(
+        raise UserError(
             "artifact:sha256-mismatch",
             f"The downloaded artifact has sha256 {sha256}, not {run.artifact_url_sha256}.",
         )

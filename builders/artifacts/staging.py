@@ -35,9 +35,9 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 
 from b2i.packaging.inspection import file_sha256
+from b2i_console.errors import UserError
 from builders.artifacts.storage import remove_after_commit, storage_is_local
 from builders.models import ArtifactUpload
-from builders.services import BuildUserError
 
 CHUNK = 1024 * 1024
 Read = Callable[[int], bytes]
@@ -45,7 +45,7 @@ Read = Callable[[int], bytes]
 SCRATCH_PREFIXES = ("upload-", "chunk-", "assemble-")
 
 
-class StagingLost(BuildUserError):
+class StagingLost(UserError):
     """The staged bytes of an upload are not where this server looks for them (409)."""
 
     def __init__(self, upload: ArtifactUpload, why: str, advice: str = "") -> None:

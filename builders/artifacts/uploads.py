@@ -36,10 +36,12 @@ from django.core.files.uploadhandler import FileUploadHandler
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from b2i.packaging.errors import ArtifactError
+from b2i.packaging.inspection import Inspection, inspect_artifact
+from b2i_console.errors import UserError
 from builders.artifacts import staging
 from builders.artifacts.staging import CHUNK, Read, staging_dir
 from builders.models import Artifact, ArtifactUpload
-from builders.services import BuildUserError
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +52,10 @@ def max_artifact_bytes() -> int:
     return int(settings.B2I_MAX_ARTIFACT_BYTES)
 
 
-def too_large_error(size: int | None = None) -> BuildUserError:
+def too_large_error(size: int | None = None) -> UserError:
     limit = max_artifact_bytes()
     got = f" ({size} bytes)" if size is not None else ""
-    return BuildUserError(
+    return UserError(
         "artifact:too-large",
         f"The file is larger than the limit of {limit} bytes{got} "
         "(B2I_MAX_ARTIFACT_BYTES); use a smaller artifact or ask an admin to raise the limit.",
@@ -99,7 +101,7 @@ class HashingUploadHandler(FileUploadHandler):
         if self.size > max_artifact_bytes():
             self.staged.close()
             Path(self.staged.name).unlink(missing_ok=True)
-            raise ApiTooLarge()
+            raise too_large_error()
         self.digest.update(raw_data)
         self.staged.write(raw_data)
 
@@ -109,20 +111,6 @@ class HashingUploadHandler(FileUploadHandler):
         return HashedUpload(
             self.staged, self.file_name or "artifact", self.size, self.digest.hexdigest()
         )
-
-
-def _api_too_large_class() -> type[Exception]:
-    from b2i_console.api_errors import ApiError
-
-    class _ApiTooLarge(ApiError):
-        def __init__(self) -> None:
-            error = too_large_error()
-            super().__init__(error.code, error.message, status=413)
-
-    return _ApiTooLarge
-
-
-ApiTooLarge = _api_too_large_class()
 
 
 def check_declared_size(content_length: str | None) -> None:
@@ -141,15 +129,12 @@ class StoredArtifact:
     created: bool
 
 
-def inspect_file(path: Path, expected_kind: str | None, file_name: str) -> Any:
-    """Inspect the bytes; a bad or mismatching file is a BuildUserError (400)."""
-    from b2i.packaging.errors import ArtifactError
-    from b2i.packaging.inspection import inspect_artifact
-
+def inspect_file(path: Path, expected_kind: str | None, file_name: str) -> Inspection:
+    """Inspect the bytes; a bad or mismatching file is a UserError (400)."""
     try:
         return inspect_artifact(path, expected_kind=expected_kind or None, filename=file_name)
     except ArtifactError as exc:
-        raise BuildUserError(exc.code, exc.message) from exc
+        raise UserError(exc.code, exc.message) from exc
 
 
 def store_artifact(
@@ -219,7 +204,7 @@ def begin_chunked_upload(
     if total_size > max_artifact_bytes():
         raise too_large_error(total_size)
     if sha256 and not SHA256_RE.match(sha256):
-        raise BuildUserError("artifact:bad-sha256", "sha256 must be 64 lower-case hex digits")
+        raise UserError("artifact:bad-sha256", "sha256 must be 64 lower-case hex digits")
     upload = ArtifactUpload.objects.create(
         project=project,
         file_name=os.path.basename(file_name)[:255] or "artifact",
@@ -239,11 +224,11 @@ def append_chunk(upload: ArtifactUpload, offset: int, read: Read, length: int) -
         if locked is None:  # deleted (cancelled or expired) since the view read it
             raise upload_gone()
         if locked.artifact_id is not None:
-            raise BuildUserError("upload:complete", "This upload is already complete.", 409)
+            raise UserError("upload:complete", "This upload is already complete.", 409)
         if offset != locked.received:
             raise offset_mismatch(locked)
         if locked.received + length > locked.total_size:
-            raise BuildUserError(
+            raise UserError(
                 "upload:too-long",
                 f"The chunk goes past the declared size of {locked.total_size} bytes.",
                 413 if locked.received + length > max_artifact_bytes() else 400,
@@ -256,8 +241,8 @@ def append_chunk(upload: ArtifactUpload, offset: int, read: Read, length: int) -
     return locked
 
 
-def upload_gone() -> BuildUserError:
-    return BuildUserError(
+def upload_gone() -> UserError:
+    return UserError(
         "upload:gone",
         "This upload was deleted (cancelled, or expired unfinished after "
         "B2I_UPLOAD_EXPIRY_HOURS); start a new upload.",
@@ -274,8 +259,8 @@ def delete_upload(upload: ArtifactUpload) -> None:
             locked.delete()
 
 
-def offset_mismatch(upload: ArtifactUpload) -> BuildUserError:
-    return BuildUserError(
+def offset_mismatch(upload: ArtifactUpload) -> UserError:
+    return UserError(
         "upload:offset-mismatch",
         f"The server has {upload.received} bytes of this upload; send the next chunk from "
         f"offset {upload.received}.",
@@ -323,8 +308,8 @@ def complete_chunked_upload(
     return stored
 
 
-def sha256_mismatch(got: str, expected: str) -> BuildUserError:
-    return BuildUserError(
+def sha256_mismatch(got: str, expected: str) -> UserError:
+    return UserError(
         "artifact:sha256-mismatch",
         f"The uploaded bytes have sha256 {got}, not {expected}; they were discarded: send the "
         "file again from offset 0.",

@@ -12,7 +12,7 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from b2i_console.api_errors import ApiError
+from b2i_console.errors import UserError
 from projects import services
 from projects.api import serializers as s
 from projects.api.views import ProjectScoped, WorkspaceScoped
@@ -43,7 +43,7 @@ class _MemberList(_Members, generics.ListCreateAPIView):
         serializer.is_valid(raise_exception=True)
         user = services.find_user(serializer.validated_data["user"]["username"])
         if self.owner().memberships.filter(user=user).exists():
-            raise ApiError(
+            raise UserError(
                 "members:already-member",
                 f"{user.username} is already a member of this {self.place}; "
                 "change their role instead.",

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from b2i_console.api_errors import ApiError
+from b2i_console.errors import UserError
 from projects import services
 from projects.api import serializers as s
 from projects.api.views import ProjectScoped
@@ -36,7 +36,7 @@ class RegistrySecretList(ProjectScoped, generics.ListCreateAPIView):
     def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
         data = dict(serializer.validated_data)
         if self.project.registry_secrets.filter(name=data["name"]).exists():
-            raise ApiError(
+            raise UserError(
                 "secret:name-taken",
                 f"This project already has a registry secret named {data['name']!r}.",
                 status=409,

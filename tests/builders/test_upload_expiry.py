@@ -277,15 +277,15 @@ def test_admin_deletes_an_upload_with_its_staged_bytes(
 
 
 def test_a_chunk_for_an_upload_deleted_meanwhile_is_404(world: World, media_root: Path) -> None:
+    from b2i_console.errors import UserError
     from builders.artifacts import uploads
-    from builders.services import BuildUserError
 
     upload_id = begin(world, b"0123456789")
     stale = ArtifactUpload.objects.get(public_id=upload_id)  # the view read it, then ...
     ArtifactUpload.objects.filter(pk=stale.pk).delete()  # ... the expiry deleted it
-    with pytest.raises(BuildUserError) as gone:
+    with pytest.raises(UserError) as gone:
         uploads.append_chunk(stale, 0, lambda size: b"01234", 5)
-    assert (gone.value.code, gone.value.http_status) == ("upload:gone", 404)
+    assert (gone.value.code, gone.value.status) == ("upload:gone", 404)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,7 +7,8 @@ from django.db import DataError, connection, transaction
 from django.db.models import ProtectedError
 from rest_framework.test import APIRequestFactory
 
-from b2i_console.api_errors import ApiError, api_exception_handler
+from b2i_console.api_errors import api_exception_handler
+from b2i_console.errors import UserError
 from projects.crypto import SecretDecryptionError
 from projects.models import Workspace
 
@@ -19,8 +20,8 @@ def handle(exc: Exception) -> tuple[int, dict[str, object]]:
     return response.status_code, dict(response.data)
 
 
-def test_api_error_keeps_its_code_status_and_extras() -> None:
-    status, body = handle(ApiError("build:user:bad", "Fix it.", status=422, hint="h"))
+def test_a_user_error_keeps_its_code_status_and_extras() -> None:
+    status, body = handle(UserError("build:user:bad", "Fix it.", status=422, hint="h"))
     assert (status, body) == (422, {"code": "build:user:bad", "message": "Fix it.", "hint": "h"})
 
 

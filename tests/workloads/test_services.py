@@ -12,7 +12,7 @@ from workloads.client import KubeClient, KubeError
 from workloads.models import Service
 from workloads.services import (
     DeleteOptions,
-    ServiceError,
+    UserError,
     check_create_service,
     check_rollback,
     do_delete_service,
@@ -130,19 +130,19 @@ def test_rollback_deploys_an_earlier_successful_digest(world, kube):
 def test_rollback_to_a_failed_or_missing_run_is_refused(world, kube):
     service = check_create_service(world.project, SPEC, world.builder, None)
     world.run(1, state="failed")
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(UserError) as caught:
         check_rollback(service, 1)
     assert caught.value.code == "service:user:run-not-successful"
-    with pytest.raises(ServiceError, match="no run #9"):
+    with pytest.raises(UserError, match="no run #9"):
         check_rollback(service, 9)
 
 
 def test_invalid_spec_and_duplicate_names_are_user_errors(world, kube):
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(UserError) as caught:
         check_create_service(world.project, {**SPEC, "ports": []}, world.builder, None)
     assert caught.value.code == "service:user:invalid-spec"
     check_create_service(world.project, SPEC, world.builder, None)
-    with pytest.raises(ServiceError) as caught:
+    with pytest.raises(UserError) as caught:
         check_create_service(world.project, SPEC, world.builder, None)
     assert caught.value.status == 409
 

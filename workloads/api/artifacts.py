@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from b2i_console.api_errors import ApiError
+from b2i_console.errors import UserError
 from builders.models import BuildRun
 from workloads.executor import artifact_for_token
 
@@ -33,17 +33,17 @@ class BuildArtifactDownload(APIView):
         try:
             run_id, sha256 = artifact_for_token(token)
         except signing.SignatureExpired as error:
-            raise ApiError(
+            raise UserError(
                 "artifact:link-expired", "This artifact link has expired.", status=403
             ) from error
         except (signing.BadSignature, ValueError) as error:
-            raise ApiError(
+            raise UserError(
                 "artifact:bad-link", "This artifact link is not valid.", status=403
             ) from error
         run = BuildRun.objects.select_related("artifact").filter(pk=run_id).first()
         artifact = run.artifact if run else None
         if artifact is None or artifact.sha256 != sha256:
-            raise ApiError("artifact:bad-link", "This artifact link is not valid.", status=403)
+            raise UserError("artifact:bad-link", "This artifact link is not valid.", status=403)
         response = FileResponse(
             default_storage.open(artifact.storage_key, "rb"),
             as_attachment=True,

@@ -16,16 +16,15 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from b2i_console.api_errors import ApiError
+from b2i_console.errors import UserError
 from builders import services as builder_services
 from builders.api.serializers import BuilderCreateSerializer
 from builders.models import Artifact, ArtifactUpload, ImageBuilder
-from builders.services import BuildUserError
 from projects.api.views import ProjectScoped
 from workloads import services
 from workloads.client import KubeError
 from workloads.models import Service
-from workloads.services import DeleteOptions, ServiceError
+from workloads.services import DeleteOptions
 
 KUBERNETES_EXECUTOR = "workloads.executor.KubernetesJobExecutor"
 KUBE_STATUS = {
@@ -58,15 +57,10 @@ class RollbackSerializer(serializers.Serializer):  # type: ignore[type-arg]
     run = serializers.IntegerField(min_value=1, help_text="Number of a successful run.")
 
 
-def as_api_error(exc: Exception) -> Exception:
-    if isinstance(exc, ServiceError):
-        return ApiError(exc.code, exc.message, status=exc.status)
-    if isinstance(exc, BuildUserError):
-        return ApiError(exc.code, exc.message, status=exc.http_status, **exc.extra)
-    if isinstance(exc, KubeError):
-        extra = {"causes": exc.causes} if exc.causes else {}
-        return ApiError(exc.code, exc.message, status=KUBE_STATUS.get(exc.code, 502), **extra)
-    return exc
+def kube_error_answer(exc: KubeError) -> UserError:
+    """Answer a cluster's refusal: 4xx when the user can fix it, else 502 (cluster trouble)."""
+    extra = {"causes": exc.causes} if exc.causes else {}
+    return UserError(exc.code, exc.message, status=KUBE_STATUS.get(exc.code, 502), **extra)
 
 
 def service_data(service: Service) -> dict[str, Any]:
@@ -90,7 +84,9 @@ def service_data(service: Service) -> dict[str, Any]:
 
 class ServicesApiView(ProjectScoped):
     def handle_exception(self, exc: Exception) -> Response:
-        return super().handle_exception(as_api_error(exc))
+        if isinstance(exc, KubeError):
+            exc = kube_error_answer(exc)
+        return super().handle_exception(exc)
 
     def service(self) -> Service:
         service = (
@@ -110,7 +106,7 @@ class ServicesApiView(ProjectScoped):
             .first()
         )
         if builder is None:
-            raise ApiError("service:user:unknown-builder", f"No image builder {name!r} here.")
+            raise UserError("service:user:unknown-builder", f"No image builder {name!r} here.")
         return builder
 
     def create_request(self, request: Request) -> tuple[ImageBuilder, dict[str, Any]]:
@@ -118,7 +114,7 @@ class ServicesApiView(ProjectScoped):
         body.is_valid(raise_exception=True)
         spec = body.validated_data["spec"]
         if not isinstance(spec, dict):
-            raise ApiError("service:user:invalid-spec", "spec must be a JSON object.")
+            raise UserError("service:user:invalid-spec", "spec must be a JSON object.")
         return self.builder_named(body.validated_data["builder"]), spec
 
 
@@ -151,13 +147,13 @@ class ServicePreview(ServicesApiView):
         data = body.validated_data
         spec = data["spec"]
         if not isinstance(spec, dict):
-            raise ApiError("service:user:invalid-spec", "spec must be a JSON object.")
+            raise UserError("service:user:invalid-spec", "spec must be a JSON object.")
         if "builder_settings" in data:
             builder = self.draft_builder(data["builder_settings"])
         elif data.get("builder"):
             builder = self.builder_named(data["builder"])
         else:
-            raise ApiError(
+            raise UserError(
                 "validation:invalid",
                 "Give builder (an existing image builder) or builder_settings.",
                 fields={"builder": ["Give builder or builder_settings."]},
@@ -166,7 +162,7 @@ class ServicePreview(ServicesApiView):
 
     def draft_builder(self, settings: Any) -> ImageBuilder:
         if not isinstance(settings, dict):
-            raise ApiError("validation:invalid", "builder_settings must be a JSON object.")
+            raise UserError("validation:invalid", "builder_settings must be a JSON object.")
         body = BuilderCreateSerializer(data=settings, context=self.get_serializer_context())
         body.is_valid(raise_exception=True)
         fields = dict(body.validated_data)
@@ -187,7 +183,7 @@ class ServicePreview(ServicesApiView):
             return None
         artifact = found.first()
         if artifact is None:
-            raise ApiError("artifact:unknown", "No such artifact in this project.")
+            raise UserError("artifact:unknown", "No such artifact in this project.")
         return artifact
 
 
