@@ -264,7 +264,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "b2i_console.api_errors.api_exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "b2i_console.query_params.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 20,
 }
 SPECTACULAR_SETTINGS = {

@@ -9,6 +9,7 @@ from django.http import StreamingHttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from b2i_console.query_params import int_query_param
 from builders.api.views import RunDetail
 from builders.logs import line_as_json, lines_after
 from builders.models import BuildRun
@@ -16,12 +17,8 @@ from builders.models import BuildRun
 MAX_LIMIT = 5000
 
 
-def int_param(request: Request, name: str, default: int, maximum: int | None = None) -> int:
-    try:
-        value = max(0, int(request.query_params.get(name, default)))
-    except ValueError:
-        value = default
-    return min(value, maximum) if maximum is not None else value
+# A seq past any line: larger values cannot be sent to the database (bigint).
+MAX_SEQ = 2**63 - 1
 
 
 class RunLog(RunDetail):
@@ -29,8 +26,8 @@ class RunLog(RunDetail):
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         run = self.run()
-        after = int_param(request, "after", 0)
-        limit = int_param(request, "limit", 1000, MAX_LIMIT) or 1000
+        after = min(int_query_param(request, "after", 0), MAX_SEQ)
+        limit = min(int_query_param(request, "limit", 1000, minimum=1), MAX_LIMIT)
         lines = lines_after(run, after, limit + 1)
         more = len(lines) > limit
         lines = lines[:limit]
