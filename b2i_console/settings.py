@@ -7,6 +7,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from b2i_console.env import env_bool, env_int, env_list, env_str
+from b2i_console.redis_options import channel_layers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("B2I_VAR_DIR", str(BASE_DIR / "var")))
@@ -90,12 +91,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker, channel layer and cache.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "b2i"},
-    }
-}
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 # --- Auth and login throttling: 5 failures for one username from one IP lock it for 15 minutes.
 AUTHENTICATION_BACKENDS = [

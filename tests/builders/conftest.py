@@ -17,6 +17,7 @@ from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
 
 from b2i.packaging.environments import get_environment
+from b2i_console.redis_options import channel_layers
 from builders import services
 from builders.models import Artifact, BuildEnvironment, ImageBuilder
 from projects.models import Project, ProjectMembership, RegistrySecret, Workspace
@@ -73,12 +74,7 @@ def world(db: None) -> World:
 @pytest.fixture
 def channel_layer_on_redis(settings: Any, redis_url: str) -> str:
     """Use the test Redis for the channel layer (as the worker does) and as Celery's broker."""
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": "b2i"},  # as the worker
-        }
-    }
+    settings.CHANNEL_LAYERS = channel_layers(redis_url)  # as the worker
     point_celery_at(redis_url)
     return redis_url
 
