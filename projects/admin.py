@@ -87,6 +87,21 @@ class RegistrySecretForm(forms.ModelForm):
             "ca_bundle",
         ]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # clean() runs before the form's values are copied to self.instance: compare them.
+        stored = RegistrySecret.objects.filter(pk=self.instance.pk).first()
+        edited = RegistrySecret(
+            address=cleaned.get("address") or "",
+            username=cleaned.get("username") or "",
+            skip_tls_verify=bool(cleaned.get("skip_tls_verify")),
+            ca_bundle=cleaned.get("ca_bundle") or "",
+        )
+        moved = stored is not None and services.credential_target_changed(stored, edited)
+        if moved and stored.password_encrypted and not cleaned.get("new_password"):
+            self.add_error("new_password", services.REENTER_CREDENTIAL_MESSAGE)
+        return cleaned
+
     def _get_validation_exclusions(self) -> set[str]:
         # A new default replaces the old one (services.save_registry_secret), so the
         # one-default-per-project constraint must not reject the form.

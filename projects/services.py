@@ -23,6 +23,7 @@ from projects.models import (
     Workspace,
     WorkspaceMembership,
     WorkspaceRole,
+    normalize_registry_address,
 )
 
 ActiveWorkCheck = Callable[[Project], int]
@@ -191,9 +192,45 @@ def set_project_member(project: Project, user: Any, role: str) -> ProjectMembers
     return current
 
 
+REENTER_CREDENTIAL_MESSAGE = (
+    "Enter the password again: a stored password is only ever sent to the address and username "
+    "it was saved for, so changing them (or loosening TLS checks) needs the password too."
+)
+
+
+def credential_target_changed(stored: RegistrySecret, secret: RegistrySecret) -> bool:
+    """Tell whether `secret` would send the stored password elsewhere or less safely than before.
+
+    A different address or username is another recipient; turning off TLS verification or
+    trusting another CA lets a third party read the password on its way to the same address.
+    """
+    return (
+        normalize_registry_address(secret.address) != normalize_registry_address(stored.address)
+        or secret.username != stored.username
+        or (secret.skip_tls_verify and not stored.skip_tls_verify)
+        or (bool(secret.ca_bundle.strip()) and secret.ca_bundle != stored.ca_bundle)
+    )
+
+
+def check_stored_password_stays_bound(secret: RegistrySecret, password: str | None) -> None:
+    """Refuse keeping the stored password of a saved secret whose recipient changes."""
+    if secret.pk is None or password is not None:
+        return
+    stored = RegistrySecret.objects.filter(pk=secret.pk).first()
+    if stored is None or not stored.password_encrypted:
+        return
+    if credential_target_changed(stored, secret):
+        raise ApiError("secret:password-required", REENTER_CREDENTIAL_MESSAGE, status=400)
+
+
 @transaction.atomic
 def save_registry_secret(secret: RegistrySecret, password: str | None = None) -> RegistrySecret:
-    """Validate and save a secret; a new default secret takes over from the old default."""
+    """Validate and save a secret; a new default secret takes over from the old default.
+
+    `password=None` keeps the stored password, allowed only while the secret still points at
+    the address and username it was saved for (check_stored_password_stays_bound).
+    """
+    check_stored_password_stays_bound(secret, password)
     if password is not None:
         secret.password = password
     # The one-default constraint is kept below by unsetting the old default, not by refusing.

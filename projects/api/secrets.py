@@ -106,5 +106,17 @@ class RegistryProbe(ProjectScoped, generics.GenericAPIView):
             secret.password = password
         elif name:
             stored = self.project.registry_secrets.filter(name=name).first()
-            secret.password_encrypted = stored.password_encrypted if stored else ""
+            if stored is not None:
+                secret.password_encrypted = stored_password_for(stored, secret)
         return secret
+
+
+def stored_password_for(stored: RegistrySecret, probe: RegistrySecret) -> str:
+    """Return the stored (encrypted) password for a probe of the very address it was saved for.
+
+    A probe of another address, username or looser TLS must carry its own password: otherwise
+    an operator could send the stored password to a server of their choosing.
+    """
+    if stored.password_encrypted and services.credential_target_changed(stored, probe):
+        raise ApiError("secret:password-required", services.REENTER_CREDENTIAL_MESSAGE, status=400)
+    return stored.password_encrypted

@@ -196,8 +196,8 @@ class ValidateRequestSerializer(serializers.Serializer):
 class RegistryProbeSerializer(ValidateRequestSerializer):
     """Fields of a secret not saved yet (the form's Validate button before Save).
 
-    With `name` of a saved secret and no `password`, the stored password is used, so an edit
-    form can check a changed address without the password being sent back to the browser.
+    With `name` of a saved secret and no `password`, the stored password is used only for the
+    address, username and TLS settings it was saved for (else 400 secret:password-required).
     """
 
     name = serializers.CharField(required=False, max_length=63)

@@ -66,11 +66,21 @@ def test_saving_without_a_password_keeps_the_stored_one(
     world: World, operator_client: Client
 ) -> None:
     url = f"/admin/projects/registrysecret/{hub(world).pk}/change/"
-    response = operator_client.post(url, form_data(world, username="ci-2"))
+    response = operator_client.post(url, form_data(world, email="ci@example.test"))
     assert response.status_code == 302, (
         response.context and response.context["adminform"].form.errors
     )
-    assert (hub(world).username, hub(world).password) == ("ci-2", "s3cret-hub-password")
+    assert (hub(world).email, hub(world).password) == ("ci@example.test", "s3cret-hub-password")
+
+
+def test_changing_the_address_without_the_password_is_refused(
+    world: World, operator_client: Client
+) -> None:
+    url = f"/admin/projects/registrysecret/{hub(world).pk}/change/"
+    response = operator_client.post(url, form_data(world, address="http://127.0.0.1:18901"))
+    assert response.status_code == 200
+    assert "new_password" in response.context["adminform"].form.errors
+    assert hub(world).address != "http://127.0.0.1:18901"
 
 
 def test_saving_a_new_password_encrypts_it(world: World, operator_client: Client) -> None:

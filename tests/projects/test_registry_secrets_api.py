@@ -36,10 +36,11 @@ def test_password_is_accepted_but_never_returned(world: World) -> None:
 
 
 def test_update_without_password_keeps_the_stored_one(world: World) -> None:
-    response = world.client("oscar").patch(f"{SECRETS}hub/", {"username": "ci2"}, format="json")
+    body = {"email": "ci@example.test"}
+    response = world.client("oscar").patch(f"{SECRETS}hub/", body, format="json")
     assert response.status_code == 200
     hub = RegistrySecret.objects.get(project=world.shop, name="hub")
-    assert (hub.username, hub.password) == ("ci2", "s3cret-hub-password")
+    assert (hub.email, hub.password) == ("ci@example.test", "s3cret-hub-password")
 
 
 def test_update_with_password_replaces_it(world: World) -> None:

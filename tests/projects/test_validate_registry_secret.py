@@ -207,10 +207,10 @@ def test_unsaved_settings_can_be_validated_before_saving(
     assert (bad["login_ok"], bad["login_code"]) == (False, "registry:auth-failed")
 
 
-def test_edit_form_validation_reuses_the_stored_password(
+def test_edit_form_validation_reuses_the_stored_password_for_its_address(
     world: World, htpasswd_registry: Registry
 ) -> None:
-    create_secret(world, "basic", "http://127.0.0.1:9", username="bob", password="bob-secret")
+    create_secret(world, "basic", htpasswd_registry.url, username="bob", password="bob-secret")
     report = probe(world, name="basic", address=htpasswd_registry.url, username="bob")
     assert report["login_ok"] is True
 
