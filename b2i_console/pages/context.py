@@ -77,10 +77,15 @@ def project_context(request: HttpRequest, project: Project, page: str) -> dict[s
     config["can"] = {**config["can"], **can}
     config["maxArtifactBytes"] = settings.B2I_MAX_ARTIFACT_BYTES
     config["urls"] = {"project": project_url(project, "project-overview")}
-    if page == "services":
-        # Said before the five wizard steps, not only when the last one fails with 409.
+    if page in CLUSTER_PAGES:
+        # Said before the five wizard steps, not only when the last one fails with 409; and on
+        # the workload lists, which are otherwise just empty.
         context["cluster_configured"] = cluster_configured()
     return context
+
+
+# Pages that need a Kubernetes cluster and say so when none is configured.
+CLUSTER_PAGES = frozenset({"services", "deployments", "statefulsets", "jobs"})
 
 
 def cluster_configured() -> bool:

@@ -117,8 +117,18 @@ def test_chinese_is_chosen_with_the_language_cookie(tenancy: dict[str, object]) 
     assert "镜像构建器" in html
 
 
-@pytest.mark.parametrize("page", ["services/", "services/create/", "services/create/jar/"])
-def test_service_pages_say_up_front_when_no_cluster_is_configured(
+@pytest.mark.parametrize(
+    "page",
+    [
+        "services/",
+        "services/create/",
+        "services/create/jar/",
+        "deployments/",
+        "statefulsets/",
+        "jobs/",
+    ],
+)
+def test_cluster_pages_say_up_front_when_no_cluster_is_configured(
     tenancy: dict[str, object], page: str
 ) -> None:
     from workloads.models import Cluster
@@ -133,3 +143,12 @@ def test_service_pages_say_up_front_when_no_cluster_is_configured(
 def test_other_pages_carry_no_cluster_notice(tenancy: dict[str, object]) -> None:
     html = client_for(tenancy["alice"]).get("/workspaces/team/projects/shop/imagebuilders/")
     assert 'data-testid="no-cluster"' not in html.content.decode()
+
+
+def test_tokens_page_shows_the_authorization_header_with_its_placeholder(
+    tenancy: dict[str, object],
+) -> None:
+    html = client_for(tenancy["alice"]).get("/account/tokens/").content.decode()
+    # Escaped: a raw <token> is an unknown element to the browser, and the text vanished.
+    assert "Authorization: Token &lt;token&gt;</code>" in html
+    assert "<token>" not in html

@@ -9,12 +9,18 @@ export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 // An OCI repository path, optionally behind a registry host[:port].
 export const IMAGE_RE = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TOKEN_RE = /^[A-Za-z0-9]+$/;
+// Natural order, so java-8 comes before java-11 (plain string order put it after java-25).
+const NATURAL = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
 export class BuildSettings {
   constructor({ config, kind, defaultImage = "" }) {
     this.config = config;
     this.kind = kind;
     this.environments = [];
+    // The server's recommendation for the uploaded artifact. Kept, not only applied: the upload
+    // can finish before the environment list arrives (a loaded machine), and the cards rendered
+    // then must start from it instead of the first card.
+    this.recommended = null;
     this.uploader = new ArtifactUpload({
       kind, maxBytes: config.maxArtifactBytes, url: `${config.api.project}/artifacts/`, uploadsUrl: `${config.api.project}/uploads/`,
       onUploaded: (artifact) => this.recommend(artifact.inspection?.recommended_environment),
@@ -43,7 +49,8 @@ export class BuildSettings {
       list(`${this.config.api.root}/buildenvironments/`, { limit: 100 }),
       list(`${this.config.api.project}/registrysecrets/`, { limit: 100 }),
     ]);
-    this.environments = envs.results.filter((e) => e.enabled !== false && e.artifact_kinds.includes(this.kind));
+    this.environments = envs.results.filter((e) => e.enabled !== false && e.artifact_kinds.includes(this.kind))
+      .sort((a, b) => NATURAL.compare(a.name, b.name));
     this.renderEnvironments();
     this.registry.replaceChildren(...(secrets.results.length
       ? secrets.results.map((s) => h("option", { value: s.name, selected: s.is_default }, `${s.name} (${s.registry_host || s.address})`))
@@ -52,17 +59,19 @@ export class BuildSettings {
   }
 
   renderEnvironments() {
-    this.envCards.replaceChildren(...this.environments.map((env, index) => {
-      const radio = h("input", { type: "radio", name: "environment", value: env.name, checked: index === 0, "aria-label": env.title || env.name });
+    const preselected = this.environments.some((e) => e.name === this.recommended) ? this.recommended : this.environments[0]?.name;
+    this.envCards.replaceChildren(...this.environments.map((env) => {
+      const radio = h("input", { type: "radio", name: "environment", value: env.name, checked: env.name === preselected, "aria-label": env.title || env.name });
       radio.addEventListener("change", () => this.renderParameters());
       return h("label", { class: "env-card", dataset: { env: env.name } }, radio,
         h("strong", {}, env.title || env.name), h("div", { class: "small muted mono" }, env.base_image),
-        h("span", { class: "badge", hidden: true }, gettext("recommended")));
+        h("span", { class: "badge", hidden: env.name !== this.recommended }, gettext("recommended")));
     }));
     this.renderParameters();
   }
 
   recommend(name) {
+    this.recommended = name || null;
     for (const card of this.envCards.querySelectorAll(".env-card")) {
       const match = card.dataset.env === name;
       card.querySelector(".badge").hidden = !match;

@@ -1,0 +1,43 @@
+"""The Create Image Builder form's environment cards: the inspection's recommendation is the
+checked card even when the upload finishes before the environment list arrives (the race behind
+a flaky test on a loaded machine), and the cards are in natural version order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Route, expect
+
+from tests.browser.conftest import ConsoleServer, World, sign_in_as
+from tests.fixtures.artifacts import build_http_jar
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_recommendation_applies_when_the_environments_arrive_after_the_upload(
+    page: Page, context: BrowserContext, console_server: ConsoleServer, world: World, tmp_path: Path
+) -> None:
+    world.add_registry_secret("http://127.0.0.1:9")
+    sign_in_as(context, world.alice, console_server)
+    # Hold the environment list until the upload has been inspected: on a loaded machine the
+    # upload can win this race, and the cards rendered afterwards used to check the first one.
+    held: list[Route] = []
+    page.route("**/api/v1/buildenvironments/**", lambda route: held.append(route))
+    page.goto(world.project_path + "imagebuilders/create/")
+    page.get_by_role("button", name="JAR").click()
+    page.get_by_test_id("artifact-file").set_input_files(str(build_http_jar(tmp_path, "v1")))
+    expect(page.get_by_test_id("inspection-summary")).to_contain_text("recommended: java-17")
+    assert held, "the environment list was requested"
+    assert page.locator(".env-card").count() == 0
+    for route in held:
+        route.continue_()
+
+    java17 = page.locator(".env-card[data-env=java-17]")
+    expect(java17.locator("input")).to_be_checked()
+    expect(java17.locator(".badge")).to_be_visible()
+    assert page.locator(".env-card input:checked").count() == 1
+    # Versions in numeric order: 8 before 11 (string order put it last, after 25).
+    names = page.locator(".env-card").evaluate_all("cards => cards.map(c => c.dataset.env)")
+    java = [name for name in names if name.startswith("java-")]
+    assert java == ["java-8", "java-11", "java-17", "java-21", "java-25"]
