@@ -220,7 +220,7 @@ def check_stored_password_stays_bound(secret: RegistrySecret, password: str | No
     if stored is None or not stored.password_encrypted:
         return
     if credential_target_changed(stored, secret):
-        raise ApiError("secret:password-required", REENTER_CREDENTIAL_MESSAGE, status=400)
+        raise UserError("secret:password-required", REENTER_CREDENTIAL_MESSAGE, status=400)
 
 
 @transaction.atomic

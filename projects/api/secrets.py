@@ -118,5 +118,5 @@ def stored_password_for(stored: RegistrySecret, probe: RegistrySecret) -> str:
     an operator could send the stored password to a server of their choosing.
     """
     if stored.password_encrypted and services.credential_target_changed(stored, probe):
-        raise ApiError("secret:password-required", services.REENTER_CREDENTIAL_MESSAGE, status=400)
+        raise UserError("secret:password-required", services.REENTER_CREDENTIAL_MESSAGE, status=400)
     return stored.password_encrypted
