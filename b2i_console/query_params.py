@@ -13,7 +13,7 @@ from typing import Any
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 
-from b2i_console.api_errors import ApiError
+from b2i_console.errors import UserError
 
 MAX_PAGE_SIZE = 200
 
@@ -26,7 +26,7 @@ def int_query_param(request: Request, name: str, default: int, *, minimum: int =
     if raw is None or raw == "":
         return default
     if not (raw.isascii() and raw.isdigit()) or int(raw) < minimum:
-        raise ApiError(
+        raise UserError(
             "request:invalid-parameter",
             f"The query parameter {name} must be a whole number of at least {minimum}.",
             parameter=name,
