@@ -37,7 +37,8 @@ export function toast(message, kind = "info") {
 // --- Dialogs --------------------------------------------------------------------------------
 // openDialog builds a modal <dialog>; `onSubmit` returning a promise keeps the dialog open and
 // shows the error inline when it rejects, so a user's typing is never lost to a failed request.
-export function openDialog({ title, body, submitLabel = gettext("OK"), danger = false, wide = false, onSubmit, cancelLabel = gettext("Cancel") }) {
+// Without onSubmit the dialog only informs: its one button says Close, not Cancel.
+export function openDialog({ title, body, submitLabel = gettext("OK"), danger = false, wide = false, onSubmit, cancelLabel = onSubmit ? gettext("Cancel") : gettext("Close") }) {
   const error = h("div", { class: "form-error", role: "alert", hidden: true });
   const submit = h("button", { type: "submit", class: danger ? "danger" : "primary" }, submitLabel);
   const form = h("form", { method: "dialog", novalidate: true },
