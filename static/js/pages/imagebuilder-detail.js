@@ -23,6 +23,12 @@ function attr(dl, label, ...value) {
   dl.append(h("dt", {}, label), h("dd", {}, ...value));
 }
 
+// The URL holds the token, so only operators get it; others are told a token is set.
+function triggerUrl(b) {
+  if (b.trigger_url) return [h("code", { class: "small" }, b.trigger_url), " ", copyButton(b.trigger_url)];
+  return b.has_trigger_token ? gettext("Set (shown to operators only)") : gettext("No trigger token set");
+}
+
 function renderAttributes() {
   const dl = document.getElementById("builder-attrs");
   dl.replaceChildren();
@@ -36,7 +42,7 @@ function renderAttributes() {
   attr(dl, gettext("Artifact"), a ? [a.file_name, ` · ${formatBytes(a.size)} · `, download, h("div", { class: "small muted" }, a.summary)] : "—");
   if (a) attr(dl, "sha256", h("code", { class: "small" }, a.sha256), " ", copyButton(a.sha256));
   attr(dl, gettext("Update workloads"), builder.update_workloads ? gettext("Yes") : gettext("No"));
-  attr(dl, gettext("Trigger URL"), builder.trigger_url ? [h("code", { class: "small" }, builder.trigger_url), " ", copyButton(builder.trigger_url)] : gettext("No trigger token set"));
+  attr(dl, gettext("Trigger URL"), triggerUrl(builder));
   attr(dl, gettext("Created"), formatTime(builder.created_at), builder.created_by ? ` · ${builder.created_by}` : "");
   const env = document.getElementById("builder-env");
   const params = Object.entries(builder.environment_parameters || {});
