@@ -15,9 +15,9 @@ let runs = [];
 let timer = null;
 
 const runsBody = h("tbody");
-document.getElementById("runs-table").append(h("table", { class: "data", "data-testid": "runs" },
+document.getElementById("runs-table").append(h("div", { class: "table-scroll" }, h("table", { class: "data runs", "data-testid": "runs" },
   h("thead", {}, h("tr", {}, [gettext("Run"), gettext("Status"), gettext("Tag"), gettext("Started"), gettext("Duration"), gettext("Digest"), gettext("Pushed / reused"), ""].map((t) => h("th", { scope: "col" }, t)))),
-  runsBody));
+  runsBody)));
 
 function attr(dl, label, ...value) {
   dl.append(h("dt", {}, label), h("dd", {}, ...value));
@@ -56,8 +56,8 @@ function runCells(run) {
   const active = ACTIVE.includes(run.state);
   return [
     h("td", {}, h("button", { type: "button", class: "link", "aria-expanded": String(Boolean(runRows.get(run.number)?.logRow)), onclick: () => toggleLog(run.number) }, `#${run.number}`)),
-    h("td", {}, statusChip(run.state), run.error_message ? h("div", { class: "small", style: "color:var(--danger)" }, run.error_message) : null),
-    h("td", {}, h("code", {}, run.tag)),
+    h("td", { class: "run-status" }, statusChip(run.state), run.error_message ? h("div", { class: "small run-error" }, run.error_message) : null),
+    h("td", {}, h("code", { class: "run-tag" }, run.tag)),
     h("td", {}, formatTime(run.started_at || run.created_at)),
     h("td", {}, formatDuration(run.duration)),
     h("td", {}, run.digest ? [h("code", { class: "small", title: run.digest }, `${run.digest.slice(0, 19)}…`), " ", copyButton(run.digest)] : "—"),
