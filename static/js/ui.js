@@ -117,17 +117,20 @@ export function clearFieldErrors(form) {
   for (const control of $$("[aria-invalid=true]", form)) setFieldError(control, "");
 }
 
+// Field errors go under their fields; the banner says only what no field shows. The server's
+// summary of a validation error ("image_name: …") is not repeated there with its raw key.
 export function showFormError(form, box, err) {
-  const fields = err.fields || {};
-  let placed = false;
-  for (const [name, message] of Object.entries(fields)) {
+  const fields = Object.entries(err.fields || {});
+  const unplaced = [];
+  let first = null;
+  for (const [name, message] of fields) {
     const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
-    if (control) { setFieldError(control, message); placed = true; }
+    if (control) { setFieldError(control, message); first = first || control; } else unplaced.push(message);
   }
-  if (!placed || err.code) {
-    box.textContent = err.message || String(err);
-    box.hidden = false;
-  }
+  const text = fields.length ? unplaced.join(" ") : (err.message || String(err));
+  box.textContent = text;
+  box.hidden = !text;
+  if (first && !text) first.focus();
 }
 
 export function formValues(form) {
