@@ -30,13 +30,23 @@ fi
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 
-# Reinstall only when the requirement files changed since the last successful install.
-stamp=.venv/.requirements.sha256
-current=$(cat requirements.txt requirements-dev.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+# "run" installs only the runtime requirements; "test" adds the test tools (Playwright, moto,
+# mypy, ...), which a plain `make run` does not need (they doubled its first start).
+# Reinstall only when the requirement files changed since the last successful install; a
+# "test" install also covers "run", so it refreshes both stamps.
+requirements_hash() { cat "$@" pyproject.toml | sha256sum | cut -d' ' -f1; }
+run_hash=$(requirements_hash requirements.txt)
+test_hash=$(requirements_hash requirements.txt requirements-dev.txt)
+if [ "$purpose" = test ]; then
+  stamp=.venv/.requirements-test.sha256; current=$test_hash; requirements=requirements-dev.txt
+else
+  stamp=.venv/.requirements-run.sha256; current=$run_hash; requirements=requirements.txt
+fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$current" ]; then
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+  .venv/bin/pip install -q --disable-pip-version-check -r "$requirements"
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
   echo "$current" > "$stamp"
+  if [ "$purpose" = test ]; then echo "$run_hash" > .venv/.requirements-run.sha256; fi
 fi
 # pip byte-compiles site-packages but not this editable project: compile the engine once here,
 # so a `b2i` process does not recompile it (~40 ms) where PYTHONDONTWRITEBYTECODE stops Python

@@ -148,6 +148,8 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     status = serializers.SerializerMethodField()
     latest_run = serializers.SerializerMethodField()
     trigger_url = serializers.SerializerMethodField()
+    # Whether a token is set, for everyone: a viewer sees no URL, but must not be told "none".
+    has_trigger_token = serializers.SerializerMethodField()
     # Explicit default: a multipart create (with the artifact file) that leaves the box out
     # would otherwise read as False, like an unticked HTML checkbox.
     update_workloads = serializers.BooleanField(default=True)
@@ -170,6 +172,7 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "artifact",
             "status",
             "latest_run",
+            "has_trigger_token",
             "created_by",
             "created_at",
             "updated_at",
@@ -191,6 +194,9 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             "finished_at": run.finished_at,
             "duration": run.duration,  # seconds, once finished
         }
+
+    def get_has_trigger_token(self, builder: ImageBuilder) -> bool:
+        return bool(builder.trigger_token_encrypted)
 
     def get_trigger_url(self, builder: ImageBuilder) -> str | None:
         token = readable_token(builder)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
@@ -97,6 +98,12 @@ class BuilderList(BuildersApiView, generics.ListCreateAPIView):  # type: ignore[
             .annotate(latest_state=Subquery(latest.values("state")[:1]))
         )
         params = self.request.query_params
+        if params.get("ordering") == "recent":
+            # Most recently started build first (the overview's "Recent builds"); a builder
+            # that never ran counts from its creation.
+            started = Subquery(latest.values("created_at")[:1])
+            builders = builders.annotate(last_build=Coalesce(started, F("created_at")))
+            builders = builders.order_by("-last_build", "-pk")
         if params.get("status") in STATUS_FILTERS:
             builders = builders.filter(STATUS_FILTERS[params["status"]])
         if params.get("kind"):

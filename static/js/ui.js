@@ -37,7 +37,8 @@ export function toast(message, kind = "info") {
 // --- Dialogs --------------------------------------------------------------------------------
 // openDialog builds a modal <dialog>; `onSubmit` returning a promise keeps the dialog open and
 // shows the error inline when it rejects, so a user's typing is never lost to a failed request.
-export function openDialog({ title, body, submitLabel = gettext("OK"), danger = false, wide = false, onSubmit, cancelLabel = gettext("Cancel") }) {
+// Without onSubmit the dialog only informs: its one button says Close, not Cancel.
+export function openDialog({ title, body, submitLabel = gettext("OK"), danger = false, wide = false, onSubmit, cancelLabel = onSubmit ? gettext("Cancel") : gettext("Close") }) {
   const error = h("div", { class: "form-error", role: "alert", hidden: true });
   const submit = h("button", { type: "submit", class: danger ? "danger" : "primary" }, submitLabel);
   const form = h("form", { method: "dialog", novalidate: true },
@@ -116,17 +117,20 @@ export function clearFieldErrors(form) {
   for (const control of $$("[aria-invalid=true]", form)) setFieldError(control, "");
 }
 
+// Field errors go under their fields; the banner says only what no field shows. The server's
+// summary of a validation error ("image_name: …") is not repeated there with its raw key.
 export function showFormError(form, box, err) {
-  const fields = err.fields || {};
-  let placed = false;
-  for (const [name, message] of Object.entries(fields)) {
+  const fields = Object.entries(err.fields || {});
+  const unplaced = [];
+  let first = null;
+  for (const [name, message] of fields) {
     const control = form.querySelector(`[name="${CSS.escape(name)}"]`);
-    if (control) { setFieldError(control, message); placed = true; }
+    if (control) { setFieldError(control, message); first = first || control; } else unplaced.push(message);
   }
-  if (!placed || err.code) {
-    box.textContent = err.message || String(err);
-    box.hidden = false;
-  }
+  const text = fields.length ? unplaced.join(" ") : (err.message || String(err));
+  box.textContent = text;
+  box.hidden = !text;
+  if (first && !text) first.focus();
 }
 
 export function formValues(form) {

@@ -65,6 +65,8 @@ def test_builder_created_from_a_jar_builds_and_the_live_log_shows_success(
     dialog.get_by_test_id("artifact-file").set_input_files(str(build_http_jar(tmp_path, "v2")))
     expect(dialog.get_by_test_id("inspection-summary")).to_contain_text("Java 17")
     dialog.get_by_label("Tag").fill("v2")
+    # The new tag is the builder's from now on, and the dialog says so before Run.
+    expect(dialog.get_by_test_id("tag-change-note")).to_contain_text("from latest to v2")
     dialog.get_by_role("button", name="Run").click()
     second = page.locator("[data-testid=runs] tr[data-run='2']")
     expect(second).to_have_attribute("data-state", "successful", timeout=BUILD_TIMEOUT)
@@ -72,6 +74,7 @@ def test_builder_created_from_a_jar_builds_and_the_live_log_shows_success(
     expect(second_log).to_contain_text("Build completed successfully")
     rerun = BuildRun.objects.get(builder__name="hello", number=2)
     assert rerun.tag == "v2" and rerun.artifact_id != run.artifact_id
+    assert ImageBuilder.objects.get(name="hello").tag == "v2"
 
     check_log_tools(page, second_log)
     check_list_filters_and_delete(page, build_world)

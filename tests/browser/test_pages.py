@@ -5,6 +5,8 @@ These run with Django's test client (fast); the browser tests drive the same pag
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -152,3 +154,15 @@ def test_tokens_page_shows_the_authorization_header_with_its_placeholder(
     # Escaped: a raw <token> is an unknown element to the browser, and the text vanished.
     assert "Authorization: Token &lt;token&gt;</code>" in html
     assert "<token>" not in html
+
+
+def test_pages_have_a_favicon(tenancy: dict[str, object]) -> None:
+    client = client_for(tenancy["alice"])
+    html = client.get("/workspaces/").content.decode()
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', html)
+    assert icon, "no icon link"
+    answer = client.get(icon.group(1))
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith("image/svg+xml")
+    # Pages without the link (the admin, the API browser) make browsers ask for /favicon.ico.
+    assert client.get("/favicon.ico", follow=True).redirect_chain[-1][0] == icon.group(1)

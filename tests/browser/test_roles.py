@@ -29,6 +29,7 @@ def create_builder_through_api(world: World, jar: Path) -> None:
                 "environment": "java-17",
                 "image_name": "shop/hello",
                 "registry_secret": "local",
+                "trigger_token": "Secret42",
                 "file": file,
             },
             format="multipart",
@@ -74,6 +75,11 @@ def test_viewer_sees_no_create_run_or_delete_controls_and_the_api_refuses_them(
     expect(page.get_by_test_id("log-body")).to_contain_text("Build completed successfully")
     for control in ("#run-builder", "#cancel-run", "#delete-builder"):
         expect(page.locator(control)).to_have_count(0)
+    # The token is the operators' secret, but the viewer is not told there is none.
+    attributes = page.locator("#builder-attrs")
+    expect(attributes).to_contain_text("Set (shown to operators only)")
+    expect(attributes).not_to_contain_text("No trigger token set")
+    expect(attributes).not_to_contain_text("Secret42")
 
     page.goto(project + "secrets/")
     expect(page.locator("[data-testid=secrets] tr[data-name=local]")).to_be_visible()

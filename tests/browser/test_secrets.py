@@ -36,8 +36,8 @@ def test_operator_creates_a_secret_and_validate_reports_login_and_push(
     sign_in_as(context, world.alice, console_server)
     page.goto(world.project_path + "secrets/")
 
+    # A new secret is checked right away: its panel opens with the results, no second click.
     create_secret(page, "local", "http://", registry.host, "", "")
-    page.get_by_test_id("run-validation").click()
     results = page.get_by_test_id("validation-results")
     results.get_by_text("Checking").wait_for(state="detached")
     expect(results.locator("[data-check=login]")).to_have_class("pass")
@@ -48,10 +48,12 @@ def test_operator_creates_a_secret_and_validate_reports_login_and_push(
     create_secret(page, "readonly", "http://", token_registry.host, "reader", "reader-secret")
     row = page.locator("[data-testid=secrets] tr[data-name=readonly]")
     expect(row).to_be_visible()
-    page.get_by_test_id("run-validation").click()
     results = page.get_by_test_id("validation-results")
-    results.get_by_text("Checking").wait_for(state="detached")
     expect(results.locator("[data-check=login]")).to_have_class("pass")
+    expect(results.locator("[data-check=push]")).to_have_class("fail")
+    # Validate again on demand from the open panel.
+    page.get_by_test_id("run-validation").click()
+    results.get_by_text("Checking").wait_for(state="detached")
     expect(results.locator("[data-check=push]")).to_have_class("fail")
 
     stored = RegistrySecret.objects.get(project=world.project, name="readonly")

@@ -48,3 +48,27 @@ def test_large_jar_uploads_in_chunks_and_oversized_files_are_refused_up_front(
     expect(page.get_by_test_id("artifact-result")).to_contain_text("the limit is 48.0 MiB")
     assert len(patches) == sent_before
     assert not Artifact.objects.filter(file_name="huge.jar").exists()
+
+
+def format_bytes(size: int) -> str:
+    """As the page's formatBytes: one decimal above 1 KiB."""
+    value, units = float(size), ["B", "KiB", "MiB", "GiB"]
+    unit = 0
+    while value >= 1024 and unit < len(units) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{value:.0f} B" if unit == 0 else f"{value:.1f} {units[unit]}"
+
+
+def test_upload_progress_counts_the_file_bytes_not_the_multipart_body(
+    page: Page, context: BrowserContext, console_server: ConsoleServer, world: World, tmp_path: Path
+) -> None:
+    world.add_registry_secret("http://127.0.0.1:9")
+    # Small (one request, not chunked); random bytes so the size is what goes on the wire.
+    jar = build_http_jar(tmp_path, extra_members={"blob.bin": os.urandom(3000)})
+    size = format_bytes(jar.stat().st_size)
+    sign_in_as(context, world.alice, console_server)
+    page.goto(world.project_path + "imagebuilders/create/")
+    page.get_by_role("button", name="JAR").click()
+    page.get_by_test_id("artifact-file").set_input_files(str(jar))
+    expect(page.get_by_test_id("inspection-summary")).to_contain_text(size)
+    expect(page.locator(".dropzone")).to_contain_text(f"{size} / {size}")

@@ -117,6 +117,7 @@ def test_roles_viewer_reads_operator_acts_outsider_sees_nothing(
     viewer = world.client("victor")
     seen = viewer.get(BUILDERS + "hello/").json()
     assert seen["name"] == "hello" and "trigger_token" not in seen and seen["trigger_url"] is None
+    assert seen["has_trigger_token"] is True  # the page says "set", not "no token"
     assert viewer.post(BUILDERS + "hello/run/", {}).status_code == 403
     assert viewer.delete(BUILDERS + "hello/").status_code == 403
     assert world.client("charlie").get(BUILDERS + "hello/").status_code == 404

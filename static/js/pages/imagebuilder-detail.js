@@ -15,12 +15,18 @@ let runs = [];
 let timer = null;
 
 const runsBody = h("tbody");
-document.getElementById("runs-table").append(h("table", { class: "data", "data-testid": "runs" },
+document.getElementById("runs-table").append(h("div", { class: "table-scroll" }, h("table", { class: "data runs", "data-testid": "runs" },
   h("thead", {}, h("tr", {}, [gettext("Run"), gettext("Status"), gettext("Tag"), gettext("Started"), gettext("Duration"), gettext("Digest"), gettext("Pushed / reused"), ""].map((t) => h("th", { scope: "col" }, t)))),
-  runsBody));
+  runsBody)));
 
 function attr(dl, label, ...value) {
   dl.append(h("dt", {}, label), h("dd", {}, ...value));
+}
+
+// The URL holds the token, so only operators get it; others are told a token is set.
+function triggerUrl(b) {
+  if (b.trigger_url) return [h("code", { class: "small" }, b.trigger_url), " ", copyButton(b.trigger_url)];
+  return b.has_trigger_token ? gettext("Set (shown to operators only)") : gettext("No trigger token set");
 }
 
 function renderAttributes() {
@@ -36,7 +42,7 @@ function renderAttributes() {
   attr(dl, gettext("Artifact"), a ? [a.file_name, ` · ${formatBytes(a.size)} · `, download, h("div", { class: "small muted" }, a.summary)] : "—");
   if (a) attr(dl, "sha256", h("code", { class: "small" }, a.sha256), " ", copyButton(a.sha256));
   attr(dl, gettext("Update workloads"), builder.update_workloads ? gettext("Yes") : gettext("No"));
-  attr(dl, gettext("Trigger URL"), builder.trigger_url ? [h("code", { class: "small" }, builder.trigger_url), " ", copyButton(builder.trigger_url)] : gettext("No trigger token set"));
+  attr(dl, gettext("Trigger URL"), triggerUrl(builder));
   attr(dl, gettext("Created"), formatTime(builder.created_at), builder.created_by ? ` · ${builder.created_by}` : "");
   const env = document.getElementById("builder-env");
   const params = Object.entries(builder.environment_parameters || {});
@@ -50,8 +56,8 @@ function runCells(run) {
   const active = ACTIVE.includes(run.state);
   return [
     h("td", {}, h("button", { type: "button", class: "link", "aria-expanded": String(Boolean(runRows.get(run.number)?.logRow)), onclick: () => toggleLog(run.number) }, `#${run.number}`)),
-    h("td", {}, statusChip(run.state), run.error_message ? h("div", { class: "small", style: "color:var(--danger)" }, run.error_message) : null),
-    h("td", {}, h("code", {}, run.tag)),
+    h("td", { class: "run-status" }, statusChip(run.state), run.error_message ? h("div", { class: "small run-error" }, run.error_message) : null),
+    h("td", {}, h("code", { class: "run-tag" }, run.tag)),
     h("td", {}, formatTime(run.started_at || run.created_at)),
     h("td", {}, formatDuration(run.duration)),
     h("td", {}, run.digest ? [h("code", { class: "small", title: run.digest }, `${run.digest.slice(0, 19)}…`), " ", copyButton(run.digest)] : "—"),

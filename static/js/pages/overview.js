@@ -14,13 +14,14 @@ count("registrysecrets", "stat-secrets");
 (async () => {
   const box = document.getElementById("recent-builds");
   try {
-    const { results } = await list(`${config.api.project}/imagebuilders/`, { limit: 5 });
+    const { results } = await list(`${config.api.project}/imagebuilders/`, { limit: 5, ordering: "recent" });
     if (!results.length) { box.replaceChildren(h("p", { class: "empty" }, gettext("No image builder yet."))); return; }
     box.replaceChildren(h("table", { class: "data" }, h("tbody", {}, results.map((b) => h("tr", {},
       h("td", { class: "name-cell" }, h("a", { href: `${config.urls.project}imagebuilders/${b.name}/` }, b.name)),
       h("td", {}, statusChip(b.status)),
       h("td", {}, b.latest_run ? `#${b.latest_run.number}` : "—"),
-      h("td", {}, formatTime(b.latest_run?.finished_at || b.created_at)))))));
+      // The time the list is ordered by: when the latest build started.
+      h("td", {}, formatTime(b.latest_run?.created_at || b.created_at)))))));
   } catch {
     box.replaceChildren(h("p", { class: "empty" }, gettext("Builds are not available.")));
   }

@@ -12,7 +12,7 @@ function validationPanel(secret) {
   const repo = h("input", { name: "repository", value: "b2i/validate", "aria-label": gettext("Repository to test push on") });
   const results = h("ul", { class: "checks", "data-testid": "validation-results", "aria-live": "polite" });
   const button = h("button", { type: "button", class: "primary small", "data-testid": "run-validation" }, gettext("Validate"));
-  button.addEventListener("click", async () => {
+  const run = async () => {
     button.disabled = true;
     results.replaceChildren(h("li", { class: "muted" }, gettext("Checking the registry…")));
     try {
@@ -25,18 +25,23 @@ function validationPanel(secret) {
     } finally {
       button.disabled = false;
     }
-  });
-  return h("div", { class: "row", style: "align-items:center" },
+  };
+  button.addEventListener("click", run);
+  const element = h("div", { class: "row", style: "align-items:center" },
     h("label", { class: "small", for: repo.id || "" }, gettext("Test push to repository")), repo, button, results);
+  return { element, run };
 }
 
-function toggleValidation(secret, button) {
+// `check`: run the validation right away (a secret just created), not only open the panel.
+function toggleValidation(secret, button, { check = false } = {}) {
   const row = button.closest("tr");
   const next = row.nextElementSibling;
   if (next && next.classList.contains("validate-row")) { next.remove(); return; }
-  const cell = h("td", { colspan: 6 }, validationPanel(secret));
+  const panel = validationPanel(secret);
+  const cell = h("td", { colspan: 6 }, panel.element);
   row.after(h("tr", { class: "validate-row run-log-row" }, cell));
   cell.querySelector("button.primary").focus();
+  if (check) panel.run();
 }
 
 function removeSecret(secret) {
@@ -96,11 +101,11 @@ document.getElementById("create-secret")?.addEventListener("click", () => {
       const address = values.address.replace(/^https?:\/\//, "");
       const body = { ...values, address: `${values.scheme}${address}` };
       delete body.scheme;
-      await api.post(base, body);
-      toast(gettext("Secret created; use Validate to check it."), "success");
+      const created = await api.post(base, body);
+      toast(gettext("Secret created; checking it now."), "success");
       await table.load();
-      const row = document.querySelector(`[data-testid=secrets] tr[data-name="${CSS.escape(values.name)}"] button`);
-      if (row && row.textContent === gettext("Validate")) row.click();
+      const validate = document.querySelector(`[data-testid=secrets] tr[data-name="${CSS.escape(created.name)}"] button`);
+      if (validate && validate.textContent === gettext("Validate")) toggleValidation(created, validate, { check: true });
     },
   });
 });

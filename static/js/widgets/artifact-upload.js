@@ -58,9 +58,12 @@ export class ArtifactUpload {
       this.progress.value = Math.round((loaded / total) * 100);
       this.progressText.textContent = `${formatBytes(loaded)} / ${formatBytes(total)}`;
     };
+    // A one-request upload reports the multipart body's bytes (boundaries and headers too):
+    // shown as the same fraction of the file, so the user sees the file's own size.
+    const ofFile = (loaded, total) => onProgress(Math.round((loaded / total) * file.size), file.size);
     this.current = this.uploadsUrl && file.size > CHUNKED_ABOVE
       ? chunkedUpload(this.uploadsUrl, file, { kind: this.kind, onProgress })
-      : upload(this.url, form, { onProgress });
+      : upload(this.url, form, { onProgress: ofFile });
     try {
       this.artifact = await this.current.promise;
       this.progress.value = 100;

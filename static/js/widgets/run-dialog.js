@@ -1,5 +1,6 @@
 // The Run dialog: optionally a new artifact and/or a new tag, and whether the workloads are
-// updated after a successful build. Resolves with the new run.
+// updated after a successful build. Resolves with the new run. Both a new artifact and a new tag
+// become the builder's own (later runs use them); the dialog says so for the tag.
 import { api } from "../api.js";
 import { field, h, openDialog, setFieldError, toast } from "../ui.js";
 import { ArtifactUpload } from "./artifact-upload.js";
@@ -10,10 +11,20 @@ export function openRunDialog({ config, builder, onStarted }) {
   const uploader = new ArtifactUpload({ kind: builder.artifact_kind, maxBytes: config.maxArtifactBytes, url: `${config.api.project}/artifacts/`, uploadsUrl: `${config.api.project}/uploads/`, label: gettext("New artifact (optional)") });
   const tag = h("input", { name: "tag", value: builder.tag, autocomplete: "off" });
   const update = h("input", { type: "checkbox", name: "update_workloads", checked: builder.update_workloads });
+  // A new tag is not for this run only: the builder keeps it, so the user is told before Run.
+  const tagNote = h("p", { class: "notice warn", role: "status", "data-testid": "tag-change-note", hidden: true });
+  tag.addEventListener("input", () => {
+    const changed = tag.value.trim() && tag.value.trim() !== builder.tag;
+    tagNote.hidden = !changed;
+    tagNote.textContent = changed
+      ? gettext("The builder's tag changes from %(old)s to %(new)s: later builds and triggers also use the new tag.")
+        .replace("%(old)s", builder.tag).replace("%(new)s", tag.value.trim())
+      : "";
+  });
   const body = h("div", {},
     h("p", { class: "muted" }, gettext("Current artifact: "), builder.artifact ? builder.artifact.file_name : "—"),
     uploader.element,
-    field(gettext("Tag"), tag, { required: true }),
+    field(gettext("Tag"), tag, { required: true }), tagNote,
     h("label", { class: "field inline" }, update, gettext("Update workloads after a successful build")));
   return openDialog({
     title: gettext("Run %s").replace("%s", builder.name), body, submitLabel: gettext("Run"), wide: true,
