@@ -47,7 +47,7 @@ def cancel_when(
         try:
             build_image(build, events.append)
             outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 - the test reports what came out
+        except BaseException as exc:  # the test reports what came out
             outcome.append(exc)
 
     thread = threading.Thread(target=run)
@@ -124,7 +124,7 @@ def test_a_polled_cancel_request_also_interrupts_a_hung_registry(
         def run() -> None:
             try:
                 build_image(request(binary, hung.host, base), cancel_requested=asked.is_set)
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 outcome.append(exc)
 
         thread = threading.Thread(target=run)
