@@ -29,6 +29,7 @@ from builders import services
 from builders.artifacts.storage import local_storage_path
 from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
+from builders.transient_retry import execute_with_transient_retries
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +179,9 @@ def finish_run(run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: Build
     from celery.exceptions import SoftTimeLimitExceeded
 
     try:
-        result = execute_run(run, log, heartbeat, executor)
+        result = execute_with_transient_retries(
+            lambda: execute_run(run, log, heartbeat, executor), log, heartbeat.cancelled
+        )
     except (RunCancelled, BuildCancelled):
         services.do_mark_cancelled(run, log)
     except SoftTimeLimitExceeded:
