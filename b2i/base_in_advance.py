@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -56,8 +57,12 @@ class AdvanceResolve:
         self.resolving = worker.submit(resolve)
 
     def _retry_sleep(self, seconds: float) -> None:
-        if self.stopped.wait(seconds):
-            raise Abandoned("the build ended before its base was resolved")
+        # Woken by the build ending (stopped) or by a cancel, whichever comes first.
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stopped.wait(min(left, 0.1)):
+                raise Abandoned("the build ended before its base was resolved")
+            self.client.retry.check_cancel()
 
     def _end(self) -> None:
         self.ended = True

@@ -197,6 +197,7 @@ def build_request(args: argparse.Namespace) -> BuildRequest:
         source=args.source or "",
         exploded=None if args.split_layers else False,
         layer_cache=layer_cache_dir(args.layer_cache),
+        retry_budget=args.retry_budget,
     )
 
 
@@ -292,6 +293,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="hosts, .domains, host:port, IPs, CIDRs reached directly, replacing NO_PROXY and "
         "the loopback default ('' proxies everything)",
+    )
+    build.add_argument(
+        "--retry-budget",
+        type=float,
+        default=float(os.environ.get("B2I_REGISTRY_RETRY_BUDGET") or 180),
+        metavar="SECONDS",
+        help="time a flaky registry may cost (failed requests and waits) before the push "
+        "fails (default $B2I_REGISTRY_RETRY_BUDGET or 180)",
     )
     build.add_argument("--source", help="org.opencontainers.image.source label")
     build.add_argument(

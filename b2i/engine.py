@@ -10,7 +10,7 @@
             registries={"registry.example.com": RegistryAccess(credentials=...)},
         ),
         on_event=print,                            # an EventSink: b2i.oci.events.Event
-        cancel_requested=lambda: False,            # checked between steps and blob uploads
+        cancel_requested=lambda: False,            # polled; a cancel interrupts blocked requests
     )
     result.reference  # "registry.example.com/team/app@sha256:…"
 
@@ -28,7 +28,12 @@ an image index (b2i.oci.multiplatform); the artifact layers are written and uplo
 Errors: `ArtifactError` (b2i.packaging.errors) for unusable artifacts, `OciError`
 (b2i.oci.errors) for registries and images, `BuildError` for everything else the user
 can fix; all three carry a stable `code` and an actionable `message`. A cancel raises
-`BuildCancelled`. No Django, no printing: progress goes to the EventSink only.
+`BuildCancelled`, within a fraction of a second whatever the build is waiting for: the
+request's CancelToken (set by the caller, or by `cancel_requested` turning true) shuts down the
+build's registry connections and ends retry waits (b2i.oci.cancel); any failure that follows
+a cancel is reported as the cancel. Registry requests are retried on their own (408/429/5xx,
+connection errors) within `retry_budget` seconds per registry. No Django, no printing:
+progress goes to the EventSink only.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from typing import Any
 from b2i.base_in_advance import AdvanceResolve, base_in_advance
 from b2i.engine_layers import EarlyUploads, WrittenLayers, write_artifact_layers
 from b2i.oci.auth import Credentials
+from b2i.oci.cancel import BuildCancelled as BuildCancelled  # the engine's public name
+from b2i.oci.cancel import CancelToken, linked
 from b2i.oci.digest_cache import digest_cache_in
 from b2i.oci.errors import OciError
 from b2i.oci.events import Event, EventSink, ignore_event
@@ -91,10 +98,6 @@ class BuildError(Exception):
         self.message = message
 
 
-class BuildCancelled(Exception):
-    """The build was cancelled between steps or between blob uploads."""
-
-
 @dataclass(frozen=True)
 class RegistryAccess:
     """How to talk to one registry host."""
@@ -137,6 +140,11 @@ class BuildRequest:
     # A directory for b2i.oci.layer_cache: unchanged layers are neither re-tarred nor
     # re-compressed on a rebuild (shared safely by concurrent builds). None: no cache.
     layer_cache: Path | None = None
+    # Setting it cancels the build at once, blocked requests included; None: one of its own,
+    # set when `cancel_requested` turns true.
+    cancel: CancelToken | None = None
+    # Seconds of failed requests and retry waits a registry may cost before the push fails.
+    retry_budget: float = 180.0
 
 
 @dataclass(frozen=True)
@@ -171,12 +179,14 @@ class _Run:
     request: BuildRequest
     on_event: EventSink
     cancel_requested: Callable[[], bool]
+    token: CancelToken = field(default_factory=CancelToken)
     timings: dict[str, float] = field(default_factory=dict)
     clients: dict[str, RegistryClient] = field(default_factory=dict)
 
     def checkpoint(self) -> None:
         if self.cancel_requested():
-            raise BuildCancelled("the build was cancelled")
+            self.token.set()
+        self.token.check()
 
     @contextlib.contextmanager
     def step(self, name: str, message: str = "") -> Iterator[None]:
@@ -219,6 +229,8 @@ class _Run:
             allowed_networks=self.request.allowed_networks,
             on_event=on_event,
             proxy=self.request.proxy,
+            retry_budget=self.request.retry_budget,
+            cancel=self.token,
         )
 
     def events_to(self, reference: Reference) -> Callable[[EventSink], RegistryClient]:
@@ -244,11 +256,21 @@ def build_image(
     cancel_requested: Callable[[], bool] = lambda: False,
 ) -> BuildResult:
     """Inspect the artifact, build the image on its base and push it; return what was pushed."""
-    run = _Run(request, on_event, cancel_requested)
-    try:
-        return _build(run)
-    finally:
-        run.close()
+    token = request.cancel or CancelToken()
+    run = _Run(request, on_event, cancel_requested, token)
+    with linked(cancel_requested, token):
+        try:
+            return _build(run)
+        except BuildCancelled:
+            raise
+        except Exception as error:
+            # A cancel makes the requests in flight fail (their connections are shut down):
+            # whatever error that surfaces as, the build was cancelled.
+            if token.is_set():
+                raise BuildCancelled("the build was cancelled") from error
+            raise
+        finally:
+            run.close()
 
 
 def _build(run: _Run) -> BuildResult:

@@ -189,6 +189,13 @@ B2I_REGISTRY_MIRROR = env_str("B2I_REGISTRY_MIRROR")
 # replaces NO_PROXY and the loopback default as given (None: unset, "": proxy everything).
 B2I_REGISTRY_PROXY = env_str("B2I_REGISTRY_PROXY")
 B2I_NO_PROXY = os.environ.get("B2I_NO_PROXY")
+# Seconds of failed registry requests and retry waits (408/429/5xx, connection errors) a build
+# may spend per registry before its push fails: registries behind load balancers hiccup for
+# tens of seconds. A run that still fails on such a transient error is built again up to
+# B2I_BUILD_TRANSIENT_RETRIES times, after B2I_BUILD_TRANSIENT_RETRY_DELAY seconds (doubling).
+B2I_REGISTRY_RETRY_BUDGET = env_int("B2I_REGISTRY_RETRY_BUDGET", 180)
+B2I_BUILD_TRANSIENT_RETRIES = env_int("B2I_BUILD_TRANSIENT_RETRIES", 2)
+B2I_BUILD_TRANSIENT_RETRY_DELAY = env_int("B2I_BUILD_TRANSIENT_RETRY_DELAY", 10)
 
 # --- Builds.
 B2I_MAX_ARTIFACT_BYTES = env_int("B2I_MAX_ARTIFACT_BYTES", 2 * 1024**3)

@@ -44,6 +44,7 @@ def build_request(job: BuildJob) -> BuildRequest:
         mirror=settings.B2I_REGISTRY_MIRROR or None,
         source=job.source,
         layer_cache=settings.B2I_LAYER_CACHE_DIR,  # unchanged layers are not rewritten
+        retry_budget=settings.B2I_REGISTRY_RETRY_BUDGET,
         # Issue 5: JARs/WARs in Jib-style layers where the environment allows it (a one-class
         # change re-pushes a small layer); KubeSphere-style environments keep the packaged file.
         exploded=None,

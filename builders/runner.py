@@ -23,12 +23,14 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils.module_loading import import_string
 
+from b2i.oci.cancel import BuildCancelled, CancelToken
 from b2i.oci.events import Event
 from b2i_console.errors import UserError
 from builders import services
 from builders.artifacts.storage import local_storage_path
 from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
+from builders.transient_retry import execute_with_transient_retries
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +117,8 @@ class Heartbeat:
     def __init__(self, run_id: int, log: RunLog) -> None:
         self.run_id = run_id
         self.log = log
-        self.cancelled = threading.Event()
+        # A token, not a plain Event: setting it also interrupts the artifact's download.
+        self.cancelled = CancelToken()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"heartbeat-{run_id}", daemon=True)
 
@@ -177,13 +180,18 @@ def finish_run(run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: Build
     from celery.exceptions import SoftTimeLimitExceeded
 
     try:
-        result = execute_run(run, log, heartbeat, executor)
-    except RunCancelled:
+        result = execute_with_transient_retries(
+            lambda: execute_run(run, log, heartbeat, executor), log, heartbeat.cancelled
+        )
+    except (RunCancelled, BuildCancelled):
         services.do_mark_cancelled(run, log)
     except SoftTimeLimitExceeded:
         limit = settings.B2I_BUILD_SOFT_TIME_LIMIT
         services.do_mark_failed(run, "build:timeout", f"the build took longer than {limit} s", log)
     except Exception as exc:
+        if heartbeat.cancel_requested():  # the cancel interrupted what failed: not a failure
+            services.do_mark_cancelled(run, log)
+            return
         code, message = describe_error(exc)
         if code == "build:internal":
             logger.exception("run %s failed", run.pk)
@@ -205,7 +213,7 @@ def execute_run(
     run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: BuildExecutor
 ) -> dict[str, Any]:
     on_event = EventLogger(log)
-    with local_artifact(run, log, on_event) as (artifact, path):
+    with local_artifact(run, log, on_event, heartbeat.cancelled) as (artifact, path):
         if heartbeat.cancel_requested():
             raise RunCancelled()
         job = build_job(run, artifact, path)
@@ -218,7 +226,7 @@ def execute_run(
 
 @contextmanager
 def local_artifact(
-    run: BuildRun, log: RunLog, on_event: EventLogger
+    run: BuildRun, log: RunLog, on_event: EventLogger, cancel: CancelToken | None = None
 ) -> Iterator[tuple[Artifact, Path]]:
     """Yield the run's artifact as a local file: from storage, or downloaded from its URL."""
     from builders.artifacts.fetch import fetch_artifact_for_run
@@ -227,7 +235,7 @@ def local_artifact(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="b2i-run-") as workdir:
         if run.artifact_url:
-            artifact = fetch_artifact_for_run(run, Path(workdir), log)
+            artifact = fetch_artifact_for_run(run, Path(workdir), log, cancel)
         else:
             if run.artifact is None:
                 raise UserError("build:user:no-artifact", "the run has no artifact")

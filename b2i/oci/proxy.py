@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from b2i.oci.cancel import CancelToken
 from b2i.oci.errors import (
     InvalidProxyError,
     OciError,
@@ -48,6 +49,7 @@ from b2i.oci.errors import (
     is_tls_failure,
 )
 from b2i.oci.netpolicy import IPNetwork, resolve_allowed, split_host_port
+from b2i.oci.tracked_connections import TrackingBackend
 
 OFF = "off"
 LOOPBACK_BYPASS = "localhost,127.0.0.0/8,::1"
@@ -273,8 +275,10 @@ class ProxyRoutingTransport(httpx.BaseTransport):
         allowed_networks: Sequence[str],
         verify: ssl.SSLContext | bool,
         proxy_trust: ssl.SSLContext | None = None,
+        cancel: CancelToken | None = None,
     ) -> None:
         self.direct = direct
+        self.cancel = cancel
         self.config = config
         self.allowed_networks = tuple(allowed_networks)
         self.verify = verify
@@ -292,11 +296,15 @@ class ProxyRoutingTransport(httpx.BaseTransport):
             # is the registry's TLS trust (the tunnel's TLS is with the registry), PROXY_TRUST
             # that of an https:// proxy (else httpcore would use certifi, not SSL_CERT_FILE).
             tls_proxy = proxy.url.startswith("https://")
-            self.proxied[proxy] = httpx.HTTPTransport(
+            transport = httpx.HTTPTransport(
                 verify=self.verify,
                 proxy=httpx.Proxy(proxy.url, ssl_context=self.proxy_trust if tls_proxy else None),
                 retries=0,
             )
+            # As for direct connections (transport.py): a cancel interrupts the proxied ones.
+            pool = transport._pool
+            pool._network_backend = TrackingBackend(pool._network_backend, self.cancel)
+            self.proxied[proxy] = transport
         return self.proxied[proxy]
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

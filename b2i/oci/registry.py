@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from b2i.oci.auth import PROCESS_AUTH, Authenticator, Credentials, repository_scope
+from b2i.oci.cancel import CancelToken
 from b2i.oci.errors import (
     AuthFailedError,
     BlobUnknownError,
@@ -57,6 +58,7 @@ from b2i.oci.references import (
     normalise_registry,
 )
 from b2i.oci.transport import (
+    CLEANUP_TIMEOUT,
     FINAL_CONNECTION_ERRORS,
     RETRYABLE_STATUSES,
     BlobStream,
@@ -115,12 +117,14 @@ class RegistryClient:
         ca_bundle: str | None = None,
         allowed_networks: Sequence[str] = (),
         on_event: EventSink | None = None,
-        retries: int = 3,
-        retry_base_delay: float = 1.0,
+        retries: int = 8,
+        retry_base_delay: float = 0.5,
+        retry_budget: float = 180.0,
         timeout: float = 60.0,
         monolithic_limit: int = 32 * 1024 * 1024,
         chunk_size: int = 32 * 1024 * 1024,
         proxy: ProxyConfig | None = None,
+        cancel: CancelToken | None = None,
     ) -> None:
         if scheme not in ("http", "https"):
             raise OciError(f"registry scheme must be http or https, not {scheme!r}")
@@ -131,7 +135,10 @@ class RegistryClient:
         self.scheme = scheme
         self.base_url = f"{scheme}://{self.host}"
         self.on_event: EventSink = on_event or ignore_event
-        self.retry = RetryPolicy(retries=retries, base_delay=retry_base_delay)
+        self.retry = RetryPolicy(
+            retries=retries, base_delay=retry_base_delay, budget=retry_budget, cancel=cancel
+        )
+        self.cancel = cancel
         self.monolithic_limit = monolithic_limit
         self.chunk_size = chunk_size
         self.http = build_http_client(
@@ -140,6 +147,7 @@ class RegistryClient:
             allowed_networks=allowed_networks,
             timeout=timeout,
             proxy=proxy,
+            cancel=cancel,
         )
         self.auth = Authenticator(
             self.http,
@@ -189,10 +197,12 @@ class RegistryClient:
     def _send_once(
         self, method: str, url: str, headers: dict[str, str], content: object, stream: bool
     ) -> httpx.Response:
+        self.retry.check_cancel()
         request = self.http.build_request(method, url, headers=headers, content=content)  # type: ignore[arg-type]
         try:
             return self.http.send(request, stream=stream)
         except httpx.TransportError as exc:
+            self.retry.check_cancel()  # a cancel shut the connection down: that is the news
             error = translate_transport_error(exc, f"{method} {urlsplit(url).netloc}")
             if isinstance(error, FINAL_CONNECTION_ERRORS):
                 raise error from exc
@@ -354,9 +364,15 @@ class RegistryClient:
         return self._location(response, url)
 
     def _cancel_upload(self, location: str, scopes: Sequence[str]) -> None:
-        # Best effort: the registry also expires abandoned uploads by itself.
-        with contextlib.suppress(OciError, TransientError):
-            self._request("DELETE", location, scopes=scopes).close()
+        # Best effort, once, briefly, and also after a cancel (on a connection of its own): the
+        # session's bytes (the whole layer sent so far) stay on the registry's disk until it
+        # expires them, days later for registry 2.8's default purge.
+        headers = self._headers(location, scopes, {})
+        request = self.http.build_request(
+            "DELETE", location, headers=headers, timeout=CLEANUP_TIMEOUT
+        )
+        with contextlib.suppress(Exception):
+            self.http.send(request).close()
 
     def upload_blob(
         self, repo: str, digest: str, size: int, open_body: Callable[[], ReadableBody]
@@ -365,13 +381,15 @@ class RegistryClient:
         scopes = (repository_scope(repo, ("pull", "push")),)
 
         def attempt() -> None:
-            location = self._start_upload(repo, scopes)
+            # Start and commit are retried on their own; a failed request that carried the
+            # body restarts the blob here (a new session, the body opened again).
+            location = self.start_upload(repo)
             body = open_body()
             try:
                 if size <= self.monolithic_limit:
                     self._put_monolithic(location, digest, size, body, scopes)
                 else:
-                    self._put_chunked(location, digest, size, body, scopes)
+                    self._put_chunked(repo, location, digest, size, body)
             except BaseException:
                 self._cancel_upload(location, scopes)
                 raise
@@ -389,8 +407,9 @@ class RegistryClient:
         self._check_hash(hasher, digest)
 
     def _put_chunked(
-        self, location: str, digest: str, size: int, body: ReadableBody, scopes: Sequence[str]
+        self, repo: str, location: str, digest: str, size: int, body: ReadableBody
     ) -> None:
+        scopes = (repository_scope(repo, ("pull", "push")),)
         hasher = hashlib.sha256()
         offset = 0
         while offset < size:
@@ -410,7 +429,24 @@ class RegistryClient:
             offset += length
         # Check before committing so a wrong body never becomes a blob under a wrong name.
         self._check_hash(hasher, digest)
-        self._finish_upload(location, digest, scopes, b"", 0)
+        self.commit_upload(repo, location, digest)
+
+    def _commit(self, repo: str, location: str, digest: str) -> None:
+        """Complete an upload whose bytes were all sent (an empty PUT: replayable, retried).
+
+        A commit whose answer was lost may have succeeded: a retry then finds no session
+        (404) and asks whether the blob is there."""
+
+        scopes = (repository_scope(repo, ("pull", "push")),)
+
+        def attempt() -> None:
+            try:
+                self._finish_upload(location, digest, scopes, b"", 0)
+            except OciError as error:
+                if error.status != 404 or self.blob_exists(repo, digest) is None:
+                    raise
+
+        self.retry.run(attempt, self._emit_retry(f"complete the upload of {digest}"))
 
     # -- uploads streamed while their blob is still being written (see early_upload.py) --
 
@@ -436,8 +472,7 @@ class RegistryClient:
 
     def commit_upload(self, repo: str, location: str, digest: str) -> None:
         """Complete the upload at LOCATION as blob DIGEST (the registry checks the digest)."""
-        scopes = (repository_scope(repo, ("pull", "push")),)
-        self._finish_upload(location, digest, scopes, b"", 0)
+        self._commit(repo, location, digest)
 
     def cancel_upload(self, repo: str, location: str) -> None:
         """Abandon the upload at LOCATION (best effort)."""
@@ -474,7 +509,7 @@ class RegistryClient:
             return response
 
         response = self.retry.run(attempt, self._emit_retry(f"download {digest}"))
-        return BlobStream(response, digest)
+        return BlobStream(response, digest, self.cancel)
 
     @contextmanager
     def open_blob(self, repo: str, digest: str) -> Iterator[BlobStream]:

@@ -26,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 import httpcore
 import httpx
 
+from b2i.oci.cancel import BuildCancelled, CancelToken
 from b2i.oci.errors import (
     DigestMismatchError,
     OciError,
@@ -38,6 +39,7 @@ from b2i.oci.errors import (
 )
 from b2i.oci.netpolicy import resolve_allowed
 from b2i.oci.proxy import ProxyConfig, ProxyFailure, ProxyRoutingTransport
+from b2i.oci.tracked_connections import TrackingBackend
 
 T = TypeVar("T")
 
@@ -50,12 +52,17 @@ FINAL_CONNECTION_ERRORS = (TlsError, ProxyAuthError, ProxyRefusedError)
 USER_AGENT = "b2i-console/0.1"
 
 
+# Requests that clean up after a failed or cancelled build (DELETE of an upload session) get
+# this long, once: a hung registry must not hold a cancelled build's worker slot.
+CLEANUP_TIMEOUT = 1.5
+
+
 class GuardedBackend(httpcore.NetworkBackend):
     """Resolve, check and connect in one place, so DNS cannot change between check and use."""
 
-    def __init__(self, allowed_networks: Sequence[str]) -> None:
+    def __init__(self, allowed_networks: Sequence[str], cancel: CancelToken | None = None) -> None:
         self.allowed_networks = tuple(allowed_networks)
-        self.inner = httpcore.SyncBackend()
+        self.inner = TrackingBackend(httpcore.SyncBackend(), cancel)
 
     def connect_tcp(
         self,
@@ -174,8 +181,11 @@ def build_http_client(
     allowed_networks: Sequence[str] = (),
     timeout: float = 60.0,
     proxy: ProxyConfig | None = None,
+    cancel: CancelToken | None = None,
 ) -> httpx.Client:
-    """Create an httpx client whose connections (direct or through PROXY) pass the policy."""
+    """Create an httpx client whose connections (direct or through PROXY) pass the policy.
+
+    With CANCEL, setting the token interrupts every connection the client has open."""
     tls = tls_setting(verify, ca_bundle)
     transport = httpx.HTTPTransport(verify=tls, retries=0)
     pool = transport._pool
@@ -183,10 +193,12 @@ def build_http_client(
         raise RuntimeError("unexpected httpx transport: cannot install the address guard")
     # httpx exposes no public hook for the network backend; the pool reads this attribute
     # each time it opens a connection, so replacing it guards every connection.
-    pool._network_backend = GuardedBackend(allowed_networks)
+    pool._network_backend = GuardedBackend(allowed_networks, cancel)
     routed: httpx.BaseTransport = transport
     if proxy is not None and proxy.enabled:
-        routed = ProxyRoutingTransport(transport, proxy, allowed_networks, tls, default_trust())
+        routed = ProxyRoutingTransport(
+            transport, proxy, allowed_networks, tls, default_trust(), cancel=cancel
+        )
     return httpx.Client(
         transport=routed,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
@@ -237,14 +249,26 @@ def parse_retry_after(value: str | None) -> float | None:
 
 @dataclass
 class RetryPolicy:
-    """How often and how long to retry: exponential backoff with jitter, capped."""
+    """How often and how long to retry one request: exponential backoff with jitter, capped,
+    within a time budget shared by every request of the client (one build's push).
 
-    retries: int = 3
-    base_delay: float = 1.0
-    factor: float = 3.0
-    max_delay: float = 30.0
-    jitter: float = 0.1
-    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+    A registry behind a load balancer hiccups for tens of seconds: the default waits (0.5, 1,
+    2, 4, 8, then 10 s) let each request ride out a minute-long outage, and the budget bounds
+    what a registry that stays down costs the build. A cancel (CANCEL set) ends any wait.
+    """
+
+    retries: int = 8
+    base_delay: float = 0.5
+    factor: float = 2.0
+    max_delay: float = 10.0
+    jitter: float = 0.2
+    # Seconds spent on failed attempts and waits before giving up, over all requests.
+    budget: float = 180.0
+    cancel: CancelToken | None = field(default=None, repr=False)
+    # None: wait on the cancel token (or time.sleep without one); tests record the waits.
+    sleep: Callable[[float], None] | None = field(default=None, repr=False)
+    spent: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Return the wait before retry number ATTEMPT (1-based), honouring Retry-After."""
@@ -254,19 +278,45 @@ class RetryPolicy:
             backoff = max(backoff, retry_after)
         return min(backoff, self.max_delay)
 
+    def check_cancel(self) -> None:
+        """Raise BuildCancelled when the build was cancelled."""
+        if self.cancel is not None:
+            self.cancel.check()
+
+    def wait(self, seconds: float) -> None:
+        """Wait before a retry; a cancel ends the wait with BuildCancelled."""
+        if self.sleep is not None:
+            self.sleep(seconds)
+        elif self.cancel is not None:
+            self.cancel.pause(seconds)
+        else:
+            time.sleep(seconds)
+        self.check_cancel()
+
+    def spend(self, seconds: float) -> bool:
+        """Charge SECONDS to the budget; False (charging nothing) when it would overrun it."""
+        with self._lock:
+            if self.spent + seconds > self.budget:
+                return False
+            self.spent += seconds
+            return True
+
     def run(self, operation: Callable[[], T], on_retry: Callable[[int, float, str], None]) -> T:
         """Call OPERATION, retrying on TransientError; raise the last error's OciError."""
         attempt = 0
         while True:
+            self.check_cancel()
+            started = time.monotonic()
             try:
                 return operation()
             except TransientError as exc:
                 attempt += 1
-                if attempt > self.retries:
-                    raise exc.error from exc
                 wait = self.delay(attempt, exc.retry_after)
+                cost = time.monotonic() - started + wait
+                if attempt > self.retries or not self.spend(cost):
+                    raise exc.error from exc
                 on_retry(attempt, wait, exc.error.message)
-                self.sleep(wait)
+                self.wait(wait)
 
 
 def registry_error_codes(response: httpx.Response) -> tuple[tuple[str, ...], str]:
@@ -320,9 +370,12 @@ def sha256_digest(data: bytes) -> str:
 class BlobStream:
     """A blob being downloaded: iterate for chunks or read(n); checks the digest at the end."""
 
-    def __init__(self, response: httpx.Response, digest: str) -> None:
+    def __init__(
+        self, response: httpx.Response, digest: str, cancel: CancelToken | None = None
+    ) -> None:
         self.response = response
         self.digest = digest
+        self.cancel = cancel
         length = response.headers.get("Content-Length")
         self.size: int | None = int(length) if length and length.isdigit() else None
         self._chunks = response.iter_bytes(READ_SIZE)
@@ -340,6 +393,8 @@ class BlobStream:
             self._check_digest()
             return b""
         except httpx.TransportError as exc:
+            if self.cancel is not None and self.cancel.is_set():
+                raise BuildCancelled("the build was cancelled") from exc
             raise translate_transport_error(exc, f"downloading {self.digest}") from exc
         if self._hasher is not None:
             self._hasher.update(chunk)

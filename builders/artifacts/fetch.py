@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from django.conf import settings
 
+from b2i.oci.cancel import BuildCancelled, CancelToken
 from b2i.oci.errors import OciError
 from b2i.oci.transport import build_http_client, translate_transport_error
 from b2i_console.errors import UserError
@@ -38,16 +39,24 @@ def check_artifact_url(url: str) -> str:
     return url
 
 
-def download(url: str, target: Path, *, max_bytes: int) -> tuple[str, int]:
-    """Stream URL into target; return (sha256, size); refuse blocked hosts and big bodies."""
+def download(
+    url: str, target: Path, *, max_bytes: int, cancel: CancelToken | None = None
+) -> tuple[str, int]:
+    """Stream URL into target; return (sha256, size); refuse blocked hosts and big bodies.
+
+    Setting CANCEL interrupts the download at once, even from a server that went silent."""
     check_artifact_url(url)
     client = build_http_client(
-        allowed_networks=settings.B2I_ALLOWED_REGISTRY_NETWORKS, proxy=registry_proxy()
+        allowed_networks=settings.B2I_ALLOWED_REGISTRY_NETWORKS,
+        proxy=registry_proxy(),
+        cancel=cancel,
     )
     try:
         with client:
             return _follow_and_save(client, url, target, max_bytes)
     except httpx.TransportError as exc:
+        if cancel is not None and cancel.is_set():
+            raise BuildCancelled("the download was cancelled") from exc
         raise translate_transport_error(exc, f"downloading {url}") from exc
 
 
@@ -91,14 +100,18 @@ def _too_large(max_bytes: int) -> UserError:
     )
 
 
-def fetch_artifact_for_run(run: BuildRun, workdir: Path, log: RunLog) -> Artifact:
+def fetch_artifact_for_run(
+    run: BuildRun, workdir: Path, log: RunLog, cancel: CancelToken | None = None
+) -> Artifact:
     """Download the run's artifact URL, verify it, store it (deduplicated), attach it to the run."""
     from builders.artifacts.uploads import max_artifact_bytes, store_artifact
 
     log.write(f"    downloading {run.artifact_url}")
     target = workdir / "download"
     try:
-        sha256, size = download(run.artifact_url, target, max_bytes=max_artifact_bytes())
+        sha256, size = download(
+            run.artifact_url, target, max_bytes=max_artifact_bytes(), cancel=cancel
+        )
     except OciError as exc:
         raise UserError(exc.code, exc.message) from exc
     if run.artifact_url_sha256 and sha256 != run.artifact_url_sha256:
