@@ -26,7 +26,6 @@ from builders.models import Artifact, BuildEnvironment
 from builders.recommendation import recommend_available
 from builders.services import BuildUserError
 
-
 ANSWER = inline_serializer(
     "ProjectEnvironments",
     {
