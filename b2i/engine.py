@@ -308,6 +308,7 @@ def _build(run: _Run) -> BuildResult:
                 request, inspection, environment, workdir, early, artifact_sha256, run.checkpoint,
             )  # fmt: skip
             bases = _resolve_base(run, advance, base_ref, base_platforms)
+            _say_which_mirror(run, environment, base_ref)
             layers = _write_layers_step(run, writing)
             if layers.inspection is not None:
                 inspection = layers.inspection
@@ -319,6 +320,15 @@ def _build(run: _Run) -> BuildResult:
                 pairs = list(zip(bases, images, strict=True))
                 report = push_to(run, target, base_ref, pairs, layers, early)
     return _result(run, target, report, bases, images[0], inspection, environment, warnings)
+
+
+def _say_which_mirror(run: _Run, environment: BuildEnvironment, base_ref: Reference) -> None:
+    """Log the mirror that served a Docker Hub base (users ask where a base came from)."""
+    mirror = run.request.mirror
+    original = environment.base_image
+    if run.request.base_image or rewrite_docker_hub_reference(original, mirror) == original:
+        return
+    run.log("resolve-base", f"{original} was served by the registry mirror {mirror} ({base_ref})")
 
 
 def _resolve_step(run: _Run, base_ref: Reference, platform: Platform | None) -> list[BaseImage]:

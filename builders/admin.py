@@ -16,6 +16,7 @@ from builders.models import (
     BuildEnvironment,
     BuildRun,
     ImageBuilder,
+    InstallationSettings,
 )
 
 
@@ -77,3 +78,16 @@ class BuildRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # runs are started through the API or the console, never by hand
+
+
+@admin.register(InstallationSettings)
+class InstallationSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """One row: the registry mirror here wins over B2I_REGISTRY_MIRROR."""
+
+    list_display = ("__str__", "registry_mirror", "updated_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not InstallationSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

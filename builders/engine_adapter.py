@@ -12,6 +12,7 @@ from b2i.oci.auth import Credentials
 from b2i.oci.events import Event
 from b2i.packaging.environments import BuildEnvironment
 from builders.proxy_settings import registry_proxy
+from builders.registry_mirror import effective_mirror
 from builders.runner import BuildJob, RegistryTarget, RunCancelled
 
 
@@ -41,7 +42,7 @@ def build_request(job: BuildJob) -> BuildRequest:
         access_for=lambda host: RegistryAccess(),
         allowed_networks=job.allowed_networks,
         proxy=registry_proxy(),
-        mirror=settings.B2I_REGISTRY_MIRROR or None,
+        mirror=effective_mirror(),  # the admin's setting, else B2I_REGISTRY_MIRROR
         source=job.source,
         layer_cache=settings.B2I_LAYER_CACHE_DIR,  # unchanged layers are not rewritten
         retry_budget=settings.B2I_REGISTRY_RETRY_BUDGET,

@@ -11,10 +11,14 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from b2i.oci.errors import OciError
+from b2i.oci.references import parse_reference
 
 DNS1123_LABEL = RegexValidator(
     r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
@@ -315,3 +319,40 @@ class BuildLogLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}:{self.seq} {self.text[:60]}"
+
+
+class InstallationSettings(models.Model):
+    """Settings of the whole installation a platform admin changes in the admin (one row).
+
+    Empty fields fall back to the environment's settings (B2I_REGISTRY_MIRROR ...)."""
+
+    registry_mirror = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="A registry that mirrors Docker Hub (host[:port][/prefix], e.g. "
+        "harbor.example.com/dockerhub): Docker Hub bases are pulled through it. Empty: the "
+        "B2I_REGISTRY_MIRROR setting, if any.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "installation settings"
+
+    def __str__(self) -> str:
+        return "Installation settings"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1  # a singleton: whatever the admin form says, there is one row
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """Refuse a mirror that cannot prefix an image reference."""
+        mirror = self.registry_mirror.strip().rstrip("/")
+        if mirror.startswith(("http://", "https://")):
+            raise ValidationError({"registry_mirror": "Give host[:port][/prefix], no scheme."})
+        try:
+            if mirror:
+                parse_reference(f"{mirror}/library/busybox:1")
+        except OciError as exc:
+            raise ValidationError({"registry_mirror": exc.message}) from exc
+        self.registry_mirror = mirror

@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
 run_packages=(redis-server docker-registry busybox-static python3-venv gettext)
+# The local JRE 17 and Tomcat 10 base images of `make run` are made from these (no service is
+# installed: tomcat10-user brings Tomcat's files and configuration skeleton, not the daemon).
+run_packages+=(openjdk-17-jre-headless tomcat10-user tomcat-jakartaee-migration)
 test_packages=(skopeo umoci busybox-static debootstrap openjdk-17-jdk-headless chromium
                iproute2 util-linux fonts-noto-cjk)
 # Servlet APIs (javax and jakarta) to compile the test WARs; gcc + static libc for a test binary.

@@ -44,6 +44,7 @@ registry_url="http://127.0.0.1:$B2I_LOCAL_REGISTRY_PORT/v2/"
 seed_demo_base() {
   .venv/bin/python manage.py seed_demo_base --registry "127.0.0.1:$B2I_LOCAL_REGISTRY_PORT" \
     || echo "run: the demo base was not seeded (builds can still use Docker Hub bases)"
+  scripts/seed_local_bases.sh "127.0.0.1:$B2I_LOCAL_REGISTRY_PORT"  # JRE 17 + Tomcat 10, offline
 }
 if .venv/bin/python scripts/wait_for.py http "$registry_url" --timeout 1 2>/dev/null; then
   echo "run: reusing the registry answering at $registry_url"

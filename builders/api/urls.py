@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from builders.api import artifacts, environments, logs, trigger, views
+from builders.api import artifacts, environment_availability, environments, logs, trigger, views
 
 PROJECT = "workspaces/<str:workspace>/projects/<str:project>/"
 BUILDER = PROJECT + "imagebuilders/<str:name>/"
@@ -14,6 +14,11 @@ urlpatterns = [
         "buildenvironments/<str:name>/",
         environments.EnvironmentDetail.as_view(),
         name="api-environment",
+    ),
+    path(
+        PROJECT + "buildenvironments/",
+        environment_availability.ProjectEnvironmentList.as_view(),
+        name="api-project-environments",
     ),
     path(PROJECT + "artifacts/", artifacts.ArtifactList.as_view(), name="api-artifacts"),
     path(

@@ -20,6 +20,7 @@ from b2i_console.errors import UserError
 from builders import services
 from builders.api import serializers as s
 from builders.artifacts import uploads
+from builders.availability import check_base_not_known_unreachable
 from builders.models import Artifact, ArtifactUpload, BuildRun, BuildState, ImageBuilder
 from projects.api.views import ProjectScoped
 
@@ -120,6 +121,7 @@ class BuilderList(BuildersApiView, generics.ListCreateAPIView):  # type: ignore[
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         artifact_input = {key: data.pop(key, None) for key in ("file", "artifact_id", "upload_id")}
+        self.refuse_unreachable_base(data)
         artifact = self.resolve_artifact(artifact_input, data["artifact_kind"])
         if artifact is None:
             raise UserError(
@@ -132,6 +134,14 @@ class BuilderList(BuildersApiView, generics.ListCreateAPIView):  # type: ignore[
         answer = s.BuilderSerializer(builder, context=self.get_serializer_context()).data
         return Response(
             {**answer, "run": s.RunSerializer(run).data}, status=status.HTTP_201_CREATED
+        )
+
+    def refuse_unreachable_base(self, data: dict[str, Any]) -> None:
+        # Before the artifact is stored: a base known unreachable would only fail the build.
+        secret_name = (data.get("registry_secret") or {}).get("name")
+        secret = self.project.registry_secrets.filter(name=secret_name).first()
+        check_base_not_known_unreachable(
+            self.project, data["environment"], secret, admin=bool(self.request.user.is_superuser)
         )
 
 
