@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 from django import forms
 from django.contrib import admin
@@ -62,5 +60,5 @@ class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ["name", "project__name"]
     readonly_fields = ["deployed_run", "deployed_image", "error_code", "error_message"]
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
         return False  # services are created through the wizard/API, which also deploys them

@@ -160,7 +160,7 @@ class ServicePreview(ServicesApiView):
             )
         return Response({"yaml": services.preview_yaml(self.project, spec, builder)})
 
-    def draft_builder(self, settings: Any) -> ImageBuilder:
+    def draft_builder(self, settings: object) -> ImageBuilder:
         if not isinstance(settings, dict):
             raise UserError("validation:invalid", "builder_settings must be a JSON object.")
         body = BuilderCreateSerializer(data=settings, context=self.get_serializer_context())
