@@ -5,10 +5,15 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from b2i_console.env import env_bool, env_int, env_list, env_str
 from b2i_console.redis_options import channel_layers
+
+# Django's admin classes and forms take a model type parameter, as django-stubs types them
+# (admin.ModelAdmin[Project]); this makes them subscriptable at run time too.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("B2I_VAR_DIR", str(BASE_DIR / "var")))

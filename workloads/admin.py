@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from workloads.models import Cluster, Service
 
 
-class ClusterForm(forms.ModelForm):  # type: ignore[type-arg]
+class ClusterForm(forms.ModelForm[Cluster]):
     console_url = forms.URLField(required=False, assume_scheme="https")
     kubeconfig = forms.CharField(
         required=False,
@@ -44,7 +44,7 @@ class ClusterForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ClusterAdmin(admin.ModelAdmin[Cluster]):
     form = ClusterForm
     list_display = ["name", "in_cluster", "has_kubeconfig", "updated_at"]
 
@@ -54,7 +54,7 @@ class ClusterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ServiceAdmin(admin.ModelAdmin[Service]):
     list_display = ["name", "project", "builder", "state", "deployed_image", "updated_at"]
     list_filter = ["state"]
     search_fields = ["name", "project__name"]

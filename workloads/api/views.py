@@ -82,7 +82,7 @@ def service_data(service: Service) -> dict[str, Any]:
     }
 
 
-class ServicesApiView(ProjectScoped):
+class ServicesApiView(ProjectScoped[Service]):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, KubeError):
             exc = kube_error_answer(exc)
