@@ -49,7 +49,7 @@ def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **extra}
 
 
-def _flatten_messages(detail: Any) -> Any:
+def _flatten_messages(detail: object) -> object:
     if isinstance(detail, dict):
         return {key: _flatten_messages(value) for key, value in detail.items()}
     if isinstance(detail, list):

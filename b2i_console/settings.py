@@ -2,12 +2,18 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from b2i_console.env import env_bool, env_int, env_list, env_str
 from b2i_console.redis_options import channel_layers
+
+# Django's admin classes and forms take a model type parameter, as django-stubs types them
+# (admin.ModelAdmin[Project]); this makes them subscriptable at run time too.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("B2I_VAR_DIR", str(BASE_DIR / "var")))
@@ -132,7 +138,7 @@ STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (

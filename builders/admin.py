@@ -21,7 +21,7 @@ from builders.models import (
 
 
 @admin.register(BuildEnvironment)
-class BuildEnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class BuildEnvironmentAdmin(admin.ModelAdmin[BuildEnvironment]):
     list_display = ("name", "title", "base_image", "artifact_kinds", "builtin", "enabled")
     list_filter = ("builtin", "enabled")
     search_fields = ("name", "title", "base_image")
@@ -29,7 +29,7 @@ class BuildEnvironmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Artifact)
-class ArtifactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ArtifactAdmin(admin.ModelAdmin[Artifact]):
     list_display = ("file_name", "project", "kind", "size", "sha256", "created_at")
     list_filter = ("kind",)
     search_fields = ("file_name", "sha256", "project__name")
@@ -40,7 +40,7 @@ class ArtifactAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ArtifactUpload)
-class ArtifactUploadAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ArtifactUploadAdmin(admin.ModelAdmin[ArtifactUpload]):
     """Resumable uploads; deleting one cancels it and removes its staged bytes (a signal)."""
 
     list_display = ("file_name", "project", "received", "total_size", "created_at", "completed_at")
@@ -52,7 +52,7 @@ class ArtifactUploadAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ImageBuilder)
-class ImageBuilderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ImageBuilderAdmin(admin.ModelAdmin[ImageBuilder]):
     list_display = ("name", "project", "artifact_kind", "environment", "image_name", "tag")
     list_filter = ("artifact_kind", "environment")
     search_fields = ("name", "alias", "image_name", "project__name")
@@ -69,7 +69,7 @@ def cancel_runs(modeladmin: Any, request: HttpRequest, queryset: QuerySet[BuildR
 
 
 @admin.register(BuildRun)
-class BuildRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class BuildRunAdmin(admin.ModelAdmin[BuildRun]):
     list_display = ("__str__", "state", "error_code", "attempt", "worker_host", "created_at")
     list_filter = ("state",)
     search_fields = ("builder__name", "digest", "error_code")

@@ -8,14 +8,15 @@ body without Content-Length (chunked) is still counted by the upload handler whi
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from django.conf import settings
 
+# ASGI events are free-form mappings (the protocol's, typed as Django's ASGIHandler types them).
 Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UPLOAD_PATH_PARTS = ("/artifacts/", "/imagebuilders/", "/uploads/")

@@ -27,10 +27,11 @@ they may see but not change answers PermissionDenied (403).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias, TypeGuard, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, Subquery, Value
+from django.db.models.expressions import BaseExpression
 from django.http import Http404
 
 from projects.models import (
@@ -43,7 +44,13 @@ from projects.models import (
 )
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
     from projects.models import ProjectQuerySet, WorkspaceQuerySet
+
+# Whoever asks: request.user or a socket's scope["user"], signed in or anonymous.
+RequestUser: TypeAlias = "User | AnonymousUser"
+_Rows = TypeVar("_Rows", "WorkspaceQuerySet", "ProjectQuerySet")
 
 WorkspaceNeed = Literal["view", "create_project", "manage"]
 ProjectNeed = Literal["view", "operate", "manage"]
@@ -62,22 +69,22 @@ PROJECT_NEEDS: dict[str, frozenset[str]] = {
 CREATE_WORKSPACES_PERMISSION = "projects.create_workspaces"
 
 
-def _is_active(user: Any) -> bool:
+def _is_active(user: RequestUser | None) -> TypeGuard[User]:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
-def _is_platform_admin(user: Any) -> bool:
+def _is_platform_admin(user: RequestUser | None) -> TypeGuard[User]:
     return _is_active(user) and bool(user.is_superuser)
 
 
-def can_create_workspace(user: Any) -> bool:
+def can_create_workspace(user: RequestUser) -> bool:
     """Platform-admin and platform-self-provisioner may create workspaces."""
     return _is_platform_admin(user) or (
         _is_active(user) and user.has_perm(CREATE_WORKSPACES_PERMISSION)
     )
 
 
-def visible_workspaces(queryset: WorkspaceQuerySet, user: Any) -> WorkspaceQuerySet:
+def visible_workspaces(queryset: WorkspaceQuerySet, user: RequestUser) -> WorkspaceQuerySet:
     if _is_platform_admin(user):
         return queryset.all()
     if not _is_active(user):
@@ -87,7 +94,7 @@ def visible_workspaces(queryset: WorkspaceQuerySet, user: Any) -> WorkspaceQuery
     return queryset.filter(Exists(member) | Exists(project_member))
 
 
-def visible_projects(queryset: ProjectQuerySet, user: Any) -> ProjectQuerySet:
+def visible_projects(queryset: ProjectQuerySet, user: RequestUser) -> ProjectQuerySet:
     if _is_platform_admin(user):
         return queryset.all()
     if not _is_active(user):
@@ -101,7 +108,7 @@ def visible_projects(queryset: ProjectQuerySet, user: Any) -> ProjectQuerySet:
     return queryset.filter(Exists(reads_whole_workspace) | Exists(member))
 
 
-def with_roles_for(queryset: Any, user: Any) -> Any:
+def with_roles_for(queryset: _Rows, user: RequestUser) -> _Rows:
     """Annotate workspaces or projects with the user's memberships, saving queries per row.
 
     workspace_role()/project_role() use the annotations when they were made for the same user.
@@ -111,7 +118,7 @@ def with_roles_for(queryset: Any, user: Any) -> Any:
     is_projects = queryset.model is Project
     ws_ref = OuterRef("workspace") if is_projects else OuterRef("pk")
     ws_role = WorkspaceMembership.objects.filter(workspace=ws_ref, user=user).values("role")[:1]
-    annotations: dict[str, Any] = {
+    annotations: dict[str, BaseExpression] = {
         "roles_user_id": Value(user.pk),
         "ws_member_role": Subquery(ws_role),
     }
@@ -124,11 +131,11 @@ def with_roles_for(queryset: Any, user: Any) -> Any:
     return queryset.annotate(**annotations)
 
 
-def _annotated_for(obj: Any, user: Any) -> bool:
-    return getattr(obj, "roles_user_id", None) == user.pk
+def _annotated_for(obj: Workspace | Project, user: RequestUser) -> bool:
+    return bool(getattr(obj, "roles_user_id", None) == user.pk)
 
 
-def workspace_role(user: Any, workspace: Workspace) -> str | None:
+def workspace_role(user: RequestUser | None, workspace: Workspace) -> str | None:
     """Return the user's effective role in the workspace, or None when it is invisible to them."""
     if _is_platform_admin(user):
         return WorkspaceRole.ADMIN
@@ -147,7 +154,7 @@ def workspace_role(user: Any, workspace: Workspace) -> str | None:
     return WorkspaceRole.REGULAR if in_any_project else None
 
 
-def project_role(user: Any, project: Project) -> str | None:
+def project_role(user: RequestUser | None, project: Project) -> str | None:
     """Return the user's effective role in the project, or None when it is invisible to them."""
     if _is_platform_admin(user):
         return ProjectRole.ADMIN
@@ -189,21 +196,23 @@ def needs_granted(role: str | None, table: dict[str, frozenset[str]]) -> dict[st
     return {need: role is not None and role in roles for need, roles in table.items()}
 
 
-def can_workspace(user: Any, workspace: Workspace, need: WorkspaceNeed | str) -> bool:
+def can_workspace(user: RequestUser, workspace: Workspace, need: WorkspaceNeed | str) -> bool:
     """Tell whether the user may do `need` in the workspace."""
     allowed = _check_need(need, WORKSPACE_NEEDS)
     role = workspace_role(user, workspace)
     return role is not None and role in allowed
 
 
-def can(user: Any, project: Project, need: ProjectNeed | str) -> bool:
+def can(user: RequestUser, project: Project, need: ProjectNeed | str) -> bool:
     """Tell whether the user may do `need` in the project (for showing/hiding buttons)."""
     allowed = _check_need(need, PROJECT_NEEDS)
     role = project_role(user, project)
     return role is not None and role in allowed
 
 
-def check_workspace(user: Any, workspace: Workspace, need: WorkspaceNeed | str) -> Workspace:
+def check_workspace(
+    user: RequestUser, workspace: Workspace, need: WorkspaceNeed | str
+) -> Workspace:
     """Return the workspace if allowed, else raise Http404 (invisible) or PermissionDenied."""
     allowed = _check_need(need, WORKSPACE_NEEDS)
     role = workspace_role(user, workspace)
@@ -216,7 +225,7 @@ def check_workspace(user: Any, workspace: Workspace, need: WorkspaceNeed | str) 
     return workspace
 
 
-def check_project(user: Any, project: Project, need: ProjectNeed | str) -> Project:
+def check_project(user: RequestUser, project: Project, need: ProjectNeed | str) -> Project:
     """Return the project if allowed, else raise Http404 (invisible) or PermissionDenied."""
     allowed = _check_need(need, PROJECT_NEEDS)
     role = project_role(user, project)
@@ -228,7 +237,7 @@ def check_project(user: Any, project: Project, need: ProjectNeed | str) -> Proje
 
 
 def access_workspace_for_user(
-    user: Any, name: str, need: WorkspaceNeed | str = "view"
+    user: RequestUser, name: str, need: WorkspaceNeed | str = "view"
 ) -> Workspace:
     """Load a workspace by name for the user, or raise Http404 / PermissionDenied."""
     workspace = Workspace.objects.filter(name=name).first()
@@ -238,7 +247,10 @@ def access_workspace_for_user(
 
 
 def access_project_for_user(
-    user: Any, workspace: str | Workspace | None, name: str, need: ProjectNeed | str = "view"
+    user: RequestUser,
+    workspace: str | Workspace | None,
+    name: str,
+    need: ProjectNeed | str = "view",
 ) -> Project:
     """Load a project by name (inside `workspace` when given) or raise Http404 / PermissionDenied.
 
@@ -256,7 +268,7 @@ def access_project_for_user(
     return check_project(user, project, need)
 
 
-def project_filter_for_user(user: Any, prefix: str = "project") -> Q:
+def project_filter_for_user(user: RequestUser, prefix: str = "project") -> Q:
     """Return a Q limiting rows with a `project` relation to projects the user can see.
 
     Use it on other apps' querysets: `ImageBuilder.objects.filter(project_filter_for_user(user))`.

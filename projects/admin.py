@@ -19,27 +19,27 @@ from projects.models import (
 )
 
 
-class WorkspaceMembershipInline(admin.TabularInline):
+class WorkspaceMembershipInline(admin.TabularInline[WorkspaceMembership, Workspace]):
     model = WorkspaceMembership
     extra = 0
     autocomplete_fields = ["user"]
 
 
-class ProjectMembershipInline(admin.TabularInline):
+class ProjectMembershipInline(admin.TabularInline[ProjectMembership, Project]):
     model = ProjectMembership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(admin.ModelAdmin[Workspace]):
     list_display = ["name", "alias", "creator", "created_at"]
     search_fields = ["name", "alias"]
     inlines = [WorkspaceMembershipInline]
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(admin.ModelAdmin[Project]):
     list_display = ["name", "workspace", "alias", "creator", "created_at"]
     list_filter = ["workspace"]
     search_fields = ["name", "alias", "workspace__name"]
@@ -47,7 +47,7 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkspaceMembership)
-class WorkspaceMembershipAdmin(admin.ModelAdmin):
+class WorkspaceMembershipAdmin(admin.ModelAdmin[WorkspaceMembership]):
     list_display = ["workspace", "user", "role", "created_at"]
     list_filter = ["role", "workspace"]
     search_fields = ["workspace__name", "user__username"]
@@ -55,14 +55,14 @@ class WorkspaceMembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProjectMembership)
-class ProjectMembershipAdmin(admin.ModelAdmin):
+class ProjectMembershipAdmin(admin.ModelAdmin[ProjectMembership]):
     list_display = ["project", "user", "role", "created_at"]
     list_filter = ["role", "project__workspace"]
     search_fields = ["project__name", "user__username"]
     autocomplete_fields = ["user"]
 
 
-class RegistrySecretForm(forms.ModelForm):
+class RegistrySecretForm(forms.ModelForm[RegistrySecret]):
     """The password is write-only: never rendered back; left empty, the stored one is kept."""
 
     new_password = forms.CharField(
@@ -98,18 +98,24 @@ class RegistrySecretForm(forms.ModelForm):
             ca_bundle=cleaned.get("ca_bundle") or "",
         )
         moved = stored is not None and services.credential_target_changed(stored, edited)
-        if moved and stored.password_encrypted and not cleaned.get("new_password"):
+        if (
+            moved
+            and stored is not None
+            and stored.password_encrypted
+            and not cleaned.get("new_password")
+        ):
             self.add_error("new_password", services.REENTER_CREDENTIAL_MESSAGE)
         return cleaned
 
+    # A private ModelForm hook (Django 5.2) that django-stubs does not declare.
     def _get_validation_exclusions(self) -> set[str]:
         # A new default replaces the old one (services.save_registry_secret), so the
         # one-default-per-project constraint must not reject the form.
-        return {*super()._get_validation_exclusions(), "is_default"}
+        return {*super()._get_validation_exclusions(), "is_default"}  # type: ignore[misc]
 
 
 @admin.register(RegistrySecret)
-class RegistrySecretAdmin(admin.ModelAdmin):
+class RegistrySecretAdmin(admin.ModelAdmin[RegistrySecret]):
     form = RegistrySecretForm
     list_display = ["name", "project", "address", "username", "is_default", "has_password"]
     list_filter = ["is_default", "skip_tls_verify", "project__workspace"]
@@ -120,16 +126,17 @@ class RegistrySecretAdmin(admin.ModelAdmin):
         return bool(secret.password_encrypted)
 
     def save_model(
-        self, request: HttpRequest, obj: RegistrySecret, form: Any, change: bool
+        self, request: HttpRequest, obj: RegistrySecret, form: RegistrySecretForm, change: bool
     ) -> None:
         if not change:
-            obj.creator = request.user
+            # The admin site only serves signed-in staff: request.user is a User here.
+            obj.creator = request.user  # type: ignore[assignment]
         password = form.cleaned_data.get("new_password") or None
         services.save_registry_secret(obj, password)
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     """Operators may list and revoke tokens; creating one is done by its owner through the API."""
 
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at"]

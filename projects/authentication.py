@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -16,13 +16,17 @@ from rest_framework.request import Request
 
 from projects.models import ApiToken, hash_api_token
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from drf_spectacular.openapi import AutoSchema
+
 TOKEN_PREFIX = "b2i_"  # noqa: S105 (a public marker, not a secret)
 # Writing last_used_at on every request would turn each API read into a write; a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def create_api_token(
-    user: Any, name: str, expires_at: datetime | None = None
+    user: User, name: str, expires_at: datetime | None = None
 ) -> tuple[ApiToken, str]:
     """Create a token for the user and return it with the raw token (never stored)."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -39,7 +43,7 @@ def create_api_token(
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     keywords = ("bearer", "token")
 
-    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
         header = authentication.get_authorization_header(request).decode("latin-1").split()
         if len(header) != 2 or header[0].lower() not in self.keywords:
             return None
@@ -47,7 +51,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None  # not ours (e.g. a registry bearer token forwarded by mistake)
         return self._authenticate_token(header[1])
 
-    def _authenticate_token(self, raw: str) -> tuple[Any, ApiToken]:
+    def _authenticate_token(self, raw: str) -> tuple[User, ApiToken]:
         token = (
             ApiToken.objects.select_related("user").filter(token_hash=hash_api_token(raw)).first()
         )
@@ -66,9 +70,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-class ApiTokenScheme(OpenApiAuthenticationExtension):
+# drf-spectacular's extension registry (OpenApiAuthenticationExtension.__init_subclass__) is
+# unannotated.
+class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "projects.authentication.ApiTokenAuthentication"
     name = "apiToken"
 
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "Personal API token (b2i_…)"}

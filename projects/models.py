@@ -10,7 +10,7 @@ import base64
 import hashlib
 import ipaddress
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,6 +20,11 @@ from django.db import models
 from django.utils import timezone
 
 from projects.crypto import decrypt_text, encrypt_text
+
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
+
+    from projects.access import RequestUser
 
 DNS1123_LABEL_MAX = 63
 dns1123_label_validator = RegexValidator(
@@ -36,21 +41,21 @@ DOCKER_HUB_ADDRESS = "https://index.docker.io/v1/"
 DOCKER_HUB_HOSTS = {"docker.io", "index.docker.io", "registry-1.docker.io"}
 
 
-def dns_label_field(**kwargs: Any) -> models.CharField:
+def dns_label_field(**kwargs: Any) -> models.CharField[str | int | Combinable, str]:
     return models.CharField(
         max_length=DNS1123_LABEL_MAX, validators=[dns1123_label_validator], **kwargs
     )
 
 
 class WorkspaceQuerySet(models.QuerySet["Workspace"]):
-    def for_user(self, user: Any) -> WorkspaceQuerySet:
+    def for_user(self, user: RequestUser) -> WorkspaceQuerySet:
         from projects import access
 
         return access.visible_workspaces(self, user)
 
 
 class ProjectQuerySet(models.QuerySet["Project"]):
-    def for_user(self, user: Any) -> ProjectQuerySet:
+    def for_user(self, user: RequestUser) -> ProjectQuerySet:
         from projects import access
 
         return access.visible_projects(self, user)
@@ -66,6 +71,11 @@ class Workspace(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = WorkspaceQuerySet.as_manager()
+
+    # Only on rows from projects.access.with_roles_for (queryset annotations, not columns).
+    roles_user_id: int
+    ws_member_role: str | None
+    in_any_project: bool
 
     class Meta:
         ordering = ["name"]
@@ -90,6 +100,11 @@ class Project(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = ProjectQuerySet.as_manager()
+
+    # Only on rows from projects.access.with_roles_for (queryset annotations, not columns).
+    roles_user_id: int
+    ws_member_role: str | None
+    project_member_role: str | None
 
     class Meta:
         ordering = ["name"]

@@ -8,11 +8,11 @@ pending/running builds) it has; a project with any is not deleted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, QuerySet
 
 from b2i_console.errors import UserError
 from projects.models import (
@@ -29,6 +29,9 @@ from projects.models import (
 ActiveWorkCheck = Callable[[Project], int]
 _active_work_checks: list[ActiveWorkCheck] = []
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 def register_active_work_check(check: ActiveWorkCheck) -> None:
     """Register fn(project) -> number of active builds/jobs; call it from AppConfig.ready()."""
@@ -40,7 +43,7 @@ def count_active_work(project: Project) -> int:
     return sum(check(project) for check in _active_work_checks)
 
 
-def find_user(username: str) -> Any:
+def find_user(username: str) -> User:
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
         raise UserError(
@@ -63,7 +66,7 @@ def _save_new_named(obj: Workspace | Project, kind: str) -> None:
 
 
 @transaction.atomic
-def create_workspace(creator: Any, name: str, alias: str = "", description: str = "") -> Workspace:
+def create_workspace(creator: User, name: str, alias: str = "", description: str = "") -> Workspace:
     """Create a workspace; its creator becomes workspace-admin."""
     workspace = Workspace(name=name, alias=alias, description=description, creator=creator)
     workspace.full_clean()
@@ -74,7 +77,7 @@ def create_workspace(creator: Any, name: str, alias: str = "", description: str 
 
 @transaction.atomic
 def create_project(
-    creator: Any, workspace: Workspace, name: str, alias: str = "", description: str = ""
+    creator: User, workspace: Workspace, name: str, alias: str = "", description: str = ""
 ) -> Project:
     """Create a project; its creator becomes the project's admin."""
     project = Project(
@@ -144,7 +147,11 @@ def delete_workspace(workspace: Workspace, confirm: str | None) -> None:
         workspace.delete()
 
 
-def _refuse_removing_last_admin(memberships: Any, role_field_admin: str, what: str) -> None:
+def _refuse_removing_last_admin(
+    memberships: QuerySet[WorkspaceMembership] | QuerySet[ProjectMembership],
+    role_field_admin: str,
+    what: str,
+) -> None:
     if memberships.filter(role=role_field_admin).count() <= 1:
         raise UserError(
             "members:last-admin",
@@ -154,7 +161,7 @@ def _refuse_removing_last_admin(memberships: Any, role_field_admin: str, what: s
 
 
 @transaction.atomic
-def set_workspace_member(workspace: Workspace, user: Any, role: str) -> WorkspaceMembership:
+def set_workspace_member(workspace: Workspace, user: User, role: str) -> WorkspaceMembership:
     """Invite the user to the workspace with the role, or change their role."""
     membership = WorkspaceMembership.objects.select_for_update().filter(
         workspace=workspace, user=user
@@ -180,7 +187,7 @@ def remove_workspace_member(membership: WorkspaceMembership) -> None:
 
 
 @transaction.atomic
-def set_project_member(project: Project, user: Any, role: str) -> ProjectMembership:
+def set_project_member(project: Project, user: User, role: str) -> ProjectMembership:
     """Invite the user to the project with the role, or change their role."""
     current = (
         ProjectMembership.objects.select_for_update().filter(project=project, user=user).first()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import yaml
 from django import forms
 from django.contrib import admin
@@ -12,7 +10,7 @@ from django.http import HttpRequest
 from workloads.models import Cluster, Service
 
 
-class ClusterForm(forms.ModelForm):  # type: ignore[type-arg]
+class ClusterForm(forms.ModelForm[Cluster]):
     console_url = forms.URLField(required=False, assume_scheme="https")
     kubeconfig = forms.CharField(
         required=False,
@@ -46,7 +44,7 @@ class ClusterForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ClusterAdmin(admin.ModelAdmin[Cluster]):
     form = ClusterForm
     list_display = ["name", "in_cluster", "has_kubeconfig", "updated_at"]
 
@@ -56,11 +54,11 @@ class ClusterAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ServiceAdmin(admin.ModelAdmin[Service]):
     list_display = ["name", "project", "builder", "state", "deployed_image", "updated_at"]
     list_filter = ["state"]
     search_fields = ["name", "project__name"]
     readonly_fields = ["deployed_run", "deployed_image", "error_code", "error_message"]
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
         return False  # services are created through the wizard/API, which also deploys them

@@ -42,7 +42,9 @@ REQUEST_TIMEOUT = (5, 30)
 class KubeError(Exception):
     """A cluster operation failed; `code` is stable, `message` says what to do."""
 
-    def __init__(self, code: str, message: str, status: int = 0, causes: list[Any] | None = None):
+    def __init__(
+        self, code: str, message: str, status: int = 0, causes: list[dict[str, Any]] | None = None
+    ):
         super().__init__(message)
         self.code, self.message, self.status, self.causes = code, message, status, causes or []
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db import connection
@@ -29,10 +29,13 @@ from workloads.models import Service
 from workloads.services import connect, service_status, workload_kind
 from workloads.spec import parse_service_spec
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 WATCH_SECONDS = 10  # also how long a closed socket's watcher may linger
 
 
-def get_service_for_user(user: Any, workspace: str, project: str, name: str) -> Service:
+def get_service_for_user(user: User, workspace: str, project: str, name: str) -> Service:
     """Return the service if the user may view its project, else raise Http404/PermissionDenied."""
     found = access.access_project_for_user(user, workspace, project, "view")
     service = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -32,6 +32,9 @@ from workloads.manifests import (
 )
 from workloads.models import Cluster, Service, ServiceState
 from workloads.spec import ServiceSpec, parse_service_spec, spec_to_dict
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 logger = logging.getLogger(__name__)
 RESERVED_NAMES = {"preview"}  # a path segment of the API (services/preview/)
@@ -153,7 +156,10 @@ def check_service_name(project: Project, spec: ServiceSpec) -> None:
 
 
 def check_create_service(
-    project: Project, spec_data: dict[str, Any], builder: ImageBuilder, user: Any
+    project: Project,
+    spec_data: dict[str, Any],
+    builder: ImageBuilder,
+    user: User | AnonymousUser | None,
 ) -> Service:
     """Validate, record and apply a service: at 0 replicas until its builder's first success."""
     spec = check_spec(with_default_context(spec_data, builder))
@@ -168,7 +174,7 @@ def check_create_service(
             name=spec.name,
             builder=builder,
             spec=spec_to_dict(spec),
-            created_by=user if getattr(user, "is_authenticated", False) else None,
+            created_by=user if user is not None and user.is_authenticated else None,
         )
     run = last_successful_run(builder)
     try:
@@ -201,7 +207,7 @@ def do_deploy(service: Service, run: BuildRun | None) -> list[Manifest]:
     return applied
 
 
-def _record(service: Service, state: Any, **fields: Any) -> None:
+def _record(service: Service, state: ServiceState, **fields: object) -> None:
     for name, value in {"state": state, **fields}.items():
         setattr(service, name, value)
     service.save(update_fields=[*fields, "state", "updated_at"])

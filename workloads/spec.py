@@ -404,7 +404,7 @@ def parse_service_spec(data: Mapping[str, Any]) -> ServiceSpec:
     return spec
 
 
-def _paths_with_nul(value: Any, path: str = "") -> Iterator[str]:
+def _paths_with_nul(value: object, path: str = "") -> Iterator[str]:
     if isinstance(value, str):
         if "\x00" in value:
             yield path

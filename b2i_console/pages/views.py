@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,6 +11,9 @@ from django.shortcuts import redirect, render
 
 from b2i_console.pages.context import base_context, project_context, workspace_context
 from projects import access
+
+if TYPE_CHECKING:
+    from projects.models import Project
 
 ARTIFACT_KINDS = ("jar", "war", "binary")
 WORKLOAD_KINDS = {"deployments", "statefulsets", "jobs"}
@@ -61,7 +64,7 @@ def project_page(template: str, page: str, need: str = "view") -> PageView:
     return view
 
 
-def check_extra(project: Any, page: str, extra: dict[str, str]) -> None:
+def check_extra(project: Project, page: str, extra: dict[str, str]) -> None:
     """Answer 404 for URL parts naming nothing (an unknown kind or image builder)."""
     if "kind" in extra and extra["kind"] not in ARTIFACT_KINDS:
         raise Http404("No such artifact kind.")

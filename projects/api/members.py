@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -16,26 +16,33 @@ from b2i_console.errors import UserError
 from projects import services
 from projects.api import serializers as s
 from projects.api.views import ProjectScoped, WorkspaceScoped
-from projects.models import Project, ProjectMembership, Workspace
+from projects.models import Project, ProjectMembership, Workspace, WorkspaceMembership
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+_Membership = TypeVar("_Membership", WorkspaceMembership, ProjectMembership)
 
 
-class _Members(generics.GenericAPIView):
+class _Members(generics.GenericAPIView[_Membership]):
     """Shared by the workspace and project member views; the scope mixin resolves the owner."""
 
     place: str  # "workspace" or "project": the attribute WorkspaceScoped/ProjectScoped sets
-    set_member: Callable[[Any, Any, str], Any]  # services.set_<place>_member
-    remove_member: Callable[[Any], object]
+    # services.set_<place>_member; it takes the owner, which is a Workspace or a Project.
+    set_member: Callable[[Any, User, str], _Membership]
+    remove_member: Callable[[_Membership], object]
 
     def owner(self) -> Workspace | Project:
         owner: Workspace | Project = getattr(self, self.place)
         return owner
 
-    def memberships(self) -> QuerySet[Any]:
-        return self.owner().memberships.select_related("user")
+    def memberships(self) -> QuerySet[_Membership]:
+        # The owner's memberships are of the subclass's _Membership; mypy sees the union.
+        return self.owner().memberships.select_related("user")  # type: ignore[return-value]
 
 
-class _MemberList(_Members, generics.ListCreateAPIView):
-    def get_queryset(self) -> QuerySet[Any]:
+class _MemberList(_Members[_Membership], generics.ListCreateAPIView[_Membership]):
+    def get_queryset(self) -> QuerySet[_Membership]:
         return self.memberships().order_by("user__username")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -53,8 +60,8 @@ class _MemberList(_Members, generics.ListCreateAPIView):
         return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
 
-class _MemberDetail(_Members):
-    def get_object(self) -> Any:
+class _MemberDetail(_Members[_Membership]):
+    def get_object(self) -> _Membership:
         membership = self.memberships().filter(user__username=self.kwargs["username"]).first()
         if membership is None:
             raise Http404("No such member.")
@@ -77,13 +84,15 @@ class _MemberDetail(_Members):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class WorkspaceMemberList(WorkspaceScoped, _MemberList):
+class WorkspaceMemberList(WorkspaceScoped[WorkspaceMembership], _MemberList[WorkspaceMembership]):
     serializer_class = s.WorkspaceMemberSerializer
     place = "workspace"
     set_member = staticmethod(services.set_workspace_member)
 
 
-class WorkspaceMemberDetail(WorkspaceScoped, _MemberDetail):
+class WorkspaceMemberDetail(
+    WorkspaceScoped[WorkspaceMembership], _MemberDetail[WorkspaceMembership]
+):
     serializer_class = s.WorkspaceMemberSerializer
     place = "workspace"
     set_member = staticmethod(services.set_workspace_member)
@@ -91,14 +100,14 @@ class WorkspaceMemberDetail(WorkspaceScoped, _MemberDetail):
     remove_member = staticmethod(services.remove_workspace_member)
 
 
-class ProjectMemberList(ProjectScoped, _MemberList):
+class ProjectMemberList(ProjectScoped[ProjectMembership], _MemberList[ProjectMembership]):
     serializer_class = s.ProjectMemberSerializer
     write_need = "manage"
     place = "project"
     set_member = staticmethod(services.set_project_member)
 
 
-class ProjectMemberDetail(ProjectScoped, _MemberDetail):
+class ProjectMemberDetail(ProjectScoped[ProjectMembership], _MemberDetail[ProjectMembership]):
     serializer_class = s.ProjectMemberSerializer
     write_need = "manage"
     place = "project"

@@ -15,7 +15,7 @@ from rest_framework.throttling import UserRateThrottle
 from b2i_console.errors import UserError
 from projects import services
 from projects.api import serializers as s
-from projects.api.views import ProjectScoped
+from projects.api.views import ProjectScoped, signed_in_user
 from projects.models import RegistrySecret
 from projects.validation import validate_registry_secret
 
@@ -27,13 +27,13 @@ def _secret_in(project_secrets: QuerySet[RegistrySecret], name: str) -> Registry
     return secret
 
 
-class RegistrySecretList(ProjectScoped, generics.ListCreateAPIView):
+class RegistrySecretList(ProjectScoped[RegistrySecret], generics.ListCreateAPIView[RegistrySecret]):
     serializer_class = s.RegistrySecretSerializer
 
     def get_queryset(self) -> QuerySet[RegistrySecret]:
         return self.project.registry_secrets.select_related("project").all()
 
-    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[RegistrySecret]) -> None:
         data = dict(serializer.validated_data)
         if self.project.registry_secrets.filter(name=data["name"]).exists():
             raise UserError(
@@ -42,17 +42,19 @@ class RegistrySecretList(ProjectScoped, generics.ListCreateAPIView):
                 status=409,
             )
         password = data.pop("password", "")
-        secret = RegistrySecret(project=self.project, creator=self.request.user, **data)
+        secret = RegistrySecret(project=self.project, creator=signed_in_user(self.request), **data)
         serializer.instance = services.save_registry_secret(secret, password)
 
 
-class RegistrySecretDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView):
+class RegistrySecretDetail(
+    ProjectScoped[RegistrySecret], generics.RetrieveUpdateDestroyAPIView[RegistrySecret]
+):
     serializer_class = s.RegistrySecretUpdateSerializer
 
     def get_object(self) -> RegistrySecret:
         return _secret_in(self.project.registry_secrets.all(), self.kwargs["name"])
 
-    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[RegistrySecret]) -> None:
         secret = serializer.instance
         assert isinstance(secret, RegistrySecret)
         data = dict(serializer.validated_data)
@@ -70,7 +72,9 @@ class ValidateThrottle(UserRateThrottle):
     rate = "20/min"
 
 
-class RegistrySecretValidate(ProjectScoped, generics.GenericAPIView):
+class RegistrySecretValidate(
+    ProjectScoped[RegistrySecret], generics.GenericAPIView[RegistrySecret]
+):
     serializer_class = s.ValidateRequestSerializer
     throttle_classes = [ValidateThrottle]
 
@@ -83,7 +87,7 @@ class RegistrySecretValidate(ProjectScoped, generics.GenericAPIView):
         return Response(report.as_dict())
 
 
-class RegistryProbe(ProjectScoped, generics.GenericAPIView):
+class RegistryProbe(ProjectScoped[RegistrySecret], generics.GenericAPIView[RegistrySecret]):
     """Validate registry settings before they are saved as a secret (same checks as validate/)."""
 
     serializer_class = s.RegistryProbeSerializer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -24,44 +24,59 @@ from projects.models import (
     validate_registry_address,
 )
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from projects.access import RequestUser
+
+_Place = TypeVar("_Place", Workspace, Project)
+
 MAX_CA_BUNDLE_CHARS = 64 * 1024
 MAX_PASSWORD_CHARS = 16 * 1024  # registry tokens (JWTs) can be long; anything larger is a mistake
 
 
-def _user_from_context(serializer: serializers.Serializer) -> Any:
+def _user_from_context(serializer: serializers.BaseSerializer[_Place]) -> RequestUser | None:
     request = serializer.context.get("request")
     return getattr(request, "user", None)
 
 
 def _cached_role(
-    serializer: serializers.Serializer, obj: Any, role_of: Callable[[Any, Any], str | None]
+    serializer: serializers.BaseSerializer[_Place],
+    obj: _Place,
+    role_of: Callable[[RequestUser | None, _Place], str | None],
 ) -> str | None:
     """Look the user's role up once per object and response (my_role and permissions share it)."""
-    roles = serializer.context.setdefault("_roles", {})
+    # The stubs type context as a Mapping; DRF keeps it as the dict the view passed in.
+    roles = serializer.context.setdefault("_roles", {})  # type: ignore[attr-defined]
     key = (type(obj).__name__, obj.pk)
     if key not in roles:
         roles[key] = role_of(_user_from_context(serializer), obj)
-    return roles[key]
+    role: str | None = roles[key]
+    return role
 
 
 # The requesting user's role in the object and the needs it grants. (A comment, not a docstring:
 # drf-spectacular would print a docstring as the description of every schema using it.)
-class _RoleFields(serializers.Serializer):
-    role_of: Callable[[Any, Any], str | None]  # access.workspace_role / access.project_role
+class _RoleFields(serializers.Serializer[_Place], Generic[_Place]):
+    role_of: Callable[
+        [RequestUser | None, _Place], str | None
+    ]  # access.workspace_role / access.project_role
     needs: dict[str, frozenset[str]]  # access.WORKSPACE_NEEDS / access.PROJECT_NEEDS
 
     my_role = serializers.SerializerMethodField()
     permissions = serializers.SerializerMethodField()
 
-    def get_my_role(self, obj: Any) -> str | None:
+    def get_my_role(self, obj: _Place) -> str | None:
         return _cached_role(self, obj, self.role_of)
 
-    def get_permissions(self, obj: Any) -> dict[str, bool]:
+    def get_permissions(self, obj: _Place) -> dict[str, bool]:
         return access.needs_granted(_cached_role(self, obj, self.role_of), self.needs)
 
 
-class WorkspaceSerializer(_RoleFields, serializers.ModelSerializer):
-    creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+class WorkspaceSerializer(_RoleFields[Workspace], serializers.ModelSerializer[Workspace]):
+    creator: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Workspace
@@ -77,9 +92,13 @@ class WorkspaceUpdateSerializer(WorkspaceSerializer):
         read_only_fields = ["name", "created_at"]
 
 
-class ProjectSerializer(_RoleFields, serializers.ModelSerializer):
-    workspace = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    creator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+class ProjectSerializer(_RoleFields[Project], serializers.ModelSerializer[Project]):
+    workspace: serializers.SlugRelatedField[Workspace] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+    creator: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     namespace = serializers.CharField(read_only=True)
 
     class Meta:
@@ -106,7 +125,7 @@ class ProjectUpdateSerializer(ProjectSerializer):
         read_only_fields = ["name", "created_at"]
 
 
-class WorkspaceMemberSerializer(serializers.ModelSerializer):
+class WorkspaceMemberSerializer(serializers.ModelSerializer[WorkspaceMembership]):
     username = serializers.CharField(source="user.username")
     role = serializers.ChoiceField(choices=WorkspaceRole.choices)
 
@@ -116,7 +135,7 @@ class WorkspaceMemberSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
-class ProjectMemberSerializer(serializers.ModelSerializer):
+class ProjectMemberSerializer(serializers.ModelSerializer[ProjectMembership]):
     username = serializers.CharField(source="user.username")
     role = serializers.ChoiceField(choices=ProjectRole.choices)
 
@@ -126,11 +145,11 @@ class ProjectMemberSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
-class RoleSerializer(serializers.Serializer):
+class RoleSerializer(serializers.Serializer[object]):
     role = serializers.CharField()
 
 
-class RegistrySecretSerializer(serializers.ModelSerializer):
+class RegistrySecretSerializer(serializers.ModelSerializer[RegistrySecret]):
     """The password is accepted on write and never returned; `has_password` tells if one is set."""
 
     password = serializers.CharField(
@@ -161,7 +180,7 @@ class RegistrySecretSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
         # Uniqueness is checked in the view (the project comes from the URL).
-        validators: list[Any] = []
+        validators: list[Callable[..., object]] = []
 
     def get_has_password(self, secret: RegistrySecret) -> bool:
         return bool(secret.password_encrypted)
@@ -184,7 +203,7 @@ class RegistrySecretUpdateSerializer(RegistrySecretSerializer):
         read_only_fields = ["name", "created_at", "updated_at"]
 
 
-class ValidateRequestSerializer(serializers.Serializer):
+class ValidateRequestSerializer(serializers.Serializer[RegistrySecret]):
     repository = serializers.RegexField(
         r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\Z",
         max_length=255,
@@ -223,7 +242,7 @@ class RegistryProbeSerializer(ValidateRequestSerializer):
     validate_ca_bundle = RegistrySecretSerializer.validate_ca_bundle
 
 
-class ValidateResultSerializer(serializers.Serializer):
+class ValidateResultSerializer(serializers.Serializer[object]):
     login_ok = serializers.BooleanField()
     login_message = serializers.CharField()
     push_ok = serializers.BooleanField(allow_null=True)
@@ -233,7 +252,7 @@ class ValidateResultSerializer(serializers.Serializer):
     push_code = serializers.CharField(allow_null=True)
 
 
-class ApiTokenSerializer(serializers.ModelSerializer):
+class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
     class Meta:
         model = ApiToken
         fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
@@ -252,7 +271,7 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
         fields = [*ApiTokenSerializer.Meta.fields, "token"]
 
 
-class MeSerializer(serializers.Serializer):
+class MeSerializer(serializers.Serializer[object]):
     username = serializers.CharField()
     is_platform_admin = serializers.BooleanField()
     can_create_workspace = serializers.BooleanField()

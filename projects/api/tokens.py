@@ -13,22 +13,23 @@ from rest_framework.views import APIView
 
 from projects import access
 from projects.api import serializers as s
+from projects.api.views import signed_in_user
 from projects.authentication import create_api_token
 from projects.models import ApiToken
 
 
-class ApiTokenList(generics.ListCreateAPIView):
+class ApiTokenList(generics.ListCreateAPIView[ApiToken]):
     serializer_class = s.ApiTokenSerializer
 
     def get_queryset(self) -> QuerySet[ApiToken]:
-        return ApiToken.objects.filter(user=self.request.user)
+        return ApiToken.objects.filter(user=signed_in_user(self.request))
 
     @extend_schema(responses={201: s.ApiTokenCreatedSerializer})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         token, raw = create_api_token(
-            request.user,
+            signed_in_user(request),
             serializer.validated_data["name"],
             serializer.validated_data.get("expires_at"),
         )
@@ -36,13 +37,13 @@ class ApiTokenList(generics.ListCreateAPIView):
         return Response(data, status=status.HTTP_201_CREATED)
 
 
-class ApiTokenDetail(generics.RetrieveDestroyAPIView):
+class ApiTokenDetail(generics.RetrieveDestroyAPIView[ApiToken]):
     serializer_class = s.ApiTokenSerializer
     lookup_url_kwarg = "token_id"
 
     def get_queryset(self) -> QuerySet[ApiToken]:
         # Other users' tokens are simply not in the queryset: 404, never 403.
-        return ApiToken.objects.filter(user=self.request.user)
+        return ApiToken.objects.filter(user=signed_in_user(self.request))
 
 
 class Me(APIView):

@@ -7,12 +7,13 @@ whatever the request carries.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,9 +22,23 @@ from projects import access, services
 from projects.api import serializers as s
 from projects.models import Project, Workspace
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+# The model a scoped view lists or shows (a workspace's projects, a project's builders, ...).
+_Row = TypeVar("_Row", bound=Model)
+
 CONFIRM_PARAMETER = OpenApiParameter(
     "confirm", str, description="The object's name, confirming the deletion", required=True
 )
+
+
+def signed_in_user(request: Request) -> User:
+    """request.user for a view behind IsAuthenticated (the API's default permission)."""
+    user = request.user
+    if not user.is_authenticated:
+        raise NotAuthenticated()
+    return user
 
 
 def confirmation(request: Request) -> str | None:
@@ -33,7 +48,7 @@ def confirmation(request: Request) -> str | None:
     return confirm
 
 
-class WorkspaceScoped(generics.GenericAPIView):
+class WorkspaceScoped(generics.GenericAPIView[_Row]):
     """Resolves `self.workspace` from the URL with the need of the request's method."""
 
     write_need = "manage"
@@ -49,7 +64,7 @@ class WorkspaceScoped(generics.GenericAPIView):
         )
 
 
-class ProjectScoped(generics.GenericAPIView):
+class ProjectScoped(generics.GenericAPIView[_Row]):
     """Resolves `self.project` from the URL with the need of the request's method."""
 
     write_need = "operate"
@@ -63,7 +78,7 @@ class ProjectScoped(generics.GenericAPIView):
         )
 
 
-class WorkspaceList(generics.ListCreateAPIView):
+class WorkspaceList(generics.ListCreateAPIView[Workspace]):
     serializer_class = s.WorkspaceSerializer
 
     def get_queryset(self) -> QuerySet[Workspace]:
@@ -78,14 +93,17 @@ class WorkspaceList(generics.ListCreateAPIView):
             )
         return super().create(request, *args, **kwargs)
 
-    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Workspace]) -> None:
         data = serializer.validated_data
         serializer.instance = services.create_workspace(
-            self.request.user, data["name"], data.get("alias", ""), data.get("description", "")
+            signed_in_user(self.request),
+            data["name"],
+            data.get("alias", ""),
+            data.get("description", ""),
         )
 
 
-class WorkspaceDetail(WorkspaceScoped, generics.RetrieveUpdateDestroyAPIView):
+class WorkspaceDetail(WorkspaceScoped[Workspace], generics.RetrieveUpdateDestroyAPIView[Workspace]):
     serializer_class = s.WorkspaceUpdateSerializer
 
     def get_object(self) -> Workspace:
@@ -97,7 +115,7 @@ class WorkspaceDetail(WorkspaceScoped, generics.RetrieveUpdateDestroyAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ProjectList(WorkspaceScoped, generics.ListCreateAPIView):
+class ProjectList(WorkspaceScoped[Project], generics.ListCreateAPIView[Project]):
     serializer_class = s.ProjectSerializer
     write_need = "create_project"
 
@@ -107,10 +125,10 @@ class ProjectList(WorkspaceScoped, generics.ListCreateAPIView):
         projects = projects.select_related("workspace", "creator")
         return access.with_roles_for(projects, user)
 
-    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Project]) -> None:
         data = serializer.validated_data
         serializer.instance = services.create_project(
-            self.request.user,
+            signed_in_user(self.request),
             self.workspace,
             data["name"],
             data.get("alias", ""),
@@ -118,7 +136,7 @@ class ProjectList(WorkspaceScoped, generics.ListCreateAPIView):
         )
 
 
-class ProjectDetail(ProjectScoped, generics.RetrieveUpdateDestroyAPIView):
+class ProjectDetail(ProjectScoped[Project], generics.RetrieveUpdateDestroyAPIView[Project]):
     serializer_class = s.ProjectUpdateSerializer
     write_need = "manage"
 

@@ -3,13 +3,12 @@ authorization). Expired, forged or mismatched tokens answer 403 with a stable co
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core import signing
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -20,7 +19,7 @@ from workloads.executor import artifact_for_token
 
 
 class BuildArtifactDownload(APIView):
-    authentication_classes: list[Any] = []
+    authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
 
     @extend_schema(

@@ -82,7 +82,7 @@ def service_data(service: Service) -> dict[str, Any]:
     }
 
 
-class ServicesApiView(ProjectScoped):
+class ServicesApiView(ProjectScoped[Service]):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, KubeError):
             exc = kube_error_answer(exc)
@@ -160,7 +160,7 @@ class ServicePreview(ServicesApiView):
             )
         return Response({"yaml": services.preview_yaml(self.project, spec, builder)})
 
-    def draft_builder(self, settings: Any) -> ImageBuilder:
+    def draft_builder(self, settings: object) -> ImageBuilder:
         if not isinstance(settings, dict):
             raise UserError("validation:invalid", "builder_settings must be a JSON object.")
         body = BuilderCreateSerializer(data=settings, context=self.get_serializer_context())

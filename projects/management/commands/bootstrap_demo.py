@@ -3,8 +3,10 @@
 Idempotent: what exists is left as it is (the secret's address is updated to --registry).
 """
 
+from __future__ import annotations
+
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
@@ -22,6 +24,9 @@ from projects.models import (
 
 DEMO = "demo"
 DEMO_SECRET_NAME = "local"  # noqa: S105 (a name, not a password)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class Command(BaseCommand):
@@ -49,7 +54,7 @@ class Command(BaseCommand):
         users.create_superuser(username=username, email="", password=password)
         self.stdout.write(f"demo: created admin — username: {username}  password: {password}")
 
-    def ensure_workspace_and_project(self, admin: Any) -> Project:
+    def ensure_workspace_and_project(self, admin: User) -> Project:
         workspace, _ = Workspace.objects.get_or_create(
             name=DEMO, defaults={"alias": "Demo", "creator": admin}
         )
