@@ -34,10 +34,10 @@ from b2i.oci.push import resolve_base
 from b2i.oci.references import Reference, parse_reference
 from b2i.oci.registry import RegistryClient
 from b2i.packaging.environments import rewrite_docker_hub_reference
+from b2i_console.errors import UserError
 from builders.models import BuildEnvironment
 from builders.proxy_settings import registry_proxy
 from builders.registry_mirror import effective_mirror
-from builders.services import BuildUserError
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def check_base_not_known_unreachable(
     check = base_check(environment, registry_accesses(project, chosen_secret))
     known = known_availability(check, start=False)
     if known.state == UNAVAILABLE:
-        raise BuildUserError(
+        raise UserError(
             UNAVAILABLE_CODE,
             unavailable_message(known, admin=admin),
             409,

@@ -19,12 +19,12 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from b2i_console.errors import UserError
 from builders.api import serializers as s
 from builders.api.views import BuildersApiView
 from builders.availability import CHECKING, environments_availability
 from builders.models import Artifact, BuildEnvironment
 from builders.recommendation import recommend_available
-from builders.services import BuildUserError
 
 ANSWER = inline_serializer(
     "ProjectEnvironments",
@@ -70,7 +70,7 @@ class ProjectEnvironmentList(BuildersApiView):
             return None
         secret = self.project.registry_secrets.filter(name=name).first()
         if secret is None:
-            raise BuildUserError("secret:unknown", "No such registry secret in this project.")
+            raise UserError("secret:unknown", "No such registry secret in this project.")
         return secret
 
     def chosen_artifact(self, public_id: str | None) -> Artifact | None:
@@ -81,5 +81,5 @@ class ProjectEnvironmentList(BuildersApiView):
         except (ValueError, DjangoValidationError):  # not a UUID: as unknown as any other id
             artifact = None
         if artifact is None:
-            raise BuildUserError("artifact:unknown", "No such artifact in this project.")
+            raise UserError("artifact:unknown", "No such artifact in this project.")
         return artifact
