@@ -23,6 +23,7 @@ from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils.module_loading import import_string
 
+from b2i.event_text import log_line
 from b2i.oci.cancel import BuildCancelled, CancelToken
 from b2i.oci.events import Event
 from b2i_console.errors import UserError
@@ -295,30 +296,4 @@ class EventLogger:
     def __call__(self, event: Event) -> None:
         if event.kind == "step-finished" and event.duration is not None:
             self.timings[event.step] = round(event.duration, 3)
-        self.log.write(render_event(event))
-
-
-def render_event(event: Event) -> str:
-    """Return the log line of one engine event."""
-    if event.kind == "step-started":
-        return f"==> {event.step}" + (f": {event.message}" if event.message else "")
-    if event.kind == "step-finished":
-        took = f" in {event.duration:.2f} s" if event.duration is not None else ""
-        detail = f": {event.message}" if event.message else ""
-        return f"<== {event.step} done{took}{detail}"
-    if event.kind in ("blob-pushed", "blob-reused"):
-        verb = "pushed" if event.kind == "blob-pushed" else "reused"
-        text = f"    {verb} {event.digest or ''} ({human_bytes(event.bytes)})"
-        return text + (f" {event.message}" if event.message else "")
-    if event.kind == "retry":
-        return f"    retrying: {event.message}"
-    return f"    {event.message}" if event.step else event.message
-
-
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+        self.log.write(log_line(event))
