@@ -46,6 +46,7 @@ from b2i.engine import (
     RegistryAccess,
     build_image,
 )
+from b2i.event_text import human_bytes, terminal_line
 from b2i.oci.auth import credentials_from_docker_config
 from b2i.oci.events import Event
 from b2i.oci.netpolicy import NO_NETWORKS
@@ -57,36 +58,11 @@ DEFAULT_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "19
 KINDS = ("jar", "war", "binary")
 
 
-def human_bytes(size: int) -> str:
-    """Return SIZE as B/KiB/MiB/GiB."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
-
-
-def render_event(event: Event) -> str | None:
-    """Return the progress line for an engine event (None: not worth a line)."""
-    if event.kind == "step-started":
-        return f"==> {event.step}" + (f" {event.message}" if event.message else "")
-    if event.kind == "step-finished":
-        return f"    {event.step} done in {event.duration or 0:.2f} s"
-    if event.kind in ("blob-pushed", "blob-reused"):
-        verb = "uploaded" if event.kind == "blob-pushed" else "reused  "
-        how = f" ({event.message})" if event.message else ""
-        return f"    {verb} {(event.digest or '')[:19]} {human_bytes(event.bytes)}{how}"
-    if event.kind == "retry":
-        return f"    retry: {event.step}: {event.message}"
-    return f"    {event.message}" if event.message else None
-
-
 def event_printer(stream: TextIO) -> Callable[[Event], None]:
     """Return an EventSink that prints each event's line to STREAM."""
 
     def sink(event: Event) -> None:
-        line = render_event(event)
+        line = terminal_line(event)
         if line is not None:
             print(line, file=stream, flush=True)
 

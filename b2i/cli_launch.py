@@ -35,6 +35,7 @@ def launch() -> NoReturn:
     sys.modules.setdefault("anyio", None)  # type: ignore[arg-type]
     gc.disable()
     try:
+        # Imported here, not at the top: only with the collector paused (start-up speed).
         from b2i.cli import main
     finally:
         gc.enable()

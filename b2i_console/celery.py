@@ -3,6 +3,8 @@
 import os
 
 from celery import Celery
+from django.apps import apps
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "b2i_console.settings")
 
@@ -14,6 +16,6 @@ app.autodiscover_tasks()
 @app.task(name="b2i_console.count_users_task")
 def count_users_task() -> int:
     """Count users in the worker's database: proves a worker shares the console's database."""
-    from django.contrib.auth import get_user_model
-
-    return int(get_user_model().objects.count())
+    # What get_user_model() does; django.contrib.auth itself cannot be imported this early
+    # (this module loads with the settings, before the app registry).
+    return int(apps.get_model(settings.AUTH_USER_MODEL).objects.count())

@@ -2,22 +2,18 @@ from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_migrate
 
 
-def count_active_runs(project: object) -> int:
-    from builders.models import BuildRun, BuildState
-
-    return BuildRun.objects.filter(
-        builder__project=project, state__in=[BuildState.PENDING, BuildState.RUNNING]
-    ).count()
-
-
 class BuildersConfig(AppConfig):
     name = "builders"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imported here because Django imports apps.py before any model can be: ready() is
+        # where an app connects its receivers (an allowed function-level import, see
+        # tests/foundation/test_architecture.py).
         from builders.artifacts.staging import discard_after_delete
         from builders.artifacts.stored_files import artifact_deleted, run_deleted
         from builders.environments_sync import sync_after_migrate
+        from builders.selectors import count_active_runs
         from projects.crypto import register_encrypted_field
         from projects.services import register_active_work_check
 

@@ -11,9 +11,9 @@ from b2i.engine import BuildCancelled, BuildRequest, BuildResult, RegistryAccess
 from b2i.oci.auth import Credentials
 from b2i.oci.events import Event
 from b2i.packaging.environments import BuildEnvironment
+from builders.build_jobs import BuildJob, RegistryTarget, RunCancelled
 from builders.proxy_settings import registry_proxy
 from builders.registry_mirror import effective_mirror
-from builders.runner import BuildJob, RegistryTarget, RunCancelled
 
 
 def registry_access(target: RegistryTarget) -> RegistryAccess:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from b2i.packaging.environments import BUILTIN_ENVIRONMENTS
 from builders.models import BuildEnvironment
 
 TOP_LEVEL = ("name", "title", "base_image", "artifact_kinds")
@@ -28,8 +29,6 @@ def row_values(environment: Any) -> dict[str, Any]:
 
 def sync_builtin_environments(using: str = "default") -> tuple[int, int]:
     """Create or update a row per built-in environment; return (created, updated)."""
-    from b2i.packaging.environments import BUILTIN_ENVIRONMENTS
-
     created = updated = 0
     for environment in BUILTIN_ENVIRONMENTS:
         _, was_created = BuildEnvironment.objects.using(using).update_or_create(

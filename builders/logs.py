@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from builders.log_archive import read_archived_lines
 from builders.models import BuildLogLine, BuildRun
 
 logger = logging.getLogger(__name__)
@@ -120,8 +121,6 @@ class RunLog:
 def lines_after(run: BuildRun, after: int, limit: int = 1000) -> list[BuildLogLine]:
     """Return up to `limit` lines of the run with seq > after, from the database or the archive."""
     if run.log_archive_key:
-        from builders.log_archive import read_archived_lines
-
         return [line for line in read_archived_lines(run) if line.seq > after][:limit]
     return list(BuildLogLine.objects.filter(run=run, seq__gt=after).order_by("seq")[:limit])
 

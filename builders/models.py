@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from b2i.oci.errors import OciError
 from b2i.oci.references import parse_reference
+from b2i.packaging.environments import BuildEnvironment as EngineEnvironment
+from projects.crypto import decrypt_text, encrypt_text
 
 DNS1123_LABEL = RegexValidator(
     r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
@@ -131,12 +133,6 @@ class BuildEnvironment(models.Model):
 
     def clean(self) -> None:
         """Refuse a spec the engine cannot read (admin form and API both call this)."""
-        from django.core.exceptions import ValidationError
-
-        from b2i.oci.errors import OciError
-        from b2i.oci.references import parse_reference
-        from b2i.packaging.environments import BuildEnvironment as EngineEnvironment
-
         if not isinstance(self.spec, dict):
             raise ValidationError({"spec": "The spec must be a JSON object."})
         kinds = self.artifact_kinds if isinstance(self.artifact_kinds, list) else []
@@ -216,15 +212,22 @@ class ImageBuilder(models.Model):
     @property
     def trigger_token(self) -> str:
         """Decrypt the trigger token (raises SecretDecryptionError when no key fits)."""
-        from projects.crypto import decrypt_text
-
         return decrypt_text(self.trigger_token_encrypted) if self.trigger_token_encrypted else ""
 
     @trigger_token.setter
     def trigger_token(self, value: str) -> None:
-        from projects.crypto import encrypt_text
-
         self.trigger_token_encrypted = encrypt_text(value) if value else ""
+
+    def image_reference(self, tag: str | None = None) -> str:
+        """Return `<registry host>/<image name>:<tag>` (the builder's tag unless one is given).
+
+        The host is prefixed unless the image name already starts with it (KubeSphere's rule).
+        """
+        host = self.registry_secret.registry_host
+        name = self.image_name.strip("/")
+        if not name.startswith(f"{host}/"):
+            name = f"{host}/{name}"
+        return f"{name}:{self.tag if tag is None else tag}"
 
 
 class BuildRun(models.Model):

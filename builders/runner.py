@@ -14,29 +14,29 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.utils.module_loading import import_string
 
+from b2i.event_text import log_line
 from b2i.oci.cancel import BuildCancelled, CancelToken
 from b2i.oci.events import Event
 from b2i_console.errors import UserError
 from builders import services
+from builders.artifacts.fetch import fetch_artifact_for_run
 from builders.artifacts.storage import local_storage_path
+from builders.build_jobs import BuildExecutor, BuildJob, RegistryTarget, RunCancelled
+from builders.engine_adapter import run_engine
 from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
 from builders.transient_retry import execute_with_transient_retries
 
 logger = logging.getLogger(__name__)
-
-
-class RunCancelled(Exception):
-    """The user asked the run to stop; raised between steps or between layer uploads."""
 
 
 class ClaimHeldElsewhere(Exception):
@@ -45,48 +45,6 @@ class ClaimHeldElsewhere(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"held by a live worker; retry in {retry_after} s")
         self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class RegistryTarget:
-    """Where the image goes and how to log in (the password never reaches a log line)."""
-
-    host: str
-    scheme: str
-    username: str
-    password: str = field(repr=False)
-    verify: bool
-    ca_bundle: str | None
-
-
-@dataclass(frozen=True)
-class BuildJob:
-    """Everything an executor needs to build one run, with no database access."""
-
-    run_id: int
-    artifact_path: Path
-    artifact_file_name: str
-    artifact_sha256: str
-    artifact_kind: str
-    environment: dict[str, Any]
-    environment_parameters: dict[str, str]
-    image_reference: str
-    registry: RegistryTarget
-    allowed_networks: tuple[str, ...]
-    source: str = ""
-    # The project's other registry secrets: a base image on one of those hosts uses them.
-    other_registries: tuple[RegistryTarget, ...] = ()
-
-
-class BuildExecutor(Protocol):
-    def execute(
-        self,
-        job: BuildJob,
-        on_event: Callable[[Event], None],
-        cancel_requested: Callable[[], bool],
-    ) -> dict[str, Any]:
-        """Build and push; return the BuildRun result fields; raise RunCancelled on cancel."""
-        ...
 
 
 class InWorkerExecutor:
@@ -98,8 +56,6 @@ class InWorkerExecutor:
         on_event: Callable[[Event], None],
         cancel_requested: Callable[[], bool],
     ) -> dict[str, Any]:
-        from builders.engine_adapter import run_engine
-
         return run_engine(job, on_event, cancel_requested)
 
 
@@ -177,8 +133,6 @@ def run_build(run_id: int, *, task_id: str = "", executor: BuildExecutor | None 
 
 def finish_run(run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: BuildExecutor) -> None:
     """Execute the build and record its outcome; no exception escapes as a stuck run."""
-    from celery.exceptions import SoftTimeLimitExceeded
-
     try:
         result = execute_with_transient_retries(
             lambda: execute_run(run, log, heartbeat, executor), log, heartbeat.cancelled
@@ -229,8 +183,6 @@ def local_artifact(
     run: BuildRun, log: RunLog, on_event: EventLogger, cancel: CancelToken | None = None
 ) -> Iterator[tuple[Artifact, Path]]:
     """Yield the run's artifact as a local file: from storage, or downloaded from its URL."""
-    from builders.artifacts.fetch import fetch_artifact_for_run
-
     on_event(Event("step-started", step="fetch artifact"))
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="b2i-run-") as workdir:
@@ -290,7 +242,7 @@ def build_job(run: BuildRun, artifact: Artifact, path: Path) -> BuildJob:
         artifact_kind=artifact.kind,
         environment=builder.environment.as_engine_dict(),
         environment_parameters={k: str(v) for k, v in builder.environment_parameters.items()},
-        image_reference=image_reference(secret.registry_host, builder.image_name, run.tag),
+        image_reference=builder.image_reference(run.tag),
         registry=registry_target(secret),
         allowed_networks=tuple(settings.B2I_ALLOWED_REGISTRY_NETWORKS),
         source=f"b2i://{builder.project.name}/{builder.name}#{run.number}",
@@ -319,14 +271,6 @@ def registry_target(secret: Any) -> RegistryTarget:
     )
 
 
-def image_reference(registry_host: str, image_name: str, tag: str) -> str:
-    """Prefix the registry host unless the image name already starts with it (KubeSphere rule)."""
-    name = image_name.strip("/")
-    if not name.startswith(f"{registry_host}/"):
-        name = f"{registry_host}/{name}"
-    return f"{name}:{tag}"
-
-
 def secrets_of(run: BuildRun) -> list[str]:
     values = []
     for read in (lambda: run.builder.trigger_token, lambda: run.builder.registry_secret.password):
@@ -352,30 +296,4 @@ class EventLogger:
     def __call__(self, event: Event) -> None:
         if event.kind == "step-finished" and event.duration is not None:
             self.timings[event.step] = round(event.duration, 3)
-        self.log.write(render_event(event))
-
-
-def render_event(event: Event) -> str:
-    """Return the log line of one engine event."""
-    if event.kind == "step-started":
-        return f"==> {event.step}" + (f": {event.message}" if event.message else "")
-    if event.kind == "step-finished":
-        took = f" in {event.duration:.2f} s" if event.duration is not None else ""
-        detail = f": {event.message}" if event.message else ""
-        return f"<== {event.step} done{took}{detail}"
-    if event.kind in ("blob-pushed", "blob-reused"):
-        verb = "pushed" if event.kind == "blob-pushed" else "reused"
-        text = f"    {verb} {event.digest or ''} ({human_bytes(event.bytes)})"
-        return text + (f" {event.message}" if event.message else "")
-    if event.kind == "retry":
-        return f"    retrying: {event.message}"
-    return f"    {event.message}" if event.step else event.message
-
-
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
+        self.log.write(log_line(event))

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.http import Http404
 
-from builders.models import BuildRun, ImageBuilder
+from builders.models import BuildRun, BuildState, ImageBuilder
 from projects import access
+from projects.models import Project
 
 
 def get_builder_for_user(
@@ -54,3 +55,10 @@ def run_state_payload(run_id: int) -> dict[str, Any]:
         "digest": run.digest,
         "pull_command": run.pull_command,
     }
+
+
+def count_active_runs(project: Project) -> int:
+    """Count the project's queued and running builds (a project with any cannot be deleted)."""
+    return BuildRun.objects.filter(
+        builder__project=project, state__in=[BuildState.PENDING, BuildState.RUNNING]
+    ).count()

@@ -2,8 +2,9 @@
 
 Every transition of a BuildRun is one guarded UPDATE (`…filter(state=…).update(…)`), so two
 actors racing (a worker finishing, the reaper, a user cancelling, a duplicate task delivery)
-can never both win. Tasks are enqueued and channel notifications sent only after the
-transaction commits, so a worker never looks for a row that is not visible yet.
+can never both win. Tasks are enqueued (by name, `builders.build_queue`), channel
+notifications and `builders.signals.build_succeeded` sent only after the transaction commits,
+so a worker or a subscriber never looks for a row that is not visible yet.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from b2i_console.errors import UserError
-from builders.logs import RunLog, failure_line, notify_state
+from builders import build_queue
+from builders.logs import SUCCESS_LINE, RunLog, failure_line, notify_state
 from builders.models import Artifact, BuildRun, BuildState, ImageBuilder
+from builders.signals import build_succeeded
 
 logger = logging.getLogger(__name__)
 
@@ -85,19 +88,15 @@ def _supersede_queued_runs(builder: ImageBuilder, newer: BuildRun) -> None:
 
 
 def enqueue_run(run: BuildRun) -> None:
-    from builders.tasks import run_build_task
-
-    run_build_task.apply_async(args=[run.pk], task_id=run.task_id or None)
+    build_queue.send_run(run.pk, task_id=run.task_id or None)
 
 
 def revoke_task(task_id: str) -> None:
     """Tell workers to drop a task (a redelivered copy is then skipped); best effort."""
     if not task_id:
         return
-    from b2i_console.celery import app
-
     try:
-        app.control.revoke(task_id)
+        build_queue.revoke(task_id)
     except Exception:  # the guarded claim makes a stale delivery harmless anyway
         logger.warning("could not revoke task %s", task_id, exc_info=True)
 
@@ -250,19 +249,18 @@ def _finish(
 def _after_finish(run: BuildRun) -> None:
     notify_state(run.pk)
     enqueue_next_queued_run(run.builder_id)
-    update_workloads_after(run)
+    announce_success(run)
 
 
-def update_workloads_after(run: BuildRun) -> None:
-    """Roll the builder's services to a successful run's digest (workloads decides which)."""
+def announce_success(run: BuildRun) -> None:
+    """Send `build_succeeded` for a run that ended Successful (workloads rolls its services)."""
     if not BuildRun.objects.filter(pk=run.pk, state=BuildState.SUCCESSFUL).exists():
         return
-    try:
-        from workloads.services import on_build_succeeded
-
-        on_build_succeeded(run)
-    except Exception:  # a deployment problem never changes the build's own outcome
-        logger.exception("updating workloads after run %s failed", run.pk)
+    for receiver, outcome in build_succeeded.send_robust(sender=BuildRun, run=run):
+        if isinstance(outcome, Exception):  # a subscriber's problem never changes the build
+            logger.error(
+                "%s failed after run %s succeeded", receiver.__qualname__, run.pk, exc_info=outcome
+            )
 
 
 def enqueue_next_queued_run(builder_id: int) -> None:
@@ -277,15 +275,11 @@ def enqueue_next_queued_run(builder_id: int) -> None:
 
 
 def enqueue_run_again(run: BuildRun) -> None:
-    from builders.tasks import run_build_task
-
-    run_build_task.apply_async(args=[run.pk])
+    build_queue.send_run(run.pk)
 
 
 def do_mark_successful(run: BuildRun, result: dict[str, Any], log: RunLog) -> bool:
     """Record the pushed image and end the run Successful (unless the reaper ended it first)."""
-    from builders.logs import SUCCESS_LINE
-
     log.flush()
     return _finish(
         run,
@@ -364,8 +358,6 @@ def do_requeue_lost_pending_runs() -> dict[str, list[int]]:
     for it is queued or reserved in the broker (a long queue is not a loss). A duplicate message
     is harmless: the claim is one guarded UPDATE, so only one delivery ever builds the run.
     """
-    from builders.tasks import runs_held_by_broker
-
     done: dict[str, list[int]] = {"cancelled": [], "requeued": [], "failed": []}
     # The claim never takes a run with a cancel requested: end it instead of leaving it queued.
     for run in BuildRun.objects.filter(state=BuildState.PENDING, cancel_requested=True):
@@ -377,7 +369,7 @@ def do_requeue_lost_pending_runs() -> dict[str, list[int]]:
             revoke_task(run.task_id)
             done["cancelled"].append(run.pk)
     stale = list(_stale_pending_runs())
-    held = runs_held_by_broker() if stale else set()
+    held = build_queue.runs_held_by_broker() if stale else set()
     if held is None:
         return done  # the broker cannot be read, so a message cannot be sent either
     for run in stale:

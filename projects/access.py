@@ -1,6 +1,6 @@
 """THE access module: every permission decision of pages, API and WebSocket consumers is made here.
 
-Roles (see /work/shared/reference/kubesphere-b2i.md, section Roles):
+Roles (KubeSphere's platform, workspace and project roles, as the console keeps them):
 
 - platform: superuser = platform-admin (everything); a user with the permission
   `projects.create_workspaces` = platform-self-provisioner (may create workspaces); anyone else
@@ -84,7 +84,9 @@ def can_create_workspace(user: RequestUser) -> bool:
     )
 
 
-def visible_workspaces(queryset: WorkspaceQuerySet, user: RequestUser) -> WorkspaceQuerySet:
+def visible_workspaces(user: RequestUser) -> WorkspaceQuerySet:
+    """Return the workspaces the user may see."""
+    queryset = Workspace.objects.all()
     if _is_platform_admin(user):
         return queryset.all()
     if not _is_active(user):
@@ -94,7 +96,9 @@ def visible_workspaces(queryset: WorkspaceQuerySet, user: RequestUser) -> Worksp
     return queryset.filter(Exists(member) | Exists(project_member))
 
 
-def visible_projects(queryset: ProjectQuerySet, user: RequestUser) -> ProjectQuerySet:
+def visible_projects(user: RequestUser) -> ProjectQuerySet:
+    """Return the projects the user may see."""
+    queryset = Project.objects.all()
     if _is_platform_admin(user):
         return queryset.all()
     if not _is_active(user):
@@ -273,5 +277,5 @@ def project_filter_for_user(user: RequestUser, prefix: str = "project") -> Q:
 
     Use it on other apps' querysets: `ImageBuilder.objects.filter(project_filter_for_user(user))`.
     """
-    visible = Project.objects.for_user(user).values("pk")
+    visible = visible_projects(user).values("pk")
     return Q(**{f"{prefix}__in": visible})

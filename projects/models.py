@@ -1,7 +1,7 @@
 """Tenancy models: workspaces, projects, memberships with roles, registry secrets, API tokens.
 
-Who may see or do what is decided in `projects/access.py` only; the `for_user` queryset methods
-here delegate to it.
+Who may see or do what is decided in `projects/access.py` only (`access.visible_projects` …);
+access imports these models, never the other way round.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from b2i.oci.errors import BlockedAddressError
+from b2i.oci.netpolicy import check_address_allowed
 from projects.crypto import decrypt_text, encrypt_text
 
 if TYPE_CHECKING:
     from django.db.models.expressions import Combinable
-
-    from projects.access import RequestUser
 
 DNS1123_LABEL_MAX = 63
 dns1123_label_validator = RegexValidator(
@@ -48,17 +48,11 @@ def dns_label_field(**kwargs: Any) -> models.CharField[str | int | Combinable, s
 
 
 class WorkspaceQuerySet(models.QuerySet["Workspace"]):
-    def for_user(self, user: RequestUser) -> WorkspaceQuerySet:
-        from projects import access
-
-        return access.visible_workspaces(self, user)
+    """Workspaces; `projects.access.visible_workspaces(user)` narrows them to a user's."""
 
 
 class ProjectQuerySet(models.QuerySet["Project"]):
-    def for_user(self, user: RequestUser) -> ProjectQuerySet:
-        from projects import access
-
-        return access.visible_projects(self, user)
+    """Projects; `projects.access.visible_projects(user)` narrows them to a user's."""
 
 
 class Workspace(models.Model):
@@ -204,9 +198,6 @@ _ANY_NETWORK = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 def refuse_never_allowed_ip(hostname: str) -> None:
     """Refuse an IP-literal host in link-local/metadata space already when it is saved."""
-    from b2i.oci.errors import BlockedAddressError
-    from b2i.oci.netpolicy import check_address_allowed
-
     try:
         address = ipaddress.ip_address(hostname.split("%", 1)[0])
     except ValueError:

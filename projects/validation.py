@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
+from b2i.oci.probe import probe_registry
 from b2i_console.errors import UserError
+from builders.proxy_settings import registry_proxy
 from projects.models import RegistrySecret
 
 logger = logging.getLogger(__name__)
@@ -42,9 +44,6 @@ def default_probe_repository(secret: RegistrySecret) -> str:
 
 def validate_registry_secret(secret: RegistrySecret, repository: str | None) -> ValidationReport:
     """Probe login and push permission with the secret; raise UserError when the host is refused."""
-    from b2i.oci.probe import probe_registry
-    from builders.proxy_settings import registry_proxy
-
     repository = repository or default_probe_repository(secret)
     result = probe_registry(
         secret.address,

@@ -11,6 +11,7 @@ Pod logs stream into the run's log; the Job's outcome is the run's outcome.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
 import threading
@@ -24,10 +25,11 @@ from django.conf import settings
 from django.core import signing
 
 from b2i.oci.events import Event
+from b2i.packaging.environments import ENVIRONMENTS_BY_NAME
 from b2i_console.errors import UserError
+from builders.build_jobs import BuildJob, RunCancelled
 from builders.models import BuildRun
 from builders.proxy_settings import registry_no_proxy, registry_proxy, registry_proxy_off
-from builders.runner import BuildJob, RunCancelled
 from workloads.client import KubeClient
 from workloads.jobs import (
     BUILD_CONTAINER,
@@ -74,8 +76,6 @@ def artifact_url(cluster: Cluster, run_id: int, sha256: str) -> str:
 
 def credentials_secret(namespace: str, name: str, job: BuildJob) -> Manifest:
     """Render the push credentials as a dockerconfigjson Secret (mounted, never in env)."""
-    import base64
-
     registry = job.registry
     raw = f"{registry.username}:{registry.password}".encode()
     entry = {"username": registry.username, "password": registry.password}
@@ -129,8 +129,6 @@ def job_spec(
 
 def environment_args(environment: dict[str, Any]) -> dict[str, Any]:
     """Name a built-in environment; give a custom one's base image and port instead."""
-    from b2i.packaging.environments import ENVIRONMENTS_BY_NAME
-
     name = str(environment.get("name", ""))
     if name in ENVIRONMENTS_BY_NAME:
         return {"environment": name}

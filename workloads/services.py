@@ -1,7 +1,8 @@
 """State changes of services (check_… validates then acts, do_… acts).
 
-The pipeline calls `on_build_succeeded(run)` after a run ends Successful; a service rolls to
-the run's digest only then — never after a failed run (KubeSphere rewrote the image even when
+`roll_services_after_build` receives `builders.signals.build_succeeded` (sent after the run's
+Successful state committed) and calls `on_build_succeeded(run)`: a service rolls to the run's
+digest only then — never after a failed run (KubeSphere rewrote the image even when
 the build failed).
 """
 
@@ -16,7 +17,6 @@ from django.db import transaction
 
 from b2i_console.errors import UserError
 from builders.models import BuildRun, BuildState, ImageBuilder
-from builders.runner import image_reference
 from projects.models import Project, render_dockerconfigjson
 from workloads.client import KubeClient, KubeError, WorkloadStatus
 from workloads.jobs import BUILD_JOB_SELECTOR, job_summary
@@ -31,7 +31,7 @@ from workloads.manifests import (
     to_yaml,
 )
 from workloads.models import Cluster, Service, ServiceState
-from workloads.spec import ServiceSpec, parse_service_spec, spec_to_dict
+from workloads.spec import ServiceSpec, SpecError, parse_service_spec, spec_to_dict
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -59,11 +59,6 @@ def connect(cluster: Cluster) -> KubeClient:
 # --- rendering ---------------------------------------------------------------------------
 
 
-def builder_image(builder: ImageBuilder) -> str:
-    """Return the builder's tagged image (what a service names before any build exists)."""
-    return image_reference(builder.registry_secret.registry_host, builder.image_name, builder.tag)
-
-
 def last_successful_run(builder: ImageBuilder | None) -> BuildRun | None:
     if builder is None:
         return None
@@ -79,10 +74,10 @@ def render_objects(
     dockerconfig = render_dockerconfigjson([secret])
     pull_secret = render_pull_secret(project.namespace, secret.name, dockerconfig)
     if run is not None:
-        image = pinned_image(run.image_reference or builder_image(builder), run.digest)
+        image = pinned_image(run.image_reference or builder.image_reference(), run.digest)
         replicas = spec.replicas
     else:
-        image, replicas = builder_image(builder), 0
+        image, replicas = builder.image_reference(), 0
     objects = render_service_objects(
         spec, namespace=project.namespace, image=image, replicas=replicas, pull_secret=pull_secret
     )
@@ -110,7 +105,7 @@ def preview_yaml(project: Project, spec_data: dict[str, Any], builder: ImageBuil
     if run is not None:
         return text
     note = PENDING_NOTE.format(
-        kind=workload_kind(spec), image=builder_image(builder), replicas=spec.replicas
+        kind=workload_kind(spec), image=builder.image_reference(), replicas=spec.replicas
     )
     return note + text
 
@@ -134,8 +129,6 @@ def with_default_context(spec_data: dict[str, Any], builder: ImageBuilder) -> di
 
 
 def check_spec(spec_data: dict[str, Any]) -> ServiceSpec:
-    from workloads.spec import SpecError
-
     try:
         return parse_service_spec(spec_data)
     except SpecError as error:
@@ -235,6 +228,11 @@ def on_build_succeeded(run: BuildRun) -> list[Service]:
             continue
         updated.append(service)
     return updated
+
+
+def roll_services_after_build(sender: Any, *, run: BuildRun, **kwargs: Any) -> None:
+    """Receive `build_succeeded` (connected in WorkloadsConfig.ready)."""
+    on_build_succeeded(run)
 
 
 def check_rollback(service: Service, run_number: int) -> BuildRun:

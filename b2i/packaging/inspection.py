@@ -153,6 +153,7 @@ class _Options:
 def _inspect_kind(path: Path, head: bytes, options: _Options) -> Inspection:
     if is_zip(path):
         return _inspect_archive(path, options)
+    # Imported by the kind that needs it (start-up speed, see the note above).
     from b2i.packaging import binary
 
     # A script followed by a zip is an executable jar/war (Spring Boot's launch script): java
@@ -168,6 +169,7 @@ def _inspect_kind(path: Path, head: bytes, options: _Options) -> Inspection:
 def _inspect_archive(path: Path, options: _Options) -> Inspection:
     with SafeArchive(path, options.limits) as archive:
         if archive.has_prefix(WAR_MARKER):
+            # Imported by the kind that needs it (start-up speed, see the note above).
             from b2i.packaging.war import analyse_war
 
             _require_kind("war", options.expected_kind)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from projects import access
 from projects.models import Project, Workspace
+from workloads.models import Cluster
 
 API_ROOT = "/api/v1"
 
@@ -31,7 +32,7 @@ def base_context(request: HttpRequest, page: str) -> dict[str, Any]:
     """Return what every signed-in page needs: the workspace switcher and the page name."""
     return {
         "page": page,
-        "switch_workspaces": list(Workspace.objects.for_user(request.user).only("name", "alias")),
+        "switch_workspaces": list(access.visible_workspaces(request.user).only("name", "alias")),
         "can_create_workspace": access.can_create_workspace(request.user),
         "config": {
             "page": page,
@@ -52,7 +53,7 @@ def workspace_context(request: HttpRequest, workspace: Workspace, page: str) -> 
     context.update(
         workspace=workspace,
         switch_projects=list(
-            Project.objects.for_user(request.user).filter(workspace=workspace).only("name")
+            access.visible_projects(request.user).filter(workspace=workspace).only("name")
         ),
         can=can,
     )
@@ -89,8 +90,6 @@ CLUSTER_PAGES = frozenset({"services", "deployments", "statefulsets", "jobs"})
 
 
 def cluster_configured() -> bool:
-    from workloads.models import Cluster
-
     return Cluster.objects.exists()
 
 

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from b2i_console.pages.context import base_context, project_context, workspace_context
+from builders.models import ImageBuilder
 from projects import access
 
 if TYPE_CHECKING:
@@ -70,8 +71,9 @@ def check_extra(project: Project, page: str, extra: dict[str, str]) -> None:
         raise Http404("No such artifact kind.")
     if "workload_kind" in extra and extra["workload_kind"] not in WORKLOAD_KINDS:
         raise Http404("No such workload kind.")
-    if page == "imagebuilders" and "name" in extra:
-        from builders.models import ImageBuilder
-
-        if not ImageBuilder.objects.filter(project=project, name=extra["name"]).exists():
-            raise Http404("No such image builder.")
+    if (
+        page == "imagebuilders"
+        and "name" in extra
+        and not ImageBuilder.objects.filter(project=project, name=extra["name"]).exists()
+    ):
+        raise Http404("No such image builder.")

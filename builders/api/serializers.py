@@ -20,6 +20,7 @@ from builders.models import (
     ImageBuilder,
 )
 from projects import access
+from projects.crypto import SecretDecryptionError
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -274,8 +275,6 @@ class TriggerRequestSerializer(serializers.Serializer):  # type: ignore[type-arg
 
 def readable_token(builder: ImageBuilder) -> str:
     """Return the decrypted trigger token, or "" when the keys cannot decrypt it."""
-    from projects.crypto import SecretDecryptionError
-
     try:
         return builder.trigger_token
     except SecretDecryptionError:

@@ -18,6 +18,7 @@ from b2i.oci.cancel import BuildCancelled, CancelToken
 from b2i.oci.errors import OciError
 from b2i.oci.transport import build_http_client, translate_transport_error
 from b2i_console.errors import UserError
+from builders.artifacts.uploads import max_artifact_bytes, store_artifact
 from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
 from builders.proxy_settings import registry_proxy
@@ -104,8 +105,6 @@ def fetch_artifact_for_run(
     run: BuildRun, workdir: Path, log: RunLog, cancel: CancelToken | None = None
 ) -> Artifact:
     """Download the run's artifact URL, verify it, store it (deduplicated), attach it to the run."""
-    from builders.artifacts.uploads import max_artifact_bytes, store_artifact
-
     log.write(f"    downloading {run.artifact_url}")
     target = workdir / "download"
     try:

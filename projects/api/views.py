@@ -83,7 +83,7 @@ class WorkspaceList(generics.ListCreateAPIView[Workspace]):
 
     def get_queryset(self) -> QuerySet[Workspace]:
         user = self.request.user
-        workspaces = Workspace.objects.for_user(user).select_related("creator")
+        workspaces = access.visible_workspaces(user).select_related("creator")
         return access.with_roles_for(workspaces, user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -121,7 +121,7 @@ class ProjectList(WorkspaceScoped[Project], generics.ListCreateAPIView[Project])
 
     def get_queryset(self) -> QuerySet[Project]:
         user = self.request.user
-        projects = Project.objects.for_user(user).filter(workspace=self.workspace)
+        projects = access.visible_projects(user).filter(workspace=self.workspace)
         projects = projects.select_related("workspace", "creator")
         return access.with_roles_for(projects, user)
 

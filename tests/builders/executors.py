@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from b2i.oci.events import Event
-from builders.runner import BuildJob, RunCancelled
+from builders.build_jobs import BuildJob, RunCancelled
 
 DEFAULT_RESULT = {
     "image_reference": "127.0.0.1:9/demo/hello:latest",

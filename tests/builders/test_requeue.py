@@ -13,7 +13,7 @@ import redis
 from django.utils import timezone
 
 from b2i_console.celery import app as celery_app
-from builders import runner, services, tasks
+from builders import build_queue, runner, services, tasks
 from builders.models import BuildLogLine, BuildRun, BuildState, ImageBuilder
 from tests.builders.conftest import World, make_artifact, make_builder
 from tests.builders.executors import ScriptedExecutor
@@ -39,7 +39,7 @@ def age(run: BuildRun, seconds: float) -> None:
 
 
 def held_by_broker() -> set[int]:
-    held = tasks.runs_held_by_broker()
+    held = build_queue.runs_held_by_broker()
     assert held is not None, "the test broker could not be read"
     return held
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from b2i.packaging.errors import ArtifactError
 from builders import runner, services
 from builders.models import BuildLogLine, BuildRun, BuildState, ImageBuilder
+from builders.signals import build_succeeded
 from builders.tasks import reap_lost_builds_task
 from tests.builders.conftest import World, make_artifact, make_builder
 from tests.builders.executors import DEFAULT_RESULT, ScriptedExecutor
@@ -232,18 +233,38 @@ def test_registry_password_and_trigger_token_never_reach_the_log(
     assert executor.jobs[0].registry.password == "s3cret-Passw0rd"
 
 
-def test_workloads_are_updated_only_after_a_successful_run(
-    builder: ImageBuilder, enqueued: list[int], monkeypatch: pytest.MonkeyPatch
+def test_build_succeeded_is_sent_only_after_a_successful_run(
+    builder: ImageBuilder, enqueued: list[int]
 ) -> None:
-    import workloads.services
-
     rolled: list[int] = []
-    monkeypatch.setattr(workloads.services, "on_build_succeeded", lambda run: rolled.append(run.pk))
-    failed = services.do_start_run(builder)
-    runner.run_build(failed.pk, executor=ScriptedExecutor(error=KeyError("x")))
-    succeeded = services.do_start_run(builder)
-    runner.run_build(succeeded.pk, executor=ScriptedExecutor())
+
+    def receiver(sender: object, *, run: BuildRun, **kwargs: object) -> None:
+        rolled.append(run.pk)
+
+    build_succeeded.connect(receiver, dispatch_uid="test-rolled")
+    try:
+        failed = services.do_start_run(builder)
+        runner.run_build(failed.pk, executor=ScriptedExecutor(error=KeyError("x")))
+        succeeded = services.do_start_run(builder)
+        runner.run_build(succeeded.pk, executor=ScriptedExecutor())
+    finally:
+        build_succeeded.disconnect(dispatch_uid="test-rolled")
     assert rolled == [succeeded.pk]
+
+
+def test_a_failing_subscriber_does_not_change_the_build(
+    builder: ImageBuilder, enqueued: list[int], caplog: pytest.LogCaptureFixture
+) -> None:
+    def receiver(sender: object, **kwargs: object) -> None:
+        raise RuntimeError("cluster on fire")
+
+    build_succeeded.connect(receiver, dispatch_uid="test-broken")
+    try:
+        run = services.do_start_run(builder)
+        assert runner.run_build(run.pk, executor=ScriptedExecutor()) == BuildState.SUCCESSFUL
+    finally:
+        build_succeeded.disconnect(dispatch_uid="test-broken")
+    assert f"failed after run {run.pk} succeeded" in caplog.text
 
 
 def test_redelivery_after_the_holding_process_died_takes_over_at_once(

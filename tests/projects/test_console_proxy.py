@@ -13,9 +13,10 @@ from django.test import override_settings
 from b2i.oci.errors import InvalidProxyError
 from b2i.packaging.environments import ENVIRONMENTS_BY_NAME
 from builders.artifacts.fetch import download
+from builders.build_jobs import BuildJob, RegistryTarget
 from builders.engine_adapter import build_request
 from builders.proxy_settings import registry_proxy
-from builders.runner import BuildJob, RegistryTarget, describe_error
+from builders.runner import describe_error
 from tests.fixtures.forward_proxy import ForwardProxy
 from tests.fixtures.processes import free_port
 from tests.fixtures.registry import Registry

@@ -16,8 +16,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from b2i.oci.errors import InvalidProxyError
+from builders.build_jobs import RunCancelled
 from builders.models import Artifact, BuildRun
-from builders.runner import RunCancelled, build_job, describe_error, run_build
+from builders.runner import build_job, describe_error, run_build
 from tests.fixtures.kube_controller import JobScript
 from tests.workloads.validation import assert_valid_manifests
 from workloads.executor import JobFailed, KubernetesJobExecutor, sign_artifact_token

@@ -7,12 +7,14 @@ import time
 
 import pytest
 
+from b2i_console.errors import UserError
+from builders import services as build_services
+from builders.logs import RunLog
 from builders.models import BuildRun, ImageBuilder
 from workloads.client import KubeClient, KubeError
 from workloads.models import Service
 from workloads.services import (
     DeleteOptions,
-    UserError,
     check_create_service,
     check_rollback,
     do_delete_service,
@@ -66,6 +68,23 @@ def test_new_service_waits_at_zero_replicas_until_the_first_successful_build(wor
     auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
     assert auths["127.0.0.1:5000"]["username"] == "pusher"
     assert deployment(kube)["spec"]["template"]["spec"]["imagePullSecrets"] == [{"name": "local"}]
+
+
+def test_a_run_ending_successful_rolls_its_services_once_that_commits(
+    world, kube, django_capture_on_commit_callbacks
+):
+    service = check_create_service(world.project, SPEC, world.builder, None)
+    run = world.run(1, state="running")
+    digest = "sha256:" + "ab" * 32
+    result = {"digest": digest, "image_reference": "127.0.0.1:5000/demo/shop:latest"}
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert build_services.do_mark_successful(run, result, RunLog(run.pk))
+        service.refresh_from_db()
+        assert service.state == "Waiting"  # builders sent nothing before the commit
+    assert callbacks  # the signal went out from transaction.on_commit
+    service.refresh_from_db()
+    assert service.state == "Deployed" and service.deployed_run == run
+    assert image_of(kube) == f"127.0.0.1:5000/demo/shop@{digest}"
 
 
 def test_first_successful_run_pins_the_digest_and_scales_to_the_requested_replicas(world, kube):

@@ -1,0 +1,13 @@
+"""Signals the build platform sends; other apps subscribe, so builders never imports them.
+
+`build_succeeded(sender=BuildRun, run=<BuildRun>)` is sent after the transaction that ended a
+run Successful has committed (from `transaction.on_commit`), so a receiver sees the final row.
+`workloads` subscribes to roll services to the new digest. A receiver's exception is logged
+and never changes the build's outcome.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+build_succeeded = Signal()
