@@ -38,3 +38,16 @@ def channel_layers(redis_url: str) -> dict[str, Any]:
             "CONFIG": {"hosts": [channel_layer_host(redis_url)], "prefix": "b2i"},
         }
     }
+
+
+def broker_connection_options() -> dict[str, Any]:
+    """Socket options of Celery's Redis connections (broker and result backend).
+
+    Keepalive and a health check find a connection Redis dropped (a restart) before a command
+    is lost on it; the read timeout stays above kombu's 1 s blocking pop."""
+    return {
+        "socket_timeout": 30.0,
+        "socket_connect_timeout": 5.0,
+        "socket_keepalive": True,
+        "health_check_interval": 25,
+    }

@@ -9,7 +9,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from b2i_console.env import env_bool, env_int, env_list, env_str
-from b2i_console.redis_options import channel_layers
+from b2i_console.redis_options import broker_connection_options, channel_layers
 
 # Django's admin classes and forms take a model type parameter, as django-stubs types them
 # (admin.ModelAdmin[Project]); this makes them subscriptable at run time too.
@@ -233,8 +233,13 @@ B2I_ARTIFACT_URL_TTL = env_int("B2I_ARTIFACT_URL_TTL", 15 * 60)
 # --- Celery: a Redis broker; the visibility timeout must exceed the hard time limit so a
 # long build is not redelivered to a second worker while the first still runs it.
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport with one fix: the worker survives a Redis restart (b2i_console/broker.py).
+CELERY_BROKER_TRANSPORT = "b2i_console.broker:Transport"
 CELERY_RESULT_BACKEND = REDIS_URL
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": B2I_BUILD_HARD_TIME_LIMIT + 600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": B2I_BUILD_HARD_TIME_LIMIT + 600,
+    **broker_connection_options(),
+}
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -243,6 +248,24 @@ CELERY_TASK_SOFT_TIME_LIMIT = B2I_BUILD_SOFT_TIME_LIMIT
 CELERY_TASK_TIME_LIMIT = B2I_BUILD_HARD_TIME_LIMIT
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker outlives any Redis outage: it reconnects for ever (Celery's default gives up after
+# 100 tries, about 50 minutes, and the worker exits), a build in flight runs to its end (its
+# state lives in the database), and its result is stored once Redis is back instead of the
+# task ending in "Task handler raised error: ConnectionError".
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = 30
+CELERY_REDIS_SOCKET_KEEPALIVE = True
+CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 25
+# A run started while Redis is briefly away waits for it (about 20 s) rather than failing its
+# request; if Redis stays away longer the pending sweep queues the run again.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 10,
+    "interval_start": 0.5,
+    "interval_step": 0.5,
+    "interval_max": 3,
+}
 # Builds go to their own queue so long builds never delay short housekeeping tasks.
 CELERY_TASK_ROUTES = {"builders.tasks.run_build_task": {"queue": "builds"}}
 CELERY_BEAT_SCHEDULE = {

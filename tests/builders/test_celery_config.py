@@ -30,3 +30,12 @@ def test_beat_reaps_lost_builds_within_75_seconds_of_the_last_heartbeat() -> Non
     assert settings.B2I_BUILD_LOST_AFTER_SECONDS + entry["schedule"] <= 75
     assert settings.B2I_BUILD_HEARTBEAT_SECONDS == 10
     assert "builders.tasks.reap_lost_builds_task" in app.tasks
+
+
+def test_the_worker_reconnects_to_redis_for_ever_and_keeps_builds_in_flight() -> None:
+    assert app.conf.broker_transport == "b2i_console.broker:Transport"
+    assert app.conf.broker_connection_max_retries is None
+    assert app.conf.worker_cancel_long_running_tasks_on_connection_loss is False
+    assert app.conf.result_backend_always_retry is True
+    with app.connection_for_write() as connection:
+        assert connection.transport.driver_type == "redis"  # the pending sweep reads it

@@ -124,3 +124,19 @@ def test_media_is_a_shared_claim_by_default_and_per_pod_scratch_with_s3():
         assert "persistentVolumeClaim:" in shared and "-media" in shared
         scratch_volume = "emptyDir:\n            sizeLimit: {{ .Values.media.size }}"
         assert scratch.lstrip().startswith(scratch_volume)
+
+
+@pytest.mark.parametrize(
+    "path", [DEPLOY / "kubernetes" / "worker-deployment.yaml", TEMPLATES / "worker-deployment.yaml"]
+)
+def test_a_worker_that_stops_answering_is_restarted(path):
+    text = path.read_text()
+    probe = yaml.safe_load(
+        text[text.index("livenessProbe:") :].split("\n          securityContext")[0]
+    )
+    command = probe["livenessProbe"]["exec"]["command"]
+    assert "inspect ping" in command[-1] and "celery@$HOSTNAME" in command[-1]
+    assert "--timeout" in command[-1]
+    # Outlasts a Redis outage the worker recovers from by itself before restarting it.
+    seconds = probe["livenessProbe"]["periodSeconds"] * probe["livenessProbe"]["failureThreshold"]
+    assert seconds >= 180
