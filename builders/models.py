@@ -51,7 +51,10 @@ FINISHED_STATES = (BuildState.SUCCESSFUL, BuildState.FAILED, BuildState.CANCELLE
 
 
 class Artifact(models.Model):
-    """An uploaded file, stored once per project per sha256 and reused by later runs."""
+    """An uploaded file, stored once per project, sha256 and file name, reused by later runs.
+
+    The name is part of the identity: it is what the user sees and, for a WAR, the context path.
+    The same bytes under a new name are a new artifact (with their own stored copy)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
@@ -71,7 +74,9 @@ class Artifact(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "sha256"], name="artifact_once_per_project")
+            models.UniqueConstraint(
+                fields=["project", "sha256", "file_name"], name="artifact_once_per_project_and_name"
+            )
         ]
         ordering = ["-created_at"]
 

@@ -121,7 +121,11 @@ class ArtifactDownload(BuildersApiView):
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
-        artifact = Artifact.objects.filter(project=self.project, sha256=kwargs["sha256"]).first()
+        same_bytes = Artifact.objects.filter(project=self.project, sha256=kwargs["sha256"])
+        # The same bytes may be stored under several names; ?name= picks one.
+        if request.query_params.get("name"):
+            same_bytes = same_bytes.filter(file_name=request.query_params["name"])
+        artifact = same_bytes.first()
         if artifact is None:
             raise Http404("No such artifact in this project.")
         try:

@@ -147,15 +147,18 @@ def store_artifact(
     size: int,
     expected_kind: str | None = None,
 ) -> StoredArtifact:
-    """Inspect a staged file and keep it once per project and sha256 (later uploads reuse it)."""
+    """Inspect a staged file and keep it once per project, sha256 and name (later uploads of it
+    reuse it; the same bytes under another name are another artifact: the name is shown and is
+    a WAR's context path)."""
     if size > max_artifact_bytes():
         raise too_large_error(size)
     inspection = inspect_file(path, expected_kind, file_name)
-    existing = Artifact.objects.filter(project=project, sha256=sha256).first()
+    same = Artifact.objects.filter(project=project, sha256=sha256, file_name=file_name)
+    existing = same.first()
     if existing is not None:
         return StoredArtifact(existing, created=False)
     with path.open("rb") as source:
-        key = default_storage.save(storage_key(project, sha256, file_name), File(source))
+        key = default_storage.save(unused_storage_key(project, sha256, file_name), File(source))
     try:
         with transaction.atomic():
             artifact = Artifact.objects.create(
@@ -171,13 +174,23 @@ def store_artifact(
             )
     except IntegrityError:  # the same file arrived twice at once: keep the first
         default_storage.delete(key)
-        return StoredArtifact(Artifact.objects.get(project=project, sha256=sha256), created=False)
+        return StoredArtifact(same.get(), created=False)
     return StoredArtifact(artifact, created=True)
 
 
 def storage_key(project: Any, sha256: str, file_name: str) -> str:
     safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(file_name))[:100] or "artifact"
     return f"artifacts/{project.pk}/{sha256}/{safe_name}"
+
+
+def unused_storage_key(project: Any, sha256: str, file_name: str) -> str:
+    """storage_key, unless another name of the same bytes sanitised to it ("a b.jar" and
+    "a_b.jar"): each row owns its file, since deleting a row deletes its file."""
+    key = storage_key(project, sha256, file_name)
+    if not Artifact.objects.filter(storage_key=key).exists():
+        return key
+    name_hash = hashlib.sha256(file_name.encode()).hexdigest()[:12]
+    return storage_key(project, sha256, f"{name_hash}-{os.path.basename(file_name)}")
 
 
 def store_uploaded_file(

@@ -89,16 +89,16 @@ def test_artifact_url_is_fetched_verified_and_stored_once(
     world: World, builder: ImageBuilder, file_server: tuple[str, Path], tmp_path: Path
 ) -> None:
     base, root = file_server
-    (root / "app").write_bytes(Path("/bin/busybox").read_bytes())
-    digest = hashlib.sha256((root / "app").read_bytes()).hexdigest()
-    response = trigger(world, "Tr1ggerToken", artifact_url=f"{base}/app", sha256=digest)
+    (root / "busybox").write_bytes(Path("/bin/busybox").read_bytes())
+    digest = hashlib.sha256((root / "busybox").read_bytes()).hexdigest()
+    response = trigger(world, "Tr1ggerToken", artifact_url=f"{base}/busybox", sha256=digest)
     assert response.status_code == 201, response.json()
     run = BuildRun.objects.get()
     executor = ScriptedExecutor()
     assert runner.run_build(run.pk, executor=executor) == BuildState.SUCCESSFUL
     run.refresh_from_db()
     assert run.artifact is not None and run.artifact.sha256 == digest
-    # The same bytes as the uploaded busybox: the stored artifact is reused, not stored again.
+    # The same bytes and name as the uploaded busybox: the stored artifact is reused.
     assert Artifact.objects.filter(project=world.project).count() == 1
     assert executor.jobs[0].artifact_sha256 == digest
 

@@ -55,6 +55,42 @@ def test_same_file_uploaded_twice_is_stored_once(
     assert len(stored_files) == 1
 
 
+def test_the_same_bytes_under_a_new_name_are_a_new_artifact_with_that_name(
+    world: World, media_root: Path, tmp_path: Path
+) -> None:
+    shop = make_war(tmp_path / "shop.war")
+    store = tmp_path / "store.war"
+    store.write_bytes(shop.read_bytes())
+    first = upload(world, shop)
+    renamed = upload(world, store)
+    again = upload(world, store)
+    assert (first.status_code, renamed.status_code, again.status_code) == (201, 201, 200)
+    # The page shows the new name, and a WAR's context path is its name: /store/, not /shop/.
+    assert renamed.json()["file_name"] == "store.war"
+    assert renamed.json()["id"] != first.json()["id"] and again.json()["id"] == renamed.json()["id"]
+    # Each name has its own stored copy (deleting one artifact deletes only its file), and the
+    # download serves the name asked for.
+    keys = {a.file_name: a.storage_key for a in Artifact.objects.filter(project=world.project)}
+    assert keys.keys() == {"shop.war", "store.war"} and len(set(keys.values())) == 2
+    sha = first.json()["sha256"]
+    download = world.client("olga").get(f"{ARTIFACTS}{sha}/download/", {"name": "store.war"})
+    assert 'filename="store.war"' in download["Content-Disposition"]
+    download = world.client("olga").get(f"{ARTIFACTS}{sha}/download/", {"name": "shop.war"})
+    assert 'filename="shop.war"' in download["Content-Disposition"]
+
+
+def test_names_that_sanitise_alike_get_their_own_stored_files(
+    world: World, media_root: Path, busybox: Path, tmp_path: Path
+) -> None:
+    spaced, underscored = tmp_path / "my app", tmp_path / "my_app"
+    spaced.write_bytes(busybox.read_bytes())
+    underscored.write_bytes(busybox.read_bytes())
+    assert upload(world, spaced).status_code == upload(world, underscored).status_code == 201
+    keys = [a.storage_key for a in Artifact.objects.filter(project=world.project)]
+    assert len(set(keys)) == 2
+    assert all((media_root / key).read_bytes() == busybox.read_bytes() for key in keys)
+
+
 def test_over_the_limit_while_streaming_is_413(
     world: World, media_root: Path, settings: Any, tmp_path: Path
 ) -> None:

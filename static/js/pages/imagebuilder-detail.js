@@ -38,7 +38,7 @@ function renderAttributes() {
   attr(dl, gettext("Image"), h("code", {}, `${builder.image_name}:${builder.tag}`));
   attr(dl, gettext("Target registry"), builder.registry_secret);
   const a = builder.artifact;
-  const download = a && h("a", { href: `${config.api.project}/artifacts/${a.sha256}/download/`, download: a.file_name, "data-testid": "artifact-download" }, gettext("Download"));
+  const download = a && h("a", { href: `${config.api.project}/artifacts/${a.sha256}/download/?name=${encodeURIComponent(a.file_name)}`, download: a.file_name, "data-testid": "artifact-download" }, gettext("Download"));
   attr(dl, gettext("Artifact"), a ? [a.file_name, ` · ${formatBytes(a.size)} · `, download, h("div", { class: "small muted" }, a.summary)] : "—");
   if (a) attr(dl, "sha256", h("code", { class: "small" }, a.sha256), " ", copyButton(a.sha256));
   attr(dl, gettext("Update workloads"), builder.update_workloads ? gettext("Yes") : gettext("No"));
