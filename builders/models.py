@@ -351,6 +351,7 @@ class InstallationSettings(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.pk = 1  # a singleton: whatever the admin form says, there is one row
+        self.registry_mirror = self.registry_mirror.strip().rstrip("/")
         super().save(*args, **kwargs)
 
     def clean(self) -> None:

@@ -47,6 +47,11 @@ class ConsoleServer:
             "LOG_LEVEL": "WARNING",
             # Small enough that a test can exceed it, large enough for chunked uploads.
             "B2I_MAX_ARTIFACT_BYTES": str(MAX_ARTIFACT_BYTES),
+            # The page checks every environment's base (builders/availability.py): Docker Hub
+            # bases go to a mirror, the others to a proxy, both closed loopback ports, so
+            # nothing leaves the machine.
+            "B2I_REGISTRY_MIRROR": f"127.0.0.1:{free_port()}",
+            "B2I_REGISTRY_PROXY": f"http://127.0.0.1:{free_port()}",
         }
         daphne = str(Path(sys.executable).parent / "daphne")
         args = [daphne, "-b", "127.0.0.1", "-p", str(self.port), "b2i_console.asgi:application"]

@@ -18,7 +18,7 @@ from django.test import override_settings
 from b2i.local_bases import push_local_bases
 from b2i.oci.registry import RegistryClient
 from builders.local_environments import JAVA, TOMCAT, TOMCAT_JAVAEE, save_debian_environments
-from builders.models import BuildRun, BuildState
+from builders.models import BuildEnvironment, BuildRun, BuildState
 from tests.builders.conftest import World
 from tests.builders.test_pipeline_e2e import log_of, wait_for_run
 from tests.fixtures import artifacts
@@ -47,8 +47,12 @@ def local_base_images(registry: Registry) -> tuple[str, str]:
 @pytest.fixture
 def offline(pipeline: World, local_base_images: tuple[str, str]) -> Any:
     save_debian_environments(*local_base_images)
-    # Nothing listens on either port: Docker Hub bases go to the mirror, the others to the proxy.
+    # Nothing listens on these ports: Docker Hub bases go to the mirror, the others to the proxy.
     dead_mirror, dead_proxy = f"127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    # gcr.io stands for itself as a closed loopback port, so not even a DNS query leaves here.
+    distroless = BuildEnvironment.objects.get(name="binary-distroless-static")
+    distroless.base_image = f"{dead_mirror}/distroless/static-debian12"
+    distroless.save()
     with override_settings(B2I_REGISTRY_PROXY=dead_proxy, B2I_REGISTRY_MIRROR=dead_mirror):
         yield pipeline
 

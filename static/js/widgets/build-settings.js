@@ -1,7 +1,11 @@
 // Build settings shared by "Create Image Builder" and step 2 of the service wizard: artifact
 // upload, environment cards (the recommended one preselected), image name, tag, target
 // registry, and advanced parameters (environment variables, trigger token).
-import { list } from "../api.js";
+// Environment cards say whether their base image can be resolved now (checked by the server in
+// the background: the page asks again while any is "checking"); unavailable ones cannot be
+// chosen and say why. The preselection is the server's pick among the available environments,
+// until the user picks one.
+import { api, list } from "../api.js";
 import { field, h, setFieldError } from "../ui.js";
 import { ArtifactUpload } from "./artifact-upload.js";
 
@@ -11,6 +15,7 @@ export const IMAGE_RE = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-
 const TOKEN_RE = /^[A-Za-z0-9]+$/;
 // Natural order, so java-8 comes before java-11 (plain string order put it after java-25).
 const NATURAL = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+const RECHECK_MS = 1500;
 
 export class BuildSettings {
   constructor({ config, kind, defaultImage = "" }) {
@@ -21,9 +26,10 @@ export class BuildSettings {
     // can finish before the environment list arrives (a loaded machine), and the cards rendered
     // then must start from it instead of the first card.
     this.recommended = null;
+    this.userChoseEnvironment = false;
     this.uploader = new ArtifactUpload({
       kind, maxBytes: config.maxArtifactBytes, url: `${config.api.project}/artifacts/`, uploadsUrl: `${config.api.project}/uploads/`,
-      onUploaded: (artifact) => this.recommend(artifact.inspection?.recommended_environment),
+      onUploaded: () => this.refreshEnvironments(),
     });
     this.envCards = h("div", { class: "env-cards", role: "radiogroup", "aria-label": gettext("Build environment") });
     this.image = h("input", { name: "image_name", value: defaultImage, autocomplete: "off" });
@@ -45,28 +51,76 @@ export class BuildSettings {
   }
 
   async load() {
-    const [envs, secrets] = await Promise.all([
-      list(`${this.config.api.root}/buildenvironments/`, { limit: 100 }),
-      list(`${this.config.api.project}/registrysecrets/`, { limit: 100 }),
-    ]);
-    this.environments = envs.results.filter((e) => e.enabled !== false && e.artifact_kinds.includes(this.kind))
-      .sort((a, b) => NATURAL.compare(a.name, b.name));
-    this.renderEnvironments();
+    const secrets = await list(`${this.config.api.project}/registrysecrets/`, { limit: 100 });
     this.registry.replaceChildren(...(secrets.results.length
       ? secrets.results.map((s) => h("option", { value: s.name, selected: s.is_default }, `${s.name} (${s.registry_host || s.address})`))
       : [h("option", { value: "" }, gettext("No registry secret: create one under Secrets"))]));
+    this.registry.addEventListener("change", () => this.refreshEnvironments());
+    await this.refreshEnvironments();
     return this;
+  }
+
+  environmentsUrl() {
+    const params = new URLSearchParams({ kind: this.kind });
+    if (this.registry.value) params.set("registry_secret", this.registry.value);
+    if (this.uploader.artifact) params.set("artifact", this.uploader.artifact.id);
+    return `${this.config.api.project}/buildenvironments/?${params}`;
+  }
+
+  // One request at a time; the last answer wins. While bases are being checked, ask again.
+  async refreshEnvironments() {
+    clearTimeout(this.recheck);
+    const asked = this.environmentsUrl();
+    const answer = await api.get(asked);
+    if (asked !== this.environmentsUrl()) return; // an artifact or secret changed meanwhile
+    const first = !this.environments.length;
+    this.environments = answer.results.sort((a, b) => NATURAL.compare(a.name, b.name));
+    if (answer.recommended) this.recommended = answer.recommended;
+    if (first) this.renderEnvironments(); else this.showAvailability();
+    if (answer.recommended) this.recommend(answer.recommended);
+    else if (!this.selectedEnvironment()) this.selectFirstUsable();
+    const artifact = this.uploader.artifact;
+    if (artifact?.inspection && answer.recommended) {
+      // The summary names the environment actually preselected (the engine's pick may be down).
+      this.uploader.showArtifact({ ...artifact, inspection: { ...artifact.inspection, recommended_environment: answer.recommended } });
+    }
+    if (answer.checking && this.element.isConnected !== false) {
+      this.recheck = setTimeout(() => this.refreshEnvironments().catch(() => {}), RECHECK_MS);
+    }
+  }
+
+  selectFirstUsable() {
+    const usable = this.envCards.querySelector(".env-card:not(.unavailable) input");
+    if (usable) { usable.checked = true; this.renderParameters(); }
+  }
+
+  showAvailability() {
+    for (const card of this.envCards.querySelectorAll(".env-card")) {
+      const env = this.environments.find((e) => e.name === card.dataset.env);
+      const availability = env?.availability || { state: "checking" };
+      const radio = card.querySelector("input");
+      card.classList.toggle("unavailable", availability.state === "unavailable");
+      card.dataset.availability = availability.state;
+      radio.disabled = availability.state === "unavailable";
+      if (radio.disabled && radio.checked) { radio.checked = false; this.selectFirstUsable(); }
+      const note = card.querySelector(".availability");
+      note.textContent = availability.state === "unavailable" ? availability.message
+        : availability.state === "checking" ? gettext("Checking the base image…") : "";
+      note.hidden = !note.textContent;
+    }
   }
 
   renderEnvironments() {
     const preselected = this.environments.some((e) => e.name === this.recommended) ? this.recommended : this.environments[0]?.name;
     this.envCards.replaceChildren(...this.environments.map((env) => {
       const radio = h("input", { type: "radio", name: "environment", value: env.name, checked: env.name === preselected, "aria-label": env.title || env.name });
-      radio.addEventListener("change", () => this.renderParameters());
+      radio.addEventListener("change", () => { this.userChoseEnvironment = true; this.renderParameters(); });
       return h("label", { class: "env-card", dataset: { env: env.name } }, radio,
         h("strong", {}, env.title || env.name), h("div", { class: "small muted mono" }, env.base_image),
-        h("span", { class: "badge", hidden: env.name !== this.recommended }, gettext("recommended")));
+        h("span", { class: "badge", hidden: env.name !== this.recommended }, gettext("recommended")),
+        h("div", { class: "availability small", role: "status", hidden: true }));
     }));
+    this.showAvailability();
     this.renderParameters();
   }
 
@@ -75,7 +129,7 @@ export class BuildSettings {
     for (const card of this.envCards.querySelectorAll(".env-card")) {
       const match = card.dataset.env === name;
       card.querySelector(".badge").hidden = !match;
-      if (match) { card.querySelector("input").checked = true; }
+      if (match && !this.userChoseEnvironment) { card.querySelector("input").checked = true; }
     }
     this.renderParameters();
   }
