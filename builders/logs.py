@@ -61,7 +61,13 @@ def mask_secrets(text: str, secrets: Iterable[str]) -> str:
 
 
 class RunLog:
-    """Appends numbered lines to one run's log; thread-safe; flushes in batches."""
+    """Appends numbered lines to one run's log; thread-safe; flushes in batches.
+
+    A line is stored at once when the previous batch left more than `batch_seconds` ago, else
+    with the batch it joins, which a flusher thread (`flush_pending`, the build's heartbeat
+    thread) stores at most `batch_seconds` after its first line was written - so a line never
+    waits for a later line or for a heartbeat, and a chatty build still writes in batches.
+    """
 
     def __init__(
         self,
@@ -69,7 +75,7 @@ class RunLog:
         *,
         secrets: Sequence[str] = (),
         batch_lines: int = 500,
-        batch_seconds: float = 0.25,
+        batch_seconds: float = 0.1,
     ) -> None:
         self.run_id = run_id
         # Short secrets would mask ordinary words; anything under 4 chars is not worth hiding.
@@ -78,22 +84,29 @@ class RunLog:
         self.batch_seconds = batch_seconds
         self._lock = threading.Lock()
         self._pending: list[BuildLogLine] = []
-        self._last_flush = time.monotonic()
+        self._pending_since = 0.0
+        self._lines_waiting = threading.Event()
+        # Only a flush that stored lines counts: an empty one must not delay the next line.
+        self._last_stored = 0.0
         last = BuildLogLine.objects.filter(run_id=run_id).aggregate(last=Max("seq"))["last"]
         self._next_seq = (last or 0) + 1
 
     def write(self, text: str) -> None:
-        """Add one or more lines (split on newlines), masked, then flush if a batch is due."""
+        """Add one or more lines (split on newlines), masked; store them now if a batch is due."""
         now = timezone.now()
         with self._lock:
+            if not self._pending:
+                self._pending_since = time.monotonic()
             for line in str(text).splitlines() or [""]:
                 self._append(now, line)
             due = (
                 len(self._pending) >= self.batch_lines
-                or time.monotonic() - self._last_flush >= self.batch_seconds
+                or time.monotonic() - self._last_stored >= self.batch_seconds
             )
         if due:
             self.flush()
+        else:
+            self._lines_waiting.set()
 
     def _append(self, now: datetime, line: str) -> None:
         clean = mask_secrets(line, self.secrets)[:MAX_LINE_CHARS]
@@ -106,12 +119,27 @@ class RunLog:
         """Store buffered lines, then (after the transaction commits) ring the doorbell."""
         with self._lock:
             batch, self._pending = self._pending, []
-            self._last_flush = time.monotonic()
+            self._lines_waiting.clear()
             if not batch:
                 return
             BuildLogLine.objects.bulk_create(batch)
+            self._last_stored = time.monotonic()
         last_seq = batch[-1].seq
         transaction.on_commit(lambda: notify_lines(self.run_id, last_seq))
+
+    def flush_pending(self, timeout: float) -> None:
+        """Wait up to `timeout` for buffered lines; store them when their batch is due."""
+        if not self._lines_waiting.wait(timeout):
+            return
+        with self._lock:
+            due_in = self._pending_since + self.batch_seconds - time.monotonic()
+        if due_in > 0:
+            time.sleep(min(due_in, self.batch_seconds))
+        self.flush()
+
+    def wake_flusher(self) -> None:
+        """Make a waiting `flush_pending` return now (the build is ending)."""
+        self._lines_waiting.set()
 
     @property
     def last_seq(self) -> int:
