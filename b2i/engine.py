@@ -39,6 +39,7 @@ progress goes to the EventSink only.
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -509,7 +510,9 @@ def _closing(early: EarlyUploads | None) -> Iterator[None]:
 def _workdir(request: BuildRequest) -> Iterator[Path]:
     if request.workdir is not None:
         request.workdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="b2i-build-", dir=request.workdir) as directory:
+    # The pid lets a console worker tell a killed build's directory from a live one's.
+    prefix = f"b2i-build-{os.getpid()}-"
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=request.workdir) as directory:
         yield Path(directory)
 
 

@@ -284,6 +284,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "builders.tasks.expire_abandoned_uploads_task",
         "schedule": 3600.0,
     },
+    # Temp directories of builds whose process was killed (builders/temp_sweep.py).
+    "sweep-build-temp-dirs": {
+        "task": "builders.tasks.sweep_build_temp_dirs_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- REST API.

@@ -1,3 +1,4 @@
+from celery.signals import worker_ready
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_migrate
 
@@ -14,6 +15,7 @@ class BuildersConfig(AppConfig):
         from builders.artifacts.stored_files import artifact_deleted, run_deleted
         from builders.environments_sync import sync_after_migrate
         from builders.selectors import count_active_runs
+        from builders.temp_sweep import sweep_at_worker_start
         from projects.crypto import register_encrypted_field
         from projects.services import register_active_work_check
 
@@ -30,5 +32,7 @@ class BuildersConfig(AppConfig):
             artifact_deleted, sender="builders.Artifact", dispatch_uid="artifact-file"
         )
         post_delete.connect(run_deleted, sender="builders.BuildRun", dispatch_uid="run-log-archive")
+        # Temp directories of builds killed with the previous worker go when a worker starts.
+        worker_ready.connect(sweep_at_worker_start, dispatch_uid="builders-temp-sweep")
         # Key rotation (manage.py rotate_secret_keys) re-encrypts trigger tokens too.
         register_encrypted_field("builders.ImageBuilder", "trigger_token_encrypted")

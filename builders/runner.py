@@ -34,6 +34,7 @@ from builders.build_jobs import BuildExecutor, BuildJob, RegistryTarget, RunCanc
 from builders.engine_adapter import run_engine
 from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
+from builders.temp_sweep import temp_prefix
 from builders.transient_retry import execute_with_transient_retries
 
 logger = logging.getLogger(__name__)
@@ -190,7 +191,8 @@ def local_artifact(
     """Yield the run's artifact as a local file: from storage, or downloaded from its URL."""
     on_event(Event("step-started", step="fetch artifact"))
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="b2i-run-") as workdir:
+    # The pid in the name lets the sweep tell a killed build's directory (temp_sweep.py).
+    with tempfile.TemporaryDirectory(prefix=temp_prefix("run")) as workdir:
         if run.artifact_url:
             artifact = fetch_artifact_for_run(run, Path(workdir), log, cancel)
         else:

@@ -16,6 +16,7 @@ from builders import runner, services
 from builders.artifacts.expiry import expire_uploads
 from builders.build_queue import RUN_BUILD_TASK
 from builders.log_archive import archive_old_logs
+from builders.temp_sweep import sweep_build_temp_dirs
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +60,9 @@ def archive_old_logs_task() -> int:
 def expire_abandoned_uploads_task() -> dict[str, dict[str, int]]:
     """Delete unfinished uploads and sweep staged bytes left behind (Celery beat, hourly)."""
     return expire_uploads().as_dict()
+
+
+@shared_task(name="builders.tasks.sweep_build_temp_dirs_task")
+def sweep_build_temp_dirs_task() -> int:
+    """Remove temp directories of killed builds (Celery beat, hourly; also at worker start)."""
+    return sweep_build_temp_dirs()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -72,6 +73,11 @@ class CancelToken:
 
 
 def _interrupt(sock: socket.socket) -> None:
+    # Linger 0: when the pool closes the socket it is reset, and what the kernel still held
+    # to send is dropped; else the registry would go on receiving (and storing) megabytes of
+    # a cancelled upload after our DELETE of its session.
+    with contextlib.suppress(OSError, ValueError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     # socket.socket's own shutdown, also for an SSLSocket: its override drops the TLS object
     # under the feet of the thread reading it; the plain one only ends the TCP connection.
     with contextlib.suppress(OSError, ValueError):

@@ -365,8 +365,11 @@ class RegistryClient:
 
     def _cancel_upload(self, location: str, scopes: Sequence[str]) -> None:
         # Best effort, once, briefly, and also after a cancel (on a connection of its own): the
-        # session's bytes (the whole layer sent so far) stay on the registry's disk until it
-        # expires them, days later for registry 2.8's default purge.
+        # session's bytes stay on the registry's disk until it expires them (registry 2.8
+        # purges after a week by default). Registry 2.8 refuses (BLOB_UPLOAD_INVALID) to
+        # cancel a session that received part of a body after LOCATION was issued: a body
+        # cut short on a direct connection stays; behind a proxy that buffers request bodies
+        # (nginx, as in Harbor) the registry never saw it, and the DELETE frees the session.
         headers = self._headers(location, scopes, {})
         request = self.http.build_request(
             "DELETE", location, headers=headers, timeout=CLEANUP_TIMEOUT

@@ -14,12 +14,16 @@ from tests.fixtures.processes import free_port
 class SlowProxy:
     """Forwards 127.0.0.1:<port> to a target; client→server bytes at about `bytes_per_second`."""
 
-    def __init__(self, target_port: int, bytes_per_second: int) -> None:
+    def __init__(
+        self, target_port: int, bytes_per_second: int, receive_buffer: int | None = None
+    ) -> None:
         self.target_port = target_port
         self.chunk = 8192
         self.delay = self.chunk / bytes_per_second
         self.port = free_port()
         self.listener = socket.create_server(("127.0.0.1", self.port))
+        if receive_buffer:  # accepted connections inherit it: little is buffered in flight
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.stopped = threading.Event()
 
     @property
@@ -56,8 +60,10 @@ def pump(source: socket.socket, target: socket.socket, chunk: int, delay: float)
 
 
 @contextmanager
-def slow_proxy(target_port: int, bytes_per_second: int) -> Iterator[SlowProxy]:
-    proxy = SlowProxy(target_port, bytes_per_second)
+def slow_proxy(
+    target_port: int, bytes_per_second: int, receive_buffer: int | None = None
+) -> Iterator[SlowProxy]:
+    proxy = SlowProxy(target_port, bytes_per_second, receive_buffer)
     thread = threading.Thread(target=proxy.serve, daemon=True)
     thread.start()
     try:
