@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -61,7 +59,9 @@ class ImageBuilderAdmin(admin.ModelAdmin[ImageBuilder]):
 
 
 @admin.action(description="Cancel the selected runs")
-def cancel_runs(modeladmin: Any, request: HttpRequest, queryset: QuerySet[BuildRun]) -> None:
+def cancel_runs(
+    modeladmin: admin.ModelAdmin[BuildRun], request: HttpRequest, queryset: QuerySet[BuildRun]
+) -> None:
     active = [run for run in queryset if run.state not in FINISHED_STATES]
     for run in active:
         services.do_request_cancel(run)
