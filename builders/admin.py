@@ -81,7 +81,7 @@ class BuildRunAdmin(admin.ModelAdmin[BuildRun]):
 
 
 @admin.register(InstallationSettings)
-class InstallationSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class InstallationSettingsAdmin(admin.ModelAdmin[InstallationSettings]):
     """One row: the registry mirror here wins over B2I_REGISTRY_MIRROR."""
 
     list_display = ("__str__", "registry_mirror", "updated_at")
@@ -89,5 +89,7 @@ class InstallationSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not InstallationSettings.objects.exists()
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(
+        self, request: HttpRequest, obj: InstallationSettings | None = None
+    ) -> bool:
         return False
