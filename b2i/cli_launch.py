@@ -31,8 +31,10 @@ from typing import NoReturn
 
 def launch() -> NoReturn:
     """Import the CLI with the collector paused, freeze what the imports made, run, exit."""
+    # None in sys.modules makes an import of that name fail at once (the import system's
+    # documented behaviour); typeshed types the values as modules only.
     sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
-    sys.modules.setdefault("anyio", None)  # type: ignore[arg-type]
+    sys.modules.setdefault("anyio", None)  # type: ignore[arg-type]  # the same
     gc.disable()
     try:
         # Imported here, not at the top: only with the collector paused (start-up speed).

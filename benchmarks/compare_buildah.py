@@ -62,6 +62,7 @@ B2I = str(REPO / ".venv" / "bin" / "b2i")
 
 def run(command: list[str], **kwargs: object) -> str:
     """Run COMMAND; raise with its output when it fails; return its stdout."""
+    # kwargs are subprocess.run's (cwd, env, timeout); typeshed's overloads need their types.
     result = subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])}… failed:\n{result.stdout}\n{result.stderr}")

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,14 +35,14 @@ TARGET_MIB = 150
 B2I = str(REPO / ".venv" / "bin" / "b2i")
 
 
-def fresh_bytes(size: int, write: object) -> None:
+def fresh_bytes(size: int, write: Callable[[bytes], object]) -> None:
     """Write SIZE fresh pseudo-random bytes (4 MiB of urandom, varied per block) with WRITE."""
     block = bytearray(os.urandom(4 * MiB))
     written = 0
     while written < size:
         block[:8] = written.to_bytes(8, "little")  # every block differs: nothing dedupes
         piece = bytes(block[: min(len(block), size - written)])
-        write(piece)  # type: ignore[operator]
+        write(piece)
         written += len(piece)
 
 

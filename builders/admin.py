@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -61,7 +59,9 @@ class ImageBuilderAdmin(admin.ModelAdmin[ImageBuilder]):
 
 
 @admin.action(description="Cancel the selected runs")
-def cancel_runs(modeladmin: Any, request: HttpRequest, queryset: QuerySet[BuildRun]) -> None:
+def cancel_runs(
+    modeladmin: admin.ModelAdmin[BuildRun], request: HttpRequest, queryset: QuerySet[BuildRun]
+) -> None:
     active = [run for run in queryset if run.state not in FINISHED_STATES]
     for run in active:
         services.do_request_cancel(run)
@@ -81,7 +81,7 @@ class BuildRunAdmin(admin.ModelAdmin[BuildRun]):
 
 
 @admin.register(InstallationSettings)
-class InstallationSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class InstallationSettingsAdmin(admin.ModelAdmin[InstallationSettings]):
     """One row: the registry mirror here wins over B2I_REGISTRY_MIRROR."""
 
     list_display = ("__str__", "registry_mirror", "updated_at")
@@ -89,5 +89,7 @@ class InstallationSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_add_permission(self, request: HttpRequest) -> bool:
         return not InstallationSettings.objects.exists()
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(
+        self, request: HttpRequest, obj: InstallationSettings | None = None
+    ) -> bool:
         return False

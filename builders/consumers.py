@@ -28,6 +28,7 @@ from builders.selectors import get_run_for_user, run_state_payload
 BATCH = 1000
 
 
+# channels ships no type hints: its consumer base class is Any to mypy.
 class BuildRunLogConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     run: BuildRun
     sent_seq: int = 0

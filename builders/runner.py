@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -36,6 +36,9 @@ from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
 from builders.temp_sweep import temp_prefix
 from builders.transient_retry import execute_with_transient_retries
+
+if TYPE_CHECKING:
+    from projects.models import Project, RegistrySecret
 
 logger = logging.getLogger(__name__)
 
@@ -257,7 +260,7 @@ def build_job(run: BuildRun, artifact: Artifact, path: Path) -> BuildJob:
     )
 
 
-def other_registry_targets(project: Any, target: Any) -> tuple[RegistryTarget, ...]:
+def other_registry_targets(project: Project, target: RegistrySecret) -> tuple[RegistryTarget, ...]:
     found = []
     for other in project.registry_secrets.exclude(pk=target.pk):
         try:
@@ -267,7 +270,7 @@ def other_registry_targets(project: Any, target: Any) -> tuple[RegistryTarget, .
     return tuple(found)
 
 
-def registry_target(secret: Any) -> RegistryTarget:
+def registry_target(secret: RegistrySecret) -> RegistryTarget:
     return RegistryTarget(
         host=secret.registry_host,
         scheme=secret.scheme,
@@ -279,8 +282,12 @@ def registry_target(secret: Any) -> RegistryTarget:
 
 
 def secrets_of(run: BuildRun) -> list[str]:
-    values = []
-    for read in (lambda: run.builder.trigger_token, lambda: run.builder.registry_secret.password):
+    values: list[str | None] = []
+    readers: list[Callable[[], str | None]] = [
+        lambda: run.builder.trigger_token,
+        lambda: run.builder.registry_secret.password,
+    ]
+    for read in readers:
         try:
             values.append(read())
         except Exception:  # an undecryptable secret fails later with its own clear error

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
 
@@ -10,9 +10,12 @@ from builders.models import BuildRun, BuildState, ImageBuilder
 from projects import access
 from projects.models import Project
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 def get_builder_for_user(
-    user: Any, workspace: str, project: str, name: str, need: str = "view"
+    user: User, workspace: str, project: str, name: str, need: str = "view"
 ) -> ImageBuilder:
     """Return the named builder of a project the user may `need`, or raise Http404/403."""
     found = access.access_project_for_user(user, workspace, project, need)
@@ -27,7 +30,7 @@ def get_builder_for_user(
 
 
 def get_run_for_user(
-    user: Any, workspace: str, project: str, builder: str, number: int, need: str = "view"
+    user: User, workspace: str, project: str, builder: str, number: int, need: str = "view"
 ) -> BuildRun:
     """Return run #number of the builder, or raise Http404/403."""
     found = get_builder_for_user(user, workspace, project, builder, need)

@@ -14,8 +14,9 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -29,6 +30,12 @@ from builders.logs import SUCCESS_LINE, RunLog, failure_line, notify_state
 from builders.models import Artifact, BuildRun, BuildState, ImageBuilder
 from builders.signals import build_succeeded
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    from builders.models import BuildEnvironment
+    from projects.models import Project, RegistrySecret
+
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
@@ -40,7 +47,7 @@ MAX_ATTEMPTS = 3
 def do_start_run(
     builder: ImageBuilder,
     *,
-    user: Any = None,
+    user: User | AnonymousUser | None = None,
     artifact: Artifact | None = None,
     tag: str | None = None,
     artifact_url: str = "",
@@ -65,7 +72,7 @@ def do_start_run(
             artifact_url=artifact_url,
             artifact_url_sha256=artifact_url_sha256,
             tag=locked.tag,
-            created_by=user if getattr(user, "is_authenticated", False) else None,
+            created_by=user if user is not None and user.is_authenticated else None,
             triggered_by=triggered_by,
             task_id=str(uuid.uuid4()),
         )
@@ -84,7 +91,7 @@ def _supersede_queued_runs(builder: ImageBuilder, newer: BuildRun) -> None:
         if _finish(
             run, BuildState.CANCELLED, "build:superseded", reason, f"Build cancelled: {reason}"
         ):
-            transaction.on_commit(lambda run=run: revoke_task(run.task_id))
+            transaction.on_commit(partial(revoke_task, run.task_id))
 
 
 def enqueue_run(run: BuildRun) -> None:
@@ -138,7 +145,7 @@ def do_claim_run(run_id: int, *, worker_host: str, task_id: str = "") -> Claim:
     return _take_over_lost_run(run_id, worker_host=worker_host, now=now)
 
 
-def _take_over_lost_run(run_id: int, *, worker_host: str, now: Any) -> Claim:
+def _take_over_lost_run(run_id: int, *, worker_host: str, now: datetime) -> Claim:
     """Re-claim a Running run whose worker died (a redelivered task) unless attempts ran out."""
     run = BuildRun.objects.filter(pk=run_id, state=BuildState.RUNNING).first()
     if run is None:
@@ -443,8 +450,12 @@ def _give_up_lost_run(run: BuildRun) -> bool:
 
 
 def check_builder_fields(
-    project: Any, *, artifact_kind: str, environment: Any, registry_secret_name: str | None
-) -> Any:
+    project: Project,
+    *,
+    artifact_kind: str,
+    environment: BuildEnvironment,
+    registry_secret_name: str | None,
+) -> RegistrySecret:
     """Validate environment/kind/secret of a builder; return the project's registry secret."""
     if artifact_kind not in environment.artifact_kinds:
         raise UserError(
@@ -470,7 +481,7 @@ def check_artifact_matches(artifact: Artifact | None, artifact_kind: str) -> Non
 
 
 def check_builder_draft(
-    project: Any, *, artifact: Artifact | None, fields: dict[str, Any]
+    project: Project, *, artifact: Artifact | None, fields: dict[str, Any]
 ) -> ImageBuilder:
     """Validate a new builder's fields as create does; return it unsaved (for previews)."""
     if artifact is None:
@@ -497,11 +508,11 @@ def check_builder_draft(
 
 
 def check_create_builder(
-    project: Any, user: Any, *, artifact: Artifact, fields: dict[str, Any]
+    project: Project, user: User | AnonymousUser, *, artifact: Artifact, fields: dict[str, Any]
 ) -> tuple[ImageBuilder, BuildRun]:
     """Create a builder with its artifact, then start run #1."""
     builder = check_builder_draft(project, artifact=artifact, fields=fields)
-    builder.created_by = user if getattr(user, "is_authenticated", False) else None
+    builder.created_by = user if user is not None and user.is_authenticated else None
     try:
         with transaction.atomic():
             builder.save()

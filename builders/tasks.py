@@ -7,7 +7,7 @@ lists the broker's queue there too; this module only receives.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from celery import shared_task
 from django.conf import settings
@@ -17,6 +17,9 @@ from builders.artifacts.expiry import expire_uploads
 from builders.build_queue import RUN_BUILD_TASK
 from builders.log_archive import archive_old_logs
 from builders.temp_sweep import sweep_build_temp_dirs
+
+if TYPE_CHECKING:
+    from celery import Task
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +32,7 @@ logger = logging.getLogger(__name__)
     soft_time_limit=settings.B2I_BUILD_SOFT_TIME_LIMIT,
     time_limit=settings.B2I_BUILD_HARD_TIME_LIMIT,
 )
-def run_build_task(self: Any, run_id: int) -> str:
+def run_build_task(self: Task[[int], str], run_id: int) -> str:
     """Build one run (ids only: the row says everything); a duplicate delivery does nothing."""
     try:
         return runner.run_build(run_id, task_id=self.request.id or "")

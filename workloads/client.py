@@ -258,8 +258,8 @@ class KubeClient:
             for obj in objects:
                 self.apply(obj, dry_run=True)
         except KubeError:
-            if created_namespace:
-                self.delete("Namespace", "", namespace["metadata"]["name"])  # type: ignore[index]
+            if created_namespace and namespace is not None:  # created: it was given
+                self.delete("Namespace", "", namespace["metadata"]["name"])
             raise
         applied = [self.apply(namespace)] if namespace is not None and not created_namespace else []
         return applied + [self.apply(obj) for obj in objects]

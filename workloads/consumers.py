@@ -48,6 +48,7 @@ def get_service_for_user(user: User, workspace: str, project: str, name: str) ->
     return service
 
 
+# channels ships no type hints: its consumer base class is Any to mypy.
 class ServiceStatusConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     # Statuses come from this socket's own watcher thread, not from a group, so the consumer
     # needs no channel layer: an alias that is not configured makes Channels skip it.

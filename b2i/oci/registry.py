@@ -198,6 +198,8 @@ class RegistryClient:
         self, method: str, url: str, headers: dict[str, str], content: object, stream: bool
     ) -> httpx.Response:
         self.retry.check_cancel()
+        # content is bytes or an iterator of bytes (httpx's RequestContent, which it does not
+        # export); callers of _send_once pass only those.
         request = self.http.build_request(method, url, headers=headers, content=content)  # type: ignore[arg-type]
         try:
             return self.http.send(request, stream=stream)

@@ -95,15 +95,17 @@ def _info(record: tuple[Any, ...], raw_name: bytes, concat: int) -> zipfile.ZipI
         (date >> 9) + 1980, (date >> 5) & 0xF, date & 0x1F,
         time >> 11, (time >> 5) & 0x3F, (time & 0x1F) * 2,
     )  # fmt: skip
+    # ZipInfo's private fields (_compresslevel, _raw_time, _end_offset) are not in typeshed;
+    # zipfile itself sets them when it reads a central directory, as this does.
     info.compress_type, info._compresslevel = method, None  # type: ignore[attr-defined]
     info.create_system, info.create_version = create_system, create_version
     info.extract_version, info.reserved, info.flag_bits = extract_version, reserved, flags
     info.volume, info.internal_attr, info.external_attr = volume, internal, external
     info.header_offset = offset + concat
     info.CRC, info.compress_size, info.file_size = crc, compressed, size
-    info._raw_time = time  # type: ignore[attr-defined]
+    info._raw_time = time  # type: ignore[attr-defined]  # private, see above
     if "_end_offset" in zipfile.ZipInfo.__slots__:  # newer Pythons: set by zipfile when known
-        info._end_offset = None  # type: ignore[attr-defined]
+        info._end_offset = None  # type: ignore[attr-defined]  # private, see above
     return info
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.storage import default_storage
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -24,10 +25,10 @@ from b2i_console.errors import UserError
 from builders.api import serializers as s
 from builders.api.views import BuildersApiView
 from builders.artifacts import uploads
-from builders.models import Artifact, ArtifactKind
+from builders.models import Artifact, ArtifactKind, ArtifactUpload
 
 
-class KindSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class KindSerializer(serializers.Serializer[object]):
     kind = serializers.ChoiceField(choices=ArtifactKind.choices, required=False)
 
 
@@ -35,13 +36,13 @@ class ArtifactUploadForm(KindSerializer):
     file = serializers.FileField()
 
 
-class ArtifactList(BuildersApiView, generics.ListCreateAPIView):  # type: ignore[type-arg]
+class ArtifactList(BuildersApiView[Artifact], generics.ListCreateAPIView[Artifact]):
     """GET the project's artifacts; POST one file (multipart `file`, optional `kind`)."""
 
     accepts_upload = True
     serializer_class = s.ArtifactSerializer
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[Artifact]:
         return Artifact.objects.filter(project=self.project).select_related("uploaded_by")
 
     @extend_schema(request=ArtifactUploadForm, responses=s.ArtifactSerializer)
@@ -55,10 +56,10 @@ class ArtifactList(BuildersApiView, generics.ListCreateAPIView):  # type: ignore
         return Response(s.ArtifactSerializer(stored.artifact).data, status=code)
 
 
-class UploadList(BuildersApiView, generics.CreateAPIView):  # type: ignore[type-arg]
+class UploadList(BuildersApiView[ArtifactUpload], generics.CreateAPIView[ArtifactUpload]):
     serializer_class = s.ArtifactUploadSerializer
 
-    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[ArtifactUpload]) -> None:
         data = serializer.validated_data
         serializer.instance = uploads.begin_chunked_upload(
             self.project,
@@ -69,12 +70,12 @@ class UploadList(BuildersApiView, generics.CreateAPIView):  # type: ignore[type-
         )
 
 
-class UploadDetail(BuildersApiView, generics.RetrieveAPIView):  # type: ignore[type-arg]
+class UploadDetail(BuildersApiView[ArtifactUpload], generics.RetrieveAPIView[ArtifactUpload]):
     """GET the offset to resume from; PATCH appends one chunk at `Upload-Offset`; DELETE."""
 
     serializer_class = s.ArtifactUploadSerializer
 
-    def get_object(self) -> Any:
+    def get_object(self) -> ArtifactUpload:
         return self.upload_by_id(self.kwargs["upload"])
 
     def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -111,7 +112,7 @@ class UploadComplete(UploadDetail):
         return Response(s.ArtifactSerializer(stored.artifact).data, status=status.HTTP_201_CREATED)
 
 
-class ArtifactDownload(BuildersApiView):
+class ArtifactDownload(BuildersApiView[Artifact]):
     """GET the stored file of one of the project's artifacts, under its original name."""
 
     serializer_class = s.ArtifactSerializer

@@ -36,7 +36,7 @@ ANSWER = inline_serializer(
 )
 
 
-class ProjectEnvironmentList(BuildersApiView):
+class ProjectEnvironmentList(BuildersApiView[BuildEnvironment]):
     serializer_class = s.BuildEnvironmentSerializer  # each result, plus its availability
 
     @extend_schema(responses=ANSWER)

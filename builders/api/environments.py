@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.db.models import QuerySet
 from rest_framework import generics, permissions
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from builders.api import serializers as s
 from builders.models import BuildEnvironment
@@ -14,26 +14,30 @@ from builders.models import BuildEnvironment
 class AdminWrites(permissions.BasePermission):
     message = "Only platform admins may change build environments."
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if request.method in permissions.SAFE_METHODS:
             return bool(request.user and request.user.is_authenticated)
         return bool(request.user and request.user.is_superuser)
 
 
-class EnvironmentList(generics.ListCreateAPIView):  # type: ignore[type-arg]
+class EnvironmentList(generics.ListCreateAPIView[BuildEnvironment]):
     serializer_class = s.BuildEnvironmentSerializer
     permission_classes = [AdminWrites]
     pagination_class = None
 
-    def get_queryset(self) -> Any:
+    # A list when filtered by kind (artifact_kinds is JSON, which SQLite cannot search by
+    # containment); DRF's list() takes any sequence, the stubs declare a QuerySet.
+    def get_queryset(  # type: ignore[override]
+        self,
+    ) -> QuerySet[BuildEnvironment] | list[BuildEnvironment]:
         environments = BuildEnvironment.objects.all()
         if self.request.query_params.get("kind"):
             kind = self.request.query_params["kind"]
-            environments = [env for env in environments if kind in env.artifact_kinds]
+            return [env for env in environments if kind in env.artifact_kinds]
         return environments
 
 
-class EnvironmentDetail(generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
+class EnvironmentDetail(generics.RetrieveUpdateDestroyAPIView[BuildEnvironment]):
     serializer_class = s.BuildEnvironmentSerializer
     permission_classes = [AdminWrites]
     lookup_field = "name"

@@ -45,7 +45,10 @@ class RunLog(RunDetail):
 class RunLogDownload(RunDetail):
     """GET …/runs/<n>/log.txt: the whole log as text, streamed in batches."""
 
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> StreamingHttpResponse:
+    # DRF hands any HttpResponse through; the stubs declare get() -> Response.
+    def get(  # type: ignore[override]
+        self, request: Request, *args: Any, **kwargs: Any
+    ) -> StreamingHttpResponse:
         run = self.run()
         response = StreamingHttpResponse(stream_text(run), content_type="text/plain; charset=utf-8")
         name = f"{run.builder.name}-{run.number}.log"

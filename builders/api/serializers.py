@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
@@ -22,12 +22,17 @@ from builders.models import (
 from projects import access
 from projects.crypto import SecretDecryptionError
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-class ArtifactSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Artifact
@@ -45,7 +50,7 @@ class ArtifactSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         read_only_fields = fields
 
 
-class ArtifactUploadSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ArtifactUploadSerializer(serializers.ModelSerializer[ArtifactUpload]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     offset = serializers.IntegerField(source="received", read_only=True)
     size = serializers.IntegerField(source="total_size", min_value=1)
@@ -60,7 +65,7 @@ class ArtifactUploadSerializer(serializers.ModelSerializer):  # type: ignore[typ
         read_only_fields = ["id", "offset", "artifact", "created_at"]
 
 
-class BuildEnvironmentSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class BuildEnvironmentSerializer(serializers.ModelSerializer[BuildEnvironment]):
     class Meta:
         model = BuildEnvironment
         fields = [
@@ -89,10 +94,12 @@ class BuildEnvironmentSerializer(serializers.ModelSerializer):  # type: ignore[t
         return {name: getattr(self.instance, name) for name in fields}
 
 
-class RunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class RunSerializer(serializers.ModelSerializer[BuildRun]):
     builder = serializers.CharField(source="builder.name", read_only=True)
     artifact = ArtifactSerializer(read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     duration = serializers.FloatField(read_only=True)
 
     class Meta:
@@ -130,7 +137,7 @@ class RunSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
         read_only_fields = fields
 
 
-class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
     name = serializers.CharField(max_length=63, validators=[DNS1123_LABEL])
     tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], default="latest")
     trigger_token = serializers.CharField(
@@ -145,7 +152,9 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
     )
     registry_secret = serializers.CharField(source="registry_secret.name")
     artifact = ArtifactSerializer(read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     status = serializers.SerializerMethodField()
     latest_run = serializers.SerializerMethodField()
     trigger_url = serializers.SerializerMethodField()
@@ -225,7 +234,7 @@ class BuilderSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
             data["trigger_token"] = readable_token(instance)
         return data
 
-    def validate_environment_parameters(self, value: Any) -> dict[str, str]:
+    def validate_environment_parameters(self, value: object) -> dict[str, str]:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             raise serializers.ValidationError("Give an object of NAME: value pairs.")
         bad_names = sorted(key for key in value if not ENV_NAME.fullmatch(key))
@@ -260,14 +269,14 @@ class BuilderCreateSerializer(BuilderSerializer):
         fields = [*BuilderSerializer.Meta.fields, "file", "artifact_id", "upload_id"]
 
 
-class RunRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class RunRequestSerializer(serializers.Serializer[ImageBuilder]):
     tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], required=False)
     file = serializers.FileField(write_only=True, required=False)
     artifact_id = serializers.UUIDField(required=False)
     upload_id = serializers.UUIDField(required=False)
 
 
-class TriggerRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class TriggerRequestSerializer(serializers.Serializer[ImageBuilder]):
     tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], required=False)
     artifact_url = serializers.URLField(max_length=2048, required=False)
     sha256 = serializers.RegexField(r"^[0-9a-f]{64}$", required=False)
@@ -285,8 +294,9 @@ def latest_run_of(builder: ImageBuilder) -> BuildRun | None:
     cached = getattr(builder, "_latest_run_cache", "unset")
     if cached == "unset":
         cached = builder.runs.order_by("-number").first()
+        # A per-instance cache: not a model field, so the stubs know no such attribute.
         builder._latest_run_cache = cached  # type: ignore[attr-defined]
-    return cached  # type: ignore[return-value]
+    return cached  # type: ignore[return-value]  # not "unset" here: the cached BuildRun | None
 
 
 def builder_status(run: BuildRun | None) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.http import Http404
 from rest_framework import generics, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,8 +43,8 @@ def builder_for_token(workspace: str, project: str, name: str, token: str) -> Im
     return builder
 
 
-class BuilderTrigger(generics.GenericAPIView):  # type: ignore[type-arg]
-    authentication_classes: list[type] = []
+class BuilderTrigger(generics.GenericAPIView[ImageBuilder]):
+    authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
     throttle_classes = [TriggerThrottle]
     serializer_class = s.TriggerRequestSerializer

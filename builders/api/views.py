@@ -7,9 +7,10 @@ Uploads use `HashingUploadHandler`, installed before anything reads the body.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
+from uuid import UUID
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from rest_framework import generics, serializers, status
@@ -33,7 +34,11 @@ STATUS_FILTERS = {
 }
 
 
-class BuildersApiView(ProjectScoped):
+# The model a builders API view lists or shows.
+_Row = TypeVar("_Row", bound=Model)
+
+
+class BuildersApiView(ProjectScoped[_Row]):
     """Project-scoped view of the builders API; takes uploads when `accepts_upload`."""
 
     accepts_upload = False
@@ -77,17 +82,17 @@ class BuildersApiView(ProjectScoped):
             ).artifact
         return None
 
-    def upload_by_id(self, public_id: Any) -> ArtifactUpload:
+    def upload_by_id(self, public_id: str | UUID) -> ArtifactUpload:
         upload = ArtifactUpload.objects.filter(project=self.project, public_id=public_id).first()
         if upload is None:
             raise Http404("No such upload.")
         return upload
 
 
-class BuilderList(BuildersApiView, generics.ListCreateAPIView):  # type: ignore[type-arg]
+class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[ImageBuilder]):
     accepts_upload = True
 
-    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[ImageBuilder]]:
         return s.BuilderCreateSerializer if self.request.method == "POST" else s.BuilderSerializer
 
     def get_queryset(self) -> QuerySet[ImageBuilder]:
@@ -145,13 +150,15 @@ class BuilderList(BuildersApiView, generics.ListCreateAPIView):  # type: ignore[
         )
 
 
-class BuilderDetail(BuildersApiView, generics.RetrieveUpdateDestroyAPIView):  # type: ignore[type-arg]
+class BuilderDetail(
+    BuildersApiView[ImageBuilder], generics.RetrieveUpdateDestroyAPIView[ImageBuilder]
+):
     serializer_class = s.BuilderUpdateSerializer
 
     def get_object(self) -> ImageBuilder:
         return self.builder()
 
-    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[ImageBuilder]) -> None:
         builder = serializer.instance
         assert isinstance(builder, ImageBuilder)
         services.check_update_builder(builder, dict(serializer.validated_data))
@@ -160,7 +167,7 @@ class BuilderDetail(BuildersApiView, generics.RetrieveUpdateDestroyAPIView):  # 
         services.check_delete_builder(instance)
 
 
-class BuilderRun(BuildersApiView, generics.GenericAPIView):  # type: ignore[type-arg]
+class BuilderRun(BuildersApiView[ImageBuilder], generics.GenericAPIView[ImageBuilder]):
     """Start a new run, optionally with a new artifact and/or a new tag."""
 
     accepts_upload = True
@@ -178,7 +185,7 @@ class BuilderRun(BuildersApiView, generics.GenericAPIView):  # type: ignore[type
         return Response(s.RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
-class RunList(BuildersApiView, generics.ListAPIView):  # type: ignore[type-arg]
+class RunList(BuildersApiView[BuildRun], generics.ListAPIView[BuildRun]):
     serializer_class = s.RunSerializer
 
     def get_queryset(self) -> QuerySet[BuildRun]:
@@ -190,7 +197,7 @@ class RunList(BuildersApiView, generics.ListAPIView):  # type: ignore[type-arg]
         return runs.order_by("-number")
 
 
-class RunDetail(BuildersApiView, generics.RetrieveAPIView):  # type: ignore[type-arg]
+class RunDetail(BuildersApiView[BuildRun], generics.RetrieveAPIView[BuildRun]):
     serializer_class = s.RunSerializer
 
     def get_object(self) -> BuildRun:

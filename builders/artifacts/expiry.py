@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -125,7 +126,7 @@ def sweep_staged_uploads(cutoff: datetime) -> tuple[Removed, Removed]:
     return completed, orphaned
 
 
-def completed_before(row: dict[str, object], cutoff: datetime) -> bool:
+def completed_before(row: Mapping[str, object], cutoff: datetime) -> bool:
     if row["artifact_id"] is None:
         return False  # in progress: only the abandoned-upload rule may delete it
     completed_at = row["completed_at"]

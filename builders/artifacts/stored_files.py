@@ -78,7 +78,9 @@ def named_keys(owned: OwnedFiles, keys: list[str], batch: int = 500) -> set[str]
     """Return the KEYS some row of OWNED names (asked in batches: SQLite bounds parameters)."""
     named: set[str] = set()
     for start in range(0, len(keys), batch):
-        rows = owned.model.objects.filter(**{f"{owned.field}__in": keys[start : start + batch]})
+        rows = owned.model._default_manager.filter(
+            **{f"{owned.field}__in": keys[start : start + batch]}
+        )
         named.update(rows.values_list(owned.field, flat=True))
     return named
 

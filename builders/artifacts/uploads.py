@@ -26,7 +26,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.files import File
@@ -42,6 +42,11 @@ from b2i_console.errors import UserError
 from builders.artifacts import staging
 from builders.artifacts.staging import CHUNK, Read, staging_dir
 from builders.models import Artifact, ArtifactUpload
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
+    from projects.models import Project
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +71,10 @@ def too_large_error(size: int | None = None) -> UserError:
 # --- one-request multipart upload ------------------------------------------------------------
 
 
-class HashedUpload(UploadedFile):
+class HashedUpload(UploadedFile[bytes]):
     """A file staged on disk with its sha256 and size already known."""
+
+    file: IO[bytes]  # always the staged file (File allows None)
 
     def __init__(self, staged: IO[bytes], name: str, size: int, sha256: str) -> None:
         super().__init__(staged, name=name, content_type="application/octet-stream", size=size)
@@ -138,8 +145,8 @@ def inspect_file(path: Path, expected_kind: str | None, file_name: str) -> Inspe
 
 
 def store_artifact(
-    project: Any,
-    user: Any,
+    project: Project,
+    user: User | AnonymousUser | None,
     path: Path,
     *,
     file_name: str,
@@ -170,7 +177,7 @@ def store_artifact(
                 summary=str(inspection.summary())[:255],
                 inspection=inspection.as_dict(),
                 storage_key=key,
-                uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+                uploaded_by=user if user is not None and user.is_authenticated else None,
             )
     except IntegrityError:  # the same file arrived twice at once: keep the first
         default_storage.delete(key)
@@ -178,7 +185,7 @@ def store_artifact(
     return StoredArtifact(artifact, created=True)
 
 
-def storage_key(project: Any, sha256: str, file_name: str) -> str:
+def storage_key(project: Project, sha256: str, file_name: str) -> str:
     safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(file_name))[:100] or "artifact"
     return f"artifacts/{project.pk}/{sha256}/{safe_name}"
 
@@ -194,7 +201,7 @@ def unused_storage_key(project: Any, sha256: str, file_name: str) -> str:
 
 
 def store_uploaded_file(
-    project: Any, user: Any, upload: HashedUpload, expected_kind: str | None
+    project: Project, user: User | AnonymousUser, upload: HashedUpload, expected_kind: str | None
 ) -> StoredArtifact:
     return store_artifact(
         project,
@@ -211,7 +218,12 @@ def store_uploaded_file(
 
 
 def begin_chunked_upload(
-    project: Any, user: Any, *, file_name: str, total_size: int, sha256: str = ""
+    project: Project,
+    user: User | AnonymousUser,
+    *,
+    file_name: str,
+    total_size: int,
+    sha256: str = "",
 ) -> ArtifactUpload:
     """Start a resumable upload of `total_size` bytes (refused at once over the limit)."""
     if total_size > max_artifact_bytes():
@@ -223,7 +235,7 @@ def begin_chunked_upload(
         file_name=os.path.basename(file_name)[:255] or "artifact",
         total_size=total_size,
         expected_sha256=sha256,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        created_by=user if user is not None and user.is_authenticated else None,
     )
     staging.prepare(upload)
     return upload
@@ -283,11 +295,11 @@ def offset_mismatch(upload: ArtifactUpload) -> UserError:
 
 
 def complete_chunked_upload(
-    upload: ArtifactUpload, user: Any, expected_kind: str | None
+    upload: ArtifactUpload, user: User | AnonymousUser, expected_kind: str | None
 ) -> StoredArtifact:
     """Check size and sha256 of a fully received upload, then inspect and store it."""
-    if upload.artifact_id is not None:
-        return StoredArtifact(upload.artifact, created=False)  # type: ignore[arg-type]
+    if upload.artifact is not None:  # a null foreign key reads as None without a query
+        return StoredArtifact(upload.artifact, created=False)
     if upload.received != upload.total_size:
         raise offset_mismatch(upload)
     # Activity: the expiry leaves an upload alone while it is being completed (it re-reads this
@@ -312,7 +324,8 @@ def complete_chunked_upload(
         done = ArtifactUpload.objects.filter(pk=upload.pk, artifact__isnull=False).first()
         if done is None:
             raise
-        return StoredArtifact(done.artifact, created=False)
+        # Filtered on artifact__isnull=False: the row has its artifact.
+        return StoredArtifact(done.artifact, created=False)  # type: ignore[arg-type]
     # completed_at starts the sweep's grace: a crash before the discard leaves staged bytes.
     ArtifactUpload.objects.filter(pk=upload.pk).update(
         artifact=stored.artifact, completed_at=timezone.now()

@@ -1,9 +1,11 @@
 """Trigger tokens move to an encrypted column (projects.crypto), existing values encrypted."""
 
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 
-def encrypt_tokens(apps, schema_editor):
+def encrypt_tokens(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     from projects.crypto import encrypt_text
 
     ImageBuilder = apps.get_model("builders", "ImageBuilder")
@@ -12,7 +14,7 @@ def encrypt_tokens(apps, schema_editor):
         builder.save(update_fields=["trigger_token_encrypted"])
 
 
-def decrypt_tokens(apps, schema_editor):
+def decrypt_tokens(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     from projects.crypto import decrypt_text
 
     ImageBuilder = apps.get_model("builders", "ImageBuilder")

@@ -36,12 +36,12 @@ KUBE_STATUS = {
 }
 
 
-class ServiceCreateSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ServiceCreateSerializer(serializers.Serializer[Service]):
     builder = serializers.CharField(help_text="Name of the project's image builder.")
     spec = serializers.JSONField(help_text="The service specification (see workloads/spec.py).")
 
 
-class ServicePreviewSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ServicePreviewSerializer(serializers.Serializer[Service]):
     builder = serializers.CharField(
         required=False, help_text="Name of an existing image builder (when not builder_settings)."
     )
@@ -53,7 +53,7 @@ class ServicePreviewSerializer(serializers.Serializer):  # type: ignore[type-arg
     spec = serializers.JSONField(help_text="The service specification (see workloads/spec.py).")
 
 
-class RollbackSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class RollbackSerializer(serializers.Serializer[Service]):
     run = serializers.IntegerField(min_value=1, help_text="Number of a successful run.")
 
 
