@@ -1,5 +1,8 @@
-// REST client for /api/v1/: session cookie + CSRF header, JSON errors turned into ApiError.
+// REST client for /api/v1/: session cookie + CSRF header, JSON errors turned into ApiError
+// (its message in the page's language when static/js/messages.js knows the code).
 // Every page talks to the server through this module so error handling is the same everywhere.
+
+import { localizeMessage } from "./messages.js";
 
 export class ApiError extends Error {
   constructor(status, code, message, fields = {}) {
@@ -26,7 +29,7 @@ function errorFromBody(status, body) {
       fields[key] = Array.isArray(value) ? value.join(" ") : String(value);
     }
     const message = body.message || body.detail || Object.values(fields)[0] || `HTTP ${status}`;
-    return new ApiError(status, body.code || `http:${status}`, String(message), fields);
+    return new ApiError(status, body.code || `http:${status}`, localizeMessage(body.code, String(message)), fields);
   }
   return new ApiError(status, `http:${status}`, `HTTP ${status}`);
 }

@@ -2,6 +2,7 @@
 // Run (dialog), Cancel on an active run, Delete, and the image artifacts of successful runs.
 import { api, list } from "../api.js";
 import { confirmByName, copyButton, formatBytes, formatDuration, formatTime, h, pageConfig, reportError, statusChip, toast } from "../ui.js";
+import { describeInspection, localizeMessage } from "../messages.js";
 import { LogViewer } from "../widgets/log-viewer.js";
 import { openRunDialog } from "../widgets/run-dialog.js";
 
@@ -39,7 +40,7 @@ function renderAttributes() {
   attr(dl, gettext("Target registry"), builder.registry_secret);
   const a = builder.artifact;
   const download = a && h("a", { href: `${config.api.project}/artifacts/${a.sha256}/download/?name=${encodeURIComponent(a.file_name)}`, download: a.file_name, "data-testid": "artifact-download" }, gettext("Download"));
-  attr(dl, gettext("Artifact"), a ? [a.file_name, ` · ${formatBytes(a.size)} · `, download, h("div", { class: "small muted" }, a.summary)] : "—");
+  attr(dl, gettext("Artifact"), a ? [a.file_name, ` · ${formatBytes(a.size)} · `, download, h("div", { class: "small muted" }, describeInspection(a.inspection, a.summary))] : "—");
   if (a) attr(dl, "sha256", h("code", { class: "small" }, a.sha256), " ", copyButton(a.sha256));
   attr(dl, gettext("Update workloads"), builder.update_workloads ? gettext("Yes") : gettext("No"));
   attr(dl, gettext("Trigger URL"), triggerUrl(builder));
@@ -56,7 +57,7 @@ function runCells(run) {
   const active = ACTIVE.includes(run.state);
   return [
     h("td", {}, h("button", { type: "button", class: "link", "aria-expanded": String(Boolean(runRows.get(run.number)?.logRow)), onclick: () => toggleLog(run.number) }, `#${run.number}`)),
-    h("td", { class: "run-status" }, statusChip(run.state), run.error_message ? h("div", { class: "small run-error" }, run.error_message) : null),
+    h("td", { class: "run-status" }, statusChip(run.state), run.error_message ? h("div", { class: "small run-error", title: run.error_message }, localizeMessage(run.error_code, run.error_message)) : null),
     h("td", {}, h("code", { class: "run-tag" }, run.tag)),
     h("td", {}, formatTime(run.started_at || run.created_at)),
     h("td", {}, formatDuration(run.duration)),

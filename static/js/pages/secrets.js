@@ -2,11 +2,17 @@
 // (login and push permission reported separately), delete by typing the name.
 import { api } from "../api.js";
 import { confirmByName, field, formatTime, formValues, h, openDialog, pageConfig, toast } from "../ui.js";
+import { localizeMessage } from "../messages.js";
 import { DataTable } from "../widgets/table.js";
 
 const config = pageConfig();
 const base = `${config.api.project}/registrysecrets/`;
 const canOperate = Boolean(config.can.operate);
+
+// A check's message in the page's language: by its code when it failed, a plain "ok" when not.
+function checkMessage(ok, code, okCode, message) {
+  return message ? localizeMessage(ok ? okCode : code, message) : message;
+}
 
 function validationPanel(secret) {
   const repo = h("input", { name: "repository", value: "b2i/validate", "aria-label": gettext("Repository to test push on") });
@@ -18,8 +24,8 @@ function validationPanel(secret) {
     try {
       const report = await api.post(`${base}${secret.name}/validate/`, { repository: repo.value });
       results.replaceChildren(
-        h("li", { class: report.login_ok ? "pass" : "fail", "data-check": "login" }, gettext("Login"), ": ", report.login_message),
-        h("li", { class: report.push_ok ? "pass" : "fail", "data-check": "push" }, gettext("Push permission"), ` (${report.repository}): `, report.push_message || "—"));
+        h("li", { class: report.login_ok ? "pass" : "fail", "data-check": "login" }, gettext("Login"), ": ", checkMessage(report.login_ok, report.login_code, "login:ok", report.login_message)),
+        h("li", { class: report.push_ok ? "pass" : "fail", "data-check": "push" }, gettext("Push permission"), ` (${report.repository}): `, checkMessage(report.push_ok, report.push_code, "push:ok", report.push_message) || "—"));
     } catch (err) {
       results.replaceChildren(h("li", { class: "fail" }, err.message));
     } finally {

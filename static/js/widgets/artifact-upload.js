@@ -6,6 +6,7 @@ import { chunkedUpload, upload } from "../api.js";
 // Above this size the file goes in resumable chunks instead of one request.
 const CHUNKED_ABOVE = 32 * 1024 * 1024;
 import { formatBytes, h } from "../ui.js";
+import { describeInspection } from "../messages.js";
 
 const ACCEPT = { jar: ".jar", war: ".war", binary: "" };
 
@@ -79,7 +80,8 @@ export class ArtifactUpload {
 
   showArtifact(artifact) {
     const recommended = artifact.inspection?.recommended_environment;
-    const text = recommended ? `${artifact.summary} → ${gettext("recommended")}: ${recommended}` : artifact.summary;
+    const summary = describeInspection(artifact.inspection, artifact.summary);
+    const text = recommended ? `${summary} → ${gettext("recommended")}: ${recommended}` : summary;
     const warnings = artifact.inspection?.warnings || [];
     this.result.replaceChildren(h("div", { class: "inspection", "data-testid": "inspection-summary" },
       h("strong", {}, artifact.file_name), ` · ${formatBytes(artifact.size)} · `, text,

@@ -117,7 +117,7 @@ export class LogViewer {
   append(line) {
     this.lineCount += 1;
     const time = new Date(line.time);
-    const stamp = Number.isNaN(time.getTime()) ? "" : time.toLocaleTimeString();
+    const stamp = Number.isNaN(time.getTime()) ? "" : time.toLocaleTimeString(document.documentElement.lang || undefined, { hourCycle: "h23" });
     const row = h("div", { class: "log-line", dataset: { seq: line.seq } }, h("span", { class: "ts" }, stamp), line.text);
     const start = line.text.match(STEP_START);
     const end = line.text.match(STEP_END);
