@@ -11,9 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from b2i.demo_base import BUSYBOX, push_busybox_base
 from b2i.oci.errors import OciError
-from b2i.packaging.environments import get_environment
-from builders.environments_sync import row_values
-from builders.models import BuildEnvironment
+from builders.local_environments import save_local_environment
 
 DEMO_ENVIRONMENT = "demo-busybox"
 REPOSITORY, TAG = "library/busybox", "b2i-demo"
@@ -36,19 +34,8 @@ class Command(BaseCommand):
         except OciError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         base = f"{registry}/{REPOSITORY}:{TAG}"
-        self.save_environment(base)
+        title = "Binary on busybox (local demo base)"
+        save_local_environment(DEMO_ENVIRONMENT, "binary-debian", base, title)
         self.stdout.write(
             f"demo: base {base} ({digest}) and build environment {DEMO_ENVIRONMENT!r}"
         )
-
-    def save_environment(self, base_image: str) -> None:
-        values = row_values(get_environment("binary-debian"))
-        values.update(
-            title="Binary on busybox (local demo base)", base_image=base_image, builtin=False
-        )
-        environment = BuildEnvironment.objects.filter(name=DEMO_ENVIRONMENT).first()
-        environment = environment or BuildEnvironment(name=DEMO_ENVIRONMENT)
-        for field, value in values.items():
-            setattr(environment, field, value)
-        environment.full_clean()  # the same checks as the admin, before anything is saved
-        environment.save()
