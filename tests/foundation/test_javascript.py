@@ -27,6 +27,21 @@ def test_the_javascript_passes_eslint() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_javascript_is_formatted_by_prettier() -> None:
+    result = run_tool("prettier", "--check", SOURCES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_javascript_line_is_longer_than_the_print_width() -> None:
+    long_lines = [
+        f"{path.relative_to(REPO)}:{number}"
+        for path in sorted((REPO / SOURCES).rglob("*.js"))
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if len(line) > 120
+    ]
+    assert long_lines == []
+
+
 def test_eslint_reports_a_real_problem() -> None:
     # Given as if it were a file of static/js, so the project's configuration applies.
     source = "export function f(a) {\n  if (a == 1) return undefinedName;\n}\n"
