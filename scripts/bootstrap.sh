@@ -44,6 +44,7 @@ if [ "$purpose" = test ]; then
   js_current=$(sha256sum package-lock.json | cut -d' ' -f1)
   if [ ! -f "$js_stamp" ] || [ "$(cat "$js_stamp")" != "$js_current" ]; then
     npm ci --no-audit --no-fund --loglevel=error
+    mkdir -p node_modules
     echo "$js_current" > "$js_stamp"
   fi
 fi
@@ -77,4 +78,4 @@ fi
 mkdir -p var/static
 # The Simplified Chinese catalogue is committed as .po; the .mo is built here (needs gettext).
 SECRET_KEY=${SECRET_KEY:-compilemessages-only} .venv/bin/python manage.py compilemessages \
-  --ignore=.venv --ignore=var -v 0
+  --ignore=.venv --ignore=var --ignore=node_modules -v 0
