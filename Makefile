@@ -10,6 +10,8 @@ bootstrap:
 lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	node_modules/.bin/eslint static/js
+	node_modules/.bin/prettier --check static/js
 
 test: bootstrap
 	.venv/bin/ruff check .
@@ -19,3 +21,5 @@ test: bootstrap
 format: bootstrap
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
+	node_modules/.bin/prettier --write static/js
+	node_modules/.bin/eslint --fix static/js

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -38,6 +38,9 @@ from b2i_console.errors import UserError
 from builders.models import BuildEnvironment
 from builders.proxy_settings import registry_proxy
 from builders.registry_mirror import effective_mirror
+
+if TYPE_CHECKING:
+    from projects.models import Project, RegistrySecret
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +129,9 @@ def unavailable_message(availability: Availability, *, admin: bool) -> str:
     ) % {"base": base, "reason": reason}
 
 
-def registry_accesses(project: Any, chosen_secret: Any = None) -> dict[str, RegistryAccess]:
+def registry_accesses(
+    project: Project, chosen_secret: RegistrySecret | None = None
+) -> dict[str, RegistryAccess]:
     """Return the access a build of PROJECT would use per registry host (chosen secret wins)."""
     secrets = list(project.registry_secrets.all())
     if chosen_secret is not None:
@@ -140,7 +145,7 @@ def registry_accesses(project: Any, chosen_secret: Any = None) -> dict[str, Regi
     return accesses
 
 
-def _access_of(secret: Any) -> RegistryAccess:
+def _access_of(secret: RegistrySecret) -> RegistryAccess:
     credentials = Credentials(secret.username, secret.password) if secret.username else None
     return RegistryAccess(
         scheme=secret.scheme,
@@ -220,7 +225,9 @@ def known_availability(check: BaseCheck, *, start: bool = True) -> Availability:
 
 
 def environments_availability(
-    environments: Iterable[BuildEnvironment], project: Any, chosen_secret: Any = None
+    environments: Iterable[BuildEnvironment],
+    project: Project,
+    chosen_secret: RegistrySecret | None = None,
 ) -> dict[str, Availability]:
     """Return each environment's availability by name (unknown ones start being checked)."""
     accesses = registry_accesses(project, chosen_secret)
@@ -228,7 +235,11 @@ def environments_availability(
 
 
 def check_base_not_known_unreachable(
-    project: Any, environment: BuildEnvironment, chosen_secret: Any, *, admin: bool
+    project: Project,
+    environment: BuildEnvironment,
+    chosen_secret: RegistrySecret | None,
+    *,
+    admin: bool,
 ) -> None:
     """Refuse (409) an environment whose base is known unreachable now; unknown ones pass."""
     check = base_check(environment, registry_accesses(project, chosen_secret))

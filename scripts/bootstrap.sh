@@ -30,6 +30,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# The JavaScript linter and formatter (package.json, exact versions in package-lock.json) for the
+# tests: npm ci only when the lock file changed, so later runs need no network. A machine without
+# Node.js gets Debian's (its npm comes as a package of its own there).
+if [ "$purpose" = test ]; then
+  if ! command -v npm >/dev/null; then
+    echo "bootstrap: installing Node.js and npm"
+    sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  js_stamp=node_modules/.package-lock.sha256
+  js_current=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$js_stamp" ] || [ "$(cat "$js_stamp")" != "$js_current" ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+    mkdir -p node_modules
+    echo "$js_current" > "$js_stamp"
+  fi
+fi
+
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 
@@ -59,4 +78,4 @@ fi
 mkdir -p var/static
 # The Simplified Chinese catalogue is committed as .po; the .mo is built here (needs gettext).
 SECRET_KEY=${SECRET_KEY:-compilemessages-only} .venv/bin/python manage.py compilemessages \
-  --ignore=.venv --ignore=var -v 0
+  --ignore=.venv --ignore=var --ignore=node_modules -v 0

@@ -25,6 +25,7 @@ from builders.api.views import BuildersApiView
 from builders.availability import CHECKING, environments_availability
 from builders.models import Artifact, BuildEnvironment
 from builders.recommendation import recommend_available
+from projects.models import RegistrySecret
 
 ANSWER = inline_serializer(
     "ProjectEnvironments",
@@ -65,7 +66,7 @@ class ProjectEnvironmentList(BuildersApiView[BuildEnvironment]):
             "checking": any(a.state == CHECKING for a in known.values()),
         })  # fmt: skip
 
-    def chosen_secret(self, name: str | None) -> Any:
+    def chosen_secret(self, name: str | None) -> RegistrySecret | None:
         if not name:
             return None
         secret = self.project.registry_secrets.filter(name=name).first()

@@ -190,7 +190,7 @@ def storage_key(project: Project, sha256: str, file_name: str) -> str:
     return f"artifacts/{project.pk}/{sha256}/{safe_name}"
 
 
-def unused_storage_key(project: Any, sha256: str, file_name: str) -> str:
+def unused_storage_key(project: Project, sha256: str, file_name: str) -> str:
     """storage_key, unless another name of the same bytes sanitised to it ("a b.jar" and
     "a_b.jar"): each row owns its file, since deleting a row deletes its file."""
     key = storage_key(project, sha256, file_name)

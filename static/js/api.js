@@ -29,7 +29,12 @@ function errorFromBody(status, body) {
       fields[key] = Array.isArray(value) ? value.join(" ") : String(value);
     }
     const message = body.message || body.detail || Object.values(fields)[0] || `HTTP ${status}`;
-    return new ApiError(status, body.code || `http:${status}`, localizeMessage(body.code, String(message)), fields);
+    return new ApiError(
+      status,
+      body.code || `http:${status}`,
+      localizeMessage(body.code, String(message)),
+      fields,
+    );
   }
   return new ApiError(status, `http:${status}`, `HTTP ${status}`);
 }
@@ -44,15 +49,29 @@ export async function request(method, url, body, { signal } = {}) {
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   let response;
   try {
-    response = await fetch(url, { method, headers, body: payload, credentials: "same-origin", signal });
+    response = await fetch(url, {
+      method,
+      headers,
+      body: payload,
+      credentials: "same-origin",
+      signal,
+    });
   } catch (err) {
     if (err.name === "AbortError") throw err;
-    throw new ApiError(0, "network:unreachable", gettext("The server cannot be reached. Check your connection and retry."));
+    throw new ApiError(
+      0,
+      "network:unreachable",
+      gettext("The server cannot be reached. Check your connection and retry."),
+    );
   }
   if (response.status === 204) return null;
   const text = await response.text();
   let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
   if (!response.ok) throw errorFromBody(response.status, data);
   return data;
 }
@@ -67,7 +86,9 @@ export const api = {
 
 // Lists come paginated ({count, results}) or plain; callers get {count, results} either way.
 export async function list(url, params = {}) {
-  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v != null));
+  const query = new URLSearchParams(
+    Object.entries(params).filter(([, v]) => v !== "" && v != null),
+  );
   const data = await api.get(query.toString() ? `${url}?${query}` : url);
   if (Array.isArray(data)) return { count: data.length, results: data };
   return { count: data.count ?? data.results.length, results: data.results || [] };
@@ -81,15 +102,29 @@ export function upload(url, formData, { onProgress, method = "POST", headers = {
     xhr.setRequestHeader("X-CSRFToken", csrfToken());
     xhr.setRequestHeader("Accept", "application/json");
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total); };
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable && onProgress) onProgress(e.loaded, e.total);
+    };
     xhr.onload = () => {
       let data = null;
-      try { data = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { data = null; }
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
       if (xhr.status >= 200 && xhr.status < 300) resolve(data);
       else reject(errorFromBody(xhr.status, data));
     };
-    xhr.onerror = () => reject(new ApiError(0, "network:unreachable", gettext("The upload was interrupted by a network error.")));
-    xhr.onabort = () => reject(new ApiError(0, "upload:aborted", gettext("The upload was cancelled.")));
+    xhr.onerror = () =>
+      reject(
+        new ApiError(
+          0,
+          "network:unreachable",
+          gettext("The upload was interrupted by a network error."),
+        ),
+      );
+    xhr.onabort = () =>
+      reject(new ApiError(0, "upload:aborted", gettext("The upload was cancelled.")));
     xhr.send(formData);
   });
   return { promise: done, abort: () => xhr.abort() };
@@ -112,19 +147,34 @@ export function chunkedUpload(uploadsUrl, file, { kind, onProgress, retries = 5 
       if (aborted) throw new ApiError(0, "upload:aborted", gettext("The upload was cancelled."));
       const chunk = file.slice(offset, Math.min(offset + CHUNK_BYTES, file.size));
       current = upload(sessionUrl, chunk, {
-        method: "PATCH", headers: { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" },
+        method: "PATCH",
+        headers: {
+          "Upload-Offset": String(offset),
+          "Content-Type": "application/offset+octet-stream",
+        },
         onProgress: (loaded) => onProgress?.(offset + loaded, file.size),
       });
       try {
         offset = (await current.promise).offset;
         failures = 0;
       } catch (err) {
-        if (aborted || (err.status >= 400 && err.status < 500 && err.status !== 409) || ++failures > retries) throw err;
+        if (
+          aborted ||
+          (err.status >= 400 && err.status < 500 && err.status !== 409) ||
+          ++failures > retries
+        )
+          throw err;
         offset = (await api.get(sessionUrl)).offset; // resume where the server really is
       }
     }
     return api.post(`${sessionUrl}complete/`, kind ? { kind } : {});
   };
   const promise = run();
-  return { promise, abort: () => { aborted = true; current?.abort(); } };
+  return {
+    promise,
+    abort: () => {
+      aborted = true;
+      current?.abort();
+    },
+  };
 }

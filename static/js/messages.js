@@ -13,7 +13,9 @@ const MESSAGES = () => ({
   "artifact:download-failed": gettext("The artifact could not be downloaded."),
   "artifact:link-expired": gettext("The artifact link has expired."),
   "artifact:missing": gettext("The stored artifact is gone from storage; upload it again."),
-  "artifact:sha256-mismatch": gettext("The downloaded artifact does not match the expected sha256."),
+  "artifact:sha256-mismatch": gettext(
+    "The downloaded artifact does not match the expected sha256.",
+  ),
   "artifact:too-large": gettext("The artifact is larger than the size limit."),
   "artifact:unknown": gettext("No such artifact in this project."),
   "build:artifact-fetch-failed": gettext("The build could not fetch its artifact."),
@@ -27,20 +29,26 @@ const MESSAGES = () => ({
   "build:timeout": gettext("The build took longer than its time limit."),
   "build:worker-lost": gettext("The worker running the build stopped answering."),
   "builder:artifact-required": gettext("Upload the artifact first."),
-  "builder:environment-kind-mismatch": gettext("This build environment does not accept this kind of artifact."),
+  "builder:environment-kind-mismatch": gettext(
+    "This build environment does not accept this kind of artifact.",
+  ),
   "builder:name-taken": gettext("An image builder with this name already exists in the project."),
   "builder:run-active": gettext("A run of this builder is still active."),
   "builder:unknown-registry-secret": gettext("No such registry secret in this project."),
   "conflict:in-use": gettext("This is still in use; delete or change its users first."),
   "delete:confirmation-required": gettext("Type the name to confirm the deletion."),
-  "environment:base-unavailable": gettext("The base image of this build environment cannot be pulled now."),
+  "environment:base-unavailable": gettext(
+    "The base image of this build environment cannot be pulled now.",
+  ),
   "image:invalid-base": gettext("The base image is not usable for this build."),
   "image:unsupported": gettext("This image format is not supported."),
   "kube:api-error": gettext("The Kubernetes API answered with an error."),
   "kube:auth-failed": gettext("The cluster refused the console's credentials."),
   "kube:conflict": gettext("The Kubernetes object was changed meanwhile; try again."),
   "kube:forbidden": gettext("The console may not do this in the cluster."),
-  "kube:not-configured": gettext("No Kubernetes cluster is configured yet: a platform admin adds one in the admin under Workloads → Clusters."),
+  "kube:not-configured": gettext(
+    "No Kubernetes cluster is configured yet: a platform admin adds one in the admin under Workloads → Clusters.",
+  ),
   "kube:not-found": gettext("The Kubernetes object does not exist."),
   "kube:unreachable": gettext("The Kubernetes cluster cannot be reached."),
   "members:already-member": gettext("This user is already a member."),
@@ -51,19 +59,27 @@ const MESSAGES = () => ({
   "registry:auth-failed": gettext("The registry refused the credentials."),
   "registry:blob-unknown": gettext("The registry does not have a layer it was asked for."),
   "registry:blocked-address": gettext("This registry address is not allowed on this installation."),
-  "registry:digest-mismatch": gettext("The registry returned content that does not match its digest."),
+  "registry:digest-mismatch": gettext(
+    "The registry returned content that does not match its digest.",
+  ),
   "registry:dns-failed": gettext("The registry's host name cannot be resolved."),
   "registry:error": gettext("The registry answered with an error."),
   "registry:manifest-invalid": gettext("The registry refused the image manifest."),
   "registry:manifest-unknown": gettext("The image or tag does not exist in the registry."),
-  "registry:protocol": gettext("The registry does not speak the expected protocol (HTTP or HTTPS?)."),
+  "registry:protocol": gettext(
+    "The registry does not speak the expected protocol (HTTP or HTTPS?).",
+  ),
   "registry:proxy": gettext("The outbound proxy failed."),
   "registry:proxy-auth-failed": gettext("The outbound proxy refused its credentials."),
   "registry:proxy-invalid": gettext("The outbound proxy setting is not valid."),
   "registry:proxy-refused": gettext("The outbound proxy refused the connection."),
   "registry:proxy-unreachable": gettext("The outbound proxy cannot be reached."),
-  "registry:pull-denied": gettext("The registry does not allow pulling this image with these credentials."),
-  "registry:push-denied": gettext("The registry does not allow pushing to this repository with these credentials."),
+  "registry:pull-denied": gettext(
+    "The registry does not allow pulling this image with these credentials.",
+  ),
+  "registry:push-denied": gettext(
+    "The registry does not allow pushing to this repository with these credentials.",
+  ),
   "registry:request-failed": gettext("A request to the registry failed."),
   "registry:timeout": gettext("The registry did not answer in time."),
   "registry:tls": gettext("The registry's TLS certificate is not trusted."),
@@ -74,11 +90,15 @@ const MESSAGES = () => ({
   "request:method-not-allowed": gettext("This action is not allowed here."),
   "request:not-acceptable": gettext("The requested format is not available."),
   "request:throttled": gettext("Too many requests; wait a moment and try again."),
-  "request:unstorable-value": gettext("A value cannot be stored (a NUL character, a number out of range or a text too long)."),
+  "request:unstorable-value": gettext(
+    "A value cannot be stored (a NUL character, a number out of range or a text too long).",
+  ),
   "request:unsupported-media-type": gettext("The request's content type is not supported."),
   "secret:name-taken": gettext("A secret with this name already exists in the project."),
   "secret:password-required": gettext("Enter the password or token."),
-  "secret:undecryptable": gettext("The stored secret cannot be decrypted with the current keys; enter it again."),
+  "secret:undecryptable": gettext(
+    "The stored secret cannot be decrypted with the current keys; enter it again.",
+  ),
   "secret:unknown": gettext("No such secret in this project."),
   "service:no-builder": gettext("This service has no image builder."),
   "upload:bad-chunk": gettext("The upload chunk was refused."),
@@ -111,19 +131,40 @@ export function describeInspection(inspection, fallback) {
   const bin = inspection.binary;
   if (bin) {
     if (bin.linkage === "script") return `${gettext("Script")} · #!${bin.interpreter}`;
-    const linkage = { static: gettext("Static Linux binary"), dynamic: gettext("Dynamic Linux binary") }[bin.linkage] || gettext("Linux binary");
+    const linkage =
+      { static: gettext("Static Linux binary"), dynamic: gettext("Dynamic Linux binary") }[
+        bin.linkage
+      ] || gettext("Linux binary");
     return [linkage, bin.architecture, bin.interpreter].filter(Boolean).join(" · ");
   }
   const release = inspection.java_release;
-  let bytecode = release ? gettext("Java %s bytecode").replace("%s", release) : gettext("no classes");
-  if (inspection.jar && !inspection.jar.classes_scanned) bytecode = gettext("class versions not read yet");
+  let bytecode = release
+    ? gettext("Java %s bytecode").replace("%s", release)
+    : gettext("no classes");
+  if (inspection.jar && !inspection.jar.classes_scanned)
+    bytecode = gettext("class versions not read yet");
   if (inspection.jar) {
-    return [inspection.jar.spring_boot ? gettext("Spring Boot JAR") : gettext("Executable JAR"), bytecode,
-      inspection.jar.multi_release ? gettext("multi-release") : null, inspection.jar.signed ? gettext("signed") : null].filter(Boolean).join(" · ");
+    return [
+      inspection.jar.spring_boot ? gettext("Spring Boot JAR") : gettext("Executable JAR"),
+      bytecode,
+      inspection.jar.multi_release ? gettext("multi-release") : null,
+      inspection.jar.signed ? gettext("signed") : null,
+    ]
+      .filter(Boolean)
+      .join(" · ");
   }
   if (inspection.war && inspection.context_path) {
-    const namespace = inspection.servlet_namespace ? `${inspection.servlet_namespace}.servlet` : null;
-    return ["WAR", namespace, bytecode, gettext("served at %s").replace("%s", urlPath(inspection.context_path))].filter(Boolean).join(" · ");
+    const namespace = inspection.servlet_namespace
+      ? `${inspection.servlet_namespace}.servlet`
+      : null;
+    return [
+      "WAR",
+      namespace,
+      bytecode,
+      gettext("served at %s").replace("%s", urlPath(inspection.context_path)),
+    ]
+      .filter(Boolean)
+      .join(" · ");
   }
   return fallback;
 }

@@ -4,7 +4,10 @@
 function wireSwitcher(select, placeholder) {
   if (!select) return;
   select.addEventListener("change", () => {
-    if (select.value) window.location.assign(select.dataset.urlTemplate.replace(placeholder, encodeURIComponent(select.value)));
+    if (select.value)
+      window.location.assign(
+        select.dataset.urlTemplate.replace(placeholder, encodeURIComponent(select.value)),
+      );
   });
 }
 
@@ -19,7 +22,10 @@ function wireMenu(button, list) {
     if (!list.hidden) list.querySelector("a, button, select")?.focus();
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && !list.hidden) { setOpen(false); button.focus(); }
+    if (event.key === "Escape" && !list.hidden) {
+      setOpen(false);
+      button.focus();
+    }
   });
   document.addEventListener("click", (event) => {
     if (!list.hidden && !list.contains(event.target) && event.target !== button) setOpen(false);

@@ -36,7 +36,11 @@ export class LiveSocket {
     };
     ws.onmessage = (event) => {
       let message;
-      try { message = JSON.parse(event.data); } catch { return; }
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
       // Lines at or below lastSeq were already shown (a reconnect race): drop them.
       if (Array.isArray(message.lines)) {
         message.lines = message.lines.filter((line) => line.seq > this.lastSeq);

@@ -10,11 +10,23 @@ const NAME_RE = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 let settings = null;
 
 function chooseKind() {
-  const choice = (kind, title, text) => h("button", { type: "button", class: "choice", onclick: () => showForm(kind) }, h("strong", {}, title), h("span", { class: "muted" }, text));
-  root.replaceChildren(h("h2", {}, gettext("Artifact kind")), h("div", { class: "chooser" },
-    choice("jar", "JAR", gettext("A runnable Java archive, e.g. Spring Boot.")),
-    choice("war", "WAR", gettext("A web archive deployed on Tomcat.")),
-    choice("binary", gettext("Binary"), gettext("A Linux executable (ELF)."))));
+  const choice = (kind, title, text) =>
+    h(
+      "button",
+      { type: "button", class: "choice", onclick: () => showForm(kind) },
+      h("strong", {}, title),
+      h("span", { class: "muted" }, text),
+    );
+  root.replaceChildren(
+    h("h2", {}, gettext("Artifact kind")),
+    h(
+      "div",
+      { class: "chooser" },
+      choice("jar", "JAR", gettext("A runnable Java archive, e.g. Spring Boot.")),
+      choice("war", "WAR", gettext("A web archive deployed on Tomcat.")),
+      choice("binary", gettext("Binary"), gettext("A Linux executable (ELF).")),
+    ),
+  );
   root.querySelector("button").focus();
 }
 
@@ -23,18 +35,37 @@ async function showForm(kind) {
   const alias = h("input", { name: "alias", maxlength: 63 });
   const description = h("textarea", { name: "description", maxlength: 256 });
   settings = new BuildSettings({ config, kind, defaultImage: "" });
-  name.addEventListener("input", () => { if (!settings.image.dataset.touched) settings.image.value = `${config.project}/${name.value}`; });
-  settings.image.addEventListener("input", () => { settings.image.dataset.touched = "1"; });
+  name.addEventListener("input", () => {
+    if (!settings.image.dataset.touched) settings.image.value = `${config.project}/${name.value}`;
+  });
+  settings.image.addEventListener("input", () => {
+    settings.image.dataset.touched = "1";
+  });
   const error = h("div", { class: "form-error", role: "alert", hidden: true });
-  const form = h("form", { novalidate: true }, error,
+  const form = h(
+    "form",
+    { novalidate: true },
+    error,
     h("h2", {}, gettext("Basic Information"), ` · ${kind.toUpperCase()}`),
-    h("div", { class: "row" }, field(gettext("Name"), name, { required: true, hint: gettext("Lowercase letters, digits and '-', starting with a letter, at most 63.") }),
-      field(gettext("Alias"), alias)),
+    h(
+      "div",
+      { class: "row" },
+      field(gettext("Name"), name, {
+        required: true,
+        hint: gettext("Lowercase letters, digits and '-', starting with a letter, at most 63."),
+      }),
+      field(gettext("Alias"), alias),
+    ),
     field(gettext("Description"), description),
-    h("h2", {}, gettext("Build Settings")), settings.element,
-    h("div", { class: "wizard-foot" },
+    h("h2", {}, gettext("Build Settings")),
+    settings.element,
+    h(
+      "div",
+      { class: "wizard-foot" },
       h("button", { type: "button", onclick: chooseKind }, gettext("Previous")),
-      h("button", { type: "submit", class: "primary" }, gettext("Create"))));
+      h("button", { type: "submit", class: "primary" }, gettext("Create")),
+    ),
+  );
   root.replaceChildren(form);
   await settings.load();
   name.focus();
@@ -42,9 +73,18 @@ async function showForm(kind) {
     event.preventDefault();
     error.hidden = true;
     const nameOk = NAME_RE.test(name.value);
-    setFieldError(name, nameOk ? "" : gettext("Use lowercase letters, digits and '-', starting with a letter."));
+    setFieldError(
+      name,
+      nameOk ? "" : gettext("Use lowercase letters, digits and '-', starting with a letter."),
+    );
     if (!(settings.validate() && nameOk)) return;
-    const body = { ...settings.values(), name: name.value, alias: alias.value, description: description.value, update_workloads: false };
+    const body = {
+      ...settings.values(),
+      name: name.value,
+      alias: alias.value,
+      description: description.value,
+      update_workloads: false,
+    };
     try {
       const builder = await api.post(`${config.api.project}/imagebuilders/`, body);
       window.location.assign(`${config.urls.project}imagebuilders/${builder.name}/`);
@@ -55,6 +95,9 @@ async function showForm(kind) {
 }
 
 window.addEventListener("beforeunload", (event) => {
-  if (settings?.uploader.uploading) { event.preventDefault(); event.returnValue = ""; }
+  if (settings?.uploader.uploading) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
 });
 chooseKind();

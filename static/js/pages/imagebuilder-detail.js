@@ -1,7 +1,18 @@
 // Image Builder detail: attributes, environment, run records with an expandable live log,
 // Run (dialog), Cancel on an active run, Delete, and the image artifacts of successful runs.
 import { api, list } from "../api.js";
-import { confirmByName, copyButton, formatBytes, formatDuration, formatTime, h, pageConfig, reportError, statusChip, toast } from "../ui.js";
+import {
+  confirmByName,
+  copyButton,
+  formatBytes,
+  formatDuration,
+  formatTime,
+  h,
+  pageConfig,
+  reportError,
+  statusChip,
+  toast,
+} from "../ui.js";
 import { describeInspection, localizeMessage } from "../messages.js";
 import { LogViewer } from "../widgets/log-viewer.js";
 import { openRunDialog } from "../widgets/run-dialog.js";
@@ -16,9 +27,35 @@ let runs = [];
 let timer = null;
 
 const runsBody = h("tbody");
-document.getElementById("runs-table").append(h("div", { class: "table-scroll" }, h("table", { class: "data runs", "data-testid": "runs" },
-  h("thead", {}, h("tr", {}, [gettext("Run"), gettext("Status"), gettext("Tag"), gettext("Started"), gettext("Duration"), gettext("Digest"), gettext("Pushed / reused"), ""].map((t) => h("th", { scope: "col" }, t)))),
-  runsBody)));
+document.getElementById("runs-table").append(
+  h(
+    "div",
+    { class: "table-scroll" },
+    h(
+      "table",
+      { class: "data runs", "data-testid": "runs" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          [
+            gettext("Run"),
+            gettext("Status"),
+            gettext("Tag"),
+            gettext("Started"),
+            gettext("Duration"),
+            gettext("Digest"),
+            gettext("Pushed / reused"),
+            "",
+          ].map((t) => h("th", { scope: "col" }, t)),
+        ),
+      ),
+      runsBody,
+    ),
+  ),
+);
 
 function attr(dl, label, ...value) {
   dl.append(h("dt", {}, label), h("dd", {}, ...value));
@@ -26,55 +63,150 @@ function attr(dl, label, ...value) {
 
 // The URL holds the token, so only operators get it; others are told a token is set.
 function triggerUrl(b) {
-  if (b.trigger_url) return [h("code", { class: "small" }, b.trigger_url), " ", copyButton(b.trigger_url)];
-  return b.has_trigger_token ? gettext("Set (shown to operators only)") : gettext("No trigger token set");
+  if (b.trigger_url)
+    return [h("code", { class: "small" }, b.trigger_url), " ", copyButton(b.trigger_url)];
+  return b.has_trigger_token
+    ? gettext("Set (shown to operators only)")
+    : gettext("No trigger token set");
 }
 
 function renderAttributes() {
   const dl = document.getElementById("builder-attrs");
   dl.replaceChildren();
-  document.getElementById("builder-title").textContent = builder.alias ? `${builder.name} (${builder.alias})` : builder.name;
-  attr(dl, gettext("Type"), `${gettext("Artifact-to-image")} · ${builder.artifact_kind.toUpperCase()}`);
+  document.getElementById("builder-title").textContent = builder.alias
+    ? `${builder.name} (${builder.alias})`
+    : builder.name;
+  attr(
+    dl,
+    gettext("Type"),
+    `${gettext("Artifact-to-image")} · ${builder.artifact_kind.toUpperCase()}`,
+  );
   attr(dl, gettext("Build environment"), builder.environment);
   attr(dl, gettext("Image"), h("code", {}, `${builder.image_name}:${builder.tag}`));
   attr(dl, gettext("Target registry"), builder.registry_secret);
   const a = builder.artifact;
-  const download = a && h("a", { href: `${config.api.project}/artifacts/${a.sha256}/download/?name=${encodeURIComponent(a.file_name)}`, download: a.file_name, "data-testid": "artifact-download" }, gettext("Download"));
-  attr(dl, gettext("Artifact"), a ? [a.file_name, ` · ${formatBytes(a.size)} · `, download, h("div", { class: "small muted" }, describeInspection(a.inspection, a.summary))] : "—");
+  const download =
+    a &&
+    h(
+      "a",
+      {
+        href: `${config.api.project}/artifacts/${a.sha256}/download/?name=${encodeURIComponent(a.file_name)}`,
+        download: a.file_name,
+        "data-testid": "artifact-download",
+      },
+      gettext("Download"),
+    );
+  attr(
+    dl,
+    gettext("Artifact"),
+    a
+      ? [
+          a.file_name,
+          ` · ${formatBytes(a.size)} · `,
+          download,
+          h("div", { class: "small muted" }, describeInspection(a.inspection, a.summary)),
+        ]
+      : "—",
+  );
   if (a) attr(dl, "sha256", h("code", { class: "small" }, a.sha256), " ", copyButton(a.sha256));
   attr(dl, gettext("Update workloads"), builder.update_workloads ? gettext("Yes") : gettext("No"));
   attr(dl, gettext("Trigger URL"), triggerUrl(builder));
-  attr(dl, gettext("Created"), formatTime(builder.created_at), builder.created_by ? ` · ${builder.created_by}` : "");
+  attr(
+    dl,
+    gettext("Created"),
+    formatTime(builder.created_at),
+    builder.created_by ? ` · ${builder.created_by}` : "",
+  );
   const env = document.getElementById("builder-env");
   const params = Object.entries(builder.environment_parameters || {});
   env.replaceChildren();
   attr(env, gettext("Environment"), builder.environment);
   for (const [key, value] of params) attr(env, key, h("code", {}, value));
-  if (!params.length) attr(env, gettext("Variables"), gettext("None set; the environment's defaults apply."));
+  if (!params.length)
+    attr(env, gettext("Variables"), gettext("None set; the environment's defaults apply."));
 }
 
 function runCells(run) {
   const active = ACTIVE.includes(run.state);
   return [
-    h("td", {}, h("button", { type: "button", class: "link", "aria-expanded": String(Boolean(runRows.get(run.number)?.logRow)), onclick: () => toggleLog(run.number) }, `#${run.number}`)),
-    h("td", { class: "run-status" }, statusChip(run.state), run.error_message ? h("div", { class: "small run-error", title: run.error_message }, localizeMessage(run.error_code, run.error_message)) : null),
+    h(
+      "td",
+      {},
+      h(
+        "button",
+        {
+          type: "button",
+          class: "link",
+          "aria-expanded": String(Boolean(runRows.get(run.number)?.logRow)),
+          onclick: () => toggleLog(run.number),
+        },
+        `#${run.number}`,
+      ),
+    ),
+    h(
+      "td",
+      { class: "run-status" },
+      statusChip(run.state),
+      run.error_message
+        ? h(
+            "div",
+            { class: "small run-error", title: run.error_message },
+            localizeMessage(run.error_code, run.error_message),
+          )
+        : null,
+    ),
     h("td", {}, h("code", { class: "run-tag" }, run.tag)),
     h("td", {}, formatTime(run.started_at || run.created_at)),
     h("td", {}, formatDuration(run.duration)),
-    h("td", {}, run.digest ? [h("code", { class: "small", title: run.digest }, `${run.digest.slice(0, 19)}…`), " ", copyButton(run.digest)] : "—"),
-    h("td", {}, run.digest ? `${formatBytes(run.bytes_pushed)} / ${formatBytes(run.bytes_reused)}` : "—"),
-    h("td", { class: "actions" },
-      h("button", { type: "button", class: "small", onclick: () => toggleLog(run.number) }, gettext("Log")),
-      active && config.can.operate ? h("button", { type: "button", class: "small", onclick: () => cancel(run) }, gettext("Cancel")) : null),
+    h(
+      "td",
+      {},
+      run.digest
+        ? [
+            h("code", { class: "small", title: run.digest }, `${run.digest.slice(0, 19)}…`),
+            " ",
+            copyButton(run.digest),
+          ]
+        : "—",
+    ),
+    h(
+      "td",
+      {},
+      run.digest ? `${formatBytes(run.bytes_pushed)} / ${formatBytes(run.bytes_reused)}` : "—",
+    ),
+    h(
+      "td",
+      { class: "actions" },
+      h(
+        "button",
+        { type: "button", class: "small", onclick: () => toggleLog(run.number) },
+        gettext("Log"),
+      ),
+      active && config.can.operate
+        ? h(
+            "button",
+            { type: "button", class: "small", onclick: () => cancel(run) },
+            gettext("Cancel"),
+          )
+        : null,
+    ),
   ];
 }
 
 function renderRuns() {
-  if (!runs.length) { runsBody.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "empty" }, gettext("No run yet.")))); return; }
+  if (!runs.length) {
+    runsBody.replaceChildren(
+      h("tr", {}, h("td", { colspan: 8, class: "empty" }, gettext("No run yet."))),
+    );
+    return;
+  }
   const rows = [];
   for (const run of runs) {
     let entry = runRows.get(run.number);
-    if (!entry) { entry = { row: h("tr", { dataset: { run: run.number } }) }; runRows.set(run.number, entry); }
+    if (!entry) {
+      entry = { row: h("tr", { dataset: { run: run.number } }) };
+      runRows.set(run.number, entry);
+    }
     entry.row.dataset.state = run.state;
     entry.row.replaceChildren(...runCells(run));
     rows.push(entry.row);
@@ -95,7 +227,11 @@ function toggleLog(number, open) {
       paths: { socket: `${socketBase}${number}/log/`, text: `${base}runs/${number}/log.txt` },
       onState: (state) => applyState(number, state),
     }).start();
-    entry.logRow = h("tr", { class: "run-log-row", dataset: { logFor: number } }, h("td", { colspan: 8 }, entry.viewer.element));
+    entry.logRow = h(
+      "tr",
+      { class: "run-log-row", dataset: { logFor: number } },
+      h("td", { colspan: 8 }, entry.viewer.element),
+    );
   }
   renderRuns();
 }
@@ -108,14 +244,22 @@ function applyState(number, state) {
 }
 
 async function cancel(run) {
-  try { await api.post(`${base}runs/${run.number}/cancel/`); toast(gettext("Cancelling run #%s…").replace("%s", run.number)); loadRuns(); }
-  catch (err) { reportError(err); }
+  try {
+    await api.post(`${base}runs/${run.number}/cancel/`);
+    toast(gettext("Cancelling run #%s…").replace("%s", run.number));
+    loadRuns();
+  } catch (err) {
+    reportError(err);
+  }
 }
 
 function renderHeader() {
   const latest = runs[0];
   const status = document.getElementById("builder-status");
-  status.replaceChildren(statusChip(latest ? latest.state : "not-run"), latest ? ` #${latest.number}` : "");
+  status.replaceChildren(
+    statusChip(latest ? latest.state : "not-run"),
+    latest ? ` #${latest.number}` : "",
+  );
   const cancelButton = document.getElementById("cancel-run");
   if (cancelButton) cancelButton.hidden = !(latest && ACTIVE.includes(latest.state));
 }
@@ -123,15 +267,58 @@ function renderHeader() {
 function renderArtifacts() {
   const done = runs.filter((r) => r.state === "successful" && r.digest);
   const box = document.getElementById("artifacts-table");
-  if (!done.length) { box.replaceChildren(h("p", { class: "empty" }, gettext("No image pushed yet."))); return; }
-  box.replaceChildren(h("table", { class: "data", "data-testid": "image-artifacts" },
-    h("thead", {}, h("tr", {}, [gettext("Image"), gettext("Digest"), gettext("Size"), gettext("Pull command"), gettext("Created")].map((t) => h("th", {}, t)))),
-    h("tbody", {}, done.map((r) => h("tr", {},
-      h("td", {}, h("code", {}, r.image_reference)),
-      h("td", {}, h("code", { class: "small" }, `${r.digest.slice(0, 19)}…`), " ", copyButton(r.digest)),
-      h("td", {}, formatBytes(r.compressed_size)),
-      h("td", {}, h("code", { class: "small" }, r.pull_command), " ", copyButton(r.pull_command)),
-      h("td", {}, formatTime(r.finished_at)))))));
+  if (!done.length) {
+    box.replaceChildren(h("p", { class: "empty" }, gettext("No image pushed yet.")));
+    return;
+  }
+  box.replaceChildren(
+    h(
+      "table",
+      { class: "data", "data-testid": "image-artifacts" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          [
+            gettext("Image"),
+            gettext("Digest"),
+            gettext("Size"),
+            gettext("Pull command"),
+            gettext("Created"),
+          ].map((t) => h("th", {}, t)),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        done.map((r) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, h("code", {}, r.image_reference)),
+            h(
+              "td",
+              {},
+              h("code", { class: "small" }, `${r.digest.slice(0, 19)}…`),
+              " ",
+              copyButton(r.digest),
+            ),
+            h("td", {}, formatBytes(r.compressed_size)),
+            h(
+              "td",
+              {},
+              h("code", { class: "small" }, r.pull_command),
+              " ",
+              copyButton(r.pull_command),
+            ),
+            h("td", {}, formatTime(r.finished_at)),
+          ),
+        ),
+      ),
+    ),
+  );
 }
 
 async function loadRuns() {
@@ -143,7 +330,9 @@ async function loadRuns() {
     renderHeader();
     renderArtifacts();
     if (opened) toggleLog(runs[0].number, true); // the newest run's live log is open at first
-  } catch (err) { reportError(err); }
+  } catch (err) {
+    reportError(err);
+  }
   const busy = runs.some((r) => ACTIVE.includes(r.state));
   timer = setTimeout(loadRuns, busy ? 3000 : 15000);
 }
@@ -153,19 +342,32 @@ async function loadBuilder() {
   renderAttributes();
 }
 
-document.getElementById("run-builder")?.addEventListener("click", () => openRunDialog({
-  config, builder, onStarted: async (run) => {
-    await loadBuilder();
-    await loadRuns();
-    for (const [number, entry] of runRows) if (number !== run.number && entry.logRow) toggleLog(number);
-    toggleLog(run.number, true);
-  },
-}));
+document.getElementById("run-builder")?.addEventListener("click", () =>
+  openRunDialog({
+    config,
+    builder,
+    onStarted: async (run) => {
+      await loadBuilder();
+      await loadRuns();
+      for (const [number, entry] of runRows)
+        if (number !== run.number && entry.logRow) toggleLog(number);
+      toggleLog(run.number, true);
+    },
+  }),
+);
 document.getElementById("cancel-run")?.addEventListener("click", () => runs[0] && cancel(runs[0]));
-document.getElementById("delete-builder")?.addEventListener("click", () => confirmByName({
-  title: gettext("Delete Image Builder"), name: config.name,
-  message: gettext("The builder, its runs and logs are deleted; pushed images stay in the registry."),
-  onConfirm: async () => { await api.delete(`${base}?confirm=${encodeURIComponent(config.name)}`); window.location.assign(`${config.urls.project}imagebuilders/`); },
-}));
+document.getElementById("delete-builder")?.addEventListener("click", () =>
+  confirmByName({
+    title: gettext("Delete Image Builder"),
+    name: config.name,
+    message: gettext(
+      "The builder, its runs and logs are deleted; pushed images stay in the registry.",
+    ),
+    onConfirm: async () => {
+      await api.delete(`${base}?confirm=${encodeURIComponent(config.name)}`);
+      window.location.assign(`${config.urls.project}imagebuilders/`);
+    },
+  }),
+);
 
 loadBuilder().then(loadRuns).catch(reportError);

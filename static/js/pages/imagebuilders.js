@@ -1,7 +1,18 @@
 // Image Builders list: live status chips (refreshed while something builds), search, status
 // filter, pagination; row actions Run, Edit, Delete (type the name).
 import { api, list } from "../api.js";
-import { confirmByName, field, formatDuration, formatTime, formValues, h, openDialog, pageConfig, statusChip, toast } from "../ui.js";
+import {
+  confirmByName,
+  field,
+  formatDuration,
+  formatTime,
+  formValues,
+  h,
+  openDialog,
+  pageConfig,
+  statusChip,
+  toast,
+} from "../ui.js";
 import { DataTable } from "../widgets/table.js";
 import { openRunDialog } from "../widgets/run-dialog.js";
 
@@ -11,44 +22,109 @@ const detail = (b) => `${config.urls.project}imagebuilders/${b.name}/`;
 const search = document.getElementById("search");
 const filter = document.getElementById("status-filter");
 const canOperate = Boolean(config.can.operate);
+const lastRunTime = (run) => run.finished_at || run.started_at || run.created_at;
 const KIND_LABEL = { jar: "JAR", war: "WAR", binary: gettext("Binary") };
 
 function edit(builder) {
   openDialog({
     title: gettext("Edit Information"),
-    body: h("div", {},
+    body: h(
+      "div",
+      {},
       field(gettext("Alias"), h("input", { name: "alias", value: builder.alias, maxlength: 63 })),
-      field(gettext("Description"), Object.assign(h("textarea", { name: "description", maxlength: 256 }), { value: builder.description || "" })),
-      field(gettext("Tag"), h("input", { name: "tag", value: builder.tag }), { required: true })),
+      field(
+        gettext("Description"),
+        Object.assign(h("textarea", { name: "description", maxlength: 256 }), {
+          value: builder.description || "",
+        }),
+      ),
+      field(gettext("Tag"), h("input", { name: "tag", value: builder.tag }), { required: true }),
+    ),
     submitLabel: gettext("Save"),
-    onSubmit: async (form) => { await api.patch(`${base}${builder.name}/`, formValues(form)); toast(gettext("Saved"), "success"); table.load(); },
+    onSubmit: async (form) => {
+      await api.patch(`${base}${builder.name}/`, formValues(form));
+      toast(gettext("Saved"), "success");
+      table.load();
+    },
   });
 }
 
 function remove(builder) {
   confirmByName({
-    title: gettext("Delete Image Builder"), name: builder.name,
-    message: gettext("The builder, its runs and logs are deleted; pushed images stay in the registry."),
-    onConfirm: async () => { await api.delete(`${base}${builder.name}/?confirm=${encodeURIComponent(builder.name)}`); toast(gettext("Deleted"), "success"); table.load(); },
+    title: gettext("Delete Image Builder"),
+    name: builder.name,
+    message: gettext(
+      "The builder, its runs and logs are deleted; pushed images stay in the registry.",
+    ),
+    onConfirm: async () => {
+      await api.delete(`${base}${builder.name}/?confirm=${encodeURIComponent(builder.name)}`);
+      toast(gettext("Deleted"), "success");
+      table.load();
+    },
   });
 }
 
-const actions = (b) => canOperate ? [
-  h("button", { type: "button", class: "small", onclick: () => openRunDialog({ config, builder: b, onStarted: () => table.load() }) }, gettext("Run")),
-  h("button", { type: "button", class: "small", onclick: () => edit(b) }, gettext("Edit")),
-  h("button", { type: "button", class: "small", onclick: () => remove(b) }, gettext("Delete"))] : "";
+const actions = (b) =>
+  canOperate
+    ? [
+        h(
+          "button",
+          {
+            type: "button",
+            class: "small",
+            onclick: () => openRunDialog({ config, builder: b, onStarted: () => table.load() }),
+          },
+          gettext("Run"),
+        ),
+        h("button", { type: "button", class: "small", onclick: () => edit(b) }, gettext("Edit")),
+        h(
+          "button",
+          { type: "button", class: "small", onclick: () => remove(b) },
+          gettext("Delete"),
+        ),
+      ]
+    : "";
 
 const table = new DataTable({
   container: document.getElementById("builders-table"),
-  url: base, testid: "builders", pageSize: 10,
+  url: base,
+  testid: "builders",
+  pageSize: 10,
   empty: gettext("No image builder yet."),
   params: () => ({ search: search.value, status: filter.value }),
   columns: [
-    { label: gettext("Name"), className: "name-cell", render: (b) => [h("a", { href: detail(b) }, b.name), h("span", { class: "alias" }, b.alias || b.description || "")] },
+    {
+      label: gettext("Name"),
+      className: "name-cell",
+      render: (b) => [
+        h("a", { href: detail(b) }, b.name),
+        h("span", { class: "alias" }, b.alias || b.description || ""),
+      ],
+    },
     { label: gettext("Status"), render: (b) => statusChip(b.status) },
-    { label: gettext("Type"), render: (b) => `${gettext("Artifact-to-image")} · ${KIND_LABEL[b.artifact_kind] || b.artifact_kind}` },
-    { label: gettext("Service"), render: (b) => serviceOf[b.name] ? h("a", { href: `${config.urls.project}services/${serviceOf[b.name]}/` }, serviceOf[b.name]) : "—" },
-    { label: gettext("Last run"), render: (b) => b.latest_run ? `#${b.latest_run.number} · ${b.latest_run.tag} · ${formatTime(b.latest_run.finished_at || b.latest_run.started_at || b.latest_run.created_at)}` : "—" },
+    {
+      label: gettext("Type"),
+      render: (b) =>
+        `${gettext("Artifact-to-image")} · ${KIND_LABEL[b.artifact_kind] || b.artifact_kind}`,
+    },
+    {
+      label: gettext("Service"),
+      render: (b) =>
+        serviceOf[b.name]
+          ? h(
+              "a",
+              { href: `${config.urls.project}services/${serviceOf[b.name]}/` },
+              serviceOf[b.name],
+            )
+          : "—",
+    },
+    {
+      label: gettext("Last run"),
+      render: (b) =>
+        b.latest_run
+          ? `#${b.latest_run.number} · ${b.latest_run.tag} · ${formatTime(lastRunTime(b.latest_run))}`
+          : "—",
+    },
     { label: gettext("Duration"), render: (b) => formatDuration(b.latest_run?.duration) },
     { label: gettext("Created"), render: (b) => formatTime(b.created_at) },
     { label: "", className: "actions", render: actions },
@@ -60,7 +136,9 @@ let serviceOf = {};
 async function loadServices() {
   try {
     const { results } = await list(`${config.api.project}/services/`);
-    serviceOf = Object.fromEntries(results.filter((s) => s.builder).map((s) => [s.builder, s.name]));
+    serviceOf = Object.fromEntries(
+      results.filter((s) => s.builder).map((s) => [s.builder, s.name]),
+    );
   } catch {
     serviceOf = {}; // no cluster configured: builders still list, without services
   }
@@ -76,6 +154,12 @@ async function refresh() {
   timer = setTimeout(refresh, busy ? 2000 : 10000);
 }
 refresh();
-search.addEventListener("input", () => { table.offset = 0; refresh(); });
-filter.addEventListener("change", () => { table.offset = 0; refresh(); });
+search.addEventListener("input", () => {
+  table.offset = 0;
+  refresh();
+});
+filter.addEventListener("change", () => {
+  table.offset = 0;
+  refresh();
+});
 document.getElementById("refresh").addEventListener("click", refresh);

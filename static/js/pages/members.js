@@ -1,6 +1,16 @@
 // Members of a workspace or a project: invite, change role, remove.
 import { api } from "../api.js";
-import { confirmByName, field, formatTime, formValues, h, openDialog, pageConfig, reportError, toast } from "../ui.js";
+import {
+  confirmByName,
+  field,
+  formatTime,
+  formValues,
+  h,
+  openDialog,
+  pageConfig,
+  reportError,
+  toast,
+} from "../ui.js";
 import { DataTable } from "../widgets/table.js";
 
 const config = pageConfig();
@@ -12,7 +22,11 @@ const roles = isProject
 const canManage = Boolean(config.can.manage);
 
 function roleSelect(current, attrs = {}) {
-  return h("select", { name: "role", ...attrs }, roles.map((r) => h("option", { value: r, selected: r === current }, r)));
+  return h(
+    "select",
+    { name: "role", ...attrs },
+    roles.map((r) => h("option", { value: r, selected: r === current }, r)),
+  );
 }
 
 async function changeRole(member, select) {
@@ -27,7 +41,8 @@ async function changeRole(member, select) {
 
 function removeMember(member) {
   confirmByName({
-    title: gettext("Remove Member"), name: member.username,
+    title: gettext("Remove Member"),
+    name: member.username,
     message: gettext("The user loses the access this membership gave."),
     onConfirm: async () => {
       await api.delete(`${base}${encodeURIComponent(member.username)}/`);
@@ -39,16 +54,35 @@ function removeMember(member) {
 
 const table = new DataTable({
   container: document.getElementById("members-table"),
-  url: base, testid: "members", pageSize: 20,
+  url: base,
+  testid: "members",
+  pageSize: 20,
   empty: gettext("No members."),
   columns: [
     { label: gettext("User"), className: "name-cell", render: (m) => m.username },
-    { label: gettext("Role"), render: (m) => canManage
-      ? roleSelect(m.role, { "aria-label": `${gettext("Role")}: ${m.username}`, onchange: (e) => changeRole(m, e.target) })
-      : m.role },
+    {
+      label: gettext("Role"),
+      render: (m) =>
+        canManage
+          ? roleSelect(m.role, {
+              "aria-label": `${gettext("Role")}: ${m.username}`,
+              onchange: (e) => changeRole(m, e.target),
+            })
+          : m.role,
+    },
     { label: gettext("Joined"), render: (m) => formatTime(m.created_at) },
-    { label: "", className: "actions", render: (m) => canManage
-      ? h("button", { type: "button", class: "small", onclick: () => removeMember(m) }, gettext("Remove")) : "" },
+    {
+      label: "",
+      className: "actions",
+      render: (m) =>
+        canManage
+          ? h(
+              "button",
+              { type: "button", class: "small", onclick: () => removeMember(m) },
+              gettext("Remove"),
+            )
+          : "",
+    },
   ],
 });
 table.load();
@@ -56,9 +90,15 @@ table.load();
 document.getElementById("invite-member")?.addEventListener("click", () => {
   openDialog({
     title: gettext("Invite Member"),
-    body: h("div", {},
-      field(gettext("Username"), h("input", { name: "username", autocomplete: "off" }), { required: true, hint: gettext("An existing user of this console.") }),
-      field(gettext("Role"), roleSelect(roles[roles.length - 1]))),
+    body: h(
+      "div",
+      {},
+      field(gettext("Username"), h("input", { name: "username", autocomplete: "off" }), {
+        required: true,
+        hint: gettext("An existing user of this console."),
+      }),
+      field(gettext("Role"), roleSelect(roles[roles.length - 1])),
+    ),
     submitLabel: gettext("Invite"),
     onSubmit: async (form) => {
       await api.post(base, formValues(form));

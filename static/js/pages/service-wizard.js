@@ -22,7 +22,11 @@ function basicStep() {
   const alias = h("input", { name: "alias", maxlength: 63 });
   const version = h("input", { name: "version", value: "v1", maxlength: 16 });
   const description = h("textarea", { name: "description", maxlength: 256 });
-  const availability = h("span", { class: "small", "aria-live": "polite", "data-testid": "name-availability" });
+  const availability = h("span", {
+    class: "small",
+    "aria-live": "polite",
+    "data-testid": "name-availability",
+  });
   let checkSeq = 0;
   let taken = false;
   // Checked while typing: a service or an image builder of that name already in the project.
@@ -30,48 +34,100 @@ function basicStep() {
     const value = name.value;
     const seq = ++checkSeq;
     taken = false;
-    if (!NAME_RE.test(value)) { availability.textContent = ""; return; }
+    if (!NAME_RE.test(value)) {
+      availability.textContent = "";
+      return;
+    }
     // Only a found object makes the name taken; a server error must not block the wizard
     // (Create would still answer 409 for a real clash).
-    const exists = async (path) => api.get(`${config.api.project}/${path}/${value}/`).then(() => true, () => false);
+    const exists = async (path) =>
+      api.get(`${config.api.project}/${path}/${value}/`).then(
+        () => true,
+        () => false,
+      );
     const [service, builder] = await Promise.all([exists("services"), exists("imagebuilders")]);
     if (seq !== checkSeq) return;
     taken = service || builder;
-    availability.textContent = taken ? gettext("This name is already used in the project.") : gettext("Name available");
+    availability.textContent = taken
+      ? gettext("This name is already used in the project.")
+      : gettext("Name available");
     availability.style.color = taken ? "var(--danger)" : "var(--ok)";
   };
   let timer = null;
-  name.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(checkName, 250); });
-  const element = h("div", {},
+  name.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(checkName, 250);
+  });
+  const element = h(
+    "div",
+    {},
     h("h2", {}, gettext("Basic Information")),
-    h("div", { class: "row" },
-      h("div", { class: "field" }, h("label", { for: "svc-name", class: "required" }, gettext("Name")),
-        Object.assign(name, { id: "svc-name" }), h("span", { class: "hint" }, gettext("Lowercase letters, digits and '-', starting with a letter, at most 63.")), availability,
-        h("span", { class: "field-error", id: "svc-name-error" })),
-      field(gettext("Alias"), alias, { hint: gettext("Letters, digits, CJK characters and '-'.") })),
-    field(gettext("Version"), version, { required: true, hint: gettext("Lowercase letters and digits; the workload is named <name>-<version>.") }),
-    field(gettext("Description"), description));
+    h(
+      "div",
+      { class: "row" },
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "svc-name", class: "required" }, gettext("Name")),
+        Object.assign(name, { id: "svc-name" }),
+        h(
+          "span",
+          { class: "hint" },
+          gettext("Lowercase letters, digits and '-', starting with a letter, at most 63."),
+        ),
+        availability,
+        h("span", { class: "field-error", id: "svc-name-error" }),
+      ),
+      field(gettext("Alias"), alias, { hint: gettext("Letters, digits, CJK characters and '-'.") }),
+    ),
+    field(gettext("Version"), version, {
+      required: true,
+      hint: gettext("Lowercase letters and digits; the workload is named <name>-<version>."),
+    }),
+    field(gettext("Description"), description),
+  );
   return {
-    title: gettext("Basic Information"), element,
+    title: gettext("Basic Information"),
+    element,
     focus: () => name.focus(),
     validate: async () => {
       await checkName();
       const checks = [
-        [name, NAME_RE.test(name.value) && name.value.length <= 63, gettext("Use lowercase letters, digits and '-', starting with a letter.")],
+        [
+          name,
+          NAME_RE.test(name.value) && name.value.length <= 63,
+          gettext("Use lowercase letters, digits and '-', starting with a letter."),
+        ],
         [name, !taken, gettext("This name is already used in the project.")],
-        [alias, ALIAS_RE.test(alias.value), gettext("Letters, digits, CJK characters and '-', not at the start or end.")],
-        [version, Boolean(version.value) && VERSION_RE.test(version.value), gettext("Lowercase letters and digits, at most 16.")],
+        [
+          alias,
+          ALIAS_RE.test(alias.value),
+          gettext("Letters, digits, CJK characters and '-', not at the start or end."),
+        ],
+        [
+          version,
+          Boolean(version.value) && VERSION_RE.test(version.value),
+          gettext("Lowercase letters and digits, at most 16."),
+        ],
       ];
       let ok = true;
       const failed = new Set();
       for (const [control, valid, message] of checks) {
         if (failed.has(control)) continue;
         setFieldError(control, valid ? "" : message);
-        if (!valid) { ok = false; failed.add(control); }
+        if (!valid) {
+          ok = false;
+          failed.add(control);
+        }
       }
       return ok;
     },
-    values: () => ({ name: name.value, alias: alias.value, version: version.value, description: description.value }),
+    values: () => ({
+      name: name.value,
+      alias: alias.value,
+      version: version.value,
+      description: description.value,
+    }),
   };
 }
 
@@ -80,66 +136,139 @@ function buildStep(basic) {
   const settings = new BuildSettings({ config, kind });
   const stateless = h("input", { type: "radio", name: "kind", value: "stateless", checked: true });
   const stateful = h("input", { type: "radio", name: "kind", value: "stateful" });
-  const element = h("div", {},
+  const element = h(
+    "div",
+    {},
     h("h2", {}, gettext("Build Settings")),
-    h("fieldset", {}, h("legend", {}, gettext("Service type")),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, gettext("Service type")),
       h("label", { class: "field inline" }, stateless, gettext("Stateless service (Deployment)")),
-      h("label", { class: "field inline" }, stateful, gettext("Stateful service (StatefulSet)"))),
-    settings.element);
+      h("label", { class: "field inline" }, stateful, gettext("Stateful service (StatefulSet)")),
+    ),
+    settings.element,
+  );
   return {
-    title: gettext("Build Settings"), element, settings,
+    title: gettext("Build Settings"),
+    element,
+    settings,
     load: () => settings.load(),
     focus: () => stateless.focus(),
-    onEnter: () => { if (!settings.image.dataset.touched) settings.image.value = `${config.project}/${basic.values().name}`; },
+    onEnter: () => {
+      if (!settings.image.dataset.touched)
+        settings.image.value = `${config.project}/${basic.values().name}`;
+    },
     validate: async () => settings.validate(),
-    values: () => ({ kind: stateful.checked ? "stateful" : "stateless", build: settings.values(), environment: settings.selectedEnvironment() }),
+    values: () => ({
+      kind: stateful.checked ? "stateful" : "stateless",
+      build: settings.values(),
+      environment: settings.selectedEnvironment(),
+    }),
   };
 }
 
 // --- Wizard frame ----------------------------------------------------------------------------
 const basic = basicStep();
 const build = buildStep(basic);
-build.settings.image.addEventListener("input", () => { build.settings.image.dataset.touched = "1"; });
+build.settings.image.addEventListener("input", () => {
+  build.settings.image.dataset.touched = "1";
+});
 const pod = podStep({ kind, environment: () => build.values().environment });
 const storage = storageStep({ isStateful: () => build.values().kind === "stateful" });
 const advanced = advancedStep();
-const review = { title: gettext("Review"), element: h("div", {}, h("h2", {}, gettext("Review"))), validate: async () => true };
+const review = {
+  title: gettext("Review"),
+  element: h("div", {}, h("h2", {}, gettext("Review"))),
+  validate: async () => true,
+};
 const steps = [basic, build, pod, storage, advanced, review];
 let current = 0;
 
-const stepList = h("ol", { class: "wizard-steps", "aria-label": gettext("Steps") }, steps.map((s) => h("li", {}, s.title)));
+const stepList = h(
+  "ol",
+  { class: "wizard-steps", "aria-label": gettext("Steps") },
+  steps.map((s) => h("li", {}, s.title)),
+);
 const error = h("div", { class: "form-error", role: "alert", hidden: true });
-const previous = h("button", { type: "button", onclick: () => go(current - 1) }, gettext("Previous"));
-const next = h("button", { type: "submit", class: "primary", "data-testid": "wizard-next" }, gettext("Next"));
-const form = h("form", { novalidate: true, "aria-labelledby": "wizard-step-title" },
-  error, ...steps.map((s) => Object.assign(h("section", { hidden: true }, s.element), {})),
-  h("div", { class: "wizard-foot" }, previous, next));
+const previous = h(
+  "button",
+  { type: "button", onclick: () => go(current - 1) },
+  gettext("Previous"),
+);
+const next = h(
+  "button",
+  { type: "submit", class: "primary", "data-testid": "wizard-next" },
+  gettext("Next"),
+);
+const form = h(
+  "form",
+  { novalidate: true, "aria-labelledby": "wizard-step-title" },
+  error,
+  ...steps.map((s) => Object.assign(h("section", { hidden: true }, s.element), {})),
+  h("div", { class: "wizard-foot" }, previous, next),
+);
 root.replaceChildren(h("div", { class: "wizard" }, stepList, form));
 
 function spec() {
   const b = basic.values();
   const built = build.values();
   return {
-    name: b.name, alias: b.alias, version: b.version, kind: built.kind,
-    ...pod.values(), volumes: storage.values(), ...advanced.values(),
-    context_path: kind === "war" ? (build.settings.uploader.artifact?.inspection?.context_path || "") : "",
+    name: b.name,
+    alias: b.alias,
+    version: b.version,
+    kind: built.kind,
+    ...pod.values(),
+    volumes: storage.values(),
+    ...advanced.values(),
+    context_path:
+      kind === "war" ? build.settings.uploader.artifact?.inspection?.context_path || "" : "",
   };
 }
 
 function builderBody() {
   const b = basic.values();
-  return { ...build.values().build, name: b.name, alias: b.alias, description: b.description, update_workloads: true };
+  return {
+    ...build.values().build,
+    name: b.name,
+    alias: b.alias,
+    description: b.description,
+    update_workloads: true,
+  };
 }
 
 async function renderReview() {
   const builder = builderBody();
   const yamlBox = h("pre", { class: "yaml", "data-testid": "review-yaml" }, gettext("Rendering…"));
-  review.element.replaceChildren(h("h2", {}, gettext("Review")),
-    h("p", { class: "muted" }, gettext("Nothing has been created yet. Create makes the image builder, starts its first build, and creates these objects in the project's namespace.")),
-    h("h3", {}, gettext("Image builder")), h("pre", { class: "yaml" }, toYaml({ kind: "ImageBuilder", ...builder, artifact: build.settings.uploader.artifact?.file_name })),
-    h("h3", {}, gettext("Kubernetes objects")), yamlBox);
+  review.element.replaceChildren(
+    h("h2", {}, gettext("Review")),
+    h(
+      "p",
+      { class: "muted" },
+      gettext(
+        "Nothing has been created yet. Create makes the image builder, starts its first build, " +
+          "and creates these objects in the project's namespace.",
+      ),
+    ),
+    h("h3", {}, gettext("Image builder")),
+    h(
+      "pre",
+      { class: "yaml" },
+      toYaml({
+        kind: "ImageBuilder",
+        ...builder,
+        artifact: build.settings.uploader.artifact?.file_name,
+      }),
+    ),
+    h("h3", {}, gettext("Kubernetes objects")),
+    yamlBox,
+  );
   try {
-    const preview = await api.post(`${config.api.project}/services/preview/`, { builder: builder.name, builder_settings: builder, spec: spec() });
+    const preview = await api.post(`${config.api.project}/services/preview/`, {
+      builder: builder.name,
+      builder_settings: builder,
+      spec: spec(),
+    });
     yamlBox.textContent = preview.yaml;
   } catch (err) {
     // The server refused the settings as Create would: say why, and show the spec as typed.
@@ -151,7 +280,9 @@ async function renderReview() {
 async function go(index) {
   if (index < 0 || index >= steps.length) return;
   current = index;
-  [...form.querySelectorAll(":scope > section")].forEach((section, i) => { section.hidden = i !== index; });
+  [...form.querySelectorAll(":scope > section")].forEach((section, i) => {
+    section.hidden = i !== index;
+  });
   [...stepList.children].forEach((li, i) => {
     li.toggleAttribute("aria-current", i === index);
     if (i === index) li.setAttribute("aria-current", "step");
@@ -162,9 +293,11 @@ async function go(index) {
   error.hidden = true;
   steps[index].onEnter?.();
   if (steps[index] === review) await renderReview();
-  const heading = form.querySelectorAll(":scope > section")[index].querySelector("h2");
+  const section = form.querySelectorAll(":scope > section")[index];
+  const heading = section.querySelector("h2");
   if (heading) heading.id = "wizard-step-title";
-  (steps[index].focus || (() => form.querySelectorAll(":scope > section")[index].querySelector("input, select, button")?.focus()))();
+  if (steps[index].focus) steps[index].focus();
+  else section.querySelector("input, select, button")?.focus();
 }
 
 async function create() {
@@ -172,7 +305,10 @@ async function create() {
   let builder = null;
   try {
     builder = await api.post(`${config.api.project}/imagebuilders/`, builderBody());
-    const service = await api.post(`${config.api.project}/services/`, { builder: builder.name, spec: spec() });
+    const service = await api.post(`${config.api.project}/services/`, {
+      builder: builder.name,
+      spec: spec(),
+    });
     window.removeEventListener("beforeunload", guard);
     showProgress({ config, root, builder, service, artifact: build.settings.uploader.artifact });
   } catch (err) {
@@ -215,7 +351,10 @@ form.addEventListener("submit", async (event) => {
 
 // Leaving mid-upload (or with typed input) asks first.
 function guard(event) {
-  if (build.settings.uploader.uploading || basic.values().name) { event.preventDefault(); event.returnValue = ""; }
+  if (build.settings.uploader.uploading || basic.values().name) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
 }
 window.addEventListener("beforeunload", guard);
 

@@ -11,22 +11,63 @@ import { describeInspection } from "../messages.js";
 const ACCEPT = { jar: ".jar", war: ".war", binary: "" };
 
 export class ArtifactUpload {
-  constructor({ kind, maxBytes, url, uploadsUrl, onUploaded = () => {}, onChange = () => {}, label }) {
+  constructor({
+    kind,
+    maxBytes,
+    url,
+    uploadsUrl,
+    onUploaded = () => {},
+    onChange = () => {},
+    label,
+  }) {
     Object.assign(this, { kind, maxBytes, url, uploadsUrl, onUploaded, onChange });
     this.artifact = null;
     this.current = null;
-    this.input = h("input", { type: "file", id: `artifact-file-${Math.random().toString(36).slice(2, 8)}`, name: "file", accept: ACCEPT[kind] || null, "data-testid": "artifact-file" });
-    this.progress = h("progress", { max: 100, value: 0, hidden: true, "aria-label": gettext("Upload progress") });
+    this.input = h("input", {
+      type: "file",
+      id: `artifact-file-${Math.random().toString(36).slice(2, 8)}`,
+      name: "file",
+      accept: ACCEPT[kind] || null,
+      "data-testid": "artifact-file",
+    });
+    this.progress = h("progress", {
+      max: 100,
+      value: 0,
+      hidden: true,
+      "aria-label": gettext("Upload progress"),
+    });
     this.progressText = h("span", { class: "small muted", "aria-live": "polite" });
     this.result = h("div", { "aria-live": "polite", "data-testid": "artifact-result" });
-    this.zone = h("div", { class: "dropzone" },
-      h("label", { for: this.input.id, class: "required", style: "font-weight:600" }, label || gettext("Artifact file")), " ",
+    this.zone = h(
+      "div",
+      { class: "dropzone" },
+      h(
+        "label",
+        { for: this.input.id, class: "required", style: "font-weight:600" },
+        label || gettext("Artifact file"),
+      ),
+      " ",
       this.input,
-      h("p", { class: "small muted" }, gettext("Drop the file here or choose it. Size limit: %s.").replace("%s", formatBytes(maxBytes))),
-      this.progress, this.progressText);
+      h(
+        "p",
+        { class: "small muted" },
+        gettext("Drop the file here or choose it. Size limit: %s.").replace(
+          "%s",
+          formatBytes(maxBytes),
+        ),
+      ),
+      this.progress,
+      this.progressText,
+    );
     this.element = h("div", {}, this.zone, this.result);
-    this.input.addEventListener("change", () => this.input.files[0] && this.send(this.input.files[0]));
-    this.zone.addEventListener("dragover", (e) => { e.preventDefault(); this.zone.classList.add("dragover"); });
+    this.input.addEventListener(
+      "change",
+      () => this.input.files[0] && this.send(this.input.files[0]),
+    );
+    this.zone.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      this.zone.classList.add("dragover");
+    });
     this.zone.addEventListener("dragleave", () => this.zone.classList.remove("dragover"));
     this.zone.addEventListener("drop", (e) => {
       e.preventDefault();
@@ -35,7 +76,9 @@ export class ArtifactUpload {
     });
   }
 
-  get uploading() { return this.current !== null; }
+  get uploading() {
+    return this.current !== null;
+  }
 
   fail(message) {
     this.result.replaceChildren(h("div", { class: "inspection bad", role: "alert" }, message));
@@ -45,8 +88,12 @@ export class ArtifactUpload {
     this.artifact = null;
     this.onChange(null);
     if (file.size > this.maxBytes) {
-      this.fail(gettext("%(name)s is %(size)s; the limit is %(limit)s.")
-        .replace("%(name)s", file.name).replace("%(size)s", formatBytes(file.size)).replace("%(limit)s", formatBytes(this.maxBytes)));
+      this.fail(
+        gettext("%(name)s is %(size)s; the limit is %(limit)s.")
+          .replace("%(name)s", file.name)
+          .replace("%(size)s", formatBytes(file.size))
+          .replace("%(limit)s", formatBytes(this.maxBytes)),
+      );
       return;
     }
     const form = new FormData();
@@ -61,10 +108,12 @@ export class ArtifactUpload {
     };
     // A one-request upload reports the multipart body's bytes (boundaries and headers too):
     // shown as the same fraction of the file, so the user sees the file's own size.
-    const ofFile = (loaded, total) => onProgress(Math.round((loaded / total) * file.size), file.size);
-    this.current = this.uploadsUrl && file.size > CHUNKED_ABOVE
-      ? chunkedUpload(this.uploadsUrl, file, { kind: this.kind, onProgress })
-      : upload(this.url, form, { onProgress: ofFile });
+    const ofFile = (loaded, total) =>
+      onProgress(Math.round((loaded / total) * file.size), file.size);
+    this.current =
+      this.uploadsUrl && file.size > CHUNKED_ABOVE
+        ? chunkedUpload(this.uploadsUrl, file, { kind: this.kind, onProgress })
+        : upload(this.url, form, { onProgress: ofFile });
     try {
       this.artifact = await this.current.promise;
       this.progress.value = 100;
@@ -83,10 +132,25 @@ export class ArtifactUpload {
     const summary = describeInspection(artifact.inspection, artifact.summary);
     const text = recommended ? `${summary} → ${gettext("recommended")}: ${recommended}` : summary;
     const warnings = artifact.inspection?.warnings || [];
-    this.result.replaceChildren(h("div", { class: "inspection", "data-testid": "inspection-summary" },
-      h("strong", {}, artifact.file_name), ` · ${formatBytes(artifact.size)} · `, text,
-      warnings.length ? h("ul", {}, warnings.map((w) => h("li", {}, w))) : null));
+    this.result.replaceChildren(
+      h(
+        "div",
+        { class: "inspection", "data-testid": "inspection-summary" },
+        h("strong", {}, artifact.file_name),
+        ` · ${formatBytes(artifact.size)} · `,
+        text,
+        warnings.length
+          ? h(
+              "ul",
+              {},
+              warnings.map((w) => h("li", {}, w)),
+            )
+          : null,
+      ),
+    );
   }
 
-  abort() { this.current?.abort(); }
+  abort() {
+    this.current?.abort();
+  }
 }

@@ -11,7 +11,8 @@ import { ArtifactUpload } from "./artifact-upload.js";
 
 export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 // An OCI repository path, optionally behind a registry host[:port].
-export const IMAGE_RE = /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
+export const IMAGE_RE =
+  /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 const TOKEN_RE = /^[A-Za-z0-9]+$/;
 // Natural order, so java-8 comes before java-11 (plain string order put it after java-25).
 const NATURAL = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
@@ -28,33 +29,75 @@ export class BuildSettings {
     this.recommended = null;
     this.userChoseEnvironment = false;
     this.uploader = new ArtifactUpload({
-      kind, maxBytes: config.maxArtifactBytes, url: `${config.api.project}/artifacts/`, uploadsUrl: `${config.api.project}/uploads/`,
+      kind,
+      maxBytes: config.maxArtifactBytes,
+      url: `${config.api.project}/artifacts/`,
+      uploadsUrl: `${config.api.project}/uploads/`,
       onUploaded: () => this.refreshEnvironments(),
     });
-    this.envCards = h("div", { class: "env-cards", role: "radiogroup", "aria-label": gettext("Build environment") });
+    this.envCards = h("div", {
+      class: "env-cards",
+      role: "radiogroup",
+      "aria-label": gettext("Build environment"),
+    });
     this.image = h("input", { name: "image_name", value: defaultImage, autocomplete: "off" });
     this.tag = h("input", { name: "tag", value: "latest", autocomplete: "off" });
     this.registry = h("select", { name: "registry_secret" });
     this.token = h("input", { name: "trigger_token", autocomplete: "off" });
     this.params = h("div", { "data-testid": "env-parameters" });
     this.envError = h("span", { class: "field-error", role: "alert" });
-    this.element = h("div", {},
+    this.element = h(
+      "div",
+      {},
       this.uploader.element,
-      h("div", { class: "field", style: "margin-top:14px" }, h("span", { class: "label required" }, gettext("Build environment")), this.envCards, this.envError),
-      h("div", { class: "row" },
-        field(gettext("Image name"), this.image, { required: true, hint: gettext("e.g. team/app or registry.example.com:5000/team/app; the registry host is added when missing.") }),
-        field(gettext("Tag"), this.tag, { required: true })),
-      field(gettext("Target registry"), this.registry, { required: true, hint: gettext("An image registry secret of this project.") }),
-      h("details", {}, h("summary", {}, gettext("Advanced settings")),
-        h("h3", { style: "margin-top:10px" }, gettext("Environment variables")), this.params,
-        field(gettext("Trigger token"), this.token, { hint: gettext("Letters and digits; enables the remote trigger URL.") })));
+      h(
+        "div",
+        { class: "field", style: "margin-top:14px" },
+        h("span", { class: "label required" }, gettext("Build environment")),
+        this.envCards,
+        this.envError,
+      ),
+      h(
+        "div",
+        { class: "row" },
+        field(gettext("Image name"), this.image, {
+          required: true,
+          hint: gettext(
+            "e.g. team/app or registry.example.com:5000/team/app; the registry host is added when missing.",
+          ),
+        }),
+        field(gettext("Tag"), this.tag, { required: true }),
+      ),
+      field(gettext("Target registry"), this.registry, {
+        required: true,
+        hint: gettext("An image registry secret of this project."),
+      }),
+      h(
+        "details",
+        {},
+        h("summary", {}, gettext("Advanced settings")),
+        h("h3", { style: "margin-top:10px" }, gettext("Environment variables")),
+        this.params,
+        field(gettext("Trigger token"), this.token, {
+          hint: gettext("Letters and digits; enables the remote trigger URL."),
+        }),
+      ),
+    );
   }
 
   async load() {
     const secrets = await list(`${this.config.api.project}/registrysecrets/`, { limit: 100 });
-    this.registry.replaceChildren(...(secrets.results.length
-      ? secrets.results.map((s) => h("option", { value: s.name, selected: s.is_default }, `${s.name} (${s.registry_host || s.address})`))
-      : [h("option", { value: "" }, gettext("No registry secret: create one under Secrets"))]));
+    this.registry.replaceChildren(
+      ...(secrets.results.length
+        ? secrets.results.map((s) =>
+            h(
+              "option",
+              { value: s.name, selected: s.is_default },
+              `${s.name} (${s.registry_host || s.address})`,
+            ),
+          )
+        : [h("option", { value: "" }, gettext("No registry secret: create one under Secrets"))]),
+    );
     this.registry.addEventListener("change", () => this.refreshEnvironments());
     await this.refreshEnvironments();
     return this;
@@ -76,13 +119,17 @@ export class BuildSettings {
     const first = !this.environments.length;
     this.environments = answer.results.sort((a, b) => NATURAL.compare(a.name, b.name));
     if (answer.recommended) this.recommended = answer.recommended;
-    if (first) this.renderEnvironments(); else this.showAvailability();
+    if (first) this.renderEnvironments();
+    else this.showAvailability();
     if (answer.recommended) this.recommend(answer.recommended);
     else if (!this.selectedEnvironment()) this.selectFirstUsable();
     const artifact = this.uploader.artifact;
     if (artifact?.inspection && answer.recommended) {
       // The summary names the environment actually preselected (the engine's pick may be down).
-      this.uploader.showArtifact({ ...artifact, inspection: { ...artifact.inspection, recommended_environment: answer.recommended } });
+      this.uploader.showArtifact({
+        ...artifact,
+        inspection: { ...artifact.inspection, recommended_environment: answer.recommended },
+      });
     }
     if (answer.checking && this.element.isConnected !== false) {
       this.recheck = setTimeout(() => this.refreshEnvironments().catch(() => {}), RECHECK_MS);
@@ -91,7 +138,10 @@ export class BuildSettings {
 
   selectFirstUsable() {
     const usable = this.envCards.querySelector(".env-card:not(.unavailable) input");
-    if (usable) { usable.checked = true; this.renderParameters(); }
+    if (usable) {
+      usable.checked = true;
+      this.renderParameters();
+    }
   }
 
   showAvailability() {
@@ -102,24 +152,53 @@ export class BuildSettings {
       card.classList.toggle("unavailable", availability.state === "unavailable");
       card.dataset.availability = availability.state;
       radio.disabled = availability.state === "unavailable";
-      if (radio.disabled && radio.checked) { radio.checked = false; this.selectFirstUsable(); }
+      if (radio.disabled && radio.checked) {
+        radio.checked = false;
+        this.selectFirstUsable();
+      }
       const note = card.querySelector(".availability");
-      note.textContent = availability.state === "unavailable" ? availability.message
-        : availability.state === "checking" ? gettext("Checking the base image…") : "";
+      note.textContent =
+        availability.state === "unavailable"
+          ? availability.message
+          : availability.state === "checking"
+            ? gettext("Checking the base image…")
+            : "";
       note.hidden = !note.textContent;
     }
   }
 
   renderEnvironments() {
-    const preselected = this.environments.some((e) => e.name === this.recommended) ? this.recommended : this.environments[0]?.name;
-    this.envCards.replaceChildren(...this.environments.map((env) => {
-      const radio = h("input", { type: "radio", name: "environment", value: env.name, checked: env.name === preselected, "aria-label": env.title || env.name });
-      radio.addEventListener("change", () => { this.userChoseEnvironment = true; this.renderParameters(); });
-      return h("label", { class: "env-card", dataset: { env: env.name } }, radio,
-        h("strong", {}, env.title || env.name), h("div", { class: "small muted mono" }, env.base_image),
-        h("span", { class: "badge", hidden: env.name !== this.recommended }, gettext("recommended")),
-        h("div", { class: "availability small", role: "status", hidden: true }));
-    }));
+    const preselected = this.environments.some((e) => e.name === this.recommended)
+      ? this.recommended
+      : this.environments[0]?.name;
+    this.envCards.replaceChildren(
+      ...this.environments.map((env) => {
+        const radio = h("input", {
+          type: "radio",
+          name: "environment",
+          value: env.name,
+          checked: env.name === preselected,
+          "aria-label": env.title || env.name,
+        });
+        radio.addEventListener("change", () => {
+          this.userChoseEnvironment = true;
+          this.renderParameters();
+        });
+        return h(
+          "label",
+          { class: "env-card", dataset: { env: env.name } },
+          radio,
+          h("strong", {}, env.title || env.name),
+          h("div", { class: "small muted mono" }, env.base_image),
+          h(
+            "span",
+            { class: "badge", hidden: env.name !== this.recommended },
+            gettext("recommended"),
+          ),
+          h("div", { class: "availability small", role: "status", hidden: true }),
+        );
+      }),
+    );
     this.showAvailability();
     this.renderParameters();
   }
@@ -129,7 +208,9 @@ export class BuildSettings {
     for (const card of this.envCards.querySelectorAll(".env-card")) {
       const match = card.dataset.env === name;
       card.querySelector(".badge").hidden = !match;
-      if (match && !this.userChoseEnvironment) { card.querySelector("input").checked = true; }
+      if (match && !this.userChoseEnvironment) {
+        card.querySelector("input").checked = true;
+      }
     }
     this.renderParameters();
   }
@@ -142,30 +223,65 @@ export class BuildSettings {
   renderParameters() {
     const env = this.selectedEnvironment();
     const parameters = env?.spec?.parameters || [];
-    this.params.replaceChildren(...(parameters.length
-      ? parameters.map((p) => field(`${p.key} (${p.description || ""})`, h("input", { value: p.default || "", dataset: { key: p.key }, autocomplete: "off" })))
-      : [h("p", { class: "small muted" }, gettext("This environment has no parameters."))]));
+    this.params.replaceChildren(
+      ...(parameters.length
+        ? parameters.map((p) =>
+            field(
+              `${p.key} (${p.description || ""})`,
+              h("input", { value: p.default || "", dataset: { key: p.key }, autocomplete: "off" }),
+            ),
+          )
+        : [h("p", { class: "small muted" }, gettext("This environment has no parameters."))]),
+    );
   }
 
   validate() {
     let ok = true;
-    const check = (control, valid, message) => { setFieldError(control, valid ? "" : message); ok = ok && valid; };
+    const check = (control, valid, message) => {
+      setFieldError(control, valid ? "" : message);
+      ok = ok && valid;
+    };
     if (!this.uploader.artifact) {
-      this.uploader.fail(this.uploader.uploading ? gettext("Wait until the upload has finished.") : gettext("Choose the artifact file."));
+      this.uploader.fail(
+        this.uploader.uploading
+          ? gettext("Wait until the upload has finished.")
+          : gettext("Choose the artifact file."),
+      );
       ok = false;
     }
-    this.envError.textContent = this.selectedEnvironment() ? "" : gettext("Choose a build environment.");
+    this.envError.textContent = this.selectedEnvironment()
+      ? ""
+      : gettext("Choose a build environment.");
     ok = ok && Boolean(this.selectedEnvironment());
-    check(this.image, IMAGE_RE.test(this.image.value.trim()), gettext("Use lowercase letters, digits, '.', '-', '_' and '/', optionally after a registry host[:port]."));
-    check(this.tag, TAG_RE.test(this.tag.value.trim()), gettext("Letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'."));
-    check(this.registry, Boolean(this.registry.value), gettext("Choose a registry secret (create one under Secrets)."));
-    check(this.token, !this.token.value || TOKEN_RE.test(this.token.value), gettext("Letters and digits only."));
+    check(
+      this.image,
+      IMAGE_RE.test(this.image.value.trim()),
+      gettext(
+        "Use lowercase letters, digits, '.', '-', '_' and '/', optionally after a registry host[:port].",
+      ),
+    );
+    check(
+      this.tag,
+      TAG_RE.test(this.tag.value.trim()),
+      gettext("Letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'."),
+    );
+    check(
+      this.registry,
+      Boolean(this.registry.value),
+      gettext("Choose a registry secret (create one under Secrets)."),
+    );
+    check(
+      this.token,
+      !this.token.value || TOKEN_RE.test(this.token.value),
+      gettext("Letters and digits only."),
+    );
     return ok;
   }
 
   values() {
     const parameters = {};
-    for (const input of this.params.querySelectorAll("input[data-key]")) if (input.value !== "") parameters[input.dataset.key] = input.value;
+    for (const input of this.params.querySelectorAll("input[data-key]"))
+      if (input.value !== "") parameters[input.dataset.key] = input.value;
     return {
       artifact_kind: this.kind,
       artifact_id: this.uploader.artifact?.id,

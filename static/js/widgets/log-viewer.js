@@ -24,24 +24,62 @@ export class LogViewer {
   }
 
   build(height) {
-    this.body = h("div", { class: "log-body", role: "log", "aria-live": "off", tabindex: "0", "data-testid": "log-body", "aria-label": gettext("Build log") });
+    this.body = h("div", {
+      class: "log-body",
+      role: "log",
+      "aria-live": "off",
+      tabindex: "0",
+      "data-testid": "log-body",
+      "aria-label": gettext("Build log"),
+    });
     if (height) this.body.style.height = height;
-    this.followButton = h("button", { type: "button", "aria-pressed": "true", onclick: () => this.setFollow(!this.follow) }, gettext("Follow"));
-    this.search = h("input", { type: "search", placeholder: gettext("Search log"), "aria-label": gettext("Search log") });
+    this.followButton = h(
+      "button",
+      { type: "button", "aria-pressed": "true", onclick: () => this.setFollow(!this.follow) },
+      gettext("Follow"),
+    );
+    this.search = h("input", {
+      type: "search",
+      placeholder: gettext("Search log"),
+      "aria-label": gettext("Search log"),
+    });
     this.search.addEventListener("input", () => this.runSearch());
-    this.search.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); this.nextMatch(); } });
-    this.status = h("span", { class: "log-status", "aria-live": "polite", "data-testid": "log-status" }, gettext("Connecting…"));
+    this.search.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        this.nextMatch();
+      }
+    });
+    this.status = h(
+      "span",
+      { class: "log-status", "aria-live": "polite", "data-testid": "log-status" },
+      gettext("Connecting…"),
+    );
     const wrap = h("input", { type: "checkbox", checked: true });
     wrap.addEventListener("change", () => this.body.classList.toggle("nowrap", !wrap.checked));
     const stamps = h("input", { type: "checkbox", checked: true });
     stamps.addEventListener("change", () => this.body.classList.toggle("hide-ts", !stamps.checked));
-    this.toolbar = h("div", { class: "log-toolbar" },
-      this.followButton, this.search,
+    this.toolbar = h(
+      "div",
+      { class: "log-toolbar" },
+      this.followButton,
+      this.search,
       h("button", { type: "button", onclick: () => this.nextMatch() }, gettext("Find next")),
-      h("label", {}, wrap, gettext("Wrap")), h("label", {}, stamps, gettext("Timestamps")),
+      h("label", {}, wrap, gettext("Wrap")),
+      h("label", {}, stamps, gettext("Timestamps")),
       h("button", { type: "button", onclick: () => this.jumpToError() }, gettext("First error")),
-      h("a", { class: "button small", href: this.paths.text, download: "" , style: "padding:3px 8px;font-size:12px" }, gettext("Download")),
-      this.status);
+      h(
+        "a",
+        {
+          class: "button small",
+          href: this.paths.text,
+          download: "",
+          style: "padding:3px 8px;font-size:12px",
+        },
+        gettext("Download"),
+      ),
+      this.status,
+    );
     this.element = h("div", { class: "log-viewer" }, this.toolbar, this.body);
     // Scrolling up by hand pauses following, like a terminal; scrolling to the end resumes.
     this.body.addEventListener("scroll", () => {
@@ -98,7 +136,9 @@ export class LogViewer {
       } catch {
         this.status.textContent = gettext("Reconnecting…");
       }
-      await new Promise((resolve) => { this.pollTimer = setTimeout(resolve, 2000); });
+      await new Promise((resolve) => {
+        this.pollTimer = setTimeout(resolve, 2000);
+      });
     }
   }
 
@@ -109,7 +149,11 @@ export class LogViewer {
       if (this.search.value) this.runSearch(false);
     } else if (message.type === "state") {
       const finished = ["successful", "failed", "cancelled"].includes(message.state);
-      this.status.textContent = finished ? gettext("Finished") : this.polling ? gettext("Polling") : gettext("Live");
+      this.status.textContent = finished
+        ? gettext("Finished")
+        : this.polling
+          ? gettext("Polling")
+          : gettext("Live");
       this.onState(message);
     }
   }
@@ -117,8 +161,15 @@ export class LogViewer {
   append(line) {
     this.lineCount += 1;
     const time = new Date(line.time);
-    const stamp = Number.isNaN(time.getTime()) ? "" : time.toLocaleTimeString(document.documentElement.lang || undefined, { hourCycle: "h23" });
-    const row = h("div", { class: "log-line", dataset: { seq: line.seq } }, h("span", { class: "ts" }, stamp), line.text);
+    const stamp = Number.isNaN(time.getTime())
+      ? ""
+      : time.toLocaleTimeString(document.documentElement.lang || undefined, { hourCycle: "h23" });
+    const row = h(
+      "div",
+      { class: "log-line", dataset: { seq: line.seq } },
+      h("span", { class: "ts" }, stamp),
+      line.text,
+    );
     const start = line.text.match(STEP_START);
     const end = line.text.match(STEP_END);
     if (ERROR_LINE.test(line.text)) {
@@ -127,13 +178,17 @@ export class LogViewer {
     }
     if (start) {
       const summary = h("summary", {}, line.text.replace(/^==> /, ""));
-      this.openStep = { details: h("details", { class: "log-step", open: true }, summary), summary };
+      this.openStep = {
+        details: h("details", { class: "log-step", open: true }, summary),
+        summary,
+      };
       this.body.append(this.openStep.details);
       return;
     }
     if (end && this.openStep) {
       this.openStep.details.append(row);
-      if (end[2]) this.openStep.summary.append(h("span", { class: "dur" }, `${Number(end[2]).toFixed(2)} s`));
+      if (end[2])
+        this.openStep.summary.append(h("span", { class: "dur" }, `${Number(end[2]).toFixed(2)} s`));
       // Finished steps fold away unless they hold an error, so the log reads as a list of steps.
       if (!this.openStep.details.querySelector(".error")) this.openStep.details.open = false;
       this.openStep = null;
@@ -145,13 +200,19 @@ export class LogViewer {
   scrollToEnd() {
     this.autoScrolling = true;
     this.body.scrollTop = this.body.scrollHeight;
-    requestAnimationFrame(() => { this.autoScrolling = false; });
+    requestAnimationFrame(() => {
+      this.autoScrolling = false;
+    });
   }
 
   runSearch(jump = true) {
     for (const row of this.matches) row.classList.remove("match", "current-match");
     const text = this.search.value.toLowerCase();
-    this.matches = text ? [...this.body.querySelectorAll(".log-line")].filter((r) => r.textContent.toLowerCase().includes(text)) : [];
+    this.matches = text
+      ? [...this.body.querySelectorAll(".log-line")].filter((r) =>
+          r.textContent.toLowerCase().includes(text),
+        )
+      : [];
     this.matches.forEach((row) => row.classList.add("match"));
     this.matchIndex = -1;
     if (jump && this.matches.length) this.nextMatch();
@@ -177,6 +238,8 @@ export class LogViewer {
   }
 
   text() {
-    return [...this.body.querySelectorAll(".log-line")].map((r) => r.lastChild.textContent).join("\n");
+    return [...this.body.querySelectorAll(".log-line")]
+      .map((r) => r.lastChild.textContent)
+      .join("\n");
   }
 }

@@ -5,21 +5,30 @@ import { h, statusChip } from "../ui.js";
 import { LogViewer } from "./log-viewer.js";
 
 const STAGES = () => [
-  ["upload", gettext("Upload")], ["build", gettext("Build")], ["push", gettext("Push")],
-  ["rollout", gettext("Rollout")], ["reachable", gettext("Reachable")],
+  ["upload", gettext("Upload")],
+  ["build", gettext("Build")],
+  ["push", gettext("Push")],
+  ["rollout", gettext("Rollout")],
+  ["reachable", gettext("Reachable")],
 ];
 
 export function showProgress({ config, root, builder, service, artifact }) {
-  const items = Object.fromEntries(STAGES().map(([key, label]) => [key, h("li", { dataset: { stage: key } }, label)]));
-  const mark = (key, state) => { items[key].className = state; items[key].dataset.state = state; };
+  const items = Object.fromEntries(
+    STAGES().map(([key, label]) => [key, h("li", { dataset: { stage: key } }, label)]),
+  );
+  const mark = (key, state) => {
+    items[key].className = state;
+    items[key].dataset.state = state;
+  };
   const runChip = h("span", { "data-testid": "run-status" }, statusChip("pending"));
   const access = h("div", { "data-testid": "access-urls", "aria-live": "polite" });
   const rollout = h("p", { class: "muted", "data-testid": "rollout-status" });
   const runNumber = builder.run?.number || 1;
   const builderPath = `${config.api.project}/imagebuilders/${builder.name}/`;
+  const projectSocket = `/ws/workspaces/${config.workspace}/projects/${config.project}`;
   const viewer = new LogViewer({
     paths: {
-      socket: `/ws/workspaces/${config.workspace}/projects/${config.project}/imagebuilders/${builder.name}/runs/${runNumber}/log/`,
+      socket: `${projectSocket}/imagebuilders/${builder.name}/runs/${runNumber}/log/`,
       text: `${builderPath}runs/${runNumber}/log.txt`,
     },
     onState: (state) => onRunState(state),
@@ -27,16 +36,39 @@ export function showProgress({ config, root, builder, service, artifact }) {
   root.replaceChildren(
     h("h2", {}, gettext("Creating service %s").replace("%s", service.name)),
     h("ol", { class: "steps-progress", "data-testid": "progress" }, Object.values(items)),
-    h("p", {}, gettext("Build"), ` #${runNumber}: `, runChip, " · ",
-      h("a", { href: `${config.urls.project}imagebuilders/${builder.name}/` }, gettext("Image builder")), " · ",
-      h("a", { href: `${config.urls.project}services/${service.name}/` }, gettext("Service details"))),
-    viewer.element, rollout, access, createdObjects(config, service));
+    h(
+      "p",
+      {},
+      gettext("Build"),
+      ` #${runNumber}: `,
+      runChip,
+      " · ",
+      h(
+        "a",
+        { href: `${config.urls.project}imagebuilders/${builder.name}/` },
+        gettext("Image builder"),
+      ),
+      " · ",
+      h(
+        "a",
+        { href: `${config.urls.project}services/${service.name}/` },
+        gettext("Service details"),
+      ),
+    ),
+    viewer.element,
+    rollout,
+    access,
+    createdObjects(config, service),
+  );
   mark("upload", artifact ? "done" : "active");
   mark("build", "active");
   viewer.start();
   // The push step shows in the log; mark it as soon as the log reaches it.
   const observer = new MutationObserver(() => {
-    if (/==> push/.test(viewer.body.textContent) && items.push.dataset.state !== "done") { mark("build", "done"); mark("push", "active"); }
+    if (/==> push/.test(viewer.body.textContent) && items.push.dataset.state !== "done") {
+      mark("build", "done");
+      mark("push", "active");
+    }
   });
   observer.observe(viewer.body, { childList: true, subtree: true });
 
@@ -45,7 +77,9 @@ export function showProgress({ config, root, builder, service, artifact }) {
     runChip.replaceChildren(statusChip(state.state));
     if (state.state === "successful") {
       observer.disconnect();
-      mark("build", "done"); mark("push", "done"); mark("rollout", "active");
+      mark("build", "done");
+      mark("push", "done");
+      mark("rollout", "active");
       if (!polling) polling = pollRollout();
     } else if (["failed", "cancelled"].includes(state.state)) {
       observer.disconnect();
@@ -74,9 +108,21 @@ export function showProgress({ config, root, builder, service, artifact }) {
 
   function showAccess(urls) {
     mark("reachable", urls.length ? "done" : "active");
-    access.replaceChildren(urls.length
-      ? h("p", {}, gettext("Access URL"), ": ", ...urls.map((u) => h("a", { href: u, target: "_blank", rel: "noopener" }, u)))
-      : h("p", { class: "muted" }, gettext("The service has no external access (ClusterIP); reach it inside the cluster.")));
+    access.replaceChildren(
+      urls.length
+        ? h(
+            "p",
+            {},
+            gettext("Access URL"),
+            ": ",
+            ...urls.map((u) => h("a", { href: u, target: "_blank", rel: "noopener" }, u)),
+          )
+        : h(
+            "p",
+            { class: "muted" },
+            gettext("The service has no external access (ClusterIP); reach it inside the cluster."),
+          ),
+    );
   }
 }
 
@@ -87,8 +133,13 @@ function createdObjects(config, service) {
   const details = h("details", {}, h("summary", {}, gettext("YAML of the created objects")), pre);
   details.addEventListener("toggle", async () => {
     if (!details.open || pre.textContent) return;
-    try { pre.textContent = (await api.get(`${config.api.project}/services/${service.name}/export/`)).yaml; }
-    catch (err) { pre.textContent = err.message; }
+    try {
+      pre.textContent = (
+        await api.get(`${config.api.project}/services/${service.name}/export/`)
+      ).yaml;
+    } catch (err) {
+      pre.textContent = err.message;
+    }
   });
   return details;
 }
