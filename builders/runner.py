@@ -1,9 +1,10 @@
 """Drives one build run: claim → fetch artifact → engine (through an executor) → record result.
 
-The executor decides where the engine runs. `InWorkerExecutor` (the default) calls
-`b2i.engine.build_image` inside the Celery worker; a Kubernetes Job executor can implement
-the same `BuildExecutor.execute(job, on_event, cancel_requested)` later. Every engine event
-becomes a log line; state changes go through `builders.services`.
+The executor decides where the engine runs (setting B2I_BUILD_EXECUTOR, loaded by name):
+`InWorkerExecutor` (the default) calls `b2i.engine.build_image` inside the Celery worker;
+`workloads.executor.KubernetesJobExecutor` runs it in a Kubernetes Job. Both implement
+`builders.build_jobs.BuildExecutor`. Every engine event becomes a log line
+(`b2i.event_text.log_line`); state changes go through `builders.services`.
 """
 
 from __future__ import annotations

@@ -265,9 +265,8 @@ def announce_success(run: BuildRun) -> None:
         return
     for receiver, outcome in build_succeeded.send_robust(sender=BuildRun, run=run):
         if isinstance(outcome, Exception):  # a subscriber's problem never changes the build
-            logger.error(
-                "%s failed after run %s succeeded", receiver.__qualname__, run.pk, exc_info=outcome
-            )
+            name = getattr(receiver, "__qualname__", repr(receiver))
+            logger.error("%s failed after run %s succeeded", name, run.pk, exc_info=outcome)
 
 
 def enqueue_next_queued_run(builder_id: int) -> None:
