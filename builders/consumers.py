@@ -7,10 +7,11 @@ Messages sent (JSON):
   {"type": "lines", "lines": [{"seq", "time", "text"}, …]}   in seq order, never repeated
   {"type": "state", "state", "error_code", "error_message", "digest", "image_reference", …}
 
-The channel group only rings a doorbell; lines are always read from the database after the
-last seq this socket sent, so nothing is lost or sent twice, whatever order notifications
-arrive in. Refusals accept, then close the socket with 4401 (not logged in) or 4403 (no
-access) - also later, when a periodic re-check finds the user lost access.
+The channel group rings a doorbell ("lines up to seq N", with the lines themselves when they
+are small); a socket sends the lines it got only if they follow on from the last seq it sent,
+else reads them from the database after that seq, so nothing is lost or sent twice, whatever
+order notifications arrive in. Refusals accept, then close the socket with 4401 (not logged
+in) or 4403 (no access) - also later, when a periodic re-check finds the user lost access.
 """
 
 from __future__ import annotations
@@ -66,7 +67,15 @@ class BuildRunLogConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.send_json({"type": "pong"})
 
     async def run_lines(self, event: dict[str, Any]) -> None:
-        if int(event.get("last_seq", 0)) > self.sent_seq:
+        if int(event.get("last_seq", 0)) <= self.sent_seq:
+            return
+        # The lines came with the doorbell: send them if they follow on from what this socket
+        # sent; anything else (a gap, no lines) is read from the database.
+        fresh = [line for line in event.get("lines", []) if line["seq"] > self.sent_seq]
+        if fresh and fresh[0]["seq"] == self.sent_seq + 1:
+            await self.send_json({"type": "lines", "lines": fresh})
+            self.sent_seq = fresh[-1]["seq"]
+        if int(event["last_seq"]) > self.sent_seq:
             await self.send_new_lines()
 
     async def run_state(self, event: dict[str, Any]) -> None:

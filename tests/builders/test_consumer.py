@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
@@ -16,7 +17,7 @@ from django.test import Client
 
 from b2i_console.asgi import application
 from builders import services
-from builders.logs import RunLog
+from builders.logs import RunLog, run_group
 from builders.models import BuildRun
 from projects.models import ProjectMembership
 from tests.builders.conftest import World, make_artifact, make_builder
@@ -204,5 +205,41 @@ def test_unknown_run_is_refused(world: World, run: BuildRun) -> None:
         assert (await communicator.connect())[0]
         closed = await communicator.receive_output(timeout=5)
         assert closed == {"type": "websocket.close", "code": 4403}
+
+    run_async(scenario)
+
+
+def test_lines_riding_a_doorbell_are_used_only_when_they_follow_on(
+    world: World, run: BuildRun, monkeypatch: Any
+) -> None:
+    victor = session_cookie(world.users["victor"])
+
+    async def scenario() -> None:
+        communicator = socket(victor, after=5)
+        assert (await communicator.connect())[0]
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "state"
+        with monkeypatch.context() as quiet:
+            quiet.setattr("builders.logs.notify_lines", lambda *args, **kwargs: None)
+            await database_sync_to_async(write_lines)(run.pk, 6, 8)
+        # A doorbell carrying only line 8 (6 and 7 rang a bell that was lost): the socket must
+        # not skip them - it reads 6..8 from the database.
+        last = {"seq": 8, "time": "2026-01-01T00:00:00+00:00", "text": "line 8"}
+        layer = get_channel_layer()
+        await layer.group_send(
+            run_group(run.pk), {"type": "run.lines", "last_seq": 8, "lines": [last]}
+        )
+        message = await communicator.receive_json_from(timeout=5)
+        assert [line["seq"] for line in message["lines"]] == [6, 7, 8]
+        # A doorbell with the next line: sent as it came, once.
+        nine = {"seq": 9, "time": "2026-01-01T00:00:00+00:00", "text": "line 9"}
+        await layer.group_send(
+            run_group(run.pk), {"type": "run.lines", "last_seq": 9, "lines": [nine]}
+        )
+        await layer.group_send(
+            run_group(run.pk), {"type": "run.lines", "last_seq": 9, "lines": [nine]}
+        )
+        assert (await communicator.receive_json_from(timeout=5))["lines"] == [nine]
+        assert await communicator.receive_nothing(timeout=0.5)
+        await communicator.disconnect()
 
     run_async(scenario)
