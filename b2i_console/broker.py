@@ -20,7 +20,7 @@ from typing import Any
 from kombu.transport import redis
 
 
-class Channel(redis.Channel):  # type: ignore[misc]
+class Channel(redis.Channel):
     def __init__(self, connection: Any, *args: Any, **kwargs: Any) -> None:
         self._broker_connection = connection.client  # the kombu Connection: URL and options
         super().__init__(connection, *args, **kwargs)
@@ -28,14 +28,19 @@ class Channel(redis.Channel):  # type: ignore[misc]
     def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
         transport = self.connection
         if transport.client is not None:
-            return dict(super()._connparams(asynchronous=asynchronous))
+            return self._kombu_connparams(asynchronous)
         # Detached by Celery's cleanup (see above): borrow back the connection it came from.
         transport.client = self._broker_connection
         try:
-            return dict(super()._connparams(asynchronous=asynchronous))
+            return self._kombu_connparams(asynchronous)
         finally:
             transport.client = None
 
+    def _kombu_connparams(self, asynchronous: bool) -> dict[str, Any]:
+        # kombu's stubs leave out its private _connparams, which this class exists to wrap.
+        params = super()._connparams(asynchronous=asynchronous)  # type: ignore[misc]
+        return dict(params)
 
-class Transport(redis.Transport):  # type: ignore[misc]
+
+class Transport(redis.Transport):
     Channel = Channel

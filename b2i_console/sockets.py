@@ -48,7 +48,7 @@ def socket_is_secure(scope: dict[str, Any]) -> bool:
     if proxy_header:
         name, secure_value = proxy_header
         meta_name = name.removeprefix("HTTP_").lower().replace("_", "-").encode()
-        return header(scope, meta_name).split(",")[0].strip() == secure_value
+        return bool(header(scope, meta_name).split(",")[0].strip() == secure_value)
     return False
 
 

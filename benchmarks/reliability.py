@@ -52,9 +52,10 @@ from b2i.oci.events import Event  # noqa: E402
 from b2i_console.redis_options import channel_layers  # noqa: E402
 from builders import services  # noqa: E402
 from builders.artifacts.uploads import store_artifact  # noqa: E402
+from builders.build_jobs import BuildJob  # noqa: E402
 from builders.logs import RunLog  # noqa: E402
 from builders.models import BuildEnvironment, BuildRun, ImageBuilder  # noqa: E402
-from builders.runner import BuildJob, Heartbeat  # noqa: E402
+from builders.runner import Heartbeat  # noqa: E402
 from projects.models import Project, ProjectMembership, RegistrySecret, Workspace  # noqa: E402
 from tests.fixtures.celery_worker import CeleryWorker, point_celery_at  # noqa: E402
 from tests.fixtures.console_process import DaphneConsole, receive_json  # noqa: E402
