@@ -10,16 +10,14 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from b2i_console.routing import websocket_urlpatterns  # noqa: E402
+from b2i_console.sockets import CsrfOriginValidator  # noqa: E402
 from builders.asgi_limits import UploadLimitMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": UploadLimitMiddleware(django_asgi_app),
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": CsrfOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -28,17 +28,18 @@ class Channel(redis.Channel):
     def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
         transport = self.connection
         if transport.client is not None:
-            return self._pool_parameters(asynchronous)
+            return self._kombu_connparams(asynchronous)
         # Detached by Celery's cleanup (see above): borrow back the connection it came from.
         transport.client = self._broker_connection
         try:
-            return self._pool_parameters(asynchronous)
+            return self._kombu_connparams(asynchronous)
         finally:
             transport.client = None
 
-    def _pool_parameters(self, asynchronous: bool) -> dict[str, Any]:
-        # kombu's own method; the celery-types stubs do not declare this private one.
-        return dict(super()._connparams(asynchronous=asynchronous))  # type: ignore[misc]
+    def _kombu_connparams(self, asynchronous: bool) -> dict[str, Any]:
+        # kombu's stubs leave out its private _connparams, which this class exists to wrap.
+        params = super()._connparams(asynchronous=asynchronous)  # type: ignore[misc]
+        return dict(params)
 
 
 class Transport(redis.Transport):

@@ -213,6 +213,9 @@ B2I_UPLOAD_STAGING_GRACE_MINUTES = env_int("B2I_UPLOAD_STAGING_GRACE_MINUTES", 6
 B2I_BUILD_SOFT_TIME_LIMIT = env_int("B2I_BUILD_SOFT_TIME_LIMIT", 30 * 60)
 B2I_BUILD_HARD_TIME_LIMIT = env_int("B2I_BUILD_HARD_TIME_LIMIT", 36 * 60)
 B2I_LAYER_CACHE_DIR = Path(env_str("B2I_LAYER_CACHE_DIR", str(VAR_DIR / "layer-cache")))
+# An open WebSocket checks this often that its user may still see what it shows (a removed
+# member, a lowered role, an ended session): the socket is closed with 4403/4401 otherwise.
+B2I_SOCKET_ACCESS_RECHECK_SECONDS = env_int("B2I_SOCKET_ACCESS_RECHECK_SECONDS", 20)
 # A running build's worker writes a heartbeat this often; the reaper (Celery beat) fails runs
 # whose heartbeat is older than B2I_BUILD_LOST_AFTER_SECONDS ("worker lost").
 B2I_BUILD_HEARTBEAT_SECONDS = env_int("B2I_BUILD_HEARTBEAT_SECONDS", 10)

@@ -45,8 +45,17 @@ def ring_doorbell(run_id: int, message: dict[str, object]) -> None:
         logger.warning("channel layer notification failed for run %s", run_id, exc_info=True)
 
 
-def notify_lines(run_id: int, last_seq: int) -> None:
-    ring_doorbell(run_id, {"type": "run.lines", "last_seq": last_seq})
+# Lines up to this much text ride along with their doorbell, so each of many sockets sends them
+# without a database read of its own (50 watchers of one build meant 50 reads per batch, in
+# the server's one database thread). A socket uses them only if they follow what it sent.
+DOORBELL_TEXT_LIMIT = 64 * 1024
+
+
+def notify_lines(run_id: int, last_seq: int, lines: Sequence[BuildLogLine] = ()) -> None:
+    message: dict[str, object] = {"type": "run.lines", "last_seq": last_seq}
+    if lines and sum(len(line.text) for line in lines) <= DOORBELL_TEXT_LIMIT:
+        message["lines"] = [line_as_json(line) for line in lines]
+    ring_doorbell(run_id, message)
 
 
 def notify_state(run_id: int) -> None:
@@ -125,7 +134,7 @@ class RunLog:
             BuildLogLine.objects.bulk_create(batch)
             self._last_stored = time.monotonic()
         last_seq = batch[-1].seq
-        transaction.on_commit(lambda: notify_lines(self.run_id, last_seq))
+        transaction.on_commit(lambda: notify_lines(self.run_id, last_seq, batch))
 
     def flush_pending(self, timeout: float) -> None:
         """Wait up to `timeout` for buffered lines; store them when their batch is due."""

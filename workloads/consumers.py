@@ -6,7 +6,8 @@ Messages sent (JSON): {"type": "status", "desired", "updated", "ready", "availab
 "complete", "conditions", "pods", "events", "access_urls", "state", …} — the same body as
 GET …/services/<name>/status/. A thread watches the workload through the kubernetes client
 (watch with a timeout, re-opened until the socket closes) and hands each status to the socket.
-Refusals close with 4401 (not logged in) or 4403 (no access); cluster trouble is sent as
+Refusals accept, then close with 4401 (not logged in) or 4403 (no access), also when a
+periodic re-check finds the user lost access; cluster trouble is sent as
 {"type": "error", "code", "message"}.
 """
 
@@ -21,7 +22,7 @@ from django.db import connection
 from django.http import Http404
 
 from b2i_console.errors import UserError
-from b2i_console.sockets import object_for_socket_user
+from b2i_console.sockets import object_for_socket_user, watch_access
 from projects import access
 from workloads.client import KubeError
 from workloads.manifests import shorten_name
@@ -57,11 +58,11 @@ class ServiceStatusConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def connect(self) -> None:
         kwargs = self.scope["url_route"]["kwargs"]
-        service = await object_for_socket_user(
-            self, get_service_for_user, kwargs["workspace"], kwargs["project"], kwargs["name"]
-        )
+        where = (kwargs["workspace"], kwargs["project"], kwargs["name"])
+        service = await object_for_socket_user(self, get_service_for_user, *where)
         if service is None:
             return
+        self.access = watch_access(self, get_service_for_user, *where)
         self.service = service
         self.stopped = threading.Event()
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -72,6 +73,8 @@ class ServiceStatusConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.sender = asyncio.ensure_future(self._send_updates())
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "access"):
+            self.access.cancel()
         if hasattr(self, "stopped"):
             self.stopped.set()
             self.sender.cancel()

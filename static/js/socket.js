@@ -3,6 +3,8 @@
 // after `seq`, then live messages). When it never connects, it reports "unavailable" and the
 // caller falls back to polling.
 
+export const REFUSED = new Set([4401, 4403, 4404]);
+
 export function socketUrl(path) {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${window.location.host}${path}`;
@@ -51,7 +53,9 @@ export class LiveSocket {
     };
     ws.onclose = (event) => {
       if (this.ws !== ws) return;
-      if (this.closed || event.code === 4403 || event.code === 4404 || event.code === 4401) {
+      // Refused by the server (4401 not signed in, 4403 no access, 4404 gone): retrying cannot
+      // help, so stop and let the page say why.
+      if (this.closed || REFUSED.has(event.code)) {
         this.onStatus("closed", event.code);
         return;
       }

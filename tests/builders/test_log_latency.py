@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def run(world: World, media_root: Path, busybox: Path, monkeypatch: Any) -> BuildRun:
     monkeypatch.setattr(services, "enqueue_run", lambda run: None)
-    monkeypatch.setattr("builders.logs.notify_lines", lambda run_id, last_seq: None)
+    monkeypatch.setattr("builders.logs.notify_lines", lambda run_id, last_seq, lines=(): None)
     return services.do_start_run(make_builder(world, make_artifact(world.project, busybox)))
 
 

@@ -9,6 +9,13 @@ const STEP_START = /^==> (.+?)(?::.*)?$/;
 const STEP_END = /^<== (.+?) done(?: in ([\d.]+) s)?/;
 const ERROR_LINE = /^(Build failed:|ERROR|error:)|\bfailed\b/i;
 
+// Why the server ended the live log (the socket's close code); the page stops retrying then.
+export function closedReason(code) {
+  if (code === 4401) return gettext("Your session has ended: sign in again to follow the log.");
+  if (code === 4403) return gettext("You no longer have access to this build.");
+  return gettext("Disconnected");
+}
+
 export class LogViewer {
   // paths: {socket: "/ws/.../log/", text: ".../log.txt"}; onState(stateMessage)
   constructor({ paths, onState = () => {}, height }) {
@@ -99,9 +106,9 @@ export class LogViewer {
     this.socket = new LiveSocket({
       urlFor: (seq) => `${this.paths.socket}?after=${seq}`,
       onMessage: (message) => this.handle(message),
-      onStatus: (status) => {
+      onStatus: (status, code) => {
         if (status === "reconnecting") this.status.textContent = gettext("Reconnecting…");
-        if (status === "closed") this.status.textContent = gettext("Disconnected");
+        if (status === "closed") this.status.textContent = closedReason(code);
         if (status === "unavailable") this.poll();
       },
     }).open();
