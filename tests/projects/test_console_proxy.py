@@ -88,6 +88,7 @@ def test_the_worker_honours_the_standard_variables_when_no_setting_is_given(
         assert not registry_proxy().enabled
 
 
+@pytest.mark.django_db  # build_request reads the admin's registry mirror setting
 def test_builds_get_the_proxy_and_a_bad_one_fails_with_a_clear_code(proxy: ForwardProxy) -> None:
     target = RegistryTarget("127.0.0.1:5000", "http", "", "", verify=True, ca_bundle=None)
     job = BuildJob(
