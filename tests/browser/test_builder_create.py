@@ -12,14 +12,25 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.browser.conftest import ConsoleServer, World, sign_in_as
 from tests.fixtures.artifacts import build_http_jar
+from tests.fixtures.base_images import BaseImage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_recommendation_applies_when_the_environments_arrive_after_the_upload(
-    page: Page, context: BrowserContext, console_server: ConsoleServer, world: World, tmp_path: Path
+    page: Page,
+    context: BrowserContext,
+    console_server: ConsoleServer,
+    world: World,
+    busybox_base: BaseImage,
+    tmp_path: Path,
 ) -> None:
+    from builders.models import BuildEnvironment
+
     world.add_registry_secret("http://127.0.0.1:9")
+    # java-17's base must be reachable (a local registry): an unreachable one is, rightly,
+    # never preselected, and availability answers at different times under load.
+    BuildEnvironment.objects.filter(name="java-17").update(base_image=busybox_base.tagged)
     sign_in_as(context, world.alice, console_server)
     # Hold the environment list until the upload has been inspected: on a loaded machine the
     # upload can win this race, and the cards rendered afterwards used to check the first one.
