@@ -4,6 +4,7 @@ a flaky test on a loaded machine), and the cards are in natural version order.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -11,25 +12,47 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from tests.browser.conftest import ConsoleServer, World, sign_in_as
 from tests.fixtures.artifacts import build_http_jar
+from tests.fixtures.base_images import BaseImage
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_recommendation_applies_when_the_environments_arrive_after_the_upload(
-    page: Page, context: BrowserContext, console_server: ConsoleServer, world: World, tmp_path: Path
+    page: Page,
+    context: BrowserContext,
+    console_server: ConsoleServer,
+    world: World,
+    busybox_base: BaseImage,
+    tmp_path: Path,
 ) -> None:
+    from builders.models import BuildEnvironment
+
     world.add_registry_secret("http://127.0.0.1:9")
+    # java-17's base must be reachable (a local registry): an unreachable one is, rightly,
+    # never preselected, and availability answers at different times under load.
+    BuildEnvironment.objects.filter(name="java-17").update(base_image=busybox_base.tagged)
     sign_in_as(context, world.alice, console_server)
     # Hold the environment list until the upload has been inspected: on a loaded machine the
     # upload can win this race, and the cards rendered afterwards used to check the first one.
     held: list[Route] = []
-    page.route("**/api/v1/buildenvironments/**", lambda route: held.append(route))
+    released = False
+
+    def hold_until_released(route: Route) -> None:
+        # A request made after the release (the list asked again for the uploaded artifact)
+        # goes through; holding it forever would be the test's own race.
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(re.compile(r"/buildenvironments/"), hold_until_released)
     page.goto(world.project_path + "imagebuilders/create/")
     page.get_by_role("button", name="JAR").click()
     page.get_by_test_id("artifact-file").set_input_files(str(build_http_jar(tmp_path, "v1")))
     expect(page.get_by_test_id("inspection-summary")).to_contain_text("recommended: java-17")
     assert held, "the environment list was requested"
     assert page.locator(".env-card").count() == 0
+    released = True
     for route in held:
         route.continue_()
 

@@ -35,7 +35,15 @@ PROJECT_PAGES = [
 ]
 OTHER_PAGES = ["/workspaces/", "/workspaces/acme/", "/workspaces/acme/members/", "/account/tokens/"]
 # English the server writes that a zh page used to show as is.
-SERVER_ENGLISH = ["cannot be reached", "bytecode", "Spring Boot JAR ·", "Executable JAR"]
+SERVER_ENGLISH = [
+    "cannot be reached",
+    "bytecode",
+    "Spring Boot JAR ·",
+    "Executable JAR",
+    # The built-in environments' titles and parameter descriptions.
+    " on Java ",
+    "JVM options",
+]
 ERROR_MESSAGE = "registry 127.0.0.1:9 cannot be reached: connection refused"
 
 
@@ -115,10 +123,13 @@ def test_every_page_is_in_chinese(
             expect(page.locator("#builder-attrs")).to_contain_text("Java 17 字节码")
         misses[path] = english_on(page, phrases)
 
-    page.goto(world.project_path + "imagebuilders/create/")
-    page.get_by_role("button", name="JAR").click()
-    expect(page.locator(".env-card").first).to_be_visible()
-    misses["imagebuilders/create/ (JAR form)"] = english_on(page, phrases)
+    for kind in ("JAR", "WAR"):
+        page.goto(world.project_path + "imagebuilders/create/")
+        page.get_by_role("button", name=kind).click()
+        expect(page.locator(".env-card").first).to_be_visible()
+        page.get_by_text("高级设置").click()  # the environment's parameters
+        expect(page.get_by_test_id("env-parameters")).to_be_visible()
+        misses[f"imagebuilders/create/ ({kind} form)"] = english_on(page, phrases)
     assert {path: found for path, found in misses.items() if found} == {}
 
 

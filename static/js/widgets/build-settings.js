@@ -173,12 +173,14 @@ export class BuildSettings {
       : this.environments[0]?.name;
     this.envCards.replaceChildren(
       ...this.environments.map((env) => {
+        // Built-in titles are in the JavaScript catalogue; an admin's own title is shown as written.
+        const title = env.title ? gettext(env.title) : env.name;
         const radio = h("input", {
           type: "radio",
           name: "environment",
           value: env.name,
           checked: env.name === preselected,
-          "aria-label": env.title || env.name,
+          "aria-label": title,
         });
         radio.addEventListener("change", () => {
           this.userChoseEnvironment = true;
@@ -188,7 +190,7 @@ export class BuildSettings {
           "label",
           { class: "env-card", dataset: { env: env.name } },
           radio,
-          h("strong", {}, env.title || env.name),
+          h("strong", {}, title),
           h("div", { class: "small muted mono" }, env.base_image),
           h(
             "span",
@@ -227,7 +229,7 @@ export class BuildSettings {
       ...(parameters.length
         ? parameters.map((p) =>
             field(
-              `${p.key} (${p.description || ""})`,
+              `${p.key} (${p.description ? gettext(p.description) : ""})`,
               h("input", { value: p.default || "", dataset: { key: p.key }, autocomplete: "off" }),
             ),
           )
