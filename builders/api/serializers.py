@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -226,13 +227,22 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
 
     def to_representation(self, instance: ImageBuilder) -> dict[str, Any]:
         data = super().to_representation(instance)
-        request = self.context.get("request")
         # The token is a credential: only those who may run the builder see it.
-        if request is None or not access.can(request.user, instance.project, "operate"):
+        if not self.may_operate(instance):
             data["trigger_url"] = None
         else:
             data["trigger_token"] = readable_token(instance)
         return data
+
+    def may_operate(self, builder: ImageBuilder) -> bool:
+        """Whether the request's user may run BUILDER; asked once per project, not per row."""
+        request = self.context.get("request")
+        if request is None:
+            return False
+        answers = self.context.setdefault("may_operate", {})
+        if builder.project_id not in answers:
+            answers[builder.project_id] = access.can(request.user, builder.project, "operate")
+        return bool(answers[builder.project_id])
 
     def validate_environment_parameters(self, value: object) -> dict[str, str]:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
@@ -288,6 +298,19 @@ def readable_token(builder: ImageBuilder) -> str:
         return builder.trigger_token
     except SecretDecryptionError:
         return ""
+
+
+def attach_latest_runs(builders: Iterable[ImageBuilder]) -> None:
+    """Fetch the latest run of every builder of a page in one query (not one per builder).
+
+    The builders carry `latest_run_id` (BuilderList annotates it)."""
+    page = list(builders)
+    wanted: dict[int, int | None] = {b.pk: getattr(b, "latest_run_id", None) for b in page}
+    runs = BuildRun.objects.in_bulk([pk for pk in wanted.values() if pk is not None])
+    for builder in page:
+        run_id = wanted[builder.pk]
+        # The cache latest_run_of reads: not a model field, so the stubs know no such attribute.
+        builder._latest_run_cache = runs.get(run_id) if run_id else None  # type: ignore[attr-defined]
 
 
 def latest_run_of(builder: ImageBuilder) -> BuildRun | None:

@@ -100,8 +100,9 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
         builders = (
             ImageBuilder.objects.filter(project=self.project)
             .select_related("project__workspace", "environment", "registry_secret", "artifact")
-            .select_related("created_by")
+            .select_related("created_by", "artifact__uploaded_by")
             .annotate(latest_state=Subquery(latest.values("state")[:1]))
+            .annotate(latest_run_id=Subquery(latest.values("pk")[:1]))
         )
         params = self.request.query_params
         if params.get("ordering") == "recent":
@@ -120,6 +121,11 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
                 Q(name__icontains=text) | Q(alias__icontains=text) | Q(image_name__icontains=text)
             )
         return builders
+
+    def paginate_queryset(self, queryset: QuerySet[ImageBuilder]) -> list[ImageBuilder] | None:
+        page = super().paginate_queryset(queryset)
+        s.attach_latest_runs(page or [])
+        return page
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = self.get_serializer(data=request.data)
