@@ -95,7 +95,7 @@ def test_a_script_injected_into_a_page_does_not_run(
     sign_in_as(context, world.alice, console_server)
 
     def inject(route: Route) -> None:
-        # The real page with its real headers (the policy), plus markup an escaping bug could let in.
+        # The real page with its real headers (the policy) plus markup a bug could let in.
         original = route.fetch()
         body = original.text().replace("</main>", INJECTION + "</main>")
         route.fulfill(response=original, body=body)
