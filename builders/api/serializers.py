@@ -138,6 +138,15 @@ class RunSerializer(serializers.ModelSerializer[BuildRun]):
         read_only_fields = fields
 
 
+class BuilderListSerializer(serializers.ListSerializer[ImageBuilder]):
+    """A page of builders: their latest runs in one query, not one per builder."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        builders = list(data.all() if hasattr(data, "all") else data)
+        attach_latest_runs(builders)
+        return super().to_representation(builders)
+
+
 class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
     name = serializers.CharField(max_length=63, validators=[DNS1123_LABEL])
     tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], default="latest")
@@ -167,6 +176,7 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
 
     class Meta:
         model = ImageBuilder
+        list_serializer_class = BuilderListSerializer
         fields = [
             "name",
             "alias",
@@ -239,10 +249,13 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
         request = self.context.get("request")
         if request is None:
             return False
-        answers = self.context.setdefault("may_operate", {})
-        if builder.project_id not in answers:
-            answers[builder.project_id] = access.can(request.user, builder.project, "operate")
-        return bool(answers[builder.project_id])
+        if not hasattr(self, "_may_operate"):
+            # One serializer renders every row of a list: its answers outlive a row.
+            self._may_operate: dict[int, bool] = {}
+        if builder.project_id not in self._may_operate:
+            allowed = access.can(request.user, builder.project, "operate")
+            self._may_operate[builder.project_id] = allowed
+        return self._may_operate[builder.project_id]
 
     def validate_environment_parameters(self, value: object) -> dict[str, str]:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
@@ -303,9 +316,10 @@ def readable_token(builder: ImageBuilder) -> str:
 def attach_latest_runs(builders: Iterable[ImageBuilder]) -> None:
     """Fetch the latest run of every builder of a page in one query (not one per builder).
 
-    The builders carry `latest_run_id` (BuilderList annotates it)."""
-    page = list(builders)
-    wanted: dict[int, int | None] = {b.pk: getattr(b, "latest_run_id", None) for b in page}
+    Only builders annotated with `latest_run_id` (BuilderList's queryset) are served; others
+    keep fetching their own in latest_run_of."""
+    page = [b for b in builders if hasattr(b, "latest_run_id")]
+    wanted: dict[int, int | None] = {b.pk: getattr(b, "latest_run_id") for b in page}  # noqa: B009
     runs = BuildRun.objects.in_bulk([pk for pk in wanted.values() if pk is not None])
     for builder in page:
         run_id = wanted[builder.pk]

@@ -122,11 +122,6 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
             )
         return builders
 
-    def paginate_queryset(self, queryset: QuerySet[ImageBuilder]) -> list[ImageBuilder] | None:
-        page = super().paginate_queryset(queryset)
-        s.attach_latest_runs(page or [])
-        return page
-
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)

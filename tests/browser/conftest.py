@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.fixtures.celery_worker import ROOT
 from tests.fixtures.console_process import ConsoleProcess
+from tests.fixtures.processes import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
