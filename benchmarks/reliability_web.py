@@ -85,6 +85,8 @@ def page_reads() -> dict[str, str]:
     builder = PROJECT + "imagebuilders/b0/"
     run = builder + "runs/100/"
     return {
+        # The floor: no query, no session - what the machine's load alone costs a request.
+        "/healthz (baseline)": "/healthz",
         "workspaces": "/api/v1/workspaces/",
         "projects": "/api/v1/workspaces/bench/projects/",
         "workspace members": "/api/v1/workspaces/bench/members/",
