@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP and WebSocket on one port (daphne)."""
+"""ASGI entry point: HTTP and WebSocket on one port (served by uvicorn: b2i_console.serve)."""
 
 import os
 
@@ -13,11 +13,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from b2i_console.routing import websocket_urlpatterns  # noqa: E402
 from b2i_console.sockets import CsrfOriginValidator  # noqa: E402
-from builders.asgi_limits import UploadLimitMiddleware  # noqa: E402
+from builders.asgi_limits import BodyLimitMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": UploadLimitMiddleware(django_asgi_app),
+        "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": CsrfOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "b2i_console.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -205,6 +206,9 @@ B2I_BUILD_TRANSIENT_RETRY_DELAY = env_int("B2I_BUILD_TRANSIENT_RETRY_DELAY", 10)
 
 # --- Builds.
 B2I_MAX_ARTIFACT_BYTES = env_int("B2I_MAX_ARTIFACT_BYTES", 2 * 1024**3)
+# Every request body but an artifact upload's: larger ones are refused (413) before they are read
+# (builders/asgi_limits.py). Forms, JSON, kubeconfigs and manifests stay far below it.
+B2I_MAX_REQUEST_BYTES = env_int("B2I_MAX_REQUEST_BYTES", 2 * 1024**2)
 # Resumable uploads not completed this many hours after they started are deleted (hourly sweep).
 B2I_UPLOAD_EXPIRY_HOURS = env_int("B2I_UPLOAD_EXPIRY_HOURS", 24)
 # Staged bytes left by a completed upload (a crash before their removal), with no upload row, or

@@ -11,7 +11,7 @@
 #      used unchanged);
 #   3. the image's root filesystem mounted read-only, tmpfs on /tmp, /app/var/media and
 #      /app/var/layer-cache (the manifests' writable volumes), run as uid/gid 1000: migrations
-#      into a database of its own, daphne (/healthz, /readyz, login page, static files, the
+#      into a database of its own, the web server (/healthz, /readyz, login page, static files, the
 #      zh-Hans catalogue), the Celery worker (answers `celery inspect ping`), beat, `b2i --help`,
 #      Django loading /app's code from another working directory, and a build Job as
 #      workloads/jobs.py renders it (its fetch and build containers, their volumes and env)
@@ -310,16 +310,16 @@ check_image_contents() {
 }
 
 check_web() {
-    local port log=$work/daphne.log base page static_path
+    local port log=$work/web.log base page static_path
     port=$(free_port)
     base=http://127.0.0.1:$port
-    start_in_pod "$log" daphne -b 127.0.0.1 -p "$port" b2i_console.asgi:application
+    start_in_pod "$log" python -m b2i_console.serve --host 127.0.0.1 --port "$port"
     local deadline=$((SECONDS + 60))
     until curl -fsS -o /dev/null "$base/healthz" 2>/dev/null; do
-        ((SECONDS < deadline)) || { cat "$log" >&2; fail "daphne did not answer /healthz in 60 s"; }
+        ((SECONDS < deadline)) || { cat "$log" >&2; fail "the web server did not answer /healthz in 60 s"; }
         sleep 0.5
     done
-    log "daphne on $base: /healthz $(curl -sS "$base/healthz")"
+    log "web server on $base: /healthz $(curl -sS "$base/healthz")"
     curl -fsS -o /dev/null "$base/readyz" || { cat "$log" >&2; fail "/readyz (database, Redis)"; }
     log "/readyz $(curl -sS "$base/readyz")"
     page=$(curl -fsS "$base/login/") || fail "GET /login/"
@@ -333,7 +333,7 @@ check_web() {
     stop_last_background
     if grep -qi 'traceback\|read-only file system\|permission denied' "$log"; then
         cat "$log" >&2
-        fail "daphne logged an error"
+        fail "the web server logged an error"
     fi
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -137,6 +138,15 @@ class RunSerializer(serializers.ModelSerializer[BuildRun]):
         read_only_fields = fields
 
 
+class BuilderListSerializer(serializers.ListSerializer[ImageBuilder]):
+    """A page of builders: their latest runs in one query, not one per builder."""
+
+    def to_representation(self, data: Any) -> list[Any]:
+        builders = list(data.all() if hasattr(data, "all") else data)
+        attach_latest_runs(builders)
+        return super().to_representation(builders)
+
+
 class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
     name = serializers.CharField(max_length=63, validators=[DNS1123_LABEL])
     tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], default="latest")
@@ -166,6 +176,7 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
 
     class Meta:
         model = ImageBuilder
+        list_serializer_class = BuilderListSerializer
         fields = [
             "name",
             "alias",
@@ -226,13 +237,25 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
 
     def to_representation(self, instance: ImageBuilder) -> dict[str, Any]:
         data = super().to_representation(instance)
-        request = self.context.get("request")
         # The token is a credential: only those who may run the builder see it.
-        if request is None or not access.can(request.user, instance.project, "operate"):
+        if not self.may_operate(instance):
             data["trigger_url"] = None
         else:
             data["trigger_token"] = readable_token(instance)
         return data
+
+    def may_operate(self, builder: ImageBuilder) -> bool:
+        """Whether the request's user may run BUILDER; asked once per project, not per row."""
+        request = self.context.get("request")
+        if request is None:
+            return False
+        if not hasattr(self, "_may_operate"):
+            # One serializer renders every row of a list: its answers outlive a row.
+            self._may_operate: dict[int, bool] = {}
+        if builder.project_id not in self._may_operate:
+            allowed = access.can(request.user, builder.project, "operate")
+            self._may_operate[builder.project_id] = allowed
+        return self._may_operate[builder.project_id]
 
     def validate_environment_parameters(self, value: object) -> dict[str, str]:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
@@ -288,6 +311,20 @@ def readable_token(builder: ImageBuilder) -> str:
         return builder.trigger_token
     except SecretDecryptionError:
         return ""
+
+
+def attach_latest_runs(builders: Iterable[ImageBuilder]) -> None:
+    """Fetch the latest run of every builder of a page in one query (not one per builder).
+
+    Only builders annotated with `latest_run_id` (BuilderList's queryset) are served; others
+    keep fetching their own in latest_run_of."""
+    page = [b for b in builders if hasattr(b, "latest_run_id")]
+    wanted: dict[int, int | None] = {b.pk: getattr(b, "latest_run_id") for b in page}  # noqa: B009
+    runs = BuildRun.objects.in_bulk([pk for pk in wanted.values() if pk is not None])
+    for builder in page:
+        run_id = wanted[builder.pk]
+        # The cache latest_run_of reads: not a model field, so the stubs know no such attribute.
+        builder._latest_run_cache = runs.get(run_id) if run_id else None  # type: ignore[attr-defined]
 
 
 def latest_run_of(builder: ImageBuilder) -> BuildRun | None:

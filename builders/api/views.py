@@ -100,8 +100,9 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
         builders = (
             ImageBuilder.objects.filter(project=self.project)
             .select_related("project__workspace", "environment", "registry_secret", "artifact")
-            .select_related("created_by")
+            .select_related("created_by", "artifact__uploaded_by")
             .annotate(latest_state=Subquery(latest.values("state")[:1]))
+            .annotate(latest_run_id=Subquery(latest.values("pk")[:1]))
         )
         params = self.request.query_params
         if params.get("ordering") == "recent":

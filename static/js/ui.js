@@ -12,6 +12,8 @@ export function h(tag, attrs = {}, ...children) {
       el.addEventListener(key.slice(2), value);
     else if (key === "dataset") Object.assign(el.dataset, value);
     else if (key === "text") el.textContent = value;
+    // Through the CSSOM: a style="" attribute is inline style, refused by the CSP.
+    else if (key === "style") el.style.cssText = value;
     else el.setAttribute(key, value === true ? "" : value);
   }
   for (const child of children.flat()) {

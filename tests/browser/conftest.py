@@ -1,23 +1,23 @@
-"""Browser test infrastructure: a daphne (ASGI + WebSocket) live server on the test database and
-Debian's Chromium driven by Playwright, plus helpers to sign in and take screenshots."""
+"""Browser test infrastructure: the console's web server (uvicorn, ASGI + WebSocket) on the test
+database and Debian's Chromium driven by Playwright, plus helpers to sign in and take
+screenshots."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.fixtures.celery_worker import ROOT, database_url_of_test_db
-from tests.fixtures.processes import ServiceProcess, free_port
+from tests.fixtures.celery_worker import ROOT
+from tests.fixtures.console_process import ConsoleProcess
+from tests.fixtures.processes import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,16 +33,12 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
-class ConsoleServer:
-    """A daphne process serving b2i_console.asgi on a free loopback port."""
+class ConsoleServer(ConsoleProcess):
+    """The console's web server (uvicorn, ASGI + WebSocket) for the browser tests."""
 
     def __init__(self, redis_url: str, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         env = {
-            "DATABASE_URL": database_url_of_test_db(),
             "REDIS_URL": redis_url,
-            "PYTHONPATH": str(ROOT),
             "B2I_HTTPS": "false",
             "LOG_LEVEL": "WARNING",
             # Small enough that a test can exceed it, large enough for chunked uploads.
@@ -53,31 +49,20 @@ class ConsoleServer:
             "B2I_REGISTRY_MIRROR": f"127.0.0.1:{free_port()}",
             "B2I_REGISTRY_PROXY": f"http://127.0.0.1:{free_port()}",
         }
-        daphne = str(Path(sys.executable).parent / "daphne")
-        args = [daphne, "-b", "127.0.0.1", "-p", str(self.port), "b2i_console.asgi:application"]
-        self.process = ServiceProcess("daphne", args, workdir / "daphne.log", env=env, cwd=ROOT)
+        super().__init__(workdir, env)
 
-    def answers(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def start(self) -> ConsoleServer:
-        self.process.start().wait_until(self.answers, timeout=60)
+    def start(self, timeout: float = 60) -> ConsoleServer:
+        super().start(timeout)
         return self
-
-    def log_tail(self) -> str:
-        return self.process.log_tail(80)
 
 
 @pytest.fixture(scope="session")
 def console_server(
     django_db_setup: None, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ConsoleServer]:
-    server = ConsoleServer(redis_url, tmp_path_factory.mktemp("daphne")).start()
+    server = ConsoleServer(redis_url, tmp_path_factory.mktemp("console")).start()
     yield server
-    server.process.stop()
+    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,9 @@
-"""A chunked upload whose connection really drops mid-chunk resumes (real daphne, real socket)."""
+"""A chunked upload whose connection really drops mid-chunk resumes (real server, real socket)."""
 
 from __future__ import annotations
 
 import hashlib
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,7 @@ import pytest
 from builders.models import Artifact
 from projects.authentication import create_api_token
 from tests.builders.conftest import World
-from tests.fixtures.celery_worker import database_url_of_test_db
-from tests.fixtures.processes import ServiceProcess, free_port
+from tests.fixtures.console_process import ConsoleProcess
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def console(media_root: Path, tmp_path: Path) -> Iterator[str]:
-    """The console under daphne on a free port, on the test database and this MEDIA_ROOT."""
+    """The console's web server on a free port, on the test database and this MEDIA_ROOT."""
     yield from run_console(tmp_path, {"MEDIA_ROOT": str(media_root)})
 
 
@@ -40,38 +38,13 @@ def console_on_s3(s3_bucket: Any, tmp_path: Path) -> Iterator[str]:
         "B2I_S3_ACCESS_KEY": "testing",
         "B2I_S3_SECRET_KEY": "testing",
     }
-    yield from run_console(tmp_path, {"MEDIA_ROOT": str(tmp_path / "daphne-media"), **s3})
+    yield from run_console(tmp_path, {"MEDIA_ROOT": str(tmp_path / "console-media"), **s3})
 
 
 def run_console(tmp_path: Path, env: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    daphne = ServiceProcess(
-        "daphne",
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "b2i_console.asgi:application",
-        ],
-        tmp_path / "daphne.log",
-        env={"DATABASE_URL": database_url_of_test_db(), **env},
-        cwd=ROOT,
-    ).start()
-    url = f"http://127.0.0.1:{port}"
-    daphne.wait_until(lambda: answers(url), timeout=30)
-    yield url
-    daphne.stop()
-
-
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    console = ConsoleProcess(tmp_path, env).start(timeout=30)
+    yield console.url
+    console.stop()
 
 
 def drop_mid_chunk(url: str, token: str, path: str, offset: int, chunk: bytes) -> None:
