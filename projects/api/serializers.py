@@ -20,6 +20,7 @@ from projects.models import (
     Workspace,
     WorkspaceMembership,
     WorkspaceRole,
+    dns1123_label_validator,
     normalize_registry_address,
     validate_registry_address,
 )
@@ -73,6 +74,13 @@ class _RoleFields(serializers.Serializer[_Place], Generic[_Place]):
         return access.needs_granted(_cached_role(self, obj, self.role_of), self.needs)
 
 
+# Names are checked free by projects.services, whose answer names no other tenant's object;
+# DRF's UniqueValidator would answer "already exists" for names the user cannot see.
+NAME_WITHOUT_UNIQUE_CHECK: dict[str, dict[str, list[Callable[[str], None]]]] = {
+    "name": {"validators": [dns1123_label_validator]}
+}
+
+
 class WorkspaceSerializer(_RoleFields[Workspace], serializers.ModelSerializer[Workspace]):
     creator: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
@@ -82,6 +90,7 @@ class WorkspaceSerializer(_RoleFields[Workspace], serializers.ModelSerializer[Wo
         model = Workspace
         fields = ["name", "alias", "description", "creator", "created_at", "my_role", "permissions"]
         read_only_fields = ["created_at"]
+        extra_kwargs = NAME_WITHOUT_UNIQUE_CHECK
 
     role_of = staticmethod(access.workspace_role)
     needs = access.WORKSPACE_NEEDS
@@ -115,6 +124,7 @@ class ProjectSerializer(_RoleFields[Project], serializers.ModelSerializer[Projec
             "permissions",
         ]
         read_only_fields = ["created_at"]
+        extra_kwargs = NAME_WITHOUT_UNIQUE_CHECK
 
     role_of = staticmethod(access.project_role)
     needs = access.PROJECT_NEEDS
