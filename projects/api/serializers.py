@@ -265,7 +265,7 @@ class ValidateResultSerializer(serializers.Serializer[object]):
 class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        fields = ["id", "name", "scope", "prefix", "created_at", "last_used_at", "expires_at"]
         read_only_fields = ["id", "prefix", "created_at", "last_used_at"]
 
     def validate_expires_at(self, value: datetime | None) -> datetime | None:
