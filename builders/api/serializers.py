@@ -18,6 +18,7 @@ from builders.models import (
     BuildEnvironment,
     BuildRun,
     ImageBuilder,
+    generate_trigger_token,
 )
 from projects import access
 from projects.crypto import SecretDecryptionError
@@ -160,6 +161,11 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
     trigger_url = serializers.SerializerMethodField()
     # Whether a token is set, for everyone: a viewer sees no URL, but must not be told "none".
     has_trigger_token = serializers.SerializerMethodField()
+    generate_trigger_token = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        help_text="Replace the trigger token with a new random one made by the console.",
+    )
     # Explicit default: a multipart create (with the artifact file) that leaves the box out
     # would otherwise read as False, like an unticked HTML checkbox.
     update_workloads = serializers.BooleanField(default=True)
@@ -177,6 +183,7 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
             "registry_secret",
             "environment_parameters",
             "trigger_token",
+            "generate_trigger_token",
             "trigger_url",
             "update_workloads",
             "artifact",
@@ -221,8 +228,14 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
             },
         )
         request = self.context.get("request")
-        url = request.build_absolute_uri(path) if request is not None else path
-        return f"{url}?token={token}"
+        # The token goes in a header (X-B2I-Trigger-Token), never in the URL: URLs end up in
+        # access logs, proxies' logs and shell histories.
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.pop("generate_trigger_token", False):
+            attrs["trigger_token"] = generate_trigger_token()
+        return attrs
 
     def to_representation(self, instance: ImageBuilder) -> dict[str, Any]:
         data = super().to_representation(instance)
