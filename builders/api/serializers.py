@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
+from b2i_console.safe_text import reject_unsafe_characters, reject_unsafe_in_text
 from builders.models import (
     DNS1123_LABEL,
     IMAGE_TAG,
@@ -194,6 +195,11 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
             "created_at",
             "updated_at",
         ]
+        # Shown on pages: no control or bidi characters (b2i_console/safe_text.py).
+        extra_kwargs = {
+            "alias": {"validators": [reject_unsafe_characters]},
+            "description": {"validators": [reject_unsafe_in_text]},
+        }
 
     def get_status(self, builder: ImageBuilder) -> str:
         return builder_status(latest_run_of(builder))

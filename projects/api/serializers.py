@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
+from b2i_console.safe_text import reject_unsafe_characters, reject_unsafe_in_text
 from projects import access
 from projects.models import (
     ApiToken,
@@ -77,7 +78,10 @@ class _RoleFields(serializers.Serializer[_Place], Generic[_Place]):
 # Names are checked free by projects.services, whose answer names no other tenant's object;
 # DRF's UniqueValidator would answer "already exists" for names the user cannot see.
 NAME_WITHOUT_UNIQUE_CHECK: dict[str, dict[str, list[Callable[[str], None]]]] = {
-    "name": {"validators": [dns1123_label_validator]}
+    "name": {"validators": [dns1123_label_validator]},
+    # Aliases and descriptions are shown on pages: no control or bidi characters.
+    "alias": {"validators": [reject_unsafe_characters]},
+    "description": {"validators": [reject_unsafe_in_text]},
 }
 
 
@@ -191,6 +195,7 @@ class RegistrySecretSerializer(serializers.ModelSerializer[RegistrySecret]):
         read_only_fields = ["created_at", "updated_at"]
         # Uniqueness is checked in the view (the project comes from the URL).
         validators: list[Callable[..., object]] = []
+        extra_kwargs = {"username": {"validators": [reject_unsafe_characters]}}
 
     def get_has_password(self, secret: RegistrySecret) -> bool:
         return bool(secret.password_encrypted)

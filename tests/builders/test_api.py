@@ -289,3 +289,25 @@ def test_update_workloads_can_be_switched_off_at_create_and_on_again(
     assert patched.json()["update_workloads"] is False
     patched = client.patch(BUILDERS + "hello/", {"update_workloads": True}, format="json")
     assert patched.json()["update_workloads"] is True
+
+
+@pytest.mark.parametrize("image_name", ["Demo/Hello", "demo//hello", "demo/hello:tag", "dé/mo"])
+def test_an_image_name_the_build_could_not_push_is_refused_at_create(
+    world: World, media_root: Path, busybox: Path, enqueued: list[int], image_name: str
+) -> None:
+    response = create(world, busybox, image_name=image_name)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "builder:invalid-image-name"
+    assert not ImageBuilder.objects.exists() and enqueued == []
+
+
+def test_an_image_name_the_build_could_not_push_is_refused_at_update(
+    world: World, builder: ImageBuilder
+) -> None:
+    response = world.client("olga").patch(
+        BUILDERS + "hello/", {"image_name": "Bad Name"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "builder:invalid-image-name"
+    builder.refresh_from_db()
+    assert builder.image_name == "demo/hello"
