@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from projects import access, services
 from projects.models import Project, ProjectMembership, Workspace, WorkspaceMembership
@@ -189,6 +190,7 @@ def test_openapi_schema_and_docs_page_are_served(world: World) -> None:
         "/api/v1/workspaces/{workspace}/projects/{project}/registrysecrets/{name}/validate/"
         in paths
     )
+    api.force_login(world.users["bob"])  # the docs page is a Django view: a session signs in
     assert api.get("/api/docs/").status_code == 200
 
 
@@ -222,3 +224,11 @@ def test_secret_used_by_a_builder_is_not_deleted_and_says_by_what(world: World) 
     assert response.status_code == 409
     assert response.json()["code"] == "conflict:in-use"
     assert "web" in response.json()["message"]
+
+
+def test_openapi_schema_and_docs_need_a_signed_in_user(db: Any) -> None:
+    anonymous = APIClient()
+    schema = anonymous.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 401
+    docs = anonymous.get("/api/docs/")
+    assert docs.status_code == 302 and docs["Location"].startswith("/login/")
