@@ -53,6 +53,7 @@ from b2i.oci.netpolicy import NO_NETWORKS
 from b2i.oci.proxy import ProxyConfig, proxy_config
 from b2i.oci.references import DOCKER_HUB_ALIASES
 from b2i.packaging.inspection import inspect_artifact
+from b2i.safe_text import escape_unsafe_characters
 
 DEFAULT_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 KINDS = ("jar", "war", "binary")
@@ -64,7 +65,8 @@ def event_printer(stream: TextIO) -> Callable[[Event], None]:
     def sink(event: Event) -> None:
         line = terminal_line(event)
         if line is not None:
-            print(line, file=stream, flush=True)
+            # One event, one line: user data in it (file or entry names) cannot forge another.
+            print(escape_unsafe_characters(line), file=stream, flush=True)
 
     return sink
 

@@ -8,6 +8,7 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from b2i_console.client_ip import parse_networks
 from b2i_console.env import env_bool, env_int, env_list, env_str
 from b2i_console.redis_options import broker_connection_options, channel_layers
 
@@ -100,19 +101,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
-# --- Auth and login throttling: 5 failures for one username from one IP lock it for 15 minutes.
+# --- Client addresses: X-Forwarded-For is believed only from these proxies (CIDRs), for the
+# whole app (trigger rate limit, login lock-out); see b2i_console/client_ip.py.
+B2I_TRUSTED_PROXIES = env_list("B2I_TRUSTED_PROXIES")
+parse_networks(B2I_TRUSTED_PROXIES)  # a typo stops the start, not the first login
+
+# --- Auth and login throttling: 5 failures for one username from one IP lock it for 15 minutes;
+# 30 failures from one IP (any usernames) lock that IP for as long.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+AXES_HANDLER = "projects.login_limits.LoginLimitHandler"
+AXES_CLIENT_IP_CALLABLE = "b2i_console.client_ip.client_ip_of_request"
 AXES_FAILURE_LIMIT = env_int("B2I_LOGIN_FAILURE_LIMIT", 5)
+B2I_LOGIN_IP_FAILURE_LIMIT = env_int("B2I_LOGIN_IP_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = env_int("B2I_LOGIN_COOLOFF_MINUTES", 15) / 60
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_COOLOFF_MESSAGE = (
-    "Too many failed sign-ins for this username from your address: sign-in is locked for "
+    "Too many failed sign-ins from your address: sign-in is locked for "
     f"{env_int('B2I_LOGIN_COOLOFF_MINUTES', 15)} minutes. Try again later, or ask an "
-    "administrator to unlock it (manage.py axes_reset_username <username>)."
+    "administrator to unlock it (manage.py axes_reset_username <username>, axes_reset_ip <ip>)."
 )
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -177,7 +187,9 @@ SECURE_HSTS_SECONDS = env_int("B2I_HSTS_SECONDS", 31536000 if B2I_HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("B2I_HSTS_INCLUDE_SUBDOMAINS", B2I_HTTPS)
 SECURE_HSTS_PRELOAD = env_bool("B2I_HSTS_PRELOAD", B2I_HTTPS)
 SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("B2I_BEHIND_PROXY", False) else None
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env_bool("B2I_BEHIND_PROXY", bool(B2I_TRUSTED_PROXIES))
+    else None
 )
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SESSION_COOKIE_HTTPONLY = True
@@ -336,7 +348,15 @@ LOGGING = {
             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
         }
     },
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    # Every line passes the redaction of credentials in URLs (b2i_console/log_redaction.py).
+    "filters": {"redact_secrets": {"()": "b2i_console.log_redaction.RedactSecretsFilter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

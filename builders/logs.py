@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from b2i.safe_text import escape_unsafe_characters
 from builders.log_archive import read_archived_lines
 from builders.models import BuildLogLine, BuildRun
 
@@ -101,13 +102,17 @@ class RunLog:
         self._next_seq = (last or 0) + 1
 
     def write(self, text: str) -> None:
-        """Add one or more lines (split on newlines), masked; store them now if a batch is due."""
+        """Add one line, masked; store it now if a batch is due.
+
+        One write is one line: line breaks and other control or bidi characters in the text
+        (which often carries user data: file names, image names, URLs, a registry's answer)
+        are stored as visible escapes, so user data can never forge a line of its own.
+        """
         now = timezone.now()
         with self._lock:
             if not self._pending:
                 self._pending_since = time.monotonic()
-            for line in str(text).splitlines() or [""]:
-                self._append(now, line)
+            self._append(now, escape_unsafe_characters(str(text)))
             due = (
                 len(self._pending) >= self.batch_lines
                 or time.monotonic() - self._last_stored >= self.batch_seconds

@@ -7,6 +7,7 @@ through `builders.services`, never through ad-hoc `.save()` calls in views or ta
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
@@ -30,7 +31,19 @@ IMAGE_TAG = RegexValidator(
     r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
     "A tag is 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'.",
 )
-TRIGGER_TOKEN = RegexValidator(r"^[A-Za-z0-9]+$", "A trigger token has letters and digits only.")
+# A trigger token is the only credential of the trigger endpoint: one chosen by a user must be
+# long enough not to be guessed; the console generates 160-bit ones (generate_trigger_token).
+MIN_TRIGGER_TOKEN_CHARS = 24
+TRIGGER_TOKEN = RegexValidator(
+    rf"^[A-Za-z0-9]{{{MIN_TRIGGER_TOKEN_CHARS},128}}$",
+    f"A trigger token is {MIN_TRIGGER_TOKEN_CHARS}-128 letters and digits; or let the console "
+    "generate one.",
+)
+
+
+def generate_trigger_token() -> str:
+    """Return a new random trigger token: 40 hex digits, 160 bits."""
+    return secrets.token_hex(20)
 
 
 class ArtifactKind(models.TextChoices):

@@ -24,6 +24,8 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from b2i.oci.errors import InvalidReferenceError
+from b2i.oci.references import parse_reference
 from b2i_console.errors import UserError
 from builders import build_queue
 from builders.logs import SUCCESS_LINE, RunLog, failure_line, notify_state
@@ -471,6 +473,17 @@ def check_builder_fields(
     return secret
 
 
+def check_image_name(builder: ImageBuilder) -> None:
+    """Refuse, when the builder is saved, an image name its build could not push."""
+    reference = builder.image_reference("latest")
+    try:
+        parse_reference(reference)
+    except InvalidReferenceError as exc:
+        raise UserError(
+            "builder:invalid-image-name", f"{exc.message} (the image would be {reference})."
+        ) from exc
+
+
 def check_artifact_matches(artifact: Artifact | None, artifact_kind: str) -> None:
     if artifact is not None and artifact.kind != artifact_kind:
         raise UserError(
@@ -503,7 +516,9 @@ def check_builder_draft(
             f"This project already has an image builder named {fields['name']!r}.",
             409,
         )
-    return ImageBuilder(project=project, registry_secret=secret, artifact=artifact, **fields)
+    builder = ImageBuilder(project=project, registry_secret=secret, artifact=artifact, **fields)
+    check_image_name(builder)
+    return builder
 
 
 def check_create_builder(
@@ -534,6 +549,7 @@ def check_update_builder(builder: ImageBuilder, fields: dict[str, Any]) -> Image
     for name, value in fields.items():
         setattr(builder, name, value)
     builder.registry_secret = secret
+    check_image_name(builder)
     builder.save()
     return builder
 

@@ -214,6 +214,25 @@ def can(user: RequestUser, project: Project, need: ProjectNeed | str) -> bool:
     return role is not None and role in allowed
 
 
+def may_bring_users_into(user: RequestUser, workspace: Workspace) -> bool:
+    """Tell whether the user may make platform users members of the workspace (its admins)."""
+    return can_workspace(user, workspace, "manage")
+
+
+def check_change_of_workspace_member(user: RequestUser, workspace: Workspace, member: User) -> None:
+    """Refuse demoting or removing the workspace's creator, except by them or a platform admin.
+
+    Any workspace admin may manage members, but the creator must not lose the workspace
+    they made to an admin they invited.
+    """
+    if member.pk != workspace.creator_id or member.pk == user.pk or _is_platform_admin(user):
+        return
+    raise PermissionDenied(
+        f"{member.get_username()} created workspace {workspace.name} and stays its admin; "
+        "only they or a platform admin can change that."
+    )
+
+
 def check_workspace(
     user: RequestUser, workspace: Workspace, need: WorkspaceNeed | str
 ) -> Workspace:

@@ -297,8 +297,17 @@ def hash_api_token(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
+class TokenScope(models.TextChoices):
+    READ = "read", "read-only"
+    FULL = "full", "full"
+
+
 class ApiToken(models.Model):
-    """A personal API token; only its SHA-256 is stored, the token is shown once."""
+    """A personal API token; only its SHA-256 is stored, the token is shown once.
+
+    A read-only token authenticates safe methods (GET, HEAD, OPTIONS) only; neither scope
+    manages tokens (that needs a signed-in session), so a leaked token cannot mint more.
+    """
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -309,6 +318,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Tokens made before scopes existed keep the power they had (full).
+    scope = models.CharField(max_length=8, choices=TokenScope.choices, default=TokenScope.FULL)
 
     class Meta:
         ordering = ["-created_at"]

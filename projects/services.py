@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, QuerySet
 
 from b2i_console.errors import UserError
+from projects import access
 from projects.models import (
     Project,
     ProjectMembership,
@@ -43,8 +44,23 @@ def count_active_work(project: Project) -> int:
     return sum(check(project) for check in _active_work_checks)
 
 
-def find_user(username: str) -> User:
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
+def find_user(username: str, *, among_members_of: Workspace | None = None) -> User:
+    """Find an active user to invite; with `among_members_of`, only that workspace's members.
+
+    A user who exists but is outside the workspace gets the very answer an unknown name gets,
+    so inviting cannot be used to learn which user names exist on the platform.
+    """
+    users = get_user_model().objects.filter(username=username, is_active=True)
+    if among_members_of is not None:
+        users = users.filter(workspace_memberships__workspace=among_members_of)
+    user = users.first()
+    if user is None and among_members_of is not None:
+        raise UserError(
+            "members:unknown-user",
+            f"No member of workspace {among_members_of.name} is called {username!r}; a "
+            "workspace admin invites users into the workspace first.",
+            status=400,
+        )
     if user is None:
         raise UserError(
             "members:unknown-user",
@@ -54,23 +70,60 @@ def find_user(username: str) -> User:
     return user
 
 
-def _save_new_named(obj: Workspace | Project, kind: str) -> None:
-    # full_clean() checked the name is free, but a concurrent request may have taken it since.
+# Kubernetes' own namespaces (a project's name is its namespace) and KubeSphere's system
+# workspace: refused with the same answer as a name taken by a tenant the user cannot see.
+RESERVED_NAMES = {
+    "project": frozenset({"default", "kube-system", "kube-public", "kube-node-lease"}),
+    "workspace": frozenset({"system-workspace"}),
+}
+
+
+def name_unavailable(kind: str, name: str, visible: bool) -> UserError:
+    """The answer for a taken or reserved name.
+
+    Names are unique installation-wide (a project's name is its Kubernetes namespace), so a
+    name may be taken in another tenant. Only a clash the user can see is named as such; any
+    other answer is the same as for a reserved name and confirms no other tenant's name.
+    """
+    if visible:
+        message = f"A {kind} named {name!r} already exists; choose another name."
+    else:
+        message = (
+            f"The name {name!r} is not available: {kind} names are shared by the whole "
+            "installation and some are reserved. Choose another name."
+        )
+    return UserError(f"{kind}:name-taken", message, status=409)
+
+
+def check_name_available(kind: str, name: str, creator: User) -> None:
+    if name in RESERVED_NAMES[kind] or name.startswith("kube-"):
+        raise name_unavailable(kind, name, visible=False)
+    if kind == "project":
+        taken = Project.objects.filter(name=name).exists()
+        visible = access.visible_projects(creator).filter(name=name).exists()
+    else:
+        taken = Workspace.objects.filter(name=name).exists()
+        visible = access.visible_workspaces(creator).filter(name=name).exists()
+    if taken:
+        raise name_unavailable(kind, name, visible)
+
+
+def _save_new_named(obj: Workspace | Project, kind: str, creator: User) -> None:
+    """Save a new workspace/project whose other fields full_clean() checked."""
+    check_name_available(kind, obj.name, creator)
     try:
         with transaction.atomic():
             obj.save()
-    except IntegrityError as exc:
-        raise UserError(
-            f"{kind}:name-taken", f"A {kind} named {obj.name!r} already exists.", status=409
-        ) from exc
+    except IntegrityError as exc:  # taken by a concurrent request since the check
+        raise name_unavailable(kind, obj.name, visible=False) from exc
 
 
 @transaction.atomic
 def create_workspace(creator: User, name: str, alias: str = "", description: str = "") -> Workspace:
     """Create a workspace; its creator becomes workspace-admin."""
     workspace = Workspace(name=name, alias=alias, description=description, creator=creator)
-    workspace.full_clean()
-    _save_new_named(workspace, "workspace")
+    workspace.full_clean(validate_unique=False)
+    _save_new_named(workspace, "workspace", creator)
     WorkspaceMembership.objects.create(workspace=workspace, user=creator, role=WorkspaceRole.ADMIN)
     return workspace
 
@@ -83,8 +136,8 @@ def create_project(
     project = Project(
         workspace=workspace, name=name, alias=alias, description=description, creator=creator
     )
-    project.full_clean()
-    _save_new_named(project, "project")
+    project.full_clean(validate_unique=False)
+    _save_new_named(project, "project", creator)
     ProjectMembership.objects.create(project=project, user=creator, role=ProjectRole.ADMIN)
     return project
 

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from rest_framework import serializers
 
+from b2i_console.safe_text import reject_unsafe_characters, reject_unsafe_in_text
 from builders.models import (
     DNS1123_LABEL,
     IMAGE_TAG,
@@ -19,6 +20,7 @@ from builders.models import (
     BuildEnvironment,
     BuildRun,
     ImageBuilder,
+    generate_trigger_token,
 )
 from projects import access
 from projects.crypto import SecretDecryptionError
@@ -170,6 +172,11 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
     trigger_url = serializers.SerializerMethodField()
     # Whether a token is set, for everyone: a viewer sees no URL, but must not be told "none".
     has_trigger_token = serializers.SerializerMethodField()
+    generate_trigger_token = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        help_text="Replace the trigger token with a new random one made by the console.",
+    )
     # Explicit default: a multipart create (with the artifact file) that leaves the box out
     # would otherwise read as False, like an unticked HTML checkbox.
     update_workloads = serializers.BooleanField(default=True)
@@ -188,6 +195,7 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
             "registry_secret",
             "environment_parameters",
             "trigger_token",
+            "generate_trigger_token",
             "trigger_url",
             "update_workloads",
             "artifact",
@@ -198,6 +206,11 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
             "created_at",
             "updated_at",
         ]
+        # Shown on pages: no control or bidi characters (b2i_console/safe_text.py).
+        extra_kwargs = {
+            "alias": {"validators": [reject_unsafe_characters]},
+            "description": {"validators": [reject_unsafe_in_text]},
+        }
 
     def get_status(self, builder: ImageBuilder) -> str:
         return builder_status(latest_run_of(builder))
@@ -232,8 +245,14 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
             },
         )
         request = self.context.get("request")
-        url = request.build_absolute_uri(path) if request is not None else path
-        return f"{url}?token={token}"
+        # The token goes in a header (X-B2I-Trigger-Token), never in the URL: URLs end up in
+        # access logs, proxies' logs and shell histories.
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.pop("generate_trigger_token", False):
+            attrs["trigger_token"] = generate_trigger_token()
+        return attrs
 
     def to_representation(self, instance: ImageBuilder) -> dict[str, Any]:
         data = super().to_representation(instance)

@@ -1,4 +1,8 @@
-"""Remote trigger of a builder: POST …/imagebuilders/<name>/trigger/?token=<token>.
+"""Remote trigger of a builder: POST …/imagebuilders/<name>/trigger/ with the builder's token
+in a header: `X-B2I-Trigger-Token: <token>` or `Authorization: Bearer <token>`.
+
+(`?token=` still works for old pipelines, but a URL lands in access logs - ours redact it,
+a proxy's may not - so the console shows the header form only.)
 
 No login: the builder's trigger token (compared in constant time) is the credential. The body
 may carry a new `tag` and an `artifact_url` (+ optional `sha256`); the worker downloads the URL
@@ -12,6 +16,7 @@ import hmac
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import AllowAny
@@ -19,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
+from b2i_console.client_ip import client_ip
 from builders import services
 from builders.api import serializers as s
 from builders.artifacts.fetch import check_artifact_url
@@ -27,6 +33,10 @@ from builders.models import ImageBuilder
 
 class TriggerThrottle(AnonRateThrottle):
     rate = "60/minute"
+
+    def get_ident(self, request: Request) -> str:
+        # DRF's own get_ident believes any X-Forwarded-For: one client could pose as many.
+        return client_ip(request.META)
 
 
 def builder_for_token(workspace: str, project: str, name: str, token: str) -> ImageBuilder:
@@ -43,14 +53,36 @@ def builder_for_token(workspace: str, project: str, name: str, token: str) -> Im
     return builder
 
 
+def trigger_token_of(request: Request) -> str:
+    """Read the token from X-B2I-Trigger-Token, Authorization: Bearer, or legacy places."""
+    meta = request.META
+    header = meta.get("HTTP_X_B2I_TRIGGER_TOKEN") or meta.get("HTTP_X_TRIGGER_TOKEN")
+    if header:
+        return str(header).strip()
+    scheme, _, credentials = str(meta.get("HTTP_AUTHORIZATION", "")).partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return str(request.query_params.get("token", ""))
+
+
 class BuilderTrigger(generics.GenericAPIView[ImageBuilder]):
     authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
     throttle_classes = [TriggerThrottle]
     serializer_class = s.TriggerRequestSerializer
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "X-B2I-Trigger-Token",
+                str,
+                OpenApiParameter.HEADER,
+                description="The builder's trigger token (or send Authorization: Bearer <token>)",
+            )
+        ]
+    )
     def post(self, request: Request, workspace: str, project: str, name: str) -> Response:
-        token = request.query_params.get("token") or request.META.get("HTTP_X_TRIGGER_TOKEN", "")
+        token = trigger_token_of(request)
         builder = builder_for_token(workspace, project, name, token)
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -83,8 +83,16 @@ class BuildersApiView(ProjectScoped[_Row]):
         return None
 
     def upload_by_id(self, public_id: str | UUID) -> ArtifactUpload:
-        upload = ArtifactUpload.objects.filter(project=self.project, public_id=public_id).first()
-        if upload is None:
+        """Return one of the requesting user's uploads in the project, else 404.
+
+        An upload belongs to whoever began it: another operator of the project who learns the
+        UUID (from a log or a shared screen) must not write, complete or cancel it.
+        """
+        uploader = self.request.user.pk
+        upload = ArtifactUpload.objects.filter(
+            project=self.project, public_id=public_id, created_by_id=uploader
+        ).first()
+        if upload is None or uploader is None:
             raise Http404("No such upload.")
         return upload
 

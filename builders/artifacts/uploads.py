@@ -39,6 +39,7 @@ from django.utils import timezone
 from b2i.packaging.errors import ArtifactError
 from b2i.packaging.inspection import Inspection, inspect_artifact
 from b2i_console.errors import UserError
+from b2i_console.safe_text import has_unsafe_characters
 from builders.artifacts import staging
 from builders.artifacts.staging import CHUNK, Read, staging_dir
 from builders.models import Artifact, ArtifactUpload
@@ -144,6 +145,16 @@ def inspect_file(path: Path, expected_kind: str | None, file_name: str) -> Inspe
         raise UserError(exc.code, exc.message) from exc
 
 
+def check_file_name(file_name: str) -> None:
+    """Refuse a file name with control or bidi characters: it reaches pages and build logs."""
+    if has_unsafe_characters(file_name):
+        raise UserError(
+            "artifact:bad-file-name",
+            "The file name contains control characters (such as line breaks or escapes) or "
+            "bidirectional-text controls; rename the file and upload it again.",
+        )
+
+
 def store_artifact(
     project: Project,
     user: User | AnonymousUser | None,
@@ -159,6 +170,7 @@ def store_artifact(
     a WAR's context path)."""
     if size > max_artifact_bytes():
         raise too_large_error(size)
+    check_file_name(file_name)
     inspection = inspect_file(path, expected_kind, file_name)
     same = Artifact.objects.filter(project=project, sha256=sha256, file_name=file_name)
     existing = same.first()
@@ -228,6 +240,7 @@ def begin_chunked_upload(
     """Start a resumable upload of `total_size` bytes (refused at once over the limit)."""
     if total_size > max_artifact_bytes():
         raise too_large_error(total_size)
+    check_file_name(file_name)
     if sha256 and not SHA256_RE.match(sha256):
         raise UserError("artifact:bad-sha256", "sha256 must be 64 lower-case hex digits")
     upload = ArtifactUpload.objects.create(

@@ -13,10 +13,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from b2i_console.errors import UserError
-from projects import services
+from projects import access, services
 from projects.api import serializers as s
 from projects.api.views import ProjectScoped, WorkspaceScoped
-from projects.models import Project, ProjectMembership, Workspace, WorkspaceMembership
+from projects.models import (
+    Project,
+    ProjectMembership,
+    Workspace,
+    WorkspaceMembership,
+    WorkspaceRole,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -40,6 +46,10 @@ class _Members(generics.GenericAPIView[_Membership]):
         # The owner's memberships are of the subclass's _Membership; mypy sees the union.
         return self.owner().memberships.select_related("user")  # type: ignore[return-value]
 
+    def invitees_from(self) -> Workspace | None:
+        """The workspace whose members may be invited, or None when any user may be."""
+        return None
+
 
 class _MemberList(_Members[_Membership], generics.ListCreateAPIView[_Membership]):
     def get_queryset(self) -> QuerySet[_Membership]:
@@ -48,7 +58,9 @@ class _MemberList(_Members[_Membership], generics.ListCreateAPIView[_Membership]
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = services.find_user(serializer.validated_data["user"]["username"])
+        user = services.find_user(
+            serializer.validated_data["user"]["username"], among_members_of=self.invitees_from()
+        )
         if self.owner().memberships.filter(user=user).exists():
             raise UserError(
                 "members:already-member",
@@ -76,12 +88,18 @@ class _MemberDetail(_Members[_Membership]):
         role = self.get_serializer_class()(data=request.data, partial=True)
         role.is_valid(raise_exception=True)
         if "role" in role.validated_data:
+            self.check_change(membership, role.validated_data["role"])
             membership = self.set_member(self.owner(), membership.user, role.validated_data["role"])
         return Response(self.get_serializer(membership).data)
 
     def delete(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        self.remove_member(self.get_object())
+        membership = self.get_object()
+        self.check_change(membership, None)
+        self.remove_member(membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def check_change(self, membership: _Membership, new_role: str | None) -> None:
+        """Raise PermissionDenied when this change of role (None: removal) is not allowed."""
 
 
 class WorkspaceMemberList(WorkspaceScoped[WorkspaceMembership], _MemberList[WorkspaceMembership]):
@@ -99,12 +117,24 @@ class WorkspaceMemberDetail(
     # Also drops their memberships of the workspace's projects; refuses the last admin.
     remove_member = staticmethod(services.remove_workspace_member)
 
+    def check_change(self, membership: WorkspaceMembership, new_role: str | None) -> None:
+        if new_role != WorkspaceRole.ADMIN:
+            access.check_change_of_workspace_member(
+                self.request.user, self.workspace, membership.user
+            )
+
 
 class ProjectMemberList(ProjectScoped[ProjectMembership], _MemberList[ProjectMembership]):
     serializer_class = s.ProjectMemberSerializer
     write_need = "manage"
     place = "project"
     set_member = staticmethod(services.set_project_member)
+
+    def invitees_from(self) -> Workspace | None:
+        # KubeSphere's rule: a project's members come from its workspace; only workspace
+        # admins bring other users in (they may invite them into a project directly).
+        workspace = self.project.workspace
+        return None if access.may_bring_users_into(self.request.user, workspace) else workspace
 
 
 class ProjectMemberDetail(ProjectScoped[ProjectMembership], _MemberDetail[ProjectMembership]):

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from rest_framework import serializers
 
+from b2i_console.safe_text import reject_unsafe_characters, reject_unsafe_in_text
 from projects import access
 from projects.models import (
     ApiToken,
@@ -20,6 +21,7 @@ from projects.models import (
     Workspace,
     WorkspaceMembership,
     WorkspaceRole,
+    dns1123_label_validator,
     normalize_registry_address,
     validate_registry_address,
 )
@@ -73,6 +75,16 @@ class _RoleFields(serializers.Serializer[_Place], Generic[_Place]):
         return access.needs_granted(_cached_role(self, obj, self.role_of), self.needs)
 
 
+# Names are checked free by projects.services, whose answer names no other tenant's object;
+# DRF's UniqueValidator would answer "already exists" for names the user cannot see.
+NAME_WITHOUT_UNIQUE_CHECK: dict[str, dict[str, list[Callable[[str], None]]]] = {
+    "name": {"validators": [dns1123_label_validator]},
+    # Aliases and descriptions are shown on pages: no control or bidi characters.
+    "alias": {"validators": [reject_unsafe_characters]},
+    "description": {"validators": [reject_unsafe_in_text]},
+}
+
+
 class WorkspaceSerializer(_RoleFields[Workspace], serializers.ModelSerializer[Workspace]):
     creator: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
@@ -82,6 +94,7 @@ class WorkspaceSerializer(_RoleFields[Workspace], serializers.ModelSerializer[Wo
         model = Workspace
         fields = ["name", "alias", "description", "creator", "created_at", "my_role", "permissions"]
         read_only_fields = ["created_at"]
+        extra_kwargs = NAME_WITHOUT_UNIQUE_CHECK
 
     role_of = staticmethod(access.workspace_role)
     needs = access.WORKSPACE_NEEDS
@@ -115,6 +128,7 @@ class ProjectSerializer(_RoleFields[Project], serializers.ModelSerializer[Projec
             "permissions",
         ]
         read_only_fields = ["created_at"]
+        extra_kwargs = NAME_WITHOUT_UNIQUE_CHECK
 
     role_of = staticmethod(access.project_role)
     needs = access.PROJECT_NEEDS
@@ -181,6 +195,7 @@ class RegistrySecretSerializer(serializers.ModelSerializer[RegistrySecret]):
         read_only_fields = ["created_at", "updated_at"]
         # Uniqueness is checked in the view (the project comes from the URL).
         validators: list[Callable[..., object]] = []
+        extra_kwargs = {"username": {"validators": [reject_unsafe_characters]}}
 
     def get_has_password(self, secret: RegistrySecret) -> bool:
         return bool(secret.password_encrypted)
@@ -255,7 +270,7 @@ class ValidateResultSerializer(serializers.Serializer[object]):
 class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+        fields = ["id", "name", "scope", "prefix", "created_at", "last_used_at", "expires_at"]
         read_only_fields = ["id", "prefix", "created_at", "last_used_at"]
 
     def validate_expires_at(self, value: datetime | None) -> datetime | None:

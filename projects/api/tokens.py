@@ -14,12 +14,13 @@ from rest_framework.views import APIView
 from projects import access
 from projects.api import serializers as s
 from projects.api.views import signed_in_user
-from projects.authentication import create_api_token
-from projects.models import ApiToken
+from projects.authentication import SessionOnly, create_api_token
+from projects.models import ApiToken, TokenScope
 
 
 class ApiTokenList(generics.ListCreateAPIView[ApiToken]):
     serializer_class = s.ApiTokenSerializer
+    permission_classes = [SessionOnly]
 
     def get_queryset(self) -> QuerySet[ApiToken]:
         return ApiToken.objects.filter(user=signed_in_user(self.request))
@@ -32,6 +33,7 @@ class ApiTokenList(generics.ListCreateAPIView[ApiToken]):
             signed_in_user(request),
             serializer.validated_data["name"],
             serializer.validated_data.get("expires_at"),
+            serializer.validated_data.get("scope", TokenScope.FULL),
         )
         data = dict(s.ApiTokenSerializer(token).data, token=raw)
         return Response(data, status=status.HTTP_201_CREATED)
@@ -39,6 +41,7 @@ class ApiTokenList(generics.ListCreateAPIView[ApiToken]):
 
 class ApiTokenDetail(generics.RetrieveDestroyAPIView[ApiToken]):
     serializer_class = s.ApiTokenSerializer
+    permission_classes = [SessionOnly]
     lookup_url_kwarg = "token_id"
 
     def get_queryset(self) -> QuerySet[ApiToken]:

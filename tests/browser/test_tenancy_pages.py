@@ -96,6 +96,10 @@ def test_api_token_is_shown_once_listed_and_revoked(
     footer.click()
     row = page.locator("[data-testid=tokens] tbody tr").first
     expect(row).to_contain_text("ci")
+    expect(row).to_contain_text("Read-only")  # the form's defaults: read-only, 90 days
+    created = ApiToken.objects.get(name="ci")
+    assert created.scope == "read" and created.expires_at is not None
+    assert 89 <= (created.expires_at - created.created_at).days <= 90
     assert token not in page.content()  # shown once, never listed
     page.once("dialog", lambda d: d.accept())
     row.get_by_role("button", name="Revoke").click()

@@ -42,13 +42,13 @@ def test_create_uploads_the_artifact_and_queues_run_1_after_commit(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        response = create(world, busybox, tag="v1", trigger_token="Abc123")
+        response = create(world, busybox, tag="v1", trigger_token="Abc123" * 4)
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["run"]["number"] == 1 and body["run"]["state"] == "pending"
     assert body["status"] == "building"
     assert body["artifact"]["kind"] == "binary"
-    assert body["trigger_url"].endswith(BUILDERS + "hello/trigger/?token=Abc123")
+    assert body["trigger_url"].endswith(BUILDERS + "hello/trigger/")  # the token goes in a header
     run = BuildRun.objects.get(builder__name="hello")
     assert enqueued == [run.pk]
     assert (run.tag, run.artifact.sha256) == ("v1", body["artifact"]["sha256"])
@@ -222,17 +222,19 @@ def test_trigger_token_is_encrypted_at_rest(
     from django.db import connection
 
     patched = world.client("olga").patch(
-        BUILDERS + "hello/", {"trigger_token": "PlainToken77"}, format="json"
+        BUILDERS + "hello/", {"trigger_token": "PlainToken77PlainToken77"}, format="json"
     )
-    assert patched.status_code == 200 and patched.json()["trigger_token"] == "PlainToken77"
+    assert (
+        patched.status_code == 200 and patched.json()["trigger_token"] == "PlainToken77PlainToken77"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT trigger_token_encrypted FROM builders_imagebuilder WHERE id = %s", [builder.pk]
         )
         raw = cursor.fetchone()[0]
-    assert raw and "PlainToken77" not in raw
+    assert raw and "PlainToken77PlainToken77" not in raw
     builder.refresh_from_db()
-    assert builder.trigger_token == "PlainToken77"
+    assert builder.trigger_token == "PlainToken77PlainToken77"
 
 
 def test_deleting_a_project_removes_its_builders_runs_and_artifacts(
@@ -287,3 +289,25 @@ def test_update_workloads_can_be_switched_off_at_create_and_on_again(
     assert patched.json()["update_workloads"] is False
     patched = client.patch(BUILDERS + "hello/", {"update_workloads": True}, format="json")
     assert patched.json()["update_workloads"] is True
+
+
+@pytest.mark.parametrize("image_name", ["Demo/Hello", "demo//hello", "demo/hello:tag", "dé/mo"])
+def test_an_image_name_the_build_could_not_push_is_refused_at_create(
+    world: World, media_root: Path, busybox: Path, enqueued: list[int], image_name: str
+) -> None:
+    response = create(world, busybox, image_name=image_name)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "builder:invalid-image-name"
+    assert not ImageBuilder.objects.exists() and enqueued == []
+
+
+def test_an_image_name_the_build_could_not_push_is_refused_at_update(
+    world: World, builder: ImageBuilder
+) -> None:
+    response = world.client("olga").patch(
+        BUILDERS + "hello/", {"image_name": "Bad Name"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "builder:invalid-image-name"
+    builder.refresh_from_db()
+    assert builder.image_name == "demo/hello"

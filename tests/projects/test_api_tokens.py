@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -93,3 +94,42 @@ def test_token_of_a_deactivated_user_is_refused(world: World) -> None:
     world.users["bob"].is_active = False
     world.users["bob"].save()
     assert bearer(str(created["token"])).get("/api/v1/me/").status_code == 401
+
+
+def test_a_read_only_token_reads_but_cannot_write(world: World) -> None:
+    raw = str(create_token(world, "bob", scope="read")["token"])
+    api = bearer(raw)
+    assert api.get("/api/v1/workspaces/acme/projects/shop/").status_code == 200
+    response = api.patch("/api/v1/workspaces/acme/projects/shop/", {"alias": "x"}, format="json")
+    assert response.status_code == 403
+    assert "read-only" in response.json()["message"]
+    full = bearer(str(create_token(world, "bob", scope="full")["token"]))
+    patched = full.patch("/api/v1/workspaces/acme/projects/shop/", {"alias": "x"}, format="json")
+    assert patched.status_code == 200
+
+
+def test_scope_and_expiry_are_listed(world: World) -> None:
+    expiry = timezone.now() + timedelta(days=90)
+    create_token(world, "bob", scope="read", expires_at=expiry.isoformat())
+    listed = world.client("bob").get("/api/v1/tokens/").json()["results"][0]
+    assert listed["scope"] == "read"
+    assert listed["expires_at"].startswith(expiry.date().isoformat())
+
+
+@pytest.mark.parametrize("scope", ["read", "full"])
+def test_a_token_cannot_manage_tokens(world: World, scope: str) -> None:
+    created = create_token(world, "bob", scope=scope)
+    api = bearer(str(created["token"]))
+    assert api.post("/api/v1/tokens/", {"name": "more"}, format="json").status_code == 403
+    assert api.get("/api/v1/tokens/").status_code == 403
+    assert api.delete(f"/api/v1/tokens/{created['id']}/").status_code == 403
+    assert ApiToken.objects.count() == 1
+
+
+def test_a_deactivated_users_token_stops_at_once(world: World) -> None:
+    api = bearer(str(create_token(world, "bob")["token"]))
+    assert api.get("/api/v1/me/").status_code == 200
+    bob = world.users["bob"]
+    bob.is_active = False
+    bob.save(update_fields=["is_active"])
+    assert api.get("/api/v1/me/").status_code == 401

@@ -76,3 +76,39 @@ def test_lockout_ends_after_the_cool_off(alice: User) -> None:
         attempt_time=AccessAttempt.objects.get().attempt_time - timedelta(minutes=16)
     )
     assert login(Client(), PASSWORD) == 302
+
+
+def login_via(client: Client, password: str, forwarded_for: str, username: str = "alice") -> int:
+    body = {"username": username, "password": password}
+    response = client.post(
+        "/login/", body, REMOTE_ADDR="10.9.9.9", HTTP_X_FORWARDED_FOR=forwarded_for
+    )
+    return response.status_code
+
+
+def test_forged_forwarded_addresses_do_not_escape_the_lock_out(alice: User) -> None:
+    # 10.9.9.9 is no trusted proxy: X-Forwarded-For is anybody's to write, hence ignored.
+    for n in range(5):
+        login_via(Client(), "wrong", f"203.0.113.{n}")
+    assert login_via(Client(), PASSWORD, "203.0.113.99") == 429
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"10.9.9.9"}
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_locked_alone(
+    alice: User, settings: Any
+) -> None:
+    settings.B2I_TRUSTED_PROXIES = ["10.9.9.0/24"]
+    for _ in range(5):
+        login_via(Client(), "wrong", "203.0.113.5")
+    assert login_via(Client(), PASSWORD, "203.0.113.5") == 429
+    assert login_via(Client(), PASSWORD, "203.0.113.6") == 302  # another client, same proxy
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.5"}
+
+
+def test_one_address_trying_many_usernames_is_locked_out(alice: User, settings: Any) -> None:
+    settings.B2I_LOGIN_IP_FAILURE_LIMIT = 12
+    # One password against twelve usernames: none reaches 5 failures, the address does.
+    statuses = [login(Client(), "Summer2024!", "10.0.0.7", f"user{n}") for n in range(12)]
+    assert statuses == [200] * 11 + [429]  # the twelfth failure locks, as the fifth does
+    assert login(Client(), PASSWORD, ip="10.0.0.7") == 429
+    assert login(Client(), PASSWORD, ip="10.0.0.8") == 302  # other addresses are not affected

@@ -71,7 +71,7 @@ ACTIONS = [
     # project members
     Action("project.members.list", "get", SHOP + "members/", P_VIEW, P_VIEW),
     Action("project.members.add", "post", SHOP + "members/", P_VIEW, P_MANAGE, 201,
-           {"username": "rita", "role": "viewer"}),
+           {"username": "walt", "role": "viewer"}),
     Action("project.members.change", "patch", SHOP + "members/charlie/", P_VIEW, P_MANAGE,
            body={"role": "operator"}),
     Action("project.members.remove", "delete", SHOP + "members/charlie/", P_VIEW, P_MANAGE, 204),
@@ -82,7 +82,7 @@ ACTIONS = [
             "password": "p"}),
     Action("secret.get", "get", SHOP + "registrysecrets/hub/", P_VIEW, P_VIEW),
     Action("secret.update", "patch", SHOP + "registrysecrets/hub/", P_VIEW, P_OPERATE,
-           body={"username": "ci2"}),
+           body={"email": "ci2@example.test"}),
     Action("secret.delete", "delete", SHOP + "registrysecrets/hub/", P_VIEW, P_OPERATE, 204),
     Action("secret.validate", "post", SHOP + "registrysecrets/hub/validate/", P_VIEW, P_OPERATE,
            body={"repository": "shop/app"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from projects import access, services
 from projects.models import Project, ProjectMembership, Workspace, WorkspaceMembership
@@ -91,8 +92,8 @@ def test_project_names_must_be_dns_labels(world: World, name: str) -> None:
 def test_project_names_are_unique_across_workspaces(world: World) -> None:
     # "lab" lives in globex; it is a Kubernetes namespace, so acme cannot have one too.
     response = world.client("alice").post(ACME + "projects/", {"name": "lab"})
-    assert response.status_code == 400
-    assert "name" in response.json()["fields"]
+    assert response.status_code == 409
+    assert response.json()["code"] == "project:name-taken"
 
 
 def test_project_deletion_needs_its_name_as_confirmation(world: World) -> None:
@@ -163,13 +164,13 @@ def test_the_last_workspace_admin_cannot_be_demoted_or_removed(world: World) -> 
 
 def test_invited_user_gets_the_roles_powers_and_loses_them_when_removed(world: World) -> None:
     bob = world.client("bob")
-    bob.post(SHOP + "members/", {"username": "rita", "role": "operator"}, format="json")
-    rita = world.client("rita")
-    assert rita.get(SHOP).json()["my_role"] == "operator"
-    bob.patch(SHOP + "members/rita/", {"role": "viewer"}, format="json")
-    assert rita.post(SHOP + "registrysecrets/", {"name": "x", "address": "r.io"}).status_code == 403
-    bob.delete(SHOP + "members/rita/")
-    assert rita.get(SHOP).status_code == 404
+    bob.post(SHOP + "members/", {"username": "walt", "role": "operator"}, format="json")
+    walt = world.client("walt")
+    assert walt.get(SHOP).json()["my_role"] == "operator"
+    bob.patch(SHOP + "members/walt/", {"role": "viewer"}, format="json")
+    assert walt.post(SHOP + "registrysecrets/", {"name": "x", "address": "r.io"}).status_code == 403
+    bob.delete(SHOP + "members/walt/")
+    assert walt.get(SHOP).status_code == 404
 
 
 def test_removing_a_workspace_member_removes_their_project_memberships(world: World) -> None:
@@ -189,6 +190,7 @@ def test_openapi_schema_and_docs_page_are_served(world: World) -> None:
         "/api/v1/workspaces/{workspace}/projects/{project}/registrysecrets/{name}/validate/"
         in paths
     )
+    api.force_login(world.users["bob"])  # the docs page is a Django view: a session signs in
     assert api.get("/api/docs/").status_code == 200
 
 
@@ -222,3 +224,11 @@ def test_secret_used_by_a_builder_is_not_deleted_and_says_by_what(world: World) 
     assert response.status_code == 409
     assert response.json()["code"] == "conflict:in-use"
     assert "web" in response.json()["message"]
+
+
+def test_openapi_schema_and_docs_need_a_signed_in_user(db: Any) -> None:
+    anonymous = APIClient()
+    schema = anonymous.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 401
+    docs = anonymous.get("/api/docs/")
+    assert docs.status_code == 302 and docs["Location"].startswith("/login/")

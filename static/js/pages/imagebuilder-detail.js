@@ -61,13 +61,19 @@ function attr(dl, label, ...value) {
   dl.append(h("dt", {}, label), h("dd", {}, ...value));
 }
 
-// The URL holds the token, so only operators get it; others are told a token is set.
-function triggerUrl(b) {
-  if (b.trigger_url)
-    return [h("code", { class: "small" }, b.trigger_url), " ", copyButton(b.trigger_url)];
-  return b.has_trigger_token
-    ? gettext("Set (shown to operators only)")
-    : gettext("No trigger token set");
+// The token travels in a header, never in the URL (URLs end up in access logs and histories);
+// only operators get it, others are told a token is set.
+function triggerExample(b) {
+  if (!b.trigger_url)
+    return b.has_trigger_token
+      ? gettext("Set (shown to operators only)")
+      : gettext("No trigger token set");
+  const command = `curl -X POST -H "X-B2I-Trigger-Token: ${b.trigger_token}" ${b.trigger_url}`;
+  return [
+    h("code", { class: "small", "data-testid": "trigger-example" }, command),
+    " ",
+    copyButton(command),
+  ];
 }
 
 function renderAttributes() {
@@ -110,7 +116,7 @@ function renderAttributes() {
   );
   if (a) attr(dl, "sha256", h("code", { class: "small" }, a.sha256), " ", copyButton(a.sha256));
   attr(dl, gettext("Update workloads"), builder.update_workloads ? gettext("Yes") : gettext("No"));
-  attr(dl, gettext("Trigger URL"), triggerUrl(builder));
+  attr(dl, gettext("Trigger"), triggerExample(builder));
   attr(
     dl,
     gettext("Created"),

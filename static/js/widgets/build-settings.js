@@ -13,7 +13,8 @@ export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 // An OCI repository path, optionally behind a registry host[:port].
 export const IMAGE_RE =
   /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
-const TOKEN_RE = /^[A-Za-z0-9]+$/;
+// A token chosen by a user must resist guessing; "Generate" asks the console for a random one.
+const TOKEN_RE = /^[A-Za-z0-9]{24,128}$/;
 // Natural order, so java-8 comes before java-11 (plain string order put it after java-25).
 const NATURAL = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 const RECHECK_MS = 1500;
@@ -43,7 +44,13 @@ export class BuildSettings {
     this.image = h("input", { name: "image_name", value: defaultImage, autocomplete: "off" });
     this.tag = h("input", { name: "tag", value: "latest", autocomplete: "off" });
     this.registry = h("select", { name: "registry_secret" });
-    this.token = h("input", { name: "trigger_token", autocomplete: "off" });
+    this.token = h("input", {
+      name: "trigger_token",
+      autocomplete: "off",
+      minlength: 24,
+      maxlength: 128,
+    });
+    this.generateToken = h("input", { type: "checkbox", name: "generate_trigger_token" });
     this.params = h("div", { "data-testid": "env-parameters" });
     this.envError = h("span", { class: "field-error", role: "alert" });
     this.element = h(
@@ -79,8 +86,14 @@ export class BuildSettings {
         h("h3", { style: "margin-top:10px" }, gettext("Environment variables")),
         this.params,
         field(gettext("Trigger token"), this.token, {
-          hint: gettext("Letters and digits; enables the remote trigger URL."),
+          hint: gettext("At least 24 letters and digits; enables the remote trigger."),
         }),
+        h(
+          "label",
+          { class: "field inline" },
+          this.generateToken,
+          gettext("Generate a random trigger token"),
+        ),
       ),
     );
   }
@@ -274,8 +287,8 @@ export class BuildSettings {
     );
     check(
       this.token,
-      !this.token.value || TOKEN_RE.test(this.token.value),
-      gettext("Letters and digits only."),
+      !this.token.value || this.generateToken.checked || TOKEN_RE.test(this.token.value),
+      gettext("24 to 128 letters and digits."),
     );
     return ok;
   }
@@ -292,7 +305,9 @@ export class BuildSettings {
       tag: this.tag.value.trim(),
       registry_secret: this.registry.value,
       environment_parameters: parameters,
-      trigger_token: this.token.value,
+      ...(this.generateToken.checked
+        ? { generate_trigger_token: true }
+        : { trigger_token: this.token.value }),
     };
   }
 }
