@@ -256,7 +256,9 @@ def build_job(run: BuildRun, artifact: Artifact, path: Path) -> BuildJob:
         image_reference=builder.image_reference(run.tag),
         registry=registry_target(secret),
         allowed_networks=tuple(settings.B2I_ALLOWED_REGISTRY_NETWORKS),
-        source=f"b2i://{builder.project.name}/{builder.name}#{run.number}",
+        # Names the builder, not the run: the image config must not vary between runs so that
+        # identical inputs give an identical digest (the run record links digest -> run).
+        source=f"b2i://{builder.project.name}/{builder.name}",
         other_registries=other_registry_targets(builder.project, secret),
     )
 

@@ -84,6 +84,11 @@ class Service(models.Model):
         "builders.BuildRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     deployed_image = models.CharField(max_length=600, blank=True)
+    # The latest successful run whose digest was the one already deployed: nothing was rolled
+    # ("no change"). Cleared by the next real rollout.
+    unchanged_run = models.ForeignKey(
+        "builders.BuildRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     created_by = models.ForeignKey(

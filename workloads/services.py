@@ -196,7 +196,15 @@ def do_deploy(service: Service, run: BuildRun | None) -> list[Manifest]:
         kube.close()
     state = ServiceState.WAITING if run is None else ServiceState.DEPLOYED
     image = objects[-1]["spec"]["template"]["spec"]["containers"][0]["image"]
-    _record(service, state, deployed_run=run, deployed_image=image, error_code="", error_message="")
+    _record(
+        service,
+        state,
+        deployed_run=run,
+        deployed_image=image,
+        unchanged_run=None,
+        error_code="",
+        error_message="",
+    )
     return applied
 
 
@@ -211,8 +219,10 @@ def on_build_succeeded(run: BuildRun) -> list[Service]:
 
     Call it after a run ended Successful (e.g. from `transaction.on_commit`). A run that is not
     Successful changes nothing. The first successful run always deploys (the service waited at
-    0 replicas); later ones only when the builder's "update workloads" is on. Cluster errors are
-    recorded on the service, never raised into the pipeline.
+    0 replicas); later ones only when the builder's "update workloads" is on, and only when their
+    digest differs from the deployed one (a rerun with identical inputs gives the same digest:
+    rolling would restart every pod for nothing, so the service records "no change" instead).
+    Cluster errors are recorded on the service, never raised into the pipeline.
     """
     run = BuildRun.objects.select_related("builder").get(pk=run.pk)
     if run.state != BuildState.SUCCESSFUL or not run.digest:
@@ -221,6 +231,9 @@ def on_build_succeeded(run: BuildRun) -> list[Service]:
     for service in Service.objects.filter(builder=run.builder).select_related("project__workspace"):
         if service.deployed_run_id is not None and not run.builder.update_workloads:
             continue
+        if runs_deployed_digest(service, run):
+            _record(service, ServiceState.DEPLOYED, unchanged_run=run)
+            continue
         try:
             do_deploy(service, run)
         except (KubeError, UserError):
@@ -228,6 +241,13 @@ def on_build_succeeded(run: BuildRun) -> list[Service]:
             continue
         updated.append(service)
     return updated
+
+
+def runs_deployed_digest(service: Service, run: BuildRun) -> bool:
+    """True when SERVICE is deployed and already runs RUN's image digest (pinned `…@digest`)."""
+    return service.state == ServiceState.DEPLOYED and service.deployed_image.endswith(
+        f"@{run.digest}"
+    )
 
 
 def roll_services_after_build(sender: Any, *, run: BuildRun, **kwargs: Any) -> None:

@@ -10,7 +10,8 @@ Everything here is pure (no I/O), and the same inputs give the same bytes in any
 - `history` gets one entry per added layer and one `empty_layer` entry for the config changes,
   so the non-empty entries still match `rootfs.diff_ids` one to one;
 - labels (and OCI annotations) name the base (`org.opencontainers.image.base.digest`/`.name`),
-  the artifact (`.title`, `.source`) and its sha256 (`ARTIFACT_SHA256_LABEL`);
+  the artifact (`.title`, `.source`) and its sha256 (`ARTIFACT_SHA256_LABEL`) — never the run
+  that built it, so identical inputs give an identical digest;
 - `created` is fixed (1970-01-01T00:00:01Z by default) so digests stay reproducible; real build
   times belong in the database, not in the image;
 - JSON is serialised with sorted keys and no spaces.

@@ -133,6 +133,27 @@ def test_later_runs_update_only_when_update_workloads_is_on(world, kube):
     assert image_of(kube).endswith(third.digest)
 
 
+def test_a_rerun_with_the_deployed_digest_rolls_nothing_and_says_no_change(
+    world, kube, kube_apiserver
+):
+    service = check_create_service(world.project, SPEC, world.builder, None)
+    first = world.run(1)
+    assert on_build_succeeded(first) == [service]
+    generation = deployment(kube)["metadata"]["generation"]
+    applies = len(kube_apiserver.requests_matching("PATCH", "/deployments/shop-v1"))
+    same = world.run(2, digest=first.digest)  # identical inputs: identical digest
+    assert on_build_succeeded(same) == []
+    assert len(kube_apiserver.requests_matching("PATCH", "/deployments/shop-v1")) == applies
+    assert deployment(kube)["metadata"]["generation"] == generation
+    service.refresh_from_db()
+    assert (service.state, service.deployed_run, service.unchanged_run) == ("Deployed", first, same)
+    changed = world.run(3)
+    assert on_build_succeeded(changed) == [service]
+    assert image_of(kube).endswith(changed.digest)
+    service.refresh_from_db()
+    assert (service.deployed_run, service.unchanged_run) == (changed, None)
+
+
 def test_rollback_deploys_an_earlier_successful_digest(world, kube):
     service = check_create_service(world.project, SPEC, world.builder, None)
     first, second = world.run(1), world.run(2)

@@ -74,6 +74,8 @@ def service_data(service: Service) -> dict[str, Any]:
         "spec": service.spec,
         "deployed_run": run.number if run else None,
         "deployed_image": service.deployed_image,
+        # A later run built the deployed digest again: nothing rolled ("no change").
+        "unchanged_run": service.unchanged_run.number if service.unchanged_run else None,
         "error": {"code": service.error_code, "message": service.error_message}
         if service.error_code
         else None,
@@ -91,7 +93,7 @@ class ServicesApiView(ProjectScoped[Service]):
     def service(self) -> Service:
         service = (
             Service.objects.select_related("project__workspace", "builder__registry_secret")
-            .select_related("cluster", "deployed_run")
+            .select_related("cluster", "deployed_run", "unchanged_run")
             .filter(project=self.project, name=self.kwargs["name"])
             .first()
         )
@@ -124,7 +126,13 @@ class ServiceList(ServicesApiView):
     @extend_schema(operation_id="services_list")
     def get(self, request: Request, **kwargs: Any) -> Response:
         rows = Service.objects.filter(project=self.project).select_related("project", "builder")
-        return Response({"results": [service_data(s) for s in rows.select_related("deployed_run")]})
+        return Response(
+            {
+                "results": [
+                    service_data(s) for s in rows.select_related("deployed_run", "unchanged_run")
+                ]
+            }
+        )
 
     def post(self, request: Request, **kwargs: Any) -> Response:
         builder, spec = self.create_request(request)

@@ -55,6 +55,20 @@ function renderAttributes() {
     gettext("Image"),
     service.deployed_image ? h("code", { class: "small" }, service.deployed_image) : "—",
   );
+  // A rerun with identical inputs built the same digest: the workload was left as it was.
+  if (service.unchanged_run)
+    attr(
+      dl,
+      gettext("Last build"),
+      h(
+        "span",
+        { id: "service-unchanged" },
+        interpolate(
+          gettext("No change: run #%s built the deployed image again; nothing was rolled."),
+          [service.unchanged_run],
+        ),
+      ),
+    );
   if (service.error)
     attr(dl, gettext("Error"), h("span", { style: "color:var(--danger)" }, service.error.message));
   document.getElementById("service-status").replaceChildren(serviceStateChip(service.state));
