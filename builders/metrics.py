@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models.expressions import CombinedExpression
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import CollectorRegistry, generate_latest
@@ -63,7 +64,7 @@ def histogram(
     name: str,
     documentation: str,
     runs: QuerySet[BuildRun],
-    elapsed: ExpressionWrapper,
+    elapsed: ExpressionWrapper[CombinedExpression],
     buckets: tuple[float, ...],
 ) -> HistogramMetricFamily:
     """A histogram per environment over every run in `runs`, bucketed by SQL in one query.
@@ -89,7 +90,7 @@ def histogram(
     return family
 
 
-def elapsed_between(start: str, end: str) -> ExpressionWrapper:
+def elapsed_between(start: str, end: str) -> ExpressionWrapper[CombinedExpression]:
     return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
 
 
