@@ -191,9 +191,13 @@ SECURE_PROXY_SSL_HEADER = (
     if env_bool("B2I_BEHIND_PROXY", bool(B2I_TRUSTED_PROXIES))
     else None
 )
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Prometheus: /metrics answers a scrape with `Authorization: Bearer <token>`; unset, /metrics
+# is off (404). Scrapers inside the cluster use plain HTTP, hence its SSL redirect exemption.
+B2I_METRICS_TOKEN = env_str("B2I_METRICS_TOKEN")
 
 # --- Secrets encryption: the first key encrypts, all keys decrypt (rotation).
 B2I_SECRET_KEYS = env_list("B2I_SECRET_KEYS")

@@ -14,6 +14,8 @@ test_packages=(skopeo umoci busybox-static debootstrap openjdk-17-jdk-headless c
                iproute2 util-linux fonts-noto-cjk)
 # Servlet APIs (javax and jakarta) to compile the test WARs; gcc + static libc for a test binary.
 test_packages+=(libservlet-api-java libjakarta-servlet-api-java gcc libc6-dev)
+# A real Prometheus scrapes the console in tests/builders/test_metrics_prometheus.py.
+test_packages+=(prometheus)
 
 wanted=("${run_packages[@]}")
 [ "$purpose" = test ] && wanted+=("${test_packages[@]}")

@@ -56,9 +56,30 @@ def test_chart_ships_no_default_secrets_and_requires_them():
     assert re.search(r'required "[^"]+" \.Values\.postgresql\.password \|', database)
 
 
+# Chart-only templates, off by default: a ServiceMonitor needs the Prometheus Operator's CRDs.
+OPTIONAL_TEMPLATES = {"servicemonitor.yaml"}
+
+
 def test_every_chart_template_has_a_plain_manifest():
-    templates = {p.name for p in TEMPLATES.glob("*.yaml")}
+    templates = {p.name for p in TEMPLATES.glob("*.yaml")} - OPTIONAL_TEMPLATES
     assert templates == {p.name for p in PLAIN}
+
+
+def test_service_monitor_is_off_by_default_and_sends_the_token_from_the_secret():
+    values = yaml.safe_load((DEPLOY / "helm" / "b2i-console" / "values.yaml").read_text())
+    assert values["metrics"]["serviceMonitor"]["enabled"] is False
+    assert values["secrets"]["metricsToken"] == ""
+    monitor = (TEMPLATES / "servicemonitor.yaml").read_text()
+    body = monitor[monitor.index("{{- if .Values.metrics.serviceMonitor.enabled }}") :]
+    assert body.rstrip().endswith("{{- end }}") and "kind: ServiceMonitor" in body
+    token = 'bearerTokenSecret:\n        name: {{ include "b2i-console.secretName" . }}\n'
+    assert token + "        key: B2I_METRICS_TOKEN" in body
+    assert "path: /metrics" in body and "port: http" in body
+    secret = (TEMPLATES / "secret.yaml").read_text()
+    assert "B2I_METRICS_TOKEN: {{ . | quote }}" in secret
+    # The scrape's Host (the web Service's name) is allowed when the monitor is on.
+    configmap = (TEMPLATES / "configmap.yaml").read_text()
+    assert '%s,%s-web.%s.svc" .Values.config.allowedHosts' in configmap
 
 
 def test_console_pods_run_non_root_with_read_only_root_filesystem():
