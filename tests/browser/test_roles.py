@@ -29,7 +29,7 @@ def create_builder_through_api(world: World, jar: Path) -> None:
                 "environment": "java-17",
                 "image_name": "shop/hello",
                 "registry_secret": "local",
-                "trigger_token": "Secret42",
+                "trigger_token": "Secret42Secret42Secret42",
                 "file": file,
             },
             format="multipart",
