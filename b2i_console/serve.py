@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
+    # uvicorn.run's keyword types are narrower than the option dict's values (Any).
     uvicorn.run(APP, **uvicorn_options(args.host, args.port))  # type: ignore[arg-type]
 
 
