@@ -21,6 +21,7 @@ const config = pageConfig();
 const base = `${config.api.project}/imagebuilders/${config.name}/`;
 const socketBase = `/ws/workspaces/${config.workspace}/projects/${config.project}/imagebuilders/${config.name}/runs/`;
 const ACTIVE = ["pending", "running"];
+const KIND_LABEL = { jar: "JAR", war: "WAR", binary: gettext("Binary") };
 const runRows = new Map(); // number -> {row, logRow, viewer}
 let builder = null;
 let runs = [];
@@ -85,7 +86,7 @@ function renderAttributes() {
   attr(
     dl,
     gettext("Type"),
-    `${gettext("Artifact-to-image")} · ${builder.artifact_kind.toUpperCase()}`,
+    `${gettext("Artifact-to-image")} · ${KIND_LABEL[builder.artifact_kind] || builder.artifact_kind}`,
   );
   attr(dl, gettext("Build environment"), builder.environment);
   attr(dl, gettext("Image"), h("code", {}, `${builder.image_name}:${builder.tag}`));

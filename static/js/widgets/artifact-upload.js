@@ -19,6 +19,7 @@ export class ArtifactUpload {
     onUploaded = () => {},
     onChange = () => {},
     label,
+    required = true,
   }) {
     Object.assign(this, { kind, maxBytes, url, uploadsUrl, onUploaded, onChange });
     this.artifact = null;
@@ -43,7 +44,7 @@ export class ArtifactUpload {
       { class: "dropzone" },
       h(
         "label",
-        { for: this.input.id, class: "required", style: "font-weight:600" },
+        { for: this.input.id, class: required ? "required" : null, style: "font-weight:600" },
         label || gettext("Artifact file"),
       ),
       " ",

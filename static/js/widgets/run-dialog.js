@@ -14,6 +14,7 @@ export function openRunDialog({ config, builder, onStarted }) {
     url: `${config.api.project}/artifacts/`,
     uploadsUrl: `${config.api.project}/uploads/`,
     label: gettext("New artifact (optional)"),
+    required: false,
   });
   const tag = h("input", { name: "tag", value: builder.tag, autocomplete: "off" });
   const update = h("input", {
