@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
@@ -25,7 +26,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from builders import services
+from builders import availability, services
+from builders.availability import AVAILABLE, Availability, BaseCheck
 from projects.authentication import create_api_token
 from projects.models import WorkspaceMembership, WorkspaceRole
 from tests.builders.conftest import World, make_artifact, make_builder
@@ -49,6 +51,20 @@ def requests_keep_the_test_connection() -> Iterator[None]:
     yield
     for signal in (request_started, request_finished):
         signal.connect(close_old_connections)
+
+
+@pytest.fixture
+def bases_known_available(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every base counts as available: listing environments would otherwise start background
+    checks of the real Docker Hub bases (no contact beyond loopback), whose cached "unavailable"
+    answers would refuse later tests' builders."""
+
+    def available(check: BaseCheck, *, start: bool = True) -> Availability:
+        return Availability(AVAILABLE, check.reference)
+
+    monkeypatch.setattr(availability, "known_availability", available)
+    yield
+    cache.clear()
 
 
 def load_schema() -> Any:
@@ -80,6 +96,7 @@ def token(
     busybox: Path,
     enqueued: list[int],
     requests_keep_the_test_connection: None,
+    bases_known_available: None,
 ) -> str:
     """A full-scope token of alice, admin of workspace acme and of project shop, which has a
     builder (hello) and its run #1."""
