@@ -35,6 +35,9 @@ from tests.builders.conftest import World, make_artifact, make_builder
 EXAMPLES_PER_OPERATION = 3
 # Path parameters that name real objects, so requests reach the views' logic, not only 404s.
 REAL_NAMES = {"workspace": "acme", "project": "shop", "name": "hello", "number": 1}
+# Registry addresses in bodies (registryprobe/ connects at once): a closed loopback port, so no
+# generated host name is ever looked up or contacted.
+CLOSED_REGISTRY = "127.0.0.1:9"
 # Only the fuzzing phase: the schema has no examples and the coverage phase sends dozens of
 # requests per operation.
 CONFIG = SchemathesisConfig.from_dict(
@@ -87,6 +90,13 @@ def map_path_parameters(context: Any, path_parameters: dict[str, Any] | None) ->
         return path_parameters
     known = {key: REAL_NAMES[key] for key in path_parameters if key in REAL_NAMES}
     return {**path_parameters, **known}
+
+
+@schema.hook
+def map_body(context: Any, body: Any) -> Any:
+    if isinstance(body, dict) and "address" in body:
+        return {**body, "address": CLOSED_REGISTRY}
+    return body
 
 
 @pytest.fixture
