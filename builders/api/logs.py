@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,6 +19,25 @@ from builders.models import BuildRun
 MAX_LIMIT = 5000
 
 
+LOG_LINE = inline_serializer(
+    "RunLogLine",
+    {
+        "seq": serializers.IntegerField(),
+        "time": serializers.DateTimeField(),
+        "text": serializers.CharField(),
+    },
+)
+LOG_PAGE = inline_serializer(
+    "RunLogPage",
+    {
+        "lines": serializers.ListField(child=LOG_LINE),
+        "last_seq": serializers.IntegerField(),
+        "more": serializers.BooleanField(),
+        "state": serializers.CharField(),
+        "finished": serializers.BooleanField(),
+    },
+)
+
 # A seq past any line: larger values cannot be sent to the database (bigint).
 MAX_SEQ = 2**63 - 1
 
@@ -24,6 +45,7 @@ MAX_SEQ = 2**63 - 1
 class RunLog(RunDetail):
     """GET …/runs/<n>/log/?after=<seq>&limit=<n>: lines after seq, plus the run's state."""
 
+    @extend_schema(responses=LOG_PAGE)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         run = self.run()
         after = min(int_query_param(request, "after", 0), MAX_SEQ)

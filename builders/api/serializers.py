@@ -34,7 +34,7 @@ ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class ArtifactSerializer(serializers.ModelSerializer[Artifact]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     uploaded_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -60,7 +60,8 @@ class ArtifactUploadSerializer(serializers.ModelSerializer[ArtifactUpload]):
     sha256 = serializers.RegexField(
         r"^[0-9a-f]{64}$", source="expected_sha256", required=False, allow_blank=True
     )
-    artifact = ArtifactSerializer(read_only=True)
+    # null until the upload completes
+    artifact = ArtifactSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = ArtifactUpload
@@ -99,11 +100,13 @@ class BuildEnvironmentSerializer(serializers.ModelSerializer[BuildEnvironment]):
 
 class RunSerializer(serializers.ModelSerializer[BuildRun]):
     builder = serializers.CharField(source="builder.name", read_only=True)
-    artifact = ArtifactSerializer(read_only=True)
+    artifact = ArtifactSerializer(read_only=True, allow_null=True)  # none yet, or a URL's
     created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
-    duration = serializers.FloatField(read_only=True)
+    duration = serializers.FloatField(read_only=True, allow_null=True)  # null until finished
+    # "" when the run built an uploaded artifact: a plain string, not a "uri".
+    artifact_url = serializers.CharField(read_only=True)
 
     class Meta:
         model = BuildRun
@@ -149,23 +152,27 @@ class BuilderListSerializer(serializers.ListSerializer[ImageBuilder]):
         return super().to_representation(builders)
 
 
+class TriggerTokenField(serializers.CharField):
+    """The trigger token: written as given, answered (decrypted) to operators only, by
+    BuilderSerializer.to_representation. Not write-only: the schema documents the answer."""
+
+    def get_attribute(self, instance: Any) -> str:
+        return ""  # never decrypted here: to_representation decides who sees it
+
+
 class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
     name = serializers.CharField(max_length=63, validators=[DNS1123_LABEL])
     tag = serializers.CharField(max_length=128, validators=[IMAGE_TAG], default="latest")
-    trigger_token = serializers.CharField(
-        max_length=128,
-        validators=[TRIGGER_TOKEN],
-        required=False,
-        allow_blank=True,
-        write_only=True,  # shown to operators by to_representation (decrypted)
+    trigger_token = TriggerTokenField(
+        max_length=128, validators=[TRIGGER_TOKEN], required=False, allow_blank=True
     )
     environment = serializers.SlugRelatedField(
         slug_field="name", queryset=BuildEnvironment.objects.filter(enabled=True)
     )
     registry_secret = serializers.CharField(source="registry_secret.name")
-    artifact = ArtifactSerializer(read_only=True)
+    artifact = ArtifactSerializer(read_only=True, allow_null=True)  # none yet, or a URL's
     created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     status = serializers.SerializerMethodField()
     latest_run = serializers.SerializerMethodField()
@@ -259,6 +266,7 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
         # The token is a credential: only those who may run the builder see it.
         if not self.may_operate(instance):
             data["trigger_url"] = None
+            del data["trigger_token"]
         else:
             data["trigger_token"] = readable_token(instance)
         return data

@@ -87,7 +87,7 @@ NAME_WITHOUT_UNIQUE_CHECK: dict[str, dict[str, list[Callable[[str], None]]]] = {
 
 class WorkspaceSerializer(_RoleFields[Workspace], serializers.ModelSerializer[Workspace]):
     creator: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -110,7 +110,7 @@ class ProjectSerializer(_RoleFields[Project], serializers.ModelSerializer[Projec
         slug_field="name", read_only=True
     )
     creator: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     namespace = serializers.CharField(read_only=True)
 

@@ -53,6 +53,32 @@ class ServicePreviewSerializer(serializers.Serializer[Service]):
     spec = serializers.JSONField(help_text="The service specification (see workloads/spec.py).")
 
 
+class ServiceErrorSerializer(serializers.Serializer[Service]):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ServiceSerializer(serializers.Serializer[Service]):
+    """The answer's shape (service_data): documents the responses, renders nothing."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    project = serializers.CharField()
+    builder = serializers.CharField(allow_null=True)
+    state = serializers.CharField()
+    spec = serializers.JSONField()
+    deployed_run = serializers.IntegerField(allow_null=True)
+    deployed_image = serializers.CharField()
+    unchanged_run = serializers.IntegerField(allow_null=True)
+    error = ServiceErrorSerializer(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ServicePageSerializer(serializers.Serializer[Service]):
+    results = ServiceSerializer(many=True)
+
+
 class RollbackSerializer(serializers.Serializer[Service]):
     run = serializers.IntegerField(min_value=1, help_text="Number of a successful run.")
 
@@ -123,7 +149,7 @@ class ServicesApiView(ProjectScoped[Service]):
 class ServiceList(ServicesApiView):
     serializer_class = ServiceCreateSerializer
 
-    @extend_schema(operation_id="services_list")
+    @extend_schema(operation_id="services_list", responses=ServicePageSerializer)
     def get(self, request: Request, **kwargs: Any) -> Response:
         rows = Service.objects.filter(project=self.project).select_related("project", "builder")
         return Response(
@@ -134,6 +160,7 @@ class ServiceList(ServicesApiView):
             }
         )
 
+    @extend_schema(responses={201: ServiceSerializer})
     def post(self, request: Request, **kwargs: Any) -> Response:
         builder, spec = self.create_request(request)
         service = services.check_create_service(self.project, spec, builder, request.user)
@@ -198,6 +225,7 @@ class ServicePreview(ServicesApiView):
 class ServiceDetail(ServicesApiView):
     serializer_class = ServiceCreateSerializer
 
+    @extend_schema(responses=ServiceSerializer)
     def get(self, request: Request, **kwargs: Any) -> Response:
         return Response(service_data(self.service()))
 
