@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "projects",
     "builders",
     "workloads",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -252,6 +253,21 @@ B2I_BUILD_EXECUTOR = env_str("B2I_BUILD_EXECUTOR", "builders.runner.InWorkerExec
 # Kubernetes Job executor (B2I_BUILD_EXECUTOR=workloads.executor.KubernetesJobExecutor): how
 # long the signed artifact URL handed to a build pod stays valid.
 B2I_ARTIFACT_URL_TTL = env_int("B2I_ARTIFACT_URL_TTL", 15 * 60)
+
+# Notifications (README "Notifications"): links in messages, attempts, backoff, timeouts.
+B2I_CONSOLE_URL = env_str("B2I_CONSOLE_URL")
+B2I_NOTIFY_MAX_ATTEMPTS = env_int("B2I_NOTIFY_MAX_ATTEMPTS", 5)
+B2I_NOTIFY_RETRY_DELAY = env_int("B2I_NOTIFY_RETRY_DELAY", 30)
+B2I_NOTIFY_TIMEOUT = env_int("B2I_NOTIFY_TIMEOUT", 10)
+# E-mail notifications through SMTP (Django's EMAIL_* settings); no B2I_SMTP_HOST, no e-mail.
+EMAIL_HOST = env_str("B2I_SMTP_HOST")
+EMAIL_PORT = env_int("B2I_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("B2I_SMTP_USER")
+EMAIL_HOST_PASSWORD = env_str("B2I_SMTP_PASSWORD")
+EMAIL_USE_TLS = env_bool("B2I_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("B2I_SMTP_SSL", False)
+EMAIL_TIMEOUT = B2I_NOTIFY_TIMEOUT
+DEFAULT_FROM_EMAIL = env_str("B2I_MAIL_FROM", "b2i-console@localhost")
 
 # --- Celery: a Redis broker; the visibility timeout must exceed the hard time limit so a
 # long build is not redelivered to a second worker while the first still runs it.
