@@ -138,7 +138,7 @@ def test_subscription_test_mail_arrives_at_a_real_smtp_server(
     assert result["state"] == "delivered", result
     message = smtp.wait_for(lambda m: m["To"] == "victor@example.test")
     assert message["Subject"] == "Test notification: shop"
-    assert "A test sent by victor" in message.get_payload()
+    assert "A test sent by victor" in message.get_content()
     log = api.get(f"{BASE}subscription/deliveries/").json()
     assert [row["state"] for row in log["results"]] == ["delivered"]
     assert world.client("olga").get(f"{BASE}subscription/deliveries/").json()["count"] == 0
