@@ -64,11 +64,11 @@ class SubscriptionSerializer(serializers.ModelSerializer[EmailSubscription]):
 
     subscribed = serializers.SerializerMethodField()
     email = serializers.SerializerMethodField()
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)  # null: none yet
 
     class Meta:
         model = EmailSubscription
         fields = ["subscribed", "email", "build_events", "rollout_events", "updated_at"]
-        read_only_fields = ["updated_at"]
 
     def get_subscribed(self, subscription: EmailSubscription) -> bool:
         return subscription.pk is not None
