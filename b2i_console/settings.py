@@ -353,7 +353,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name for the artifact kind enum, used by builders, runs and uploads alike.
-    "ENUM_NAME_OVERRIDES": {"ArtifactKindEnum": "builders.models.ArtifactKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "ArtifactKindEnum": "builders.models.ArtifactKind",
+        "ChannelKindEnum": "notifications.models.ChannelKind",
+    },
 }
 
 # --- Logging: one JSON object per line on stdout.

@@ -181,7 +181,7 @@ function channelForm(channel) {
       h("input", { name: "secret", type: "password", autocomplete: "new-password" }),
       {
         hint: gettext(
-          "DingTalk's signing secret, or the HMAC key of a generic webhook (required there). Leave empty to keep the stored one.",
+          "DingTalk's signing secret or a generic webhook's HMAC key. Empty keeps the stored one.",
         ),
       },
     ),
