@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from io import StringIO
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
 
 from b2i_console.errors import UserError
 from notifications import services
@@ -216,3 +219,18 @@ def test_events_go_only_to_those_who_want_them(
         EventKind.BUILD_RECOVERED: ["recoveries"],
         EventKind.ROLLOUT_FAILED: ["rollouts"],
     }
+
+
+def test_key_rotation_re_encrypts_channel_urls_and_secrets(
+    world: World, receiver: WebhookReceiver, settings: Any
+) -> None:
+    channel = make_channel(world, receiver.url("/hook?key=k1"))
+    before = (channel.url_encrypted, channel.secret_encrypted)
+    old_keys = list(settings.B2I_SECRET_KEYS)
+    new_key = Fernet.generate_key().decode()
+    settings.B2I_SECRET_KEYS = [new_key, *old_keys]
+    call_command("rotate_secret_keys", stdout=StringIO())
+    settings.B2I_SECRET_KEYS = [new_key]  # the old key is gone: the channel still reads
+    channel.refresh_from_db()
+    assert (channel.url_encrypted, channel.secret_encrypted) != before
+    assert channel.url == receiver.url("/hook?key=k1") and channel.secret == SECRET
