@@ -259,6 +259,7 @@ B2I_CONSOLE_URL = env_str("B2I_CONSOLE_URL")
 B2I_NOTIFY_MAX_ATTEMPTS = env_int("B2I_NOTIFY_MAX_ATTEMPTS", 5)
 B2I_NOTIFY_RETRY_DELAY = env_int("B2I_NOTIFY_RETRY_DELAY", 30)
 B2I_NOTIFY_TIMEOUT = env_int("B2I_NOTIFY_TIMEOUT", 10)
+B2I_NOTIFY_LOG_DAYS = env_int("B2I_NOTIFY_LOG_DAYS", 30)
 # E-mail notifications through SMTP (Django's EMAIL_* settings); no B2I_SMTP_HOST, no e-mail.
 EMAIL_HOST = env_str("B2I_SMTP_HOST")
 EMAIL_PORT = env_int("B2I_SMTP_PORT", 25)
@@ -327,6 +328,14 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-build-temp-dirs": {
         "task": "builders.tasks.sweep_build_temp_dirs_task",
         "schedule": 3600.0,
+    },
+    "requeue-lost-notifications": {
+        "task": "notifications.tasks.requeue_lost_deliveries_task",
+        "schedule": 300.0,
+    },
+    "prune-notification-log": {
+        "task": "notifications.tasks.prune_delivery_log_task",
+        "schedule": 24 * 3600.0,
     },
 }
 

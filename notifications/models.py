@@ -171,12 +171,16 @@ class Delivery(models.Model):
     error = models.CharField(max_length=MAX_ERROR_CHARS, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When the worker should make the next attempt (its message's countdown): a pending
+    # delivery long past it lost its message (a broker outage) and is sent again.
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["channel", "-created_at"]),
             models.Index(fields=["subscription", "-created_at"]),
+            models.Index(fields=["state", "due_at"]),
         ]
         constraints = [
             models.CheckConstraint(

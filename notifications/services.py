@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,36 @@ def queue_event(project: Project, kind: str, facts: events.Facts) -> list[Delive
 
 
 def send_to_worker(delivery_id: int, countdown: float = 0) -> None:
+    mark_due(delivery_id, countdown)
     celery_app.send_task(DELIVER_TASK, args=[delivery_id], countdown=countdown or None)
+
+
+def mark_due(delivery_id: int, countdown: float) -> None:
+    due = timezone.now() + timedelta(seconds=countdown)
+    Delivery.objects.filter(pk=delivery_id).update(due_at=due)
+
+
+# A pending delivery this long past its due time lost its task message; sent again then.
+LOST_AFTER = timedelta(minutes=10)
+
+
+def requeue_lost_deliveries() -> list[int]:
+    """Send again pending deliveries whose message never reached a worker (Celery beat)."""
+    lost = Delivery.objects.filter(
+        state=DeliveryState.PENDING, due_at__lt=timezone.now() - LOST_AFTER
+    ).values_list("pk", flat=True)
+    requeued = list(lost[:500])
+    for delivery_id in requeued:
+        send_to_worker(delivery_id)
+    return requeued
+
+
+def prune_delivery_log() -> int:
+    """Delete finished deliveries older than B2I_NOTIFY_LOG_DAYS (Celery beat)."""
+    before = timezone.now() - timedelta(days=settings.B2I_NOTIFY_LOG_DAYS)
+    old = Delivery.objects.filter(created_at__lt=before).exclude(state=DeliveryState.PENDING)
+    deleted, _by_model = old.delete()
+    return deleted
 
 
 # --- one attempt --------------------------------------------------------------------------

@@ -23,4 +23,17 @@ def deliver_task(self: Task[[int], None], delivery_id: int) -> None:
     delivery = services.attempt_delivery(delivery_id)
     if delivery is not None and delivery.state == DeliveryState.PENDING:
         countdown = services.retry_delay(delivery.attempts)
+        services.mark_due(delivery_id, countdown)
         raise self.retry(countdown=countdown, max_retries=None)
+
+
+@shared_task(name="notifications.tasks.requeue_lost_deliveries_task")
+def requeue_lost_deliveries_task() -> list[int]:
+    """Send again deliveries whose message was lost (Celery beat, every 5 minutes)."""
+    return services.requeue_lost_deliveries()
+
+
+@shared_task(name="notifications.tasks.prune_delivery_log_task")
+def prune_delivery_log_task() -> int:
+    """Delete delivery log entries older than B2I_NOTIFY_LOG_DAYS (Celery beat, daily)."""
+    return services.prune_delivery_log()

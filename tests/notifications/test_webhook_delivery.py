@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
+from django.utils import timezone
 
 from b2i_console.errors import UserError
 from notifications import services
@@ -234,3 +236,31 @@ def test_key_rotation_re_encrypts_channel_urls_and_secrets(
     channel.refresh_from_db()
     assert (channel.url_encrypted, channel.secret_encrypted) != before
     assert channel.url == receiver.url("/hook?key=k1") and channel.secret == SECRET
+
+
+def test_a_delivery_whose_message_was_lost_is_sent_again_once(
+    world: World, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    monkeypatch.setattr(services.celery_app, "send_task", lambda name, **kw: sent.append(name))
+    make_channel(world, receiver.url())
+    [lost] = send_event(world)
+    [waiting] = send_event(world)
+    Delivery.objects.filter(pk=lost.pk).update(due_at=timezone.now() - timedelta(minutes=11))
+    Delivery.objects.filter(pk=waiting.pk).update(due_at=timezone.now() - timedelta(minutes=5))
+    assert services.requeue_lost_deliveries() == [lost.pk]
+    assert sent == [services.DELIVER_TASK]
+    assert services.requeue_lost_deliveries() == []  # due again now: not sent twice
+
+
+def test_old_finished_deliveries_leave_the_log(
+    world: World, receiver: WebhookReceiver, queued: list[int], settings: Any
+) -> None:
+    settings.B2I_NOTIFY_LOG_DAYS = 30
+    make_channel(world, receiver.url())
+    old, recent, old_pending = (send_event(world)[0] for _ in range(3))
+    long_ago = timezone.now() - timedelta(days=31)
+    Delivery.objects.filter(pk__in=[old.pk, old_pending.pk]).update(created_at=long_ago)
+    Delivery.objects.exclude(pk=old_pending.pk).update(state=DeliveryState.DELIVERED)
+    assert services.prune_delivery_log() == 1
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, old_pending.pk}
