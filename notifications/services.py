@@ -36,6 +36,7 @@ from notifications.models import (
 )
 from notifications.sending import Outcome, post_webhook, send_email
 from projects import access
+from projects.crypto import SecretDecryptionError
 from projects.models import Project
 from workloads.models import Service
 
@@ -159,9 +160,12 @@ def send_once(delivery: Delivery) -> Outcome:
             return post_webhook(channel.kind, request)
         assert delivery.subscription is not None
         return send_email(delivery.subscription.user.email, delivery.facts)
-    except Exception as exc:  # a bug or an undecryptable secret: logged, recorded, not retried
+    except SecretDecryptionError as exc:
+        return Outcome(False, error=exc.message)
+    except Exception as exc:  # a bug: logged for the operator, recorded, not retried
         logger.exception("notification delivery %s failed", delivery.pk)
-        return Outcome(False, error=f"{type(exc).__name__}: {exc}")
+        # Only the type: an exception's text may quote the URL, which holds the robot's key.
+        return Outcome(False, error=f"internal error ({type(exc).__name__}); see the worker log")
 
 
 def record_outcome(delivery: Delivery, outcome: Outcome, state: str) -> None:

@@ -17,8 +17,15 @@ from django.utils import timezone
 
 from b2i_console.errors import UserError
 from notifications import services
-from notifications.models import ChannelKind, Delivery, DeliveryState, EventKind
+from notifications.models import (
+    ChannelKind,
+    Delivery,
+    DeliveryState,
+    EmailSubscription,
+    EventKind,
+)
 from notifications.sending import MAX_RESPONSE_BYTES
+from projects.models import ProjectMembership
 from tests.fixtures.webhook_receiver import WebhookReceiver
 from tests.notifications.conftest import SECRET, World, make_channel
 
@@ -264,3 +271,25 @@ def test_old_finished_deliveries_leave_the_log(
     Delivery.objects.exclude(pk=old_pending.pk).update(state=DeliveryState.DELIVERED)
     assert services.prune_delivery_log() == 1
     assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, old_pending.pk}
+
+
+def test_a_member_removed_from_the_project_gets_no_more_mail(
+    world: World, queued: list[int]
+) -> None:
+    for name in ("olga", "victor"):
+        EmailSubscription.objects.create(project=world.project, user=world.users[name])
+    ProjectMembership.objects.filter(user=world.users["victor"]).delete()
+    deliveries = send_event(world)
+    assert [d.subscription.user.username for d in deliveries if d.subscription] == ["olga"]
+
+
+def test_an_undecryptable_url_is_a_failed_delivery_saying_so(
+    world: World, receiver: WebhookReceiver, queued: list[int], settings: Any
+) -> None:
+    make_channel(world, receiver.url())
+    [delivery] = send_event(world)
+    settings.B2I_SECRET_KEYS = [Fernet.generate_key().decode()]  # the key was lost
+    services.attempt_delivery(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.FAILED and "B2I_SECRET_KEYS" in delivery.error
+    assert receiver.received == []
