@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from notifications import services
 from notifications.models import Delivery, EmailSubscription, WebhookChannel
 from tests.fixtures.smtp_server import SmtpServer
 from tests.fixtures.webhook_receiver import WebhookReceiver
@@ -168,3 +169,24 @@ def test_the_endpoints_are_in_the_openapi_schema(world: World) -> None:
     assert {prefix + path for path in expected} <= set(paths)
     channel = paths[prefix + "channels/{name}/"]["get"]["responses"]["200"]
     assert channel  # the schema documents the answer (with no url or secret field)
+
+
+def test_a_busy_smtp_relay_is_retried_until_the_mail_is_accepted(
+    world: World, settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay = SmtpServer(tmp_path, refusals=2).start()
+    try:
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", relay.port
+        monkeypatch.setattr(services, "send_to_worker", lambda pk, countdown=0: None)
+        EmailSubscription.objects.create(project=world.project, user=world.users["olga"])
+        facts = {"event": "build.failed", "title": "Build failed", "workspace": "acme",
+                 "project": "shop", "subject": "hello #7", "error": "boom"}  # fmt: skip
+        [delivery] = services.queue_event(world.project, "build.failed", facts)
+        for _attempt in range(3):
+            services.attempt_delivery(delivery.pk)
+        delivery.refresh_from_db()
+        assert (delivery.state, delivery.attempts) == ("delivered", 3)
+        message = relay.wait_for(lambda m: m["To"] == "olga@example.test")
+        assert message["Subject"] == "Build failed: shop · hello #7"
+    finally:
+        relay.stop()
