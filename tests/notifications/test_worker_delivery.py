@@ -105,6 +105,7 @@ def test_a_failed_build_mails_subscribers_and_signs_the_webhook_then_says_recove
 
     failed = wait_for_run(build_services.do_start_run(builder), celery_worker)
     assert failed.state == BuildState.FAILED, failed.error_message
+    seen_failed = time.monotonic()
     mail = smtp_server.wait_for(
         lambda m: m["To"] == "victor@example.test" and "#1" in str(m["Subject"])
     )
@@ -113,6 +114,7 @@ def test_a_failed_build_mails_subscribers_and_signs_the_webhook_then_says_recove
     assert f"Error: {failed.error_message[:60]}" in text, text
     assert f"Image builder: {builder.name} #1" in text
     [webhook] = receiver.wait_for(1)
+    print(f"failed run seen -> mail and webhook received: {time.monotonic() - seen_failed:.2f} s")
     digest = hmac.new(SECRET.encode(), webhook.body, hashlib.sha256).hexdigest()
     assert webhook.headers["X-B2I-Signature"] == f"sha256={digest}"
     assert webhook.json()["event"] == "build.failed" and webhook.json()["run"] == 1
