@@ -52,7 +52,7 @@ def test_admin_adds_a_channel_sends_a_test_and_reads_the_log(
     log = page.get_by_role("dialog").get_by_test_id("deliveries")
     expect(log).to_contain_text("Delivered")
     expect(log).to_contain_text("HTTP 200")
-    screenshot(page, "notifications-delivery-log")
+    screenshot(page, "16-notifications-delivery-log", docs=True)
     channel = WebhookChannel.objects.get()
     assert (channel.kind, channel.build_events) == ("slack", "failed_recovered")
 
