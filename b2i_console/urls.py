@@ -11,6 +11,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from b2i_console import health
 from builders.metrics import metrics_view
+from identity.sign_in import SignInForm
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -19,7 +20,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("b2i_console.api_urls")),

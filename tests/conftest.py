@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.kube_apiserver",
     "tests.fixtures.base_images",
     "tests.fixtures.run_image",
+    "tests.fixtures.ldap_server",
 ]
 
 
