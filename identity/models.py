@@ -84,7 +84,7 @@ class GroupRoleMapping(models.Model):
 
 
 class MappedGrant(models.Model):
-    """A role a group mapping gave a user; deleted, with the role, once the mapping no longer holds."""
+    """A role a group mapping gave a user; removed with the role once the mapping stops holding."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mapped_grants"
