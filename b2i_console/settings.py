@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from b2i_console.client_ip import parse_networks
 from b2i_console.env import env_bool, env_int, env_list, env_str
 from b2i_console.ldap_settings import ldap_enabled, ldap_settings
+from b2i_console.oidc_settings import library_settings, oidc_enabled, oidc_options
 from b2i_console.redis_options import broker_connection_options, channel_layers
 
 # Django's admin classes and forms take a model type parameter, as django-stubs types them
@@ -112,11 +113,16 @@ parse_networks(B2I_TRUSTED_PROXIES)  # a typo stops the start, not the first log
 # --- Auth and login throttling: 5 failures for one username from one IP lock it for 15 minutes;
 # 30 failures from one IP (any usernames) lock that IP for as long.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend"]
-# --- Identity providers: LDAP (B2I_LDAP_*, b2i_console/ldap_settings.py) before local accounts.
+# --- Identity providers: LDAP (B2I_LDAP_*, b2i_console/ldap_settings.py) and OpenID Connect
+# (B2I_OIDC_*, b2i_console/oidc_settings.py) beside local accounts.
 # With B2I_LOCAL_ACCOUNTS=false no local password signs in (permissions still come from Django).
 if ldap_enabled():
     AUTHENTICATION_BACKENDS.append("identity.ldap_signin.DirectoryBackend")
     globals().update(ldap_settings())
+if oidc_enabled():
+    AUTHENTICATION_BACKENDS.append("identity.oidc_signin.ProviderBackend")
+B2I_OIDC = oidc_options()  # its issuer is "" when single sign-on is off
+globals().update(library_settings(B2I_OIDC))
 B2I_LOCAL_ACCOUNTS = env_bool("B2I_LOCAL_ACCOUNTS", True)
 AUTHENTICATION_BACKENDS.append(
     "django.contrib.auth.backends.ModelBackend"

@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.base_images",
     "tests.fixtures.run_image",
     "tests.fixtures.ldap_server",
+    "tests.fixtures.oidc_provider",
 ]
 
 
