@@ -15,6 +15,10 @@ from django.core.exceptions import ImproperlyConfigured
 from b2i_console.env import env_bool, env_int, env_str
 
 
+# Plain HTTP only to a provider on this machine: tokens and codes must not cross a network clear.
+_LOOPBACK_HTTP = ("http://127.0.0.1:", "http://localhost:", "http://[::1]:")
+
+
 @dataclass(frozen=True)
 class OidcOptions:
     issuer: str  # "" = single sign-on off
@@ -35,7 +39,7 @@ def oidc_enabled() -> bool:
 def oidc_options() -> OidcOptions:
     issuer = env_str("B2I_OIDC_ISSUER").rstrip("/")
     client_id, secret = env_str("B2I_OIDC_CLIENT_ID"), env_str("B2I_OIDC_CLIENT_SECRET")
-    if issuer and not issuer.startswith(("https://", "http://")):
+    if issuer and not issuer.startswith(("https://", *_LOOPBACK_HTTP)):
         raise ImproperlyConfigured("B2I_OIDC_ISSUER must be an https:// URL")
     if issuer and (not client_id or not secret):
         raise ImproperlyConfigured("B2I_OIDC_CLIENT_ID and B2I_OIDC_CLIENT_SECRET are needed")
