@@ -14,7 +14,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 from b2i_console.env import env_bool, env_int, env_str
 
-
 # Plain HTTP only to a provider on this machine: tokens and codes must not cross a network clear.
 _LOOPBACK_HTTP = ("http://127.0.0.1:", "http://localhost:", "http://[::1]:")
 
