@@ -15,6 +15,7 @@ class GroupRoleMappingAdmin(admin.ModelAdmin[GroupRoleMapping]):
     list_filter = ["provider", "platform_role"]
     search_fields = ["group"]
     autocomplete_fields = ["workspace", "project"]
+    readonly_fields = ["created_at"]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return may_manage_identity_providers(request.user)
