@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("builders.api.urls")),
     path("", include("workloads.api.urls")),
     path("", include("notifications.api.urls")),
+    path("", include("identity.api.urls")),
 ]

@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from b2i_console.client_ip import parse_networks
 from b2i_console.env import env_bool, env_int, env_list, env_str
+from b2i_console.ldap_settings import ldap_enabled, ldap_settings
+from b2i_console.oidc_settings import library_settings, oidc_enabled, oidc_options
 from b2i_console.redis_options import broker_connection_options, channel_layers
 
 # Django's admin classes and forms take a model type parameter, as django-stubs types them
@@ -48,6 +50,7 @@ INSTALLED_APPS = [
     "builders",
     "workloads",
     "notifications",
+    "identity",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "identity.recheck.DirectoryRecheckMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Axes must come last so it sees the outcome of authentication.
@@ -109,10 +113,25 @@ parse_networks(B2I_TRUSTED_PROXIES)  # a typo stops the start, not the first log
 
 # --- Auth and login throttling: 5 failures for one username from one IP lock it for 15 minutes;
 # 30 failures from one IP (any usernames) lock that IP for as long.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend"]
+# --- Identity providers: LDAP (B2I_LDAP_*, b2i_console/ldap_settings.py) and OpenID Connect
+# (B2I_OIDC_*, b2i_console/oidc_settings.py) beside local accounts.
+# With B2I_LOCAL_ACCOUNTS=false no local password signs in (permissions still come from Django).
+if ldap_enabled():
+    AUTHENTICATION_BACKENDS.append("identity.ldap_signin.DirectoryBackend")
+    globals().update(ldap_settings())
+if oidc_enabled():
+    AUTHENTICATION_BACKENDS.append("identity.oidc_signin.ProviderBackend")
+B2I_OIDC = oidc_options()  # its issuer is "" when single sign-on is off
+globals().update(library_settings(B2I_OIDC))
+B2I_LOCAL_ACCOUNTS = env_bool("B2I_LOCAL_ACCOUNTS", True)
+AUTHENTICATION_BACKENDS.append(
+    "django.contrib.auth.backends.ModelBackend"
+    if B2I_LOCAL_ACCOUNTS
+    else "identity.ldap_signin.PermissionsOnlyBackend"
+)
+# A directory user's groups (and existence) are read again after this long in a session.
+B2I_IDENTITY_RECHECK_SECONDS = env_int("B2I_IDENTITY_RECHECK_SECONDS", 300)
 AXES_HANDLER = "projects.login_limits.LoginLimitHandler"
 AXES_CLIENT_IP_CALLABLE = "b2i_console.client_ip.client_ip_of_request"
 AXES_FAILURE_LIMIT = env_int("B2I_LOGIN_FAILURE_LIMIT", 5)

@@ -84,6 +84,11 @@ def can_create_workspace(user: RequestUser) -> bool:
     )
 
 
+def may_manage_identity_providers(user: RequestUser | None) -> bool:
+    """Group-to-role mappings decide who becomes admin: platform admins only."""
+    return _is_platform_admin(user)
+
+
 def visible_workspaces(user: RequestUser) -> WorkspaceQuerySet:
     """Return the workspaces the user may see."""
     queryset = Workspace.objects.all()

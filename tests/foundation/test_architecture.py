@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("b2i", "b2i_console", "builders", "projects", "workloads", "notifications")
+PACKAGES = ("b2i", "b2i_console", "builders", "projects", "workloads", "identity", "notifications")
 
 # Lowest first: a module may import its own layer and the layers below it, never above.
 LAYERS = ("engine", "config", "platform", "deploy", "edges")
@@ -25,7 +25,8 @@ EDGE_PARTS = {"api", "consumers", "admin", "routing", "management", "urls", "asg
 CONSOLE_EDGES = {"pages", "urls", "api_urls", "routing", "asgi", "wsgi", "sockets", "health"}
 CONSOLE_EDGES |= {"api_errors"}
 APP_LAYERS = {"b2i": "engine", "b2i_console": "config", "builders": "platform"}
-APP_LAYERS |= {"projects": "platform", "workloads": "deploy", "notifications": "deploy"}
+APP_LAYERS |= {"projects": "platform", "workloads": "deploy", "identity": "platform"}
+APP_LAYERS |= {"notifications": "deploy"}
 
 # Imports inside functions that stay, each for a reason that is not a circle.
 STARTUP_SPEED = "start-up speed of the b2i command: loaded only when that path runs"
