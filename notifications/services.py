@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from b2i_console.celery import app as celery_app
@@ -98,6 +98,8 @@ def mark_due(delivery_id: int, countdown: float) -> None:
 
 # A pending delivery this long past its due time lost its task message; sent again then.
 LOST_AFTER = timedelta(minutes=10)
+# How much earlier than due a task may run (the sender's and the worker's clocks differ).
+CLOCK_SLACK = timedelta(seconds=30)
 
 
 def requeue_lost_deliveries() -> list[int]:
@@ -125,11 +127,23 @@ def prune_delivery_log() -> int:
 def attempt_delivery(delivery_id: int) -> Delivery | None:
     """Make the next attempt of a pending delivery and record it; None if nothing to do.
 
-    The attempt is counted first (a guarded UPDATE), so a duplicate task delivery cannot send
-    twice at once and the bound on attempts holds even when a worker dies mid-send.
+    The attempt is claimed first by a guarded UPDATE (same attempt count, and due): of two
+    copies of one task message only one sends, a copy arriving before its backoff ended sends
+    nothing, and the bound on attempts holds even when a worker dies mid-send.
     """
-    claimed = Delivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING).update(
-        attempts=F("attempts") + 1, last_attempt_at=timezone.now()
+    current = (
+        Delivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING)
+        .values_list("attempts", flat=True)
+        .first()
+    )
+    if current is None:
+        return None
+    now = timezone.now()
+    due = Q(due_at__isnull=True) | Q(due_at__lte=now + CLOCK_SLACK)
+    claimed = (
+        Delivery.objects.filter(pk=delivery_id, state=DeliveryState.PENDING, attempts=current)
+        .filter(due)
+        .update(attempts=F("attempts") + 1, last_attempt_at=now)
     )
     if not claimed:
         return None

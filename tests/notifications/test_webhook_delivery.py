@@ -293,3 +293,20 @@ def test_an_undecryptable_url_is_a_failed_delivery_saying_so(
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.FAILED and "B2I_SECRET_KEYS" in delivery.error
     assert receiver.received == []
+
+
+def test_a_copy_of_a_task_before_its_backoff_ended_sends_nothing(
+    world: World, receiver: WebhookReceiver, queued: list[int]
+) -> None:
+    receiver.answer(503, b"busy")
+    make_channel(world, receiver.url())
+    [delivery] = send_event(world)
+    services.attempt_delivery(delivery.pk)
+    services.mark_due(delivery.pk, 600)  # as the task does before its retry in ten minutes
+    assert services.attempt_delivery(delivery.pk) is None  # a duplicate message, early
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == ("pending", 1)
+    assert len(receiver.received) == 1
+    services.mark_due(delivery.pk, 0)
+    assert services.attempt_delivery(delivery.pk) is not None
+    assert len(receiver.wait_for(2)) == 2
