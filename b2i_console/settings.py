@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "projects",
     "builders",
     "workloads",
+    "notifications",
     "identity",
 ]
 
@@ -272,6 +273,22 @@ B2I_BUILD_EXECUTOR = env_str("B2I_BUILD_EXECUTOR", "builders.runner.InWorkerExec
 # long the signed artifact URL handed to a build pod stays valid.
 B2I_ARTIFACT_URL_TTL = env_int("B2I_ARTIFACT_URL_TTL", 15 * 60)
 
+# Notifications (README "Notifications"): links in messages, attempts, backoff, timeouts.
+B2I_CONSOLE_URL = env_str("B2I_CONSOLE_URL")
+B2I_NOTIFY_MAX_ATTEMPTS = env_int("B2I_NOTIFY_MAX_ATTEMPTS", 5)
+B2I_NOTIFY_RETRY_DELAY = env_int("B2I_NOTIFY_RETRY_DELAY", 30)
+B2I_NOTIFY_TIMEOUT = env_int("B2I_NOTIFY_TIMEOUT", 10)
+B2I_NOTIFY_LOG_DAYS = env_int("B2I_NOTIFY_LOG_DAYS", 30)
+# E-mail notifications through SMTP (Django's EMAIL_* settings); no B2I_SMTP_HOST, no e-mail.
+EMAIL_HOST = env_str("B2I_SMTP_HOST")
+EMAIL_PORT = env_int("B2I_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("B2I_SMTP_USER")
+EMAIL_HOST_PASSWORD = env_str("B2I_SMTP_PASSWORD")
+EMAIL_USE_TLS = env_bool("B2I_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("B2I_SMTP_SSL", False)
+EMAIL_TIMEOUT = B2I_NOTIFY_TIMEOUT
+DEFAULT_FROM_EMAIL = env_str("B2I_MAIL_FROM", "b2i-console@localhost")
+
 # --- Celery: a Redis broker; the visibility timeout must exceed the hard time limit so a
 # long build is not redelivered to a second worker while the first still runs it.
 CELERY_BROKER_URL = REDIS_URL
@@ -331,6 +348,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "builders.tasks.sweep_build_temp_dirs_task",
         "schedule": 3600.0,
     },
+    "requeue-lost-notifications": {
+        "task": "notifications.tasks.requeue_lost_deliveries_task",
+        "schedule": 300.0,
+    },
+    "prune-notification-log": {
+        "task": "notifications.tasks.prune_delivery_log_task",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 # --- REST API.
@@ -356,7 +381,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name for the artifact kind enum, used by builders, runs and uploads alike.
-    "ENUM_NAME_OVERRIDES": {"ArtifactKindEnum": "builders.models.ArtifactKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "ArtifactKindEnum": "builders.models.ArtifactKind",
+        "ChannelKindEnum": "notifications.models.ChannelKind",
+    },
 }
 
 # --- Logging: one JSON object per line on stdout.

@@ -7,6 +7,7 @@ from b2i.oci.auth import PROCESS_AUTH
 pytest_plugins = [
     "tests.fixtures.redis_server",
     "tests.fixtures.registry",
+    "tests.fixtures.smtp_server",
     "tests.fixtures.celery_worker",
     "tests.fixtures.kube_apiserver",
     "tests.fixtures.base_images",
