@@ -40,6 +40,7 @@ from builders.proxy_settings import registry_proxy
 from builders.registry_mirror import effective_mirror
 
 if TYPE_CHECKING:
+    from builders.models import ImageBuilder
     from projects.models import Project, RegistrySecret
 
 logger = logging.getLogger(__name__)
@@ -232,6 +233,17 @@ def environments_availability(
     """Return each environment's availability by name (unknown ones start being checked)."""
     accesses = registry_accesses(project, chosen_secret)
     return {env.name: known_availability(base_check(env, accesses)) for env in environments}
+
+
+def check_builder_base_not_known_unreachable(builder: ImageBuilder, *, admin: bool) -> None:
+    """Refuse (409) to run BUILDER when its environment's base is known unreachable now.
+
+    The rule of Create, applied wherever a build starts or its environment changes (Run, the
+    trigger, an edit): a run queued on a dead base would only fail after the queue wait.
+    """
+    check_base_not_known_unreachable(
+        builder.project, builder.environment, builder.registry_secret, admin=admin
+    )
 
 
 def check_base_not_known_unreachable(
