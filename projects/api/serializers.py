@@ -224,7 +224,7 @@ class ValidateRequestSerializer(serializers.Serializer[RegistrySecret]):
         r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\Z",
         max_length=255,
         required=False,
-        error_messages={"invalid": "Give a repository path such as team/app (lowercase)."},
+        error_messages={"invalid": _("Give a repository path such as team/app (lowercase).")},
     )
 
 
