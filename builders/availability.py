@@ -70,6 +70,8 @@ class Availability:
         data["message"] = (
             unavailable_message(self, admin=admin) if self.state == UNAVAILABLE else ""
         )
+        # The few words an environment card shows; the page explains once (unavailable_help).
+        data["short_reason"] = _user_reason(self.code) if self.state == UNAVAILABLE else ""
         return data
 
 
@@ -128,6 +130,27 @@ def unavailable_message(availability: Availability, *, admin: bool) -> str:
         "Choose another environment, or ask your platform admin to make %(base)s available "
         "(through the installation's registry mirror or proxy)."
     ) % {"base": base, "reason": reason}
+
+
+def unavailable_help(base_images: Iterable[str], *, admin: bool) -> str:
+    """The page's one explanation of its unavailable environments, for who reads it ("" if none).
+
+    A project user cannot change the installation: told whom to ask and what for. A platform
+    admin is told the setting (the page links to it)."""
+    images = ", ".join(sorted(set(base_images)))
+    if not images:
+        return ""
+    if admin:
+        return _(
+            "Some build environments cannot be used: their base images cannot be pulled from "
+            "this installation. Set the registry mirror (Installation settings in the admin, or "
+            "B2I_REGISTRY_MIRROR) to a registry that has %(images)s, set B2I_REGISTRY_PROXY if "
+            "the workers reach registries through a proxy, or disable those environments."
+        ) % {"images": images}
+    return _(
+        "Some build environments cannot be used: their base images cannot be pulled from this "
+        "installation. Ask your platform admin to set a registry mirror that has %(images)s."
+    ) % {"images": images}
 
 
 def registry_accesses(
