@@ -91,8 +91,8 @@ async function showForm(kind) {
     ),
   );
   root.replaceChildren(form);
-  await settings.load();
-  name.focus();
+  // Listen before loading the settings: a Create clicked meanwhile would otherwise submit the
+  // form natively (a GET of this page, losing everything typed and uploaded).
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.hidden = true;
@@ -117,6 +117,8 @@ async function showForm(kind) {
       showFormError(form, error, err);
     }
   });
+  await settings.load();
+  name.focus();
 }
 
 window.addEventListener("beforeunload", (event) => {

@@ -273,11 +273,10 @@ export class BuildSettings {
       ok = ok && valid;
     };
     if (!this.uploader.artifact) {
-      this.uploader.fail(
-        this.uploader.uploading
-          ? gettext("Wait until the upload has finished.")
-          : gettext("Choose the artifact file."),
-      );
+      if (this.uploader.uploading)
+        this.uploader.fail(gettext("Wait until the upload has finished."));
+      else if (this.uploader.rejection) this.uploader.reject(this.uploader.rejection);
+      else this.uploader.fail(gettext("Choose the artifact file."));
       ok = false;
     }
     this.envError.textContent = this.selectedEnvironment()
