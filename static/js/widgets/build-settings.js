@@ -188,7 +188,10 @@ export class BuildSettings {
       const note = card.querySelector(".availability");
       note.textContent =
         availability.state === "unavailable"
-          ? `${gettext("Unavailable")}: ${availability.short_reason || availability.reason}`
+          ? gettext("Unavailable: %s").replace(
+              "%s",
+              availability.short_reason || availability.reason,
+            )
           : availability.state === "checking"
             ? gettext("Checking the base image…")
             : "";
