@@ -17,6 +17,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from b2i.oci.errors import OciError
 from b2i.oci.references import parse_reference
@@ -25,19 +27,24 @@ from projects.crypto import decrypt_text, encrypt_text
 
 DNS1123_LABEL = RegexValidator(
     r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
-    "Use lower-case letters, digits and hyphens; start with a letter, end with a letter or digit.",
+    _(
+        "Use lower-case letters, digits and hyphens; start with a letter, end with a letter or "
+        "digit."
+    ),
 )
 IMAGE_TAG = RegexValidator(
     r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-    "A tag is 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'.",
+    _("A tag is 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'."),
 )
 # A trigger token is the only credential of the trigger endpoint: one chosen by a user must be
 # long enough not to be guessed; the console generates 160-bit ones (generate_trigger_token).
 MIN_TRIGGER_TOKEN_CHARS = 24
 TRIGGER_TOKEN = RegexValidator(
     rf"^[A-Za-z0-9]{{{MIN_TRIGGER_TOKEN_CHARS},128}}$",
-    f"A trigger token is {MIN_TRIGGER_TOKEN_CHARS}-128 letters and digits; or let the console "
-    "generate one.",
+    format_lazy(
+        _("A trigger token is {minimum}-128 letters and digits; or let the console generate one."),
+        minimum=MIN_TRIGGER_TOKEN_CHARS,
+    ),
 )
 
 
@@ -152,14 +159,18 @@ class BuildEnvironment(models.Model):
     def clean(self) -> None:
         """Refuse a spec the engine cannot read (admin form and API both call this)."""
         if not isinstance(self.spec, dict):
-            raise ValidationError({"spec": "The spec must be a JSON object."})
+            raise ValidationError({"spec": _("The spec must be a JSON object.")})
         kinds = self.artifact_kinds if isinstance(self.artifact_kinds, list) else []
         if not kinds or any(kind not in ArtifactKind.values for kind in kinds):
-            raise ValidationError({"artifact_kinds": f"Choose among {ArtifactKind.values}."})
+            raise ValidationError(
+                {"artifact_kinds": _("Choose among %(kinds)s.") % {"kinds": ArtifactKind.values}}
+            )
         try:
             EngineEnvironment.from_dict(self.as_engine_dict())
         except (TypeError, ValueError) as exc:
-            raise ValidationError({"spec": f"The engine cannot use this spec: {exc}"}) from exc
+            raise ValidationError(
+                {"spec": _("The engine cannot use this spec: %(error)s") % {"error": exc}}
+            ) from exc
         try:
             parse_reference(self.base_image)
         except OciError as exc:
@@ -371,7 +382,7 @@ class InstallationSettings(models.Model):
         """Refuse a mirror that cannot prefix an image reference."""
         mirror = self.registry_mirror.strip().rstrip("/")
         if mirror.startswith(("http://", "https://")):
-            raise ValidationError({"registry_mirror": "Give host[:port][/prefix], no scheme."})
+            raise ValidationError({"registry_mirror": _("Give host[:port][/prefix], no scheme.")})
         try:
             if mirror:
                 parse_reference(f"{mirror}/library/busybox:1")

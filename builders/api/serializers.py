@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from b2i_console.safe_text import reject_unsafe_characters, reject_unsafe_in_text
@@ -286,19 +287,22 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
 
     def validate_environment_parameters(self, value: object) -> dict[str, str]:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise serializers.ValidationError("Give an object of NAME: value pairs.")
+            raise serializers.ValidationError(_("Give an object of NAME: value pairs."))
         bad_names = sorted(key for key in value if not ENV_NAME.fullmatch(key))
         if bad_names:
             raise serializers.ValidationError(
-                f"Not an environment variable name: {', '.join(bad_names)} "
-                "(letters, digits and _, not starting with a digit)."
+                _(
+                    "Not an environment variable name: %(names)s "
+                    "(letters, digits and _, not starting with a digit)."
+                )
+                % {"names": ", ".join(bad_names)}
             )
         values = {key: str(item) for key, item in value.items()}
         # A NUL byte cannot be stored (PostgreSQL) nor passed to a process environment.
         with_nul = sorted(key for key, item in values.items() if "\x00" in item)
         if with_nul:
             raise serializers.ValidationError(
-                f"A NUL character in the value of {', '.join(with_nul)}."
+                _("A NUL character in the value of %(names)s.") % {"names": ", ".join(with_nul)}
             )
         return values
 

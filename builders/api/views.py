@@ -21,7 +21,10 @@ from b2i_console.errors import UserError
 from builders import services
 from builders.api import serializers as s
 from builders.artifacts import uploads
-from builders.availability import check_base_not_known_unreachable
+from builders.availability import (
+    check_base_not_known_unreachable,
+    check_builder_base_not_known_unreachable,
+)
 from builders.models import Artifact, ArtifactUpload, BuildRun, BuildState, ImageBuilder
 from projects.api.views import ProjectScoped
 
@@ -170,7 +173,25 @@ class BuilderDetail(
     def perform_update(self, serializer: serializers.BaseSerializer[ImageBuilder]) -> None:
         builder = serializer.instance
         assert isinstance(builder, ImageBuilder)
-        services.check_update_builder(builder, dict(serializer.validated_data))
+        fields = dict(serializer.validated_data)
+        if "environment" in fields or "registry_secret" in fields:
+            self.refuse_unreachable_base(builder, fields)
+        services.check_update_builder(builder, fields)
+
+    def refuse_unreachable_base(self, builder: ImageBuilder, fields: dict[str, Any]) -> None:
+        # The same rule as Create, for the environment and secret the edit leaves the builder on.
+        secret_name = (fields.get("registry_secret") or {}).get("name")
+        secret = (
+            self.project.registry_secrets.filter(name=secret_name).first()
+            if secret_name
+            else builder.registry_secret
+        )
+        check_base_not_known_unreachable(
+            self.project,
+            fields.get("environment", builder.environment),
+            secret,
+            admin=bool(self.request.user.is_superuser),
+        )
 
     def perform_destroy(self, instance: ImageBuilder) -> None:
         services.check_delete_builder(instance)
@@ -187,6 +208,8 @@ class BuilderRun(BuildersApiView[ImageBuilder], generics.GenericAPIView[ImageBui
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        # Before the artifact is stored, as at Create: a dead base would only fail the run.
+        check_builder_base_not_known_unreachable(builder, admin=bool(request.user.is_superuser))
         artifact = self.resolve_artifact(dict(data), builder.artifact_kind)
         run = services.do_start_run(
             builder, user=request.user, artifact=artifact, tag=data.get("tag")

@@ -133,6 +133,18 @@ function renderAttributes() {
     attr(env, gettext("Variables"), gettext("None set; the environment's defaults apply."));
 }
 
+// A queued run has not started: its time is when it was queued, until a worker takes it.
+function startedCell(run) {
+  if (run.state !== "pending" || run.started_at)
+    return formatTime(run.started_at || run.created_at);
+  return h(
+    "span",
+    { class: "queued", "data-testid": "queued-at" },
+    gettext("Queued at %s").replace("%s", formatTime(run.created_at)),
+    h("div", { class: "small muted" }, gettext("Waiting for a worker")),
+  );
+}
+
 function runCells(run) {
   const active = ACTIVE.includes(run.state);
   return [
@@ -163,7 +175,7 @@ function runCells(run) {
         : null,
     ),
     h("td", {}, h("code", { class: "run-tag" }, run.tag)),
-    h("td", {}, formatTime(run.started_at || run.created_at)),
+    h("td", {}, startedCell(run)),
     h("td", {}, formatDuration(run.duration)),
     h(
       "td",
