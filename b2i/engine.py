@@ -14,6 +14,11 @@
     )
     result.reference  # "registry.example.com/team/app@sha256:…"
 
+Supply chain (opt-in): `BuildRequest(..., supply_chain=SupplyChainOptions(builder_id=...,
+invocation_id=...))` also makes a CycloneDX 1.6 SBOM and an in-toto SLSA v1 provenance
+statement, pushes both as OCI 1.1 referrers of the image (b2i.sbom) and returns them in
+`result.sbom_document` / `result.provenance_document` with their referrer digests.
+
 Steps (each announced by `step-started` / `step-finished` events with its duration):
 inspect → resolve-base → write-layers → compose → push. The artifact is inspected before
 anything is written to a registry, so bad input never pushes anything; when the base is known
@@ -42,15 +47,17 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from b2i.base_in_advance import AdvanceResolve, base_in_advance
 from b2i.engine_layers import EarlyUploads, WrittenLayers, write_artifact_layers
-from b2i.oci.auth import Credentials
+from b2i.engine_types import BuildError as BuildError
+from b2i.engine_types import BuildRequest as BuildRequest
+from b2i.engine_types import BuildResult as BuildResult
+from b2i.engine_types import RegistryAccess as RegistryAccess
 from b2i.oci.cancel import BuildCancelled as BuildCancelled  # the engine's public name
 from b2i.oci.cancel import CancelToken, linked
 from b2i.oci.digest_cache import digest_cache_in
@@ -73,7 +80,6 @@ from b2i.oci.multiplatform import (
     resolve_bases,
 )
 from b2i.oci.netpolicy import check_host_allowed, split_host_port
-from b2i.oci.proxy import ProxyConfig
 from b2i.oci.push import BaseSource, PushReport, push_image, resolve_base
 from b2i.oci.references import Reference, parse_reference
 from b2i.oci.registry import RegistryClient
@@ -86,91 +92,9 @@ from b2i.packaging.environments import (
 )
 from b2i.packaging.errors import ArtifactError
 from b2i.packaging.inspection import HASH_CHUNK, Inspection, file_sha256, inspect_artifact
+from b2i.sbom.options import SupplyChainOptions as SupplyChainOptions
 
 USER_ERRORS = (ArtifactError, OciError)
-
-
-class BuildError(Exception):
-    """A build the user can fix (bad option, missing parameter); stable `code`, clear message."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class RegistryAccess:
-    """How to talk to one registry host."""
-
-    scheme: str = "https"
-    credentials: Credentials | None = None
-    verify: bool = True
-    ca_bundle: str | None = None
-
-
-@dataclass(frozen=True)
-class BuildRequest:
-    """Everything one build needs; only `artifact` and `target` are required."""
-
-    artifact: Path
-    target: str
-    environment: str | BuildEnvironment | None = None
-    base_image: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-    port: int | None = None
-    # "all": a JVM artifact on every linux platform of the base index, pushed as an index.
-    platform: str = "linux/amd64"
-    filename: str | None = None
-    context: str | None = None
-    expected_kind: str | None = None
-    # Keyed by registry as references name it (`docker.io`, `host:port`).
-    registries: Mapping[str, RegistryAccess] = field(default_factory=dict)
-    # Consulted for hosts missing from `registries` (e.g. a base known only after inspection).
-    access_for: Callable[[str], RegistryAccess] | None = None
-    allowed_networks: Sequence[str] = ()
-    # An outbound HTTP(S) proxy for every registry (b2i.oci.proxy); None: direct.
-    proxy: ProxyConfig | None = None
-    mirror: str | None = None
-    source: str = ""
-    extra_tags: Sequence[str] = ()
-    # Issue 4 ships one layer per artifact (False); None lets the environment explode JARs/WARs
-    # into Jib-style layers (b2i.packaging.layering), True forces it where possible.
-    exploded: bool | None = False
-    workdir: Path | None = None
-    # A directory for b2i.oci.layer_cache: unchanged layers are neither re-tarred nor
-    # re-compressed on a rebuild (shared safely by concurrent builds). None: no cache.
-    layer_cache: Path | None = None
-    # Setting it cancels the build at once, blocked requests included; None: one of its own,
-    # set when `cancel_requested` turns true.
-    cancel: CancelToken | None = None
-    # Seconds of failed requests and retry waits a registry may cost before the push fails.
-    retry_budget: float = 180.0
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """What was built and pushed, and what it cost."""
-
-    reference: str
-    digest: str
-    tags: tuple[str, ...]
-    base_reference: str
-    environment: str
-    compressed_size: int
-    # Layers (not the config) uploaded vs already there or mounted, and their compressed bytes.
-    layers_pushed: int
-    layers_reused: int
-    bytes_pushed: int
-    bytes_reused: int
-    step_timings: dict[str, float]
-    inspection: dict[str, Any]
-    warnings: tuple[str, ...]
-    platforms: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the result as JSON-able data."""
-        return {key: getattr(self, key) for key in self.__dataclass_fields__}
 
 
 @dataclass
