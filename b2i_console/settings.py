@@ -253,6 +253,12 @@ B2I_BUILD_EXECUTOR = env_str("B2I_BUILD_EXECUTOR", "builders.runner.InWorkerExec
 # long the signed artifact URL handed to a build pod stays valid.
 B2I_ARTIFACT_URL_TTL = env_int("B2I_ARTIFACT_URL_TTL", 15 * 60)
 
+# --- Supply chain (issue 17): every build makes a CycloneDX SBOM and an in-toto provenance
+# statement, pushed as OCI referrers of its image and kept by the console. The console's public
+# URL names it (with its version) as the provenance's builder, and names each run.
+B2I_SUPPLY_CHAIN = env_bool("B2I_SUPPLY_CHAIN", True)
+B2I_CONSOLE_URL = env_str("B2I_CONSOLE_URL")
+
 # --- Celery: a Redis broker; the visibility timeout must exceed the hard time limit so a
 # long build is not redelivered to a second worker while the first still runs it.
 CELERY_BROKER_URL = REDIS_URL
