@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
+from b2i_console.errors import UserError
 from builders.models import BuildRun, BuildState, RunComponent, RunSupplyChain
 from builders.supply_chain.diff import Changes, compare
-from builders.supply_chain.documents import Component, components_of, pack
+from builders.supply_chain.documents import Component, components_of, pack, unpack
 
 logger = logging.getLogger(__name__)
 
@@ -136,3 +138,39 @@ def stored_components(run: BuildRun | None) -> list[Component]:
 def changes_between(older: BuildRun, newer: BuildRun) -> Changes:
     """What changed from OLDER's components to NEWER's (two queries)."""
     return compare(stored_components(older), stored_components(newer))
+
+
+# --- reading back ---------------------------------------------------------------------------
+
+
+def supply_chain_of(run: BuildRun) -> RunSupplyChain:
+    """The run's record; `sbom:none` (404) when the run has no SBOM (failed, older, or off)."""
+    record = RunSupplyChain.objects.filter(run=run).first()
+    if record is None:
+        raise UserError(
+            "sbom:none",
+            f"Run #{run.number} has no SBOM: only successful builds made with the supply chain "
+            "on (B2I_SUPPLY_CHAIN) have one.",
+            status=404,
+        )
+    return record
+
+
+def sbom_bytes(record: RunSupplyChain) -> bytes:
+    return unpack(record.sbom, record.sbom_compressed)
+
+
+def provenance_bytes(record: RunSupplyChain) -> bytes:
+    return unpack(record.provenance, record.provenance_compressed)
+
+
+def search_components(run: BuildRun, text: str = "", source: str = "") -> QuerySet[RunComponent]:
+    """The run's components whose name, group or purl contains TEXT, of one SOURCE if given."""
+    components = RunComponent.objects.filter(run=run)
+    if source:
+        components = components.filter(source=source)
+    if text:
+        components = components.filter(
+            Q(name__icontains=text) | Q(group__icontains=text) | Q(purl__icontains=text)
+        )
+    return components.order_by("source", "group", "name", "version", "pk")
