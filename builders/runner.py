@@ -166,9 +166,9 @@ def finish_run(run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: Build
             logger.exception("run %s failed", run.pk)
         services.do_mark_failed(run, code, message, log)
     else:
-        documents = Documents.from_result(result.pop(RESULT_KEY, None))
-        if services.do_mark_successful(run, result, log):
-            record_documents_safely(run, documents)
+        # Stored before the run shows Successful: a page that sees the success sees its SBOM.
+        record_documents_safely(run, Documents.from_result(result.pop(RESULT_KEY, None)))
+        services.do_mark_successful(run, result, log)
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:

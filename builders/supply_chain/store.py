@@ -1,6 +1,6 @@
 """A run's supply-chain documents in the database: saving them after a build, reading them back.
 
-Saved once, after the run ended Successful (`record_documents`), with one row per component and
+Saved once, as the run ends Successful (`record_documents`), with one row per component and
 the counts of what changed since the builder's previous run that has an SBOM, so the run list
 shows its one-line summary without a query per row. A failure here is logged, never the
 build's outcome: the image is pushed and its referrers are in the registry either way.
