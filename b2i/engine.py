@@ -54,10 +54,12 @@ from pathlib import Path
 
 from b2i.base_in_advance import AdvanceResolve, base_in_advance
 from b2i.engine_layers import EarlyUploads, WrittenLayers, write_artifact_layers
+from b2i.engine_supply import BuildFacts, SupplyChainWork
 from b2i.engine_types import BuildError as BuildError
 from b2i.engine_types import BuildRequest as BuildRequest
 from b2i.engine_types import BuildResult as BuildResult
 from b2i.engine_types import RegistryAccess as RegistryAccess
+from b2i.engine_types import with_supply_chain
 from b2i.oci.cancel import BuildCancelled as BuildCancelled  # the engine's public name
 from b2i.oci.cancel import CancelToken, linked
 from b2i.oci.digest_cache import digest_cache_in
@@ -93,6 +95,7 @@ from b2i.packaging.environments import (
 from b2i.packaging.errors import ArtifactError
 from b2i.packaging.inspection import HASH_CHUNK, Inspection, file_sha256, inspect_artifact
 from b2i.sbom.options import SupplyChainOptions as SupplyChainOptions
+from b2i.sbom.options import SupplyChainResult
 
 USER_ERRORS = (ArtifactError, OciError)
 
@@ -215,8 +218,11 @@ def _build(run: _Run) -> BuildResult:
             run, known_base, run.client, lambda ref: resolve_for(run, ref, base_platforms)
         ) as advance,
         _closing(early),
+        _supply_chain(request) as supply,
     ):
         inspection, environment, warnings = _inspect_step(run, platform)
+        if supply is not None:
+            supply.read_artifact(request.artifact, inspection)
         if every_platform and inspection.kind == "binary":
             raise BuildError(
                 "build:user:platform-all-needs-jvm",
@@ -233,6 +239,9 @@ def _build(run: _Run) -> BuildResult:
                 request, inspection, environment, workdir, early, artifact_sha256, run.checkpoint,
             )  # fmt: skip
             bases = _resolve_base(run, advance, base_ref, base_platforms)
+            if supply is not None:
+                new_client = lambda: run.new_client(base_ref, ignore_event)  # noqa: E731
+                supply.read_base(bases[0], base_ref.repository, new_client)
             _say_which_mirror(run, environment, base_ref)
             layers = _write_layers_step(run, writing)
             if layers.inspection is not None:
@@ -244,7 +253,16 @@ def _build(run: _Run) -> BuildResult:
             with run.step("push", str(target)):
                 pairs = list(zip(bases, images, strict=True))
                 report = push_to(run, target, base_ref, pairs, layers, early)
-    return _result(run, target, report, bases, images[0], inspection, environment, warnings)
+            chain = None
+            if supply is not None:
+                with run.step("sbom", "SBOM and provenance"):
+                    facts = build_facts(request, environment)
+                    chain = supply.finish(
+                        run.client(target), target, report, images[0], bases, inspection, facts
+                    )
+                    run.log("sbom", _describe_chain(chain))
+    result = _result(run, target, report, bases, images[0], inspection, environment, warnings)
+    return with_supply_chain(result, chain)
 
 
 def _say_which_mirror(run: _Run, environment: BuildEnvironment, base_ref: Reference) -> None:
@@ -419,6 +437,40 @@ def _hashing(artifact: Path) -> Iterator[Callable[[], str]]:
     # thread of its own, beside the inspection and the layer writing rather than before them.
     with ThreadPoolExecutor(max_workers=1) as pool:
         yield pool.submit(file_sha256, artifact, HASH_CHUNK).result
+
+
+@contextlib.contextmanager
+def _supply_chain(request: BuildRequest) -> Iterator[SupplyChainWork | None]:
+    if request.supply_chain is None:
+        yield None
+        return
+    work = SupplyChainWork(request.supply_chain, request.layer_cache)
+    try:
+        yield work
+    finally:
+        work.close()
+
+
+def build_facts(request: BuildRequest, environment: BuildEnvironment) -> BuildFacts:
+    """Return the build's settings as the provenance records them (variables by name)."""
+    settings = {
+        "platform": request.platform, "port": request.port or environment.port,
+        "baseImage": request.base_image or environment.base_image, "context": request.context,
+        "exploded": request.exploded, "expectedKind": request.expected_kind,
+    }  # fmt: skip
+    names = sorted(environment_variables(request, environment))
+    return BuildFacts(environment.name, settings, names, tuple(request.extra_tags))
+
+
+def _describe_chain(chain: SupplyChainResult) -> str:
+    count = len(chain.sbom_document.get("components") or [])
+    if not chain.sbom_referrer_digest:
+        return f"SBOM of {count} components and provenance made (not pushed)"
+    how = "the referrers API" if chain.referrers_via == "api" else "the referrers tag"
+    return (
+        f"SBOM of {count} components ({chain.sbom_referrer_digest[:19]}) and provenance "
+        f"({(chain.provenance_referrer_digest or '')[:19]}) pushed as referrers via {how}"
+    )
 
 
 @contextlib.contextmanager

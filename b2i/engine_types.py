@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from b2i.oci.auth import Credentials
 from b2i.oci.cancel import CancelToken
 from b2i.oci.proxy import ProxyConfig
 from b2i.packaging.environments import BuildEnvironment
-from b2i.sbom.options import SupplyChainOptions
+from b2i.sbom.options import SupplyChainOptions, SupplyChainResult
 
 
 class BuildError(Exception):
@@ -106,3 +106,17 @@ class BuildResult:
     def as_dict(self) -> dict[str, Any]:
         """Return the result as JSON-able data."""
         return {key: getattr(self, key) for key in self.__dataclass_fields__}
+
+
+def with_supply_chain(result: BuildResult, chain: SupplyChainResult | None) -> BuildResult:
+    """Return RESULT with the supply-chain documents and referrer digests of CHAIN (if any)."""
+    if chain is None:
+        return result
+    return replace(
+        result,
+        sbom_document=chain.sbom_document,
+        provenance_document=chain.provenance_document,
+        sbom_referrer_digest=chain.sbom_referrer_digest,
+        provenance_referrer_digest=chain.provenance_referrer_digest,
+        referrers_via=chain.referrers_via,
+    )

@@ -11,6 +11,8 @@ pytest_plugins = [
     "tests.fixtures.kube_apiserver",
     "tests.fixtures.base_images",
     "tests.fixtures.run_image",
+    "tests.fixtures.sbom_bases",
+    "tests.fixtures.referrers_api",
 ]
 
 
