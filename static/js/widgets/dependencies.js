@@ -197,7 +197,10 @@ export class DependenciesPanel {
       const runs = (await list(`${this.base}runs/`, { state: "successful", limit: 200 })).results;
       const others = runs.filter((r) => r.supply_chain && r.number !== this.run.number);
       const chosen = this.run.supply_chain.compared_with;
+      // No earlier run with an SBOM: nothing is compared until the user picks a run.
+      const none = chosen == null ? [h("option", { value: "", selected: true }, "—")] : [];
       this.against.replaceChildren(
+        ...none,
         ...others.map((r) =>
           h(
             "option",
@@ -214,8 +217,11 @@ export class DependenciesPanel {
 
   async loadChanges() {
     if (!this.against.value) {
+      const text = this.against.disabled
+        ? gettext("No other run of this builder has an SBOM yet.")
+        : gettext("No earlier run has an SBOM: choose a run to compare with.");
       this.changes.replaceChildren(
-        h("p", { class: "muted" }, gettext("No other run of this builder has an SBOM yet.")),
+        h("p", { class: "muted", "data-testid": "no-comparison" }, text),
       );
       return;
     }
