@@ -118,6 +118,7 @@ def test_an_upgraded_library_is_exactly_the_change_in_api_and_dependencies_tab(
     summary = row.get_by_test_id("dependency-summary-cell")
     expect(summary).to_have_text("+0 \u22120 \u21911")
     expect(summary).to_have_attribute("title", "Since run #1: 0 added, 0 removed, 1 upgraded")
+    table_width = page.get_by_test_id("runs").evaluate("(t) => t.offsetWidth")
     summary.click()
     panel = page.locator("tr[data-log-for='2']")
     expect(panel.get_by_role("tab", name="Dependencies")).to_have_attribute("aria-selected", "true")
@@ -133,6 +134,11 @@ def test_an_upgraded_library_is_exactly_the_change_in_api_and_dependencies_tab(
     expect(deps.get_by_test_id("components-application")).to_be_visible()
     deps.get_by_label("Search dependencies").fill("commons-text")
     expect(libraries.locator("tbody tr")).to_have_count(1)
+    # The panel's long coordinates wrap: it never widens the run table (nor the page).
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    table = page.get_by_test_id("runs")
+    assert table.evaluate("(t) => t.offsetWidth") == table_width
+    deps.scroll_into_view_if_needed()
     screenshot(page, "17-run-dependencies", docs=True)
     check_downloads(page, deps)
 

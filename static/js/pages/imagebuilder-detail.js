@@ -24,7 +24,7 @@ const socketBase = `/ws/workspaces/${config.workspace}/projects/${config.project
 const ACTIVE = ["pending", "running"];
 const KIND_LABEL = { jar: "JAR", war: "WAR", binary: gettext("Binary") };
 const runRows = new Map(); // number -> {row, logRow, viewer, tabs}
-const COLUMNS = 9;
+const COLUMNS = 8;
 let builder = null;
 let runs = [];
 let timer = null;
@@ -51,7 +51,6 @@ document.getElementById("runs-table").append(
             gettext("Duration"),
             gettext("Digest"),
             gettext("Pushed / reused"),
-            gettext("Dependencies"),
             "",
           ].map((t) => h("th", { scope: "col" }, t)),
         ),
@@ -164,6 +163,7 @@ function runCells(run) {
             localizeMessage(run.error_code, run.error_message),
           )
         : null,
+      dependencySummary(run),
     ),
     h("td", {}, h("code", { class: "run-tag" }, run.tag)),
     h("td", {}, formatTime(run.started_at || run.created_at)),
@@ -184,7 +184,6 @@ function runCells(run) {
       {},
       run.digest ? `${formatBytes(run.bytes_pushed)} / ${formatBytes(run.bytes_reused)}` : "—",
     ),
-    h("td", { class: "dep-summary-cell" }, dependencySummary(run)),
     h(
       "td",
       { class: "actions" },
@@ -204,15 +203,16 @@ function runCells(run) {
   ];
 }
 
-// "+1 −0 ↑3" since the run it was compared with; a button opening its Dependencies tab.
+// Under the run's status (the table has no width left for a column): "+1 −0 ↑3" since the
+// run it was compared with, a button opening its Dependencies tab.
 function dependencySummary(run) {
   const text = changeSummary(run.supply_chain);
-  if (!run.supply_chain) return "—";
+  if (!run.supply_chain) return null;
   return h(
     "button",
     {
       type: "button",
-      class: "link",
+      class: "link small dep-summary-cell",
       title: text ? changeSummaryTitle(run.supply_chain) : "",
       "data-testid": "dependency-summary-cell",
       onclick: () => openRun(run.number, "dependencies"),

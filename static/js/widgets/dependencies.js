@@ -42,6 +42,7 @@ class ComponentGroup {
     Object.assign(this, { runUrl, source, title, offset: 0 });
     this.count = h("span", { class: "muted" });
     this.body = h("tbody");
+    this.table = null;
     this.more = h(
       "button",
       { type: "button", class: "small", hidden: true, onclick: () => this.load(true) },
@@ -51,7 +52,7 @@ class ComponentGroup {
       "section",
       { class: "dep-group", dataset: { source } },
       h("h3", {}, title, " ", this.count),
-      h(
+      (this.table = h(
         "table",
         { class: "data compact", "data-testid": `components-${source}` },
         h(
@@ -66,7 +67,7 @@ class ComponentGroup {
           ),
         ),
         this.body,
-      ),
+      )),
       this.more,
     );
   }
@@ -89,6 +90,7 @@ class ComponentGroup {
     else this.body.replaceChildren(...rows);
     this.count.textContent = `(${page.count})`;
     this.more.hidden = this.offset + GROUP_SIZE >= page.count;
+    this.table.hidden = page.count === 0;
     this.element.hidden = page.count === 0 && !this.query;
   }
 }
