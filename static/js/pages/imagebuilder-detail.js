@@ -1,5 +1,6 @@
 // Image Builder detail: attributes, environment, run records with an expandable live log and
-// Dependencies (the run's SBOM, what changed since another run), Run (dialog), Cancel on an active run, Delete, and the image artifacts of successful runs.
+// Dependencies (the run's SBOM, what changed since another run), Run (dialog), Cancel on an
+// active run, Delete, and the image artifacts of successful runs.
 import { api, list } from "../api.js";
 import {
   confirmByName,
