@@ -151,6 +151,21 @@ def test_an_upgraded_library_is_exactly_the_change_in_api_and_dependencies_tab(
     back = first.get_by_test_id("dependency-changes").locator("li")
     expect(back).to_have_text("\u2193 org.apache.commons:commons-text 1.12.0 \u2192 1.10.0")
     expect(back).to_have_attribute("data-change", "down")
+
+    # In Simplified Chinese: the tab, the summary's explanation, the groups.
+    context.add_cookies(
+        [{"name": "django_language", "value": "zh-hans", "url": console_server.url}]
+    )
+    page.goto(build_world.project_path + "imagebuilders/shop-app/#run-2-dependencies")
+    page.reload()  # only the address's fragment changed: no new page without a reload
+    zh_panel = page.locator("tr[data-log-for='2']")
+    expect(zh_panel.get_by_role("tab", name="依赖")).to_have_attribute("aria-selected", "true")
+    expect(zh_panel.get_by_test_id("dependencies")).to_contain_text("依赖库")
+    expect(zh_panel.get_by_role("link", name="下载 SBOM")).to_be_visible()
+    expect(row.get_by_test_id("dependency-summary-cell")).to_have_attribute(
+        "title",
+        "自运行 #1 起：新增 0 个，移除 0 个，升级 1 个",  # noqa: RUF001
+    )
     expect(page.locator("[data-testid=runs] tr[data-run='1']")).to_contain_text("SBOM")
 
 
