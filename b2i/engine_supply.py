@@ -5,6 +5,9 @@ libraries (or a Go binary's modules) are read in a thread of their own as soon a
 inspection is done, the base's Debian packages as soon as the base is resolved (from the
 dpkg cache, else streamed from its layers). Once the image is pushed, the two documents are
 made and pushed as referrers of the image's manifest (b2i.oci.referrers).
+
+Loaded by the engine only for a build that asks for it: the readers and cyclonedx-python-lib
+would cost every `b2i` command start tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,28 +29,20 @@ from b2i.oci.referrers import Subject, push_referrer
 from b2i.oci.registry import RegistryClient
 from b2i.packaging.archives import SafeArchive
 from b2i.packaging.inspection import Inspection
+from b2i.sbom.cyclonedx import ImageSubject, SbomInputs, sbom_json
 from b2i.sbom.dpkg import BaseLayer, OsPackages, Readable, dpkg_cache_in, os_packages
 from b2i.sbom.gobuildinfo import GoBuildInfo, read_go_build_info
 from b2i.sbom.maven import ArchiveComponents, components_of_archive
 from b2i.sbom.options import (
     PROVENANCE_ARTIFACT_TYPE,
     SBOM_ARTIFACT_TYPE,
+    BuildFacts,
     SupplyChainOptions,
     SupplyChainResult,
 )
 from b2i.sbom.provenance import ProvenanceInputs, provenance_statement
 
 Collected = tuple[ArchiveComponents | None, GoBuildInfo | None]
-
-
-@dataclass(frozen=True)
-class BuildFacts:
-    """What the build decided, for the provenance: environment, settings, variables."""
-
-    environment: str
-    settings: Mapping[str, Any]
-    env_names: Sequence[str]
-    tags: Sequence[str]
 
 
 def collect_artifact(path: Path, inspection: Inspection) -> Collected:
@@ -100,9 +94,6 @@ class SupplyChainWork:
         facts: BuildFacts,
     ) -> SupplyChainResult:
         """Make both documents and (unless told not to) push them as the image's referrers."""
-        # Loaded by the builds that ask for an SBOM only (cyclonedx-python-lib is big).
-        from b2i.sbom.cyclonedx import ImageSubject, SbomInputs, sbom_json
-
         archive, go = self.artifact.result() if self.artifact is not None else (None, None)
         repository = f"{target.registry}/{target.repository}"
         created = str(image_created(image))

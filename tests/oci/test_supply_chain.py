@@ -26,6 +26,7 @@ from b2i.oci.registry import RegistryClient
 from b2i.sbom.options import PROVENANCE_ARTIFACT_TYPE, SBOM_ARTIFACT_TYPE
 from tests.fixtures import artifacts
 from tests.fixtures.go_programs import DEPENDENCY, MAIN_MODULE, build_go_program
+from tests.fixtures.processes import venv_bin
 from tests.fixtures.referrers_api import ReferrersApiFront
 from tests.fixtures.registry import Registry
 from tests.fixtures.sbom_bases import PackageBase
@@ -296,3 +297,35 @@ def test_referrers_api_is_used_where_the_registry_has_it(
         assert client.head_manifest("sbom/api", fallback_tag(result.digest)) is None
         only_sbom, _ = list_referrers(client, "sbom/api", result.digest, SBOM_ARTIFACT_TYPE)
     assert [item["digest"] for item in only_sbom] == [result.sbom_referrer_digest]
+
+
+def test_cli_sbom_pushes_both_referrers_and_skopeo_still_reads_the_image(
+    registry: Registry, dpkg_base: PackageBase, tmp_path: Path
+) -> None:
+    jar = artifacts.build_spring_boot_jar(tmp_path, "from the command line")
+    target = f"{registry.host}/sbom/cli:v1"
+    command = [
+        venv_bin("b2i"), "build", str(jar), "--to", target, "--from", dpkg_base.reference,
+        "--env", "java-17", "--insecure", "--layer-cache", str(tmp_path / "cache"), "--sbom",
+        "--invocation-id", "ci-job-17", "--json",
+    ]  # fmt: skip
+    environment = {"B2I_ALLOWED_REGISTRY_NETWORKS": "127.0.0.0/8", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["referrers_via"] == "tag"
+    statement = printed["provenance_document"]
+    assert statement["predicate"]["runDetails"]["builder"]["id"] == "urn:b2i:cli"
+    assert statement["predicate"]["runDetails"]["metadata"]["invocationId"] == "ci-job-17"
+    with _client(registry.host) as client:
+        found, _ = list_referrers(client, "sbom/cli", printed["digest"])
+    assert sorted(item["artifactType"] for item in found) == sorted(
+        [SBOM_ARTIFACT_TYPE, PROVENANCE_ARTIFACT_TYPE]
+    )
+    inspected = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", f"docker://{target}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(inspected.stdout)["Digest"] == printed["digest"]
+    # The dpkg cache by layer digest was filled beside the layer cache.
+    assert len(list((tmp_path / "cache" / "dpkg-by-layer").glob("*.json"))) == 3
