@@ -253,6 +253,8 @@ def _build(run: _Run) -> BuildResult:
             inspection = replace(inspection, sha256=artifact_sha256())
             with run.step("compose"):
                 images = [compose_for(request, inspection, environment, b, layers) for b in bases]
+            if supply is not None and len(images) == 1:
+                supply.prepare(target, images[0], inspection)  # made while the image is pushed
             with run.step("push", str(target)):
                 pairs = list(zip(bases, images, strict=True))
                 report = push_to(run, target, base_ref, pairs, layers, early)

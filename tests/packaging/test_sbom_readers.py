@@ -160,3 +160,16 @@ def test_module_info_takes_replacements_but_keeps_local_directories_named_by_the
         "pkg:golang/example.com/local@v0.0.0",
     ]
     assert info.main is not None and info.main.purl == "pkg:golang/example.com/cmd@v1.0.0"
+
+
+def test_a_nested_jar_with_a_launch_script_before_it_is_read_by_the_slow_path(
+    tmp_path: Path,
+) -> None:
+    # The quick directory search refuses shifted offsets; zipfile then reads the whole jar.
+    nested = b"#!/bin/sh\nexec java -jar $0\n" + _jar_bytes(
+        {_pom_path("o.p", "q"): _pom("o.p", "q", "3")}
+    )
+    jar = _boot_jar_with(tmp_path, {"q-3.jar": nested})
+    (library,) = _components(jar).libraries
+    assert (library.purl, library.evidence) == ("pkg:maven/o.p/q@3", "pom.properties")
+    assert library.sha256 == hashlib.sha256(nested).hexdigest()
