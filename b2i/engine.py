@@ -51,10 +51,10 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from b2i.base_in_advance import AdvanceResolve, base_in_advance
 from b2i.engine_layers import EarlyUploads, WrittenLayers, write_artifact_layers
-from b2i.engine_supply import BuildFacts, SupplyChainWork
 from b2i.engine_types import BuildError as BuildError
 from b2i.engine_types import BuildRequest as BuildRequest
 from b2i.engine_types import BuildResult as BuildResult
@@ -94,8 +94,11 @@ from b2i.packaging.environments import (
 )
 from b2i.packaging.errors import ArtifactError
 from b2i.packaging.inspection import HASH_CHUNK, Inspection, file_sha256, inspect_artifact
+from b2i.sbom.options import BuildFacts, SupplyChainResult
 from b2i.sbom.options import SupplyChainOptions as SupplyChainOptions
-from b2i.sbom.options import SupplyChainResult
+
+if TYPE_CHECKING:
+    from b2i.engine_supply import SupplyChainWork
 
 USER_ERRORS = (ArtifactError, OciError)
 
@@ -250,6 +253,8 @@ def _build(run: _Run) -> BuildResult:
             inspection = replace(inspection, sha256=artifact_sha256())
             with run.step("compose"):
                 images = [compose_for(request, inspection, environment, b, layers) for b in bases]
+            if supply is not None and len(images) == 1:
+                supply.prepare(target, images[0], inspection)  # made while the image is pushed
             with run.step("push", str(target)):
                 pairs = list(zip(bases, images, strict=True))
                 report = push_to(run, target, base_ref, pairs, layers, early)
@@ -444,6 +449,9 @@ def _supply_chain(request: BuildRequest) -> Iterator[SupplyChainWork | None]:
     if request.supply_chain is None:
         yield None
         return
+    # Imported by the builds that ask for it (start-up speed: its readers and cyclonedx).
+    from b2i.engine_supply import SupplyChainWork
+
     work = SupplyChainWork(request.supply_chain, request.layer_cache)
     try:
         yield work

@@ -5,6 +5,9 @@ libraries (or a Go binary's modules) are read in a thread of their own as soon a
 inspection is done, the base's Debian packages as soon as the base is resolved (from the
 dpkg cache, else streamed from its layers). Once the image is pushed, the two documents are
 made and pushed as referrers of the image's manifest (b2i.oci.referrers).
+
+Loaded by the engine only for a build that asks for it: the readers and cyclonedx-python-lib
+would cost every `b2i` command start tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,32 +25,24 @@ from b2i.oci.errors import ManifestUnknownError
 from b2i.oci.image import BaseImage, ComposedImage
 from b2i.oci.push import PushReport
 from b2i.oci.references import Reference
-from b2i.oci.referrers import Subject, push_referrer
+from b2i.oci.referrers import Artifact, Subject, push_referrers
 from b2i.oci.registry import RegistryClient
 from b2i.packaging.archives import SafeArchive
 from b2i.packaging.inspection import Inspection
+from b2i.sbom.cyclonedx import ImageSubject, SbomInputs, sbom_json
 from b2i.sbom.dpkg import BaseLayer, OsPackages, Readable, dpkg_cache_in, os_packages
 from b2i.sbom.gobuildinfo import GoBuildInfo, read_go_build_info
 from b2i.sbom.maven import ArchiveComponents, components_of_archive
 from b2i.sbom.options import (
     PROVENANCE_ARTIFACT_TYPE,
     SBOM_ARTIFACT_TYPE,
+    BuildFacts,
     SupplyChainOptions,
     SupplyChainResult,
 )
 from b2i.sbom.provenance import ProvenanceInputs, provenance_statement
 
 Collected = tuple[ArchiveComponents | None, GoBuildInfo | None]
-
-
-@dataclass(frozen=True)
-class BuildFacts:
-    """What the build decided, for the provenance: environment, settings, variables."""
-
-    environment: str
-    settings: Mapping[str, Any]
-    env_names: Sequence[str]
-    tags: Sequence[str]
 
 
 def collect_artifact(path: Path, inspection: Inspection) -> Collected:
@@ -68,9 +62,10 @@ class SupplyChainWork:
         self.options = options
         self.layer_cache = layer_cache
         self.started = started if started is not None else time.time()
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="b2i-sbom")
+        self.pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="b2i-sbom")
         self.artifact: Future[Collected] | None = None
         self.base: Future[OsPackages] | None = None
+        self.sbom: tuple[str, Future[str]] | None = None
 
     def read_artifact(self, path: Path, inspection: Inspection) -> None:
         """Start reading the artifact's components."""
@@ -100,18 +95,12 @@ class SupplyChainWork:
         facts: BuildFacts,
     ) -> SupplyChainResult:
         """Make both documents and (unless told not to) push them as the image's referrers."""
-        # Loaded by the builds that ask for an SBOM only (cyclonedx-python-lib is big).
-        from b2i.sbom.cyclonedx import ImageSubject, SbomInputs, sbom_json
-
-        archive, go = self.artifact.result() if self.artifact is not None else (None, None)
         repository = f"{target.registry}/{target.repository}"
-        created = str(image_created(image))
-        sbom_text = sbom_json(SbomInputs(
-            subject=ImageSubject(repository, report.digest),
-            artifact_name=inspection.filename or "artifact",
-            artifact_sha256=inspection.sha256, created=created, archive=archive, go=go,
-            os=self.base.result() if self.base is not None else None,
-        ))  # fmt: skip
+        prepared = self.sbom
+        if prepared is not None and prepared[0] == report.digest:
+            sbom_text = prepared[1].result()
+        else:
+            sbom_text = self._sbom_text(target, report.digest, image, inspection)
         provenance = provenance_statement(
             self._provenance_inputs(repository, report, bases[0], inspection, facts)
         )
@@ -119,15 +108,31 @@ class SupplyChainWork:
         if not self.options.push_referrers:
             return result
         subject = _subject(client, target, report, image)
-        sbom = push_referrer(
-            client, target.repository, subject, SBOM_ARTIFACT_TYPE, sbom_text.encode()
-        )
-        statement = push_referrer(
-            client, target.repository, subject, PROVENANCE_ARTIFACT_TYPE, _canonical(provenance)
-        )
+        documents = [
+            Artifact(SBOM_ARTIFACT_TYPE, sbom_text.encode()),
+            Artifact(PROVENANCE_ARTIFACT_TYPE, _canonical(provenance)),
+        ]
+        sbom, statement = push_referrers(client, target.repository, subject, documents)
         return SupplyChainResult(
             result.sbom_document, provenance, sbom.digest, statement.digest, sbom.via
         )
+
+    def prepare(self, target: Reference, image: ComposedImage, inspection: Inspection) -> None:
+        """Start making the SBOM of IMAGE now (its digest is known): it is made while the
+        image is pushed, not after."""
+        task = self.pool.submit(self._sbom_text, target, image.digest, image, inspection)
+        self.sbom = (image.digest, task)
+
+    def _sbom_text(
+        self, target: Reference, digest: str, image: ComposedImage, inspection: Inspection
+    ) -> str:
+        archive, go = self.artifact.result() if self.artifact is not None else (None, None)
+        return sbom_json(SbomInputs(
+            subject=ImageSubject(f"{target.registry}/{target.repository}", digest),
+            artifact_name=inspection.filename or "artifact",
+            artifact_sha256=inspection.sha256, created=str(image_created(image)),
+            archive=archive, go=go, os=self.base.result() if self.base is not None else None,
+        ))  # fmt: skip
 
     def _provenance_inputs(
         self,

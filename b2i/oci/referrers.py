@@ -13,7 +13,7 @@ checked afterwards in case a concurrent writer's update crossed ours.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -82,6 +82,44 @@ def artifact_manifest(
     return canonical_json(manifest)
 
 
+@dataclass(frozen=True)
+class Artifact:
+    """One document to attach: its artifact type, bytes and annotations."""
+
+    artifact_type: str
+    content: bytes
+    annotations: Mapping[str, str] | None = None
+
+
+def push_referrers(
+    client: RegistryClient, repository: str, subject: Subject, documents: Sequence[Artifact]
+) -> list[PushedReferrer]:
+    """Push DOCUMENTS as referrers of SUBJECT; list them under the fallback tag when needed.
+
+    The fallback index is read and written once for all of them (few round trips per build).
+    """
+    _ensure_blob(client, repository, EMPTY_CONFIG, check=True)
+    pushed, entries = [], []
+    for document in documents:
+        # A new document is the usual case: uploaded without asking first (a registry
+        # answers an upload of a blob it has like any other).
+        _ensure_blob(client, repository, document.content, check=False)
+        body = artifact_manifest(
+            subject, document.artifact_type, sha256_digest(document.content),
+            len(document.content), document.annotations,
+        )  # fmt: skip
+        digest, api = put_manifest_with_subject(client, repository, body)
+        pushed.append(PushedReferrer(digest, "api" if api else "tag"))
+        entry: dict[str, Any] = {"mediaType": OCI_MANIFEST, "digest": digest, "size": len(body)}
+        entry["artifactType"] = document.artifact_type
+        if document.annotations:
+            entry["annotations"] = dict(document.annotations)
+        entries += [] if api else [entry]
+    if entries:
+        add_to_fallback_index(client, repository, subject.digest, entries)
+    return pushed
+
+
 def push_referrer(
     client: RegistryClient,
     repository: str,
@@ -90,26 +128,14 @@ def push_referrer(
     content: bytes,
     annotations: Mapping[str, str] | None = None,
 ) -> PushedReferrer:
-    """Push CONTENT as a referrer of SUBJECT; list it under the fallback tag when needed."""
-    for blob in (EMPTY_CONFIG, content):
-        _ensure_blob(client, repository, blob)
-    body = artifact_manifest(
-        subject, artifact_type, sha256_digest(content), len(content), annotations
-    )
-    digest, api = put_manifest_with_subject(client, repository, body)
-    if api:
-        return PushedReferrer(digest, "api")
-    entry = {"mediaType": OCI_MANIFEST, "digest": digest, "size": len(body)}
-    entry["artifactType"] = artifact_type
-    if annotations:
-        entry["annotations"] = dict(annotations)
-    add_to_fallback_index(client, repository, subject.digest, entry)
-    return PushedReferrer(digest, "tag")
+    """Push CONTENT as a referrer of SUBJECT (see push_referrers)."""
+    document = Artifact(artifact_type, content, annotations)
+    return push_referrers(client, repository, subject, [document])[0]
 
 
-def _ensure_blob(client: RegistryClient, repository: str, blob: bytes) -> None:
+def _ensure_blob(client: RegistryClient, repository: str, blob: bytes, *, check: bool) -> None:
     digest = sha256_digest(blob)
-    if client.blob_exists(repository, digest) is None:
+    if not check or client.blob_exists(repository, digest) is None:
         client.upload_blob(repository, digest, len(blob), lambda: _Body(blob))
 
 
@@ -150,20 +176,27 @@ def put_manifest_with_subject(
 
 
 def add_to_fallback_index(
-    client: RegistryClient, repository: str, subject_digest: str, entry: Mapping[str, Any]
+    client: RegistryClient,
+    repository: str,
+    subject_digest: str,
+    entries: Sequence[Mapping[str, Any]],
 ) -> None:
-    """Add ENTRY to the index under SUBJECT_DIGEST's referrers tag (kept, not clobbered)."""
+    """Add ENTRIES to the index under SUBJECT_DIGEST's referrers tag (kept, not clobbered).
+
+    Read, extend, write, read again: a concurrent writer whose update crossed ours (the tag
+    schema has no compare-and-set) is noticed and the missing entries added once more.
+    """
     tag = fallback_tag(subject_digest)
+    manifests = _fallback_manifests(client, repository, tag)
     for _ in range(_FALLBACK_ATTEMPTS):
-        manifests = _fallback_manifests(client, repository, tag)
-        if any(item.get("digest") == entry["digest"] for item in manifests):
+        listed = {item.get("digest") for item in manifests}
+        missing = [dict(entry) for entry in entries if entry["digest"] not in listed]
+        if not missing:
             return
-        index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [*manifests, entry]}
+        index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [*manifests, *missing]}
         client.put_manifest(repository, tag, canonical_json(index), OCI_INDEX)
-    # Another writer kept replacing the index under us: the last check decides.
-    listed = _fallback_manifests(client, repository, tag)
-    if not any(item.get("digest") == entry["digest"] for item in listed):
-        raise ProtocolError(f"the referrers tag {repository}:{tag} kept changing; try again")
+        manifests = _fallback_manifests(client, repository, tag)
+    raise ProtocolError(f"the referrers tag {repository}:{tag} kept changing; try again")
 
 
 def _fallback_manifests(client: RegistryClient, repository: str, tag: str) -> list[dict[str, Any]]:

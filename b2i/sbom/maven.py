@@ -19,11 +19,12 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import IO, Protocol
+from typing import Protocol
 
 from b2i.packaging.archives import SafeArchive
 from b2i.packaging.jar import BOOT_LIB, MANIFEST, parse_manifest
 from b2i.packaging.war import WEB_INF_LIB
+from b2i.sbom.nested_zip import ReadAt, wanted_members
 
 POM_PREFIX = "META-INF/maven/"
 # Bounds for what one artifact may make us read (a crafted archive cannot make us read more).
@@ -156,11 +157,14 @@ def _manifest_of(archive: SafeArchive) -> dict[str, str]:
 
 def _nested_components(archive: SafeArchive, info: zipfile.ZipInfo) -> list[MavenComponent]:
     """Return the coordinates of one nested jar (several when it is itself shaded)."""
-    sha256, opened = _open_nested(archive, info)
+    sha256, read_at, size = _open_nested(archive, info)
     found: list[MavenComponent] = []
     manifest: dict[str, str] = {}
-    if opened is not None:
-        with opened:
+    members = wanted_members(read_at, size, MAX_POM_BYTES, MAX_POMS_PER_JAR) if read_at else None
+    if members is not None:
+        found, manifest = _from_members(members, info.filename)
+    elif read_at is not None and (opened := _as_zip(_ReadAtFile(read_at, size))) is not None:
+        with opened:  # what the quick path leaves (zip64, a prefix): zipfile reads it all
             found, manifest = _read_nested(opened, info.filename)
     own = _pick_application(found, manifest, info.filename)
     if own is not None:
@@ -169,6 +173,21 @@ def _nested_components(archive: SafeArchive, info: zipfile.ZipInfo) -> list[Mave
         )
         return [own_with_hash, *(pom for pom in found if pom is not own)]
     return [_fallback(manifest, info.filename, sha256), *found]
+
+
+def _from_members(
+    members: dict[str, bytes], where: str
+) -> tuple[list[MavenComponent], dict[str, str]]:
+    manifest: dict[str, str] = {}
+    found: list[MavenComponent] = []
+    for name in sorted(members):
+        text = members[name].decode("utf-8", "replace")
+        if name == MANIFEST:
+            manifest = parse_manifest(text[:MAX_MANIFEST_BYTES])
+            continue
+        component = _from_pom(text, f"{where}!/{name}", None)
+        found += [component] if component is not None else []
+    return found, manifest
 
 
 def _read_nested(
@@ -216,18 +235,53 @@ def _fallback(manifest: dict[str, str], path: str, sha256: str | None) -> MavenC
     return MavenComponent(None, name, version, sha256, path, "filename")
 
 
-def _open_nested(archive: SafeArchive, info: zipfile.ZipInfo) -> tuple[str, zipfile.ZipFile | None]:
-    """Return the nested jar's sha-256 and, when it can be read in place, it as a zip."""
+def _open_nested(archive: SafeArchive, info: zipfile.ZipInfo) -> tuple[str, ReadAt | None, int]:
+    """Return the nested jar's sha-256 and, when it can be read in place, a reader and size."""
     if info.compress_type == zipfile.ZIP_STORED:
-        window = archive_window(archive, info)
-        sha256 = _hash_stream(window)
-        window.seek(0)
-        return sha256, _as_zip(io.BufferedReader(window, 64 * 1024))
+        start, length = archive.raw_range(info)
+        window = _Window(archive, start, length)
+        return _hash_stream(window), _bounded_reader(archive, start, length), length
     if info.file_size <= MAX_INFLATED_NESTED:
         data = archive.read(info.filename, MAX_INFLATED_NESTED)
-        return hashlib.sha256(data).hexdigest(), _as_zip(io.BytesIO(data))
+        return hashlib.sha256(data).hexdigest(), lambda at, n: data[at : at + n], len(data)
     with archive.open_member(info) as member:
-        return _hash_stream(member), None
+        return _hash_stream(member), None, 0
+
+
+def _bounded_reader(archive: SafeArchive, start: int, length: int) -> ReadAt:
+    def read_at(offset: int, count: int) -> bytes:
+        count = max(0, min(count, length - offset))
+        return archive.pread(count, start + offset) if count and offset >= 0 else b""
+
+    return read_at
+
+
+class _ReadAtFile(io.RawIOBase):
+    """A seekable file over a ReadAt (for zipfile, the slow path)."""
+
+    def __init__(self, read_at: ReadAt, size: int) -> None:
+        super().__init__()
+        self._read_at, self._size, self._position = read_at, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._read_at(self._position, len(buffer))
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
 
 
 class _Readable(Protocol):
@@ -241,17 +295,11 @@ def _hash_stream(stream: _Readable) -> str:
     return digest.hexdigest()
 
 
-def _as_zip(stream: IO[bytes]) -> zipfile.ZipFile | None:
+def _as_zip(raw: io.RawIOBase) -> zipfile.ZipFile | None:
     try:
-        return zipfile.ZipFile(stream)
+        return zipfile.ZipFile(io.BufferedReader(raw, 64 * 1024))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return None  # not a readable zip: the file name still names it
-
-
-def archive_window(archive: SafeArchive, info: zipfile.ZipInfo) -> _Window:
-    """Return a read-only file over a stored member's bytes, in place in the outer file."""
-    offset, length = archive.raw_range(info)
-    return _Window(archive, offset, length)
 
 
 class _Window(io.RawIOBase):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,3 +40,13 @@ class SupplyChainResult:
     # How the referrers were recorded: "api" (the registry lists them itself), "tag" (the
     # referrers tag schema, `sha256-<hex>`), or "" (not pushed).
     referrers_via: str = ""
+
+
+@dataclass(frozen=True)
+class BuildFacts:
+    """What the build decided, for the provenance: environment, settings, variables."""
+
+    environment: str
+    settings: Mapping[str, Any]
+    env_names: Sequence[str]
+    tags: Sequence[str]
