@@ -9,8 +9,9 @@ Each counted build gets a fresh artifact (no layer of it can be cached):
   per run: every nested jar is hashed again).
 The base is busybox plus a real dpkg status of 150 packages (this host's own records), about
 what a JRE base image holds. Builds with and without `supply_chain` alternate, so load
-changes hit both alike. Printed: medians of the wall time, the difference, and the `sbom`
-step (the part that runs after the push: documents made, two referrers pushed).
+changes hit both alike. Printed: medians of the wall time, the difference, the `sbom` step
+(the part that runs after the push: documents finished, two referrers pushed), and the
+process CPU seconds of a build (threads included; less sensitive to a loaded machine).
 
     .venv/bin/python benchmarks/sbom_cost.py [--runs 7] [--cases fat,boot]
 """
@@ -77,16 +78,18 @@ def measure(
 ) -> dict[str, list[float]]:
     """Time RUNS builds each way (alternating, after one uncounted warm-up of each)."""
     times: dict[str, list[float]] = {"off": [], "on": [], "step": [], "components": []}
+    times |= {"cpu-off": [], "cpu-on": []}
     for index in range(-1, runs):
         for sbom in (False, True) if index % 2 else (True, False):
             artifact = fresh(index * 2 + sbom)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             result = build(registry, base, artifact, cache, sbom)
-            took = time.perf_counter() - started
+            took, cpu = time.perf_counter() - started, time.process_time() - cpu
             artifact.unlink()
             if index < 0:
                 continue
             times["on" if sbom else "off"].append(took)
+            times["cpu-on" if sbom else "cpu-off"].append(cpu)
             if sbom:
                 times["step"].append(result.step_timings.get("sbom", 0.0))
                 components = (result.sbom_document or {}).get("components") or []
@@ -97,11 +100,13 @@ def measure(
 def row(case: str, times: dict[str, list[float]]) -> str:
     off, on = statistics.median(times["off"]), statistics.median(times["on"])
     step = statistics.median(times["step"])
-    delta = on - off
+    cpu_off, cpu_on = statistics.median(times["cpu-off"]), statistics.median(times["cpu-on"])
+    delta, cpu = on - off, cpu_on - cpu_off
     return (
         f"| {TITLES[case]} | {int(statistics.median(times['components']))} | {off:.2f} s "
         f"| {on:.2f} s | {delta * 1000:+.0f} ms ({delta / off * 100:+.1f} %) "
-        f"| {step * 1000:.0f} ms ({step / off * 100:.1f} %) |"
+        f"| {step * 1000:.0f} ms ({step / off * 100:.1f} %) "
+        f"| {cpu_off:.2f} s / {cpu_on:.2f} s ({cpu / cpu_off * 100:+.1f} %) |"
     )
 
 
@@ -150,8 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{os.cpu_count()} cores, load average {load:.1f} at start; "
         f"{args.runs} runs each way, medians.\n"
     )
-    print("| case | components | warm build | with SBOM + provenance | difference | sbom step |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "| case | components | warm build | with SBOM + provenance | difference | sbom step "
+        "| CPU without / with |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(lines))
     return 0
 
