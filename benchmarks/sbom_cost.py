@@ -40,6 +40,7 @@ from b2i.engine import (  # noqa: E402
     build_image,
 )
 from benchmarks import bench_artifacts as make  # noqa: E402
+from tests.fixtures import artifacts  # noqa: E402
 from tests.fixtures import base_images as bases  # noqa: E402
 from tests.fixtures.registry import Registry, start_registry  # noqa: E402
 from tests.fixtures.sbom_bases import HOST_OS_RELEASE, installed_stanzas, push_layers, tar_layer  # noqa: E402
@@ -120,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument("--cases", default=",".join(CASES))
     args = options.parse_args(argv)
     make.ensure_real_jars(80 * MiB)
-    jars = list(
-        dict.fromkeys([make.artifacts.COMMONS_LANG.resolve(), *make.jars_totalling(60 * MiB)])
-    )
+    jars = list(dict.fromkeys([artifacts.COMMONS_LANG.resolve(), *make.jars_totalling(60 * MiB)]))
     load = os.getloadavg()[0]
     lines = []
     with tempfile.TemporaryDirectory(prefix="b2i-sbom-bench-") as directory:

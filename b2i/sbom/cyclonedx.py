@@ -66,7 +66,8 @@ class SbomInputs:
 
 def sbom_document(inputs: SbomInputs) -> dict[str, Any]:
     """Return the CycloneDX 1.6 JSON document of INPUTS as JSON data."""
-    return json.loads(sbom_json(inputs))  # type: ignore[no-any-return]
+    document: dict[str, Any] = json.loads(sbom_json(inputs))
+    return document
 
 
 def sbom_json(inputs: SbomInputs) -> str:
