@@ -9,8 +9,9 @@ Each counted build gets a fresh artifact (no layer of it can be cached):
   per run: every nested jar is hashed again).
 The base is busybox plus a real dpkg status of 150 packages (this host's own records), about
 what a JRE base image holds. Builds with and without `supply_chain` alternate, so load
-changes hit both alike. Printed: medians of the wall time, the difference, and the `sbom`
-step (the part that runs after the push: documents made, two referrers pushed).
+changes hit both alike. Printed: medians of the wall time, the difference, the `sbom` step
+(the part that runs after the push: documents finished, two referrers pushed), and the
+process CPU seconds of a build (threads included; less sensitive to a loaded machine).
 
     .venv/bin/python benchmarks/sbom_cost.py [--runs 7] [--cases fat,boot]
 """
@@ -39,6 +40,7 @@ from b2i.engine import (  # noqa: E402
     build_image,
 )
 from benchmarks import bench_artifacts as make  # noqa: E402
+from tests.fixtures import artifacts  # noqa: E402
 from tests.fixtures import base_images as bases  # noqa: E402
 from tests.fixtures.registry import Registry, start_registry  # noqa: E402
 from tests.fixtures.sbom_bases import HOST_OS_RELEASE, installed_stanzas, push_layers, tar_layer  # noqa: E402
@@ -77,16 +79,18 @@ def measure(
 ) -> dict[str, list[float]]:
     """Time RUNS builds each way (alternating, after one uncounted warm-up of each)."""
     times: dict[str, list[float]] = {"off": [], "on": [], "step": [], "components": []}
+    times |= {"cpu-off": [], "cpu-on": []}
     for index in range(-1, runs):
         for sbom in (False, True) if index % 2 else (True, False):
             artifact = fresh(index * 2 + sbom)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             result = build(registry, base, artifact, cache, sbom)
-            took = time.perf_counter() - started
+            took, cpu = time.perf_counter() - started, time.process_time() - cpu
             artifact.unlink()
             if index < 0:
                 continue
             times["on" if sbom else "off"].append(took)
+            times["cpu-on" if sbom else "cpu-off"].append(cpu)
             if sbom:
                 times["step"].append(result.step_timings.get("sbom", 0.0))
                 components = (result.sbom_document or {}).get("components") or []
@@ -97,11 +101,13 @@ def measure(
 def row(case: str, times: dict[str, list[float]]) -> str:
     off, on = statistics.median(times["off"]), statistics.median(times["on"])
     step = statistics.median(times["step"])
-    delta = on - off
+    cpu_off, cpu_on = statistics.median(times["cpu-off"]), statistics.median(times["cpu-on"])
+    delta, cpu = on - off, cpu_on - cpu_off
     return (
         f"| {TITLES[case]} | {int(statistics.median(times['components']))} | {off:.2f} s "
         f"| {on:.2f} s | {delta * 1000:+.0f} ms ({delta / off * 100:+.1f} %) "
-        f"| {step * 1000:.0f} ms ({step / off * 100:.1f} %) |"
+        f"| {step * 1000:.0f} ms ({step / off * 100:.1f} %) "
+        f"| {cpu_off:.2f} s / {cpu_on:.2f} s ({cpu / cpu_off * 100:+.1f} %) |"
     )
 
 
@@ -115,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     options.add_argument("--cases", default=",".join(CASES))
     args = options.parse_args(argv)
     make.ensure_real_jars(80 * MiB)
-    jars = list(
-        dict.fromkeys([make.artifacts.COMMONS_LANG.resolve(), *make.jars_totalling(60 * MiB)])
-    )
+    jars = list(dict.fromkeys([artifacts.COMMONS_LANG.resolve(), *make.jars_totalling(60 * MiB)]))
     load = os.getloadavg()[0]
     lines = []
     with tempfile.TemporaryDirectory(prefix="b2i-sbom-bench-") as directory:
@@ -150,8 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         f"\n{os.cpu_count()} cores, load average {load:.1f} at start; "
         f"{args.runs} runs each way, medians.\n"
     )
-    print("| case | components | warm build | with SBOM + provenance | difference | sbom step |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "| case | components | warm build | with SBOM + provenance | difference | sbom step "
+        "| CPU without / with |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     print("\n".join(lines))
     return 0
 

@@ -277,6 +277,7 @@ class _ReadAtFile(io.RawIOBase):
         self._position = max(0, base + offset)
         return self._position
 
+    # io passes a memoryview; typeshed's parameter is its wider buffer protocol type.
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self._read_at(self._position, len(buffer))
         buffer[: len(data)] = data
@@ -323,6 +324,7 @@ class _Window(io.RawIOBase):
         self._position = max(0, base + offset)
         return self._position
 
+    # io passes a memoryview; typeshed's parameter is its wider buffer protocol type.
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         count = max(0, min(len(buffer), self._length - self._position))
         data = self._archive.pread(count, self._start + self._position) if count else b""

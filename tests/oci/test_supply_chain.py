@@ -92,7 +92,9 @@ def _os_packages(result: BuildResult) -> set[tuple[str, str, str, str, str]]:
     found = set()
     for purl in _purls(result, "os"):
         parsed = PackageURL.from_string(purl)
-        arch = str(parsed.qualifiers.get("arch", ""))  # type: ignore[union-attr]
+        qualifiers = parsed.qualifiers
+        assert isinstance(qualifiers, dict)
+        arch = str(qualifiers.get("arch", ""))
         found.add((parsed.type, parsed.namespace or "", parsed.name, parsed.version or "", arch))
     return found
 
@@ -114,7 +116,9 @@ def _read_referrers(host: str, repository: str, result: BuildResult) -> tuple[di
             manifest = client.get_manifest(repository, item["digest"]).json()
             assert manifest["subject"]["digest"] == result.digest
             assert manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
-            (layer,) = manifest["layers"]  # type: ignore[misc]
+            layers = manifest["layers"]
+            assert isinstance(layers, list)
+            (layer,) = layers
             with client.open_blob(repository, layer["digest"]) as blob:
                 documents.setdefault(manifest["artifactType"], []).append(
                     json.loads(b"".join(iter(blob)))
@@ -273,7 +277,9 @@ def test_identical_inputs_give_an_identical_sbom_and_the_fallback_index_keeps_ev
     # Each run's provenance is its own referrer; the index under the tag kept the first's.
     with _client(registry.host) as client:
         index = client.get_manifest("sbom/again", fallback_tag(first.digest)).json()
-    listed = [item["digest"] for item in index["manifests"]]  # type: ignore[union-attr]
+    manifests = index["manifests"]
+    assert isinstance(manifests, list)
+    listed = [item["digest"] for item in manifests]
     assert sorted(listed) == sorted(
         {first.sbom_referrer_digest, first.provenance_referrer_digest,
          second.provenance_referrer_digest}
