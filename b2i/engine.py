@@ -50,6 +50,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -243,8 +244,8 @@ def _build(run: _Run) -> BuildResult:
             )  # fmt: skip
             bases = _resolve_base(run, advance, base_ref, base_platforms)
             if supply is not None:
-                new_client = lambda: run.new_client(base_ref, ignore_event)  # noqa: E731
-                supply.read_base(bases[0], base_ref.repository, new_client)
+                base_client = partial(run.new_client, base_ref, ignore_event)
+                supply.read_base(bases[0], base_ref.repository, base_client)
             _say_which_mirror(run, environment, base_ref)
             layers = _write_layers_step(run, writing)
             if layers.inspection is not None:
@@ -254,7 +255,9 @@ def _build(run: _Run) -> BuildResult:
             with run.step("compose"):
                 images = [compose_for(request, inspection, environment, b, layers) for b in bases]
             if supply is not None and len(images) == 1:
-                supply.prepare(target, images[0], inspection)  # made while the image is pushed
+                # Made (and its blob uploaded) while the image is pushed.
+                target_client = partial(run.new_client, target, ignore_event)
+                supply.prepare(target, images[0], inspection, target_client)
             with run.step("push", str(target)):
                 pairs = list(zip(bases, images, strict=True))
                 report = push_to(run, target, base_ref, pairs, layers, early)

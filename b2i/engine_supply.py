@@ -25,7 +25,7 @@ from b2i.oci.errors import ManifestUnknownError
 from b2i.oci.image import BaseImage, ComposedImage
 from b2i.oci.push import PushReport
 from b2i.oci.references import Reference
-from b2i.oci.referrers import Artifact, Subject, push_referrers
+from b2i.oci.referrers import Artifact, Subject, push_referrers, upload_document_blobs
 from b2i.oci.registry import RegistryClient
 from b2i.packaging.archives import SafeArchive
 from b2i.packaging.inspection import Inspection
@@ -65,7 +65,7 @@ class SupplyChainWork:
         self.pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="b2i-sbom")
         self.artifact: Future[Collected] | None = None
         self.base: Future[OsPackages] | None = None
-        self.sbom: tuple[str, Future[str]] | None = None
+        self.sbom: tuple[str, Future[tuple[str, set[str]]]] | None = None
 
     def read_artifact(self, path: Path, inspection: Inspection) -> None:
         """Start reading the artifact's components."""
@@ -96,9 +96,9 @@ class SupplyChainWork:
     ) -> SupplyChainResult:
         """Make both documents and (unless told not to) push them as the image's referrers."""
         repository = f"{target.registry}/{target.repository}"
-        prepared = self.sbom
+        prepared, uploaded = self.sbom, set[str]()
         if prepared is not None and prepared[0] == report.digest:
-            sbom_text = prepared[1].result()
+            sbom_text, uploaded = prepared[1].result()
         else:
             sbom_text = self._sbom_text(target, report.digest, image, inspection)
         provenance = provenance_statement(
@@ -112,16 +112,29 @@ class SupplyChainWork:
             Artifact(SBOM_ARTIFACT_TYPE, sbom_text.encode()),
             Artifact(PROVENANCE_ARTIFACT_TYPE, _canonical(provenance)),
         ]
-        sbom, statement = push_referrers(client, target.repository, subject, documents)
+        sbom, statement = push_referrers(client, target.repository, subject, documents, uploaded)
         return SupplyChainResult(
             result.sbom_document, provenance, sbom.digest, statement.digest, sbom.via
         )
 
-    def prepare(self, target: Reference, image: ComposedImage, inspection: Inspection) -> None:
-        """Start making the SBOM of IMAGE now (its digest is known): it is made while the
-        image is pushed, not after."""
-        task = self.pool.submit(self._sbom_text, target, image.digest, image, inspection)
-        self.sbom = (image.digest, task)
+    def prepare(
+        self,
+        target: Reference,
+        image: ComposedImage,
+        inspection: Inspection,
+        new_client: Callable[[], RegistryClient],
+    ) -> None:
+        """Start making the SBOM of IMAGE now (its digest is known) and uploading its blob:
+        both happen while the image is pushed, not after it."""
+
+        def make() -> tuple[str, set[str]]:
+            text = self._sbom_text(target, image.digest, image, inspection)
+            if not self.options.push_referrers:
+                return text, set()
+            with new_client() as client:
+                return text, upload_document_blobs(client, target.repository, [text.encode()])
+
+        self.sbom = (image.digest, self.pool.submit(make))
 
     def _sbom_text(
         self, target: Reference, digest: str, image: ComposedImage, inspection: Inspection

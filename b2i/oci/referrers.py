@@ -13,7 +13,7 @@ checked afterwards in case a concurrent writer's update crossed ours.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -91,19 +91,37 @@ class Artifact:
     annotations: Mapping[str, str] | None = None
 
 
+def upload_document_blobs(
+    client: RegistryClient, repository: str, contents: Sequence[bytes]
+) -> set[str]:
+    """Upload the empty config (unless present) and CONTENTS; return the digests now there.
+
+    A new document is the usual case: it is uploaded without asking first (a registry answers
+    the upload of a blob it already has like any other).
+    """
+    _ensure_blob(client, repository, EMPTY_CONFIG, check=True)
+    for content in contents:
+        _ensure_blob(client, repository, content, check=False)
+    return {sha256_digest(blob) for blob in (EMPTY_CONFIG, *contents)}
+
+
 def push_referrers(
-    client: RegistryClient, repository: str, subject: Subject, documents: Sequence[Artifact]
+    client: RegistryClient,
+    repository: str,
+    subject: Subject,
+    documents: Sequence[Artifact],
+    uploaded: Collection[str] = (),
 ) -> list[PushedReferrer]:
     """Push DOCUMENTS as referrers of SUBJECT; list them under the fallback tag when needed.
 
-    The fallback index is read and written once for all of them (few round trips per build).
+    Blobs named in UPLOADED are already in the repository (uploaded while the image was
+    pushed). The fallback index is read and written once for all of them.
     """
-    _ensure_blob(client, repository, EMPTY_CONFIG, check=True)
+    missing = [d.content for d in documents if sha256_digest(d.content) not in uploaded]
+    if missing or sha256_digest(EMPTY_CONFIG) not in uploaded:
+        upload_document_blobs(client, repository, missing)
     pushed, entries = [], []
     for document in documents:
-        # A new document is the usual case: uploaded without asking first (a registry
-        # answers an upload of a blob it has like any other).
-        _ensure_blob(client, repository, document.content, check=False)
         body = artifact_manifest(
             subject, document.artifact_type, sha256_digest(document.content),
             len(document.content), document.annotations,
