@@ -6,4 +6,6 @@ urlpatterns = [
     path("", include("projects.api.urls")),
     path("", include("builders.api.urls")),
     path("", include("workloads.api.urls")),
+    path("", include("notifications.api.urls")),
+    path("", include("identity.api.urls")),
 ]

@@ -32,6 +32,7 @@ PROJECT_PAGES = [
     "imagebuilders/hello/",
     "secrets/",
     "members/",
+    "notifications/",
 ]
 OTHER_PAGES = ["/workspaces/", "/workspaces/acme/", "/workspaces/acme/members/", "/account/tokens/"]
 # English the server writes that a zh page used to show as is.

@@ -1,0 +1,35 @@
+"""Group-to-role mappings over the API: platform admins only (they decide who becomes admin)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from rest_framework import generics, permissions
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from identity.api.serializers import GroupRoleMappingSerializer
+from identity.models import GroupRoleMapping
+from projects.access import may_manage_identity_providers
+
+
+class PlatformAdminsOnly(permissions.BasePermission):
+    message = "Only platform admins manage identity provider group mappings."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return may_manage_identity_providers(request.user)
+
+
+class GroupRoleMappingList(generics.ListCreateAPIView[GroupRoleMapping]):
+    serializer_class = GroupRoleMappingSerializer
+    permission_classes = [PlatformAdminsOnly]
+
+    def get_queryset(self) -> QuerySet[GroupRoleMapping]:
+        return GroupRoleMapping.objects.select_related("workspace", "project")
+
+
+class GroupRoleMappingDetail(generics.RetrieveUpdateDestroyAPIView[GroupRoleMapping]):
+    serializer_class = GroupRoleMappingSerializer
+    permission_classes = [PlatformAdminsOnly]
+
+    def get_queryset(self) -> QuerySet[GroupRoleMapping]:
+        return GroupRoleMapping.objects.select_related("workspace", "project")
