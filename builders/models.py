@@ -389,3 +389,68 @@ class InstallationSettings(models.Model):
         except OciError as exc:
             raise ValidationError({"registry_mirror": exc.message}) from exc
         self.registry_mirror = mirror
+
+
+class ComponentSource(models.TextChoices):
+    """Where a component of an image comes from (the SBOM's `b2i:source` property)."""
+
+    APPLICATION = "application", "Application"
+    LIBRARY = "library", "Library"
+    OS = "os", "OS package"
+
+
+class RunSupplyChain(models.Model):
+    """A successful run's SBOM (CycloneDX JSON) and provenance (in-toto), as the engine made them.
+
+    Documents are JSON bytes, gzip-compressed when large (`builders.supply_chain.documents`).
+    `added`/`removed`/`upgraded` compare the run with `compared_with`, the builder's previous
+    run that had an SBOM, at save time: the run list shows them without a query per row."""
+
+    run = models.OneToOneField(
+        BuildRun, on_delete=models.CASCADE, primary_key=True, related_name="supply_chain"
+    )
+    sbom = models.BinaryField()
+    sbom_compressed = models.BooleanField(default=False)
+    provenance = models.BinaryField()
+    provenance_compressed = models.BooleanField(default=False)
+    component_count = models.PositiveIntegerField(default=0)
+    # Digests of the referrer manifests in the registry and how they were recorded ("api",
+    # "tag", or "" when not pushed).
+    sbom_referrer_digest = models.CharField(max_length=80, blank=True)
+    provenance_referrer_digest = models.CharField(max_length=80, blank=True)
+    referrers_via = models.CharField(max_length=8, blank=True)
+    compared_with = models.ForeignKey(
+        BuildRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    upgraded = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"supply chain of run {self.run_id}"
+
+
+class RunComponent(models.Model):
+    """One component of a run's SBOM, normalised for search and for diffs between runs.
+
+    `identity` is the package without its version (its purl up to `@`, or source/group/name
+    when it has no purl): two runs' components with one identity and two versions are an
+    upgrade."""
+
+    run = models.ForeignKey(BuildRun, on_delete=models.CASCADE, related_name="components")
+    source = models.CharField(max_length=16, choices=ComponentSource.choices)
+    name = models.CharField(max_length=255)
+    group = models.CharField(max_length=255, blank=True)
+    version = models.CharField(max_length=255, blank=True)
+    purl = models.CharField(max_length=1024, blank=True)
+    identity = models.CharField(max_length=1024)
+    licenses = models.JSONField(default=list, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "source", "name"], name="component_run_source")]
+        ordering = ["source", "group", "name", "version"]
+
+    def __str__(self) -> str:
+        return self.purl or f"{self.group}/{self.name}@{self.version}"

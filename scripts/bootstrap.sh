@@ -18,6 +18,8 @@ test_packages=(skopeo umoci busybox-static debootstrap openjdk-17-jdk-headless c
 test_packages+=(libservlet-api-java libjakarta-servlet-api-java gcc libc6-dev)
 # A real Prometheus scrapes the console in tests/builders/test_metrics_prometheus.py.
 test_packages+=(prometheus)
+# Debian's Go toolchain builds the real Go binaries whose build info the SBOM tests read.
+test_packages+=(golang-go)
 # A real directory server (and its command-line tools) for the LDAP sign-in tests.
 test_packages+=(slapd ldap-utils)
 

@@ -219,6 +219,14 @@ class SafeArchive:
         offset: int = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
         return offset
 
+    def raw_range(self, info: zipfile.ZipInfo) -> tuple[int, int]:
+        """Return (offset, length) of a member's raw (stored or compressed) bytes in the file."""
+        return self._data_offset(info), info.compress_size
+
+    def pread(self, size: int, offset: int) -> bytes:
+        """Read SIZE bytes at OFFSET of the file (positionless: safe from several threads)."""
+        return os.pread(self._fd, size, offset)
+
     def open_member(self, info: zipfile.ZipInfo) -> IO[bytes]:
         """Return a stream of a member's bytes; small members are inflated and CRC-checked here."""
         if not _is_small(info):

@@ -21,6 +21,7 @@ from builders.models import (
     BuildEnvironment,
     BuildRun,
     ImageBuilder,
+    RunSupplyChain,
     generate_trigger_token,
 )
 from projects import access
@@ -99,6 +100,28 @@ class BuildEnvironmentSerializer(serializers.ModelSerializer[BuildEnvironment]):
         return {name: getattr(self.instance, name) for name in fields}
 
 
+class SupplyChainSummarySerializer(serializers.ModelSerializer[RunSupplyChain]):
+    """What the run list shows of a run's SBOM: its size and what changed since `compared_with`."""
+
+    compared_with = serializers.IntegerField(
+        source="compared_with.number", allow_null=True, read_only=True
+    )
+
+    class Meta:
+        model = RunSupplyChain
+        fields = [
+            "component_count",
+            "compared_with",
+            "added",
+            "removed",
+            "upgraded",
+            "referrers_via",
+            "sbom_referrer_digest",
+            "provenance_referrer_digest",
+        ]
+        read_only_fields = fields
+
+
 class RunSerializer(serializers.ModelSerializer[BuildRun]):
     builder = serializers.CharField(source="builder.name", read_only=True)
     artifact = ArtifactSerializer(read_only=True, allow_null=True)  # none yet, or a URL's
@@ -108,6 +131,8 @@ class RunSerializer(serializers.ModelSerializer[BuildRun]):
     duration = serializers.FloatField(read_only=True, allow_null=True)  # null until finished
     # "" when the run built an uploaded artifact: a plain string, not a "uri".
     artifact_url = serializers.CharField(read_only=True)
+    # null: no SBOM (not successful, or made without the supply chain).
+    supply_chain = SupplyChainSummarySerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = BuildRun
@@ -140,6 +165,7 @@ class RunSerializer(serializers.ModelSerializer[BuildRun]):
             "bytes_reused",
             "pull_command",
             "step_timings",
+            "supply_chain",
         ]
         read_only_fields = fields
 

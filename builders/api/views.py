@@ -222,7 +222,7 @@ class RunList(BuildersApiView[BuildRun], generics.ListAPIView[BuildRun]):
 
     def get_queryset(self) -> QuerySet[BuildRun]:
         runs = BuildRun.objects.filter(builder=self.builder()).select_related(
-            "builder", "artifact__uploaded_by", "created_by"
+            "builder", "artifact__uploaded_by", "created_by", "supply_chain__compared_with"
         )
         if self.request.query_params.get("state") in BuildState.values:
             runs = runs.filter(state=self.request.query_params["state"])
@@ -236,14 +236,19 @@ class RunDetail(BuildersApiView[BuildRun], generics.RetrieveAPIView[BuildRun]):
         return self.run()
 
     def run(self) -> BuildRun:
-        run = (
-            BuildRun.objects.select_related("builder", "artifact")
-            .filter(builder=self.builder(), number=self.kwargs["number"])
-            .first()
-        )
-        if run is None:
-            raise Http404("No such run.")
-        return run
+        return run_of_builder(self.builder(), self.kwargs["number"])
+
+
+def run_of_builder(builder: ImageBuilder, number: int) -> BuildRun:
+    """Run #NUMBER of a builder the view already resolved (through access), else 404."""
+    run = (
+        BuildRun.objects.select_related("builder", "artifact", "supply_chain__compared_with")
+        .filter(builder=builder, number=number)
+        .first()
+    )
+    if run is None:
+        raise Http404("No such run.")
+    return run
 
 
 class RunCancel(RunDetail):

@@ -148,6 +148,7 @@ const MESSAGES = () => ({
     "A value cannot be stored (a NUL character, a number out of range or a text too long).",
   ),
   "request:unsupported-media-type": gettext("The request's content type is not supported."),
+  "sbom:none": gettext("This run has no SBOM."),
   "secret:name-taken": gettext("A secret with this name already exists in the project."),
   "secret:password-required": gettext("Enter the password or token."),
   "secret:undecryptable": gettext(
