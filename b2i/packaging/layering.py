@@ -30,6 +30,7 @@ from b2i.packaging.archives import SafeArchive
 from b2i.packaging.environments import BuildEnvironment
 from b2i.packaging.inspection import Inspection
 from b2i.packaging.jar import MANIFEST, IndexedLayer, JarFacts, read_manifest
+from b2i.packaging.jar_split import DEPENDENCIES_JAR, RepackedJar, split_jar
 
 APPLICATION = "application"
 DEPENDENCIES = "dependencies"
@@ -98,6 +99,13 @@ def plan_layers(
     if _needs_java_jar(archive, inspection.jar):
         archive.close()
         return [_single(path, target, inspection, digest, executable=False)]
+    if not inspection.jar.spring_boot:
+        split = _plan_split_jar(archive, inspection.jar, target)
+        if split == []:
+            archive.close()  # nothing to split off: the JAR itself is the application layer
+            return [_single(path, target, inspection, digest, executable=False)]
+        if split is not None:
+            return split
     return _plan_exploded_jar(archive, inspection.jar, str(PurePosixPath(target).parent))
 
 
@@ -114,7 +122,7 @@ def planned_archive(plans: Iterable[LayerPlan]) -> SafeArchive | None:
     """Return the archive the plans' zip members are read from (None: no exploded archive)."""
     for plan in plans:
         for entry in plan.entries:
-            if isinstance(entry.source, ZipMember):
+            if isinstance(entry.source, ZipMember | RepackedJar):
                 return entry.source.archive
     return None
 
@@ -215,6 +223,46 @@ def _plan_exploded_jar(archive: SafeArchive, jar: JarFacts, root: str) -> list[L
             description=f"exploded JAR in {root}/ ({plan.name})",
         )
         for plan in plans
+    ]
+
+
+def _split_members(
+    archive: SafeArchive, jar: JarFacts
+) -> tuple[list[zipfile.ZipInfo], list[zipfile.ZipInfo]]:
+    """Return a plain JAR's (application, dependencies) members, the manifest left out."""
+    choose = _plain_jar_rule(jar.main_class or "")
+    application: list[zipfile.ZipInfo] = []
+    dependencies: list[zipfile.ZipInfo] = []
+    # Duplicate names: the last one wins, as zipfile's getinfo (and the inspection) sees it.
+    for name, info in {info.filename: info for info in archive.infos}.items():
+        if name != MANIFEST:
+            (application if choose(name) == APPLICATION else dependencies).append(info)
+    return application, dependencies
+
+
+def _plan_split_jar(archive: SafeArchive, jar: JarFacts, target: str) -> list[LayerPlan] | None:
+    """Plan a plain JAR as two JARs (b2i.packaging.jar_split).
+
+    [] when it has no dependency files (it goes in whole); None to explode it instead."""
+    application, dependencies = _split_members(archive, jar)
+    if not any(not info.is_dir() for info in dependencies):
+        return []
+    jars = split_jar(archive, application, dependencies)
+    if jars is None:
+        return None
+    app, deps = jars
+    library = f"{PurePosixPath(target).parent}/{DEPENDENCIES_JAR}"
+    return [
+        LayerPlan(
+            DEPENDENCIES,
+            (LayerEntry(path=library, kind="file", size=deps.size, source=deps),),
+            description=f"dependencies JAR at {library}",
+        ),
+        LayerPlan(
+            APPLICATION,
+            (LayerEntry(path=target, kind="file", size=app.size, source=app),),
+            description=f"application JAR at {target} (Class-Path: {DEPENDENCIES_JAR})",
+        ),
     ]
 
 
