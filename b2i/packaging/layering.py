@@ -256,12 +256,12 @@ def _plan_split_jar(archive: SafeArchive, jar: JarFacts, target: str) -> list[La
         LayerPlan(
             DEPENDENCIES,
             (LayerEntry(path=library, kind="file", size=deps.size, source=deps),),
-            description=f"dependencies JAR at {library}",
+            description=f"split JAR at {library} (dependencies)",
         ),
         LayerPlan(
             APPLICATION,
             (LayerEntry(path=target, kind="file", size=app.size, source=app),),
-            description=f"application JAR at {target} (Class-Path: {DEPENDENCIES_JAR})",
+            description=f"split JAR at {target}, Class-Path {DEPENDENCIES_JAR} (application)",
         ),
     ]
 
