@@ -100,6 +100,26 @@ class RepackedJar:
     def _record_identity(self, digest: str) -> None:
         self._identity = digest
 
+    def _copied_data(
+        self, reader: _WindowReader, info: zipfile.ZipInfo
+    ) -> Iterator[bytes | memoryview]:
+        start = reader.data_offset(info)
+        if info.compress_size <= _WINDOW:
+            data = reader.span(start, info.compress_size)
+            if _counts_for_version(info.filename):
+                _note_class_major(self.archive, info, data)
+            yield data
+            return
+        # A big member (a bundled archive, a model file): in window-sized reads, never whole.
+        for offset in range(0, info.compress_size, _WINDOW):
+            size = min(_WINDOW, info.compress_size - offset)
+            chunk = self.archive.read_raw(start + offset, size)
+            if len(chunk) != size:
+                raise ValueError(f"the archive ends inside {info.filename}")
+            if offset == 0 and _counts_for_version(info.filename):
+                _note_class_major(self.archive, info, chunk)
+            yield chunk
+
     def pieces(self) -> Iterator[bytes | memoryview]:
         """Yield the JAR's bytes in order: local headers, member data, the central directory."""
         offsets: list[int] = []
@@ -108,12 +128,12 @@ class RepackedJar:
         for member in self._members:
             offsets.append(written)
             header = _local_header(member)
-            data = member.data if member.info is None else reader.data(member.info)
-            if member.info is not None and _counts_for_version(member.info.filename):
-                _note_class_major(self.archive, member.info, data)
             yield header
-            yield data
-            written += len(header) + len(data)
+            if member.info is None:
+                yield member.data
+            else:
+                yield from self._copied_data(reader, member.info)
+            written += len(header) + member.compress_size
         directory = b"".join(
             _central_header(member, offset)
             for member, offset in zip(self._members, offsets, strict=True)
@@ -216,7 +236,8 @@ class _WindowReader:
         self._start = 0
         self._window = memoryview(b"")
 
-    def _span(self, offset: int, size: int) -> memoryview:
+    def span(self, offset: int, size: int) -> memoryview:
+        """Return SIZE bytes at OFFSET (at most one window), reading a new window if needed."""
         end = self._start + len(self._window)
         if offset < self._start or offset + size > end:
             data = self._archive.read_raw(offset, max(size, _WINDOW))
@@ -225,14 +246,15 @@ class _WindowReader:
                 raise ValueError("the archive ends inside a member")
         return self._window[offset - self._start : offset - self._start + size]
 
-    def data(self, info: zipfile.ZipInfo) -> memoryview:
+    def data_offset(self, info: zipfile.ZipInfo) -> int:
+        """Return where a member's stored bytes start, from its local header."""
         signature, name_length, extra_length = _LOCAL_FIXED.unpack(
-            self._span(info.header_offset, _LOCAL_FIXED.size)
+            self.span(info.header_offset, _LOCAL_FIXED.size)
         )
         if signature != b"PK\x03\x04":
             raise ValueError(f"bad local header for {info.filename}")
-        start = info.header_offset + _LOCAL_FIXED.size + name_length + extra_length
-        return self._span(start, info.compress_size)
+        start: int = info.header_offset + _LOCAL_FIXED.size + name_length + extra_length
+        return start
 
 
 def _counts_for_version(name: str) -> bool:

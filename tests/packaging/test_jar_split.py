@@ -3,6 +3,7 @@ own; the application JAR names it in its manifest's Class-Path (java -jar runs i
 
 import hashlib
 import io
+import random
 import subprocess
 import sys
 import zipfile
@@ -167,3 +168,19 @@ def test_a_manifest_the_class_path_cannot_safely_join_keeps_the_exploded_layout(
             target.writestr(info, data)
     plans = _plan(odd)
     assert any(entry.path == "/app/com/example/hello/Server.class" for entry in plans[-1].entries)
+
+
+def test_members_bigger_than_a_read_window_are_copied_in_pieces(tmp_path, monkeypatch):
+    # Small windows here stand for a 1 GiB bundled file against 8 MiB windows: never read whole.
+    monkeypatch.setattr("b2i.packaging.jar_split._WINDOW", 4096)
+    big = random.Random(7).randbytes(51_200)  # incompressible: about 13 windows
+    jar = _shaded(tmp_path, extra_members={"data/big.bin": big})
+    reads: list[int] = []
+    _, dependencies, _ = _split(jar)
+    archive = dependencies.source.archive
+    original = archive.read_raw
+    monkeypatch.setattr(archive, "read_raw", lambda o, n: reads.append(n) or original(o, n))
+    with zipfile.ZipFile(io.BytesIO(dependencies.source.read_whole())) as deps:
+        assert deps.testzip() is None
+        assert deps.read("data/big.bin") == big
+    assert reads and max(reads) <= 4096
