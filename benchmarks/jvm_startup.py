@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from b2i.oci.layers import write_layer  # noqa: E402
+from b2i.oci.layers import LayerEntry, write_layer  # noqa: E402
 from b2i.packaging.archives import SafeArchive  # noqa: E402
 from b2i.packaging.environments import get_environment  # noqa: E402
 from b2i.packaging.inspection import inspect_artifact  # noqa: E402
@@ -41,7 +41,7 @@ from tests.fixtures.processes import free_port  # noqa: E402
 MiB = 1024 * 1024
 
 
-def extract(plans_entries: list[tuple], root: Path, out: Path) -> None:
+def extract(plans_entries: list[tuple[LayerEntry, ...]], root: Path, out: Path) -> None:
     """Write each layer and unpack it into ROOT (in order, as a container runtime would)."""
     root.mkdir(parents=True)
     for entries in plans_entries:
@@ -56,8 +56,9 @@ def layouts(jar: Path, work: Path) -> dict[str, list[str]]:
     split = plan_layers(jar, inspection, get_environment("java-17"))
     assert [plan.name for plan in split] == ["dependencies", "application"], split
     extract([plan.entries for plan in split], work / "split", work / "layers")
-    main = inspection.jar.main_class if inspection.jar else ""
-    exploded = _plan_exploded_jar(SafeArchive(jar), inspection.jar, "/app")  # type: ignore[arg-type]
+    assert inspection.jar is not None
+    main = inspection.jar.main_class
+    exploded = _plan_exploded_jar(SafeArchive(jar), inspection.jar, "/app")
     extract([plan.entries for plan in exploded], work / "exploded", work / "layers")
     return {
         "packaged": ["java", "-jar", str(jar)],
