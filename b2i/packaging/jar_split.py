@@ -42,6 +42,7 @@ _VERSION = 20
 _KEPT_FLAGS = 0x806  # UTF-8 names and the deflate option bits; never a data descriptor (0x8)
 _UTF8 = 0x800
 _WINDOW = 8 * 1024 * 1024
+_BIG_MEMBER_CHUNK = 1024 * 1024  # what the layer writer asks for at a time
 _LIMIT = 0xFFFFFFFF  # beyond this a zip64 record would be needed: such JARs are exploded
 _MAX_MEMBERS = 0xFFFF
 _CLASS_MAGIC = b"\xca\xfe\xba\xbe"
@@ -110,9 +111,10 @@ class RepackedJar:
                 _note_class_major(self.archive, info, data)
             yield data
             return
-        # A big member (a bundled archive, a model file): in window-sized reads, never whole.
-        for offset in range(0, info.compress_size, _WINDOW):
-            size = min(_WINDOW, info.compress_size - offset)
+        # A big member (a bundled archive, a model file): in chunks, never whole.
+        chunk_size = min(_WINDOW, _BIG_MEMBER_CHUNK)
+        for offset in range(0, info.compress_size, chunk_size):
+            size = min(chunk_size, info.compress_size - offset)
             chunk = self.archive.read_raw(start + offset, size)
             if len(chunk) != size:
                 raise ValueError(f"the archive ends inside {info.filename}")
