@@ -5,9 +5,16 @@
   when present, else dependencies / spring-boot-loader / snapshot-dependencies / application.
   Run as `java -cp <dir> <Main-Class>`: the launcher, started from a directory, runs the
   exploded layout (as Spring Boot's JarLauncher does).
-- Plain or shaded JAR: exploded; classes under the Main-Class's top-level package prefix (and
-  the manifest and root-level files) form "application", everything else "dependencies"; run as
-  `java -cp <dir> <Main-Class>`. Multi-release and signed JARs, and manifests with attributes
+- Plain or shaded JAR: split in two JARs without inflating a member (b2i.packaging.jar_split):
+  classes under the Main-Class's top-level package prefix (and root-level files) form the
+  application JAR at the placement, with the manifest plus `Class-Path: lib/dependencies.jar`;
+  everything else is copied into lib/dependencies.jar. The environment's own `java -jar` runs
+  it. Measured on a 55 MB shaded JAR of 26,000 members: its layers are written in about half
+  the time of the exploded layout (no inflate, tar header and deflate per member), a changed
+  class re-pushes only the ~2 KiB application layer, and `java -jar` answers as soon as from
+  the packaged JAR. A JAR with nothing outside the application goes in whole; a manifest the
+  line cannot safely join, or a JAR needing zip64, is exploded as before (run as
+  `java -cp <dir> <Main-Class>`). Multi-release and signed JARs, and manifests with attributes
   only `java -jar` honours (Class-Path, Add-Opens, Launcher-Agent-Class...), stay packaged.
 - WAR: exploded into `<webapps>/<context>/` (what Tomcat would unpack it to); WEB-INF/lib/ is
   "dependencies", the rest "application". The container's own command is kept.
