@@ -498,11 +498,13 @@ def main(argv: list[str] | None = None) -> int:
     json_path = args.json or REPO / "benchmarks" / "results" / f"compare_buildah-{stamp}.json"
     results: list[CaseResult] = []
 
+    commit = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).strip()  # at the start
+
     def keep() -> None:
         data = {
             "machine": described,
             "runs": args.runs,
-            "commit": run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).strip(),
+            "commit": commit,
             "load_average_end": os.getloadavg(),
             "results": [result.as_dict() for result in results],
         }

@@ -403,10 +403,12 @@ def main(argv: list[str] | None = None) -> int:
     browser: list[float] = []
     stack, redis = start_stack()
 
+    commit = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).strip()  # at the start
+
     def keep() -> None:
         data: dict[str, Any] = {
             "machine": described,
-            "commit": run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).strip(),
+            "commit": commit,
             "load_average_now": os.getloadavg(),
             "results": [
                 {"case": r.case, "artifact_bytes": r.artifact_bytes, "seconds": r.seconds,
