@@ -302,7 +302,8 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--split-layers",
         action="store_true",
-        help="explode JARs/WARs into dependency and application layers where the env allows",
+        help="split JARs/WARs into dependency and application layers where the env allows "
+        "(plain JARs as two JARs, Spring Boot JARs and WARs exploded)",
     )
     build.add_argument(
         "--layer-cache",

@@ -381,6 +381,10 @@ class SafeArchive:
             return block[start:]
         return os.pread(self._fd, count, info.header_offset + start)
 
+    def read_raw(self, offset: int, size: int) -> bytes:
+        """Return up to SIZE bytes of the file at OFFSET, as stored (short at its end)."""
+        return os.pread(self._fd, size, offset)
+
     def read_prefix(self, info: zipfile.ZipInfo, length: int) -> bytes:
         """Return up to `length` first bytes of a member, inflating only what is needed."""
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
