@@ -81,9 +81,9 @@ def seeded_token() -> str:
 
 
 def page_reads() -> dict[str, str]:
-    """Each list and detail the console's pages read (builder b0 has runs 1-100)."""
+    """Each list and detail the console's pages read (builder b0 has runs 1-50)."""
     builder = PROJECT + "imagebuilders/b0/"
-    run = builder + "runs/100/"
+    run = builder + "runs/50/"
     return {
         # The floor: no query, no session - what the machine's load alone costs a request.
         "/healthz (baseline)": "/healthz",
@@ -93,6 +93,7 @@ def page_reads() -> dict[str, str]:
         "project": PROJECT,
         "imagebuilders": PROJECT + "imagebuilders/",
         "imagebuilders (limit 200)": PROJECT + "imagebuilders/?limit=200",
+        "imagebuilders (recent, limit 200)": PROJECT + "imagebuilders/?ordering=recent&limit=200",
         "imagebuilder": builder,
         "runs": builder + "runs/",
         "run": run,
