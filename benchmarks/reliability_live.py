@@ -75,6 +75,7 @@ from django.core.management import call_command  # noqa: E402
 
 from b2i.oci.events import Event  # noqa: E402
 from b2i_console.redis_options import channel_layers  # noqa: E402
+from benchmarks.reliability_rows import record  # noqa: E402
 from builders import services  # noqa: E402
 from builders.artifacts.uploads import store_artifact  # noqa: E402
 from builders.build_jobs import BuildJob  # noqa: E402
@@ -316,6 +317,7 @@ def main(names: list[str]) -> int:
             rows.append(SCENARIOS[name](running))
     print_table(rows)
     (WORKDIR / "rows.json").write_text(json.dumps([r.__dict__ for r in rows]))
+    record(rows)
     return 0 if all(r.met for r in rows) else 1
 
 

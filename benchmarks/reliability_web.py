@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.reliability_rows import record  # noqa: E402
 from tests.fixtures.processes import free_port  # noqa: E402
 from tests.fixtures.uploads_over_sockets import (  # noqa: E402
     healthz_latencies_during,
@@ -215,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.scenario or list(SCENARIOS):
         rows += SCENARIOS[name]()
     print_table(rows)
+    record(rows)
     return 0  # a goal not met is a row saying so, not a failure to run
 
 
