@@ -21,7 +21,7 @@ def record(rows: list[Any]) -> None:
         return
     with Path(path).open("a") as out:
         for row in rows:
-            fields = asdict(row) if is_dataclass(row) else dict(row)
+            fields = asdict(row) if is_dataclass(row) and not isinstance(row, type) else dict(row)
             out.write(json.dumps({name: fields[name] for name in HEADER}) + "\n")
 
 
