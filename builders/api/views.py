@@ -20,12 +20,14 @@ from rest_framework.response import Response
 from b2i_console.errors import UserError
 from builders import services
 from builders.api import serializers as s
+from builders.api.builder_rows import builder_values, represent_builders
 from builders.artifacts import uploads
 from builders.availability import (
     check_base_not_known_unreachable,
     check_builder_base_not_known_unreachable,
 )
 from builders.models import Artifact, ArtifactUpload, BuildRun, BuildState, ImageBuilder
+from projects import access
 from projects.api.views import ProjectScoped
 
 STATUS_FILTERS = {
@@ -110,8 +112,6 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
         latest = BuildRun.objects.filter(builder=OuterRef("pk")).order_by("-number")
         builders = (
             ImageBuilder.objects.filter(project=self.project)
-            .select_related("project__workspace", "environment", "registry_secret", "artifact")
-            .select_related("created_by", "artifact__uploaded_by")
             .annotate(latest_state=Subquery(latest.values("state")[:1]))
             .annotate(latest_run_id=Subquery(latest.values("pk")[:1]))
         )
@@ -132,6 +132,13 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
                 Q(name__icontains=text) | Q(alias__icontains=text) | Q(image_name__icontains=text)
             )
         return builders
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Plain values, not BuilderSerializer over model instances: see builder_rows.
+        page = self.paginate_queryset(builder_values(self.get_queryset()))
+        may_operate = access.can(request.user, self.project, "operate")
+        rows = represent_builders(page or [], self.project, may_operate, request)
+        return self.get_paginated_response(rows)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = self.get_serializer(data=request.data)
