@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from builders.api import artifacts, environment_availability, environments, logs, trigger, views
+from builders.api import (
+    artifacts,
+    environment_availability,
+    environments,
+    logs,
+    quotas,
+    trigger,
+    views,
+)
 
 PROJECT = "workspaces/<str:workspace>/projects/<str:project>/"
 BUILDER = PROJECT + "imagebuilders/<str:name>/"
@@ -19,6 +27,11 @@ urlpatterns = [
         PROJECT + "buildenvironments/",
         environment_availability.ProjectEnvironmentList.as_view(),
         name="api-project-environments",
+    ),
+    path(
+        "workspaces/<str:workspace>/quota/",
+        quotas.WorkspaceQuotaView.as_view(),
+        name="api-workspace-quota",
     ),
     path(PROJECT + "artifacts/", artifacts.ArtifactList.as_view(), name="api-artifacts"),
     path(

@@ -55,6 +55,8 @@ const MESSAGES = () => ({
   "members:last-admin": gettext("The last admin cannot be removed or demoted."),
   "members:unknown-user": gettext("No user with this name."),
   "project:has-active-builds": gettext("Cancel the running builds of this project first."),
+  "quota:artifact-storage": gettext("The workspace's artifact storage quota would be exceeded."),
+  "quota:builders": gettext("The workspace has reached its quota of image builders."),
   "reference:invalid": gettext("The image reference is not valid."),
   "registry:auth-failed": gettext("The registry refused the credentials."),
   "registry:blob-unknown": gettext("The registry does not have a layer it was asked for."),

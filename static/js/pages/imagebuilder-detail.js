@@ -133,6 +133,18 @@ function renderAttributes() {
     attr(env, gettext("Variables"), gettext("None set; the environment's defaults apply."));
 }
 
+// A queued run its workspace's concurrent-build quota holds back: say why it waits.
+function slotWait(run) {
+  const wait = run.waiting_for_slot;
+  if (!wait) return null;
+  const text = interpolate(
+    gettext("Waiting for a build slot (%(used)s of %(limit)s in use)"),
+    { used: wait.used, limit: wait.limit ?? "∞" },
+    true,
+  );
+  return h("div", { class: "small run-waiting", "data-testid": "slot-wait" }, text);
+}
+
 function runCells(run) {
   const active = ACTIVE.includes(run.state);
   return [
@@ -154,6 +166,7 @@ function runCells(run) {
       "td",
       { class: "run-status" },
       statusChip(run.state),
+      slotWait(run),
       run.error_message
         ? h(
             "div",
