@@ -27,7 +27,7 @@ from django.utils import timezone
 from b2i.oci.errors import InvalidReferenceError
 from b2i.oci.references import parse_reference
 from b2i_console.errors import UserError
-from builders import build_queue, quotas
+from builders import build_queue, counters, quotas
 from builders.logs import SUCCESS_LINE, RunLog, failure_line, notify_state
 from builders.models import Artifact, BuildRun, BuildState, ImageBuilder
 from builders.signals import build_succeeded
@@ -319,7 +319,7 @@ def enqueue_run_again(run: BuildRun) -> None:
 def do_mark_successful(run: BuildRun, result: dict[str, Any], log: RunLog) -> bool:
     """Record the pushed image and end the run Successful (unless the reaper ended it first)."""
     log.flush()
-    return _finish(
+    finished = _finish(
         run,
         BuildState.SUCCESSFUL,
         "",
@@ -329,6 +329,15 @@ def do_mark_successful(run: BuildRun, result: dict[str, Any], log: RunLog) -> bo
         log=log,
         extra=result,
     )
+    if finished:  # bytes this push sent and those the registry already had (for /metrics)
+        environment = run.builder.environment.name
+        counters.increment_after_commit(
+            counters.PUSHED_BYTES, environment, int(result.get("bytes_pushed") or 0)
+        )
+        counters.increment_after_commit(
+            counters.REUSED_BYTES, environment, int(result.get("bytes_reused") or 0)
+        )
+    return finished
 
 
 def do_mark_failed(run: BuildRun, code: str, message: str, log: RunLog | None = None) -> bool:
