@@ -46,6 +46,13 @@ def locked_quota(workspace_id: int) -> WorkspaceQuota | None:
     return WorkspaceQuota.objects.select_for_update().filter(workspace_id=workspace_id).first()
 
 
+def lock_quota_of_run(run_id: int) -> None:
+    """Lock the quota row of the run's workspace (if it has one) until the transaction ends."""
+    workspace_id = workspace_of_run(run_id)
+    if workspace_id is not None:
+        locked_quota(workspace_id)
+
+
 def quota_of(workspace_id: int) -> WorkspaceQuota | None:
     return WorkspaceQuota.objects.filter(workspace_id=workspace_id).first()
 

@@ -264,6 +264,10 @@ def _finish(
     """Move the run to a final state if it is still in `from_states`; write its last log line."""
     now = timezone.now()
     with transaction.atomic():
+        if BuildState.RUNNING in from_states:
+            # A running run frees a build slot: under the quota lock, so a claim counting the
+            # slots either sees it end or is seen waiting by the release after this commits.
+            quotas.lock_quota_of_run(run.pk)
         guard = BuildRun.objects.filter(pk=run.pk, state__in=from_states, **(where or {}))
         done = guard.update(
             state=state,

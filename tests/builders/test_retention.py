@@ -176,3 +176,16 @@ def test_no_run_is_deleted_while_an_app_cannot_say_which_runs_it_uses(
     finally:
         runs_in_use.disconnect(dispatch_uid="test-broken")
     assert apply_retention().runs_deleted == 2
+
+
+def test_a_builder_sets_its_own_retention_through_the_api(world: World, busybox: Path) -> None:
+    make_builder(world, make_artifact(world.project, busybox), name="tuned")
+    url = "/api/v1/workspaces/acme/projects/shop/imagebuilders/tuned/"
+    assert world.client("olga").get(url).json()["keep_runs"] is None  # B2I_RUN_RETENTION
+    changed = world.client("olga").patch(url, {"keep_runs": 5}, format="json")
+    assert changed.status_code == 200, changed.content
+    assert ImageBuilder.objects.get(name="tuned").keep_runs == 5
+    refused = world.client("olga").patch(url, {"keep_runs": 0}, format="json")
+    assert refused.status_code == 400
+    assert world.client("victor").patch(url, {"keep_runs": 9}, format="json").status_code == 403
+    assert ImageBuilder.objects.get(name="tuned").keep_runs == 5
