@@ -9,15 +9,15 @@ that happens to answer the scrape.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from channels.db import database_sync_to_async
+from django.db import connection
 
 from builders import counters
 
@@ -33,14 +33,11 @@ PUBLISH_DELAY_SECONDS = 1.0  # many sockets opening at once make one write, not 
 
 
 class SocketCountMiddleware:
-    """Counts accepted WebSockets around the application; publishes the count."""
+    """Counts accepted WebSockets around the application; a thread publishes the count."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.open = 0
-        self.process = f"{socket.gethostname()}:{os.getpid()}"
-        self._changed: asyncio.Event | None = None  # made in the server's event loop
-        self._publisher: asyncio.Task[None] | None = None
+        self.publisher = CountPublisher(f"{socket.gethostname()}:{os.getpid()}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "websocket":
@@ -52,39 +49,57 @@ class SocketCountMiddleware:
             nonlocal accepted
             if message.get("type") == "websocket.accept" and not accepted:
                 accepted = True
-                self._change(+1)
+                self.publisher.change(+1)
             await send(message)
 
         try:
             await self.app(scope, receive, counting_send)
         finally:
             if accepted:
-                self._change(-1)
+                self.publisher.change(-1)
 
-    def _change(self, delta: int) -> None:
-        self.open += delta
-        if self._changed is None:
-            self._changed = asyncio.Event()
-        self._changed.set()
-        if self._publisher is None or self._publisher.done():
-            self._publisher = asyncio.ensure_future(self._publish_loop())
 
-    async def _publish_loop(self) -> None:
-        """Write the count after a change (batched) and every refresh period; runs for the
-        life of the process once a socket was opened."""
-        assert self._changed is not None
-        last_write = 0.0
-        while True:
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=counters.GAUGE_REFRESH_SECONDS)
-                await asyncio.sleep(max(0.0, last_write + PUBLISH_DELAY_SECONDS - time.monotonic()))
-            except TimeoutError:
-                pass  # nothing changed: refresh the row so it stays live
-            self._changed.clear()
-            last_write = time.monotonic()
-            try:
-                await database_sync_to_async(counters.set_process_gauge)(
-                    counters.WEBSOCKETS, self.process, self.open
+class CountPublisher:
+    """Writes the count from a daemon thread of its own: never from the event loop (a database
+    write would stall every socket), and not as an asyncio task (it must outlive any loop)."""
+
+    def __init__(self, process: str) -> None:
+        self.process = process
+        self.open = 0
+        self._lock = threading.Lock()
+        self._changed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def change(self, delta: int) -> None:
+        with self._lock:
+            self.open += delta
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="websocket-count", daemon=True
                 )
-            except Exception:  # the database is away: try again at the next change or refresh
-                logger.warning("could not publish the WebSocket count", exc_info=True)
+                self._thread.start()
+        self._changed.set()
+
+    def _run(self) -> None:
+        written: int | None = None
+        while True:
+            # While sockets are open (or a last 0 is unwritten) refresh the row so it stays
+            # live; with none open and 0 written, sleep until the next change.
+            idle = written == 0 and self.open == 0
+            changed = self._changed.wait(None if idle else counters.GAUGE_REFRESH_SECONDS)
+            if changed:
+                time.sleep(PUBLISH_DELAY_SECONDS)
+            self._changed.clear()
+            value = self.open
+            if self._write(value):
+                written = value
+
+    def _write(self, value: int) -> bool:
+        try:
+            counters.set_process_gauge(counters.WEBSOCKETS, self.process, value)
+        except Exception:  # the database is away: try again at the next change or refresh
+            logger.warning("could not publish the WebSocket count", exc_info=True)
+            return False
+        finally:
+            connection.close()  # this thread's own connection, not held between writes
+        return True
