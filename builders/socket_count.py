@@ -1,8 +1,8 @@
 """Open WebSockets of this web server process, published for /metrics (builders.counters).
 
 Each web server (uvicorn) process counts the sockets it accepted and not yet closed, and writes
-that number to its own ProcessGauge row: at once after a change (at most once a second) and
-every GAUGE_REFRESH_SECONDS while it lives, so /metrics sums the live processes and a killed
+that number to its own ProcessGauge row: after a change (at most once a second) and every
+GAUGE_REFRESH_SECONDS while sockets are open, so /metrics sums the live processes and a killed
 process drops out once its row is stale. A counter in memory alone would show only the process
 that happens to answer the scrape.
 """
