@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, ProtectedError, RestrictedError
+from django.db.models import Exists, OuterRef, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
 from builders.models import FINISHED_STATES, Artifact, BuildRun, ImageBuilder
@@ -92,10 +92,10 @@ def delete_finished_runs(run_ids: list[int]) -> int:
     return count
 
 
-def referenced() -> Exists:
+def referenced() -> Q:
     """True for an artifact a run or a builder names (negate it for the unreferenced)."""
     by_run = Exists(BuildRun.objects.filter(artifact=OuterRef("pk")))
-    return by_run | Exists(ImageBuilder.objects.filter(artifact=OuterRef("pk")))  # type: ignore[return-value]
+    return Q(by_run) | Q(Exists(ImageBuilder.objects.filter(artifact=OuterRef("pk"))))
 
 
 def mark_unreferenced_artifacts() -> int:
