@@ -42,6 +42,8 @@ def log_line(event: Event) -> str:
         return f"    {verb} {event.digest or ''} ({human_bytes(event.bytes)}){_detail(event, ' ')}"
     if event.kind == "retry":
         return f"    retrying: {event.message}"
+    if event.kind == "registry-error":
+        return f"    the registry answered {event.message} to {event.step}"
     return f"    {event.message}" if event.step else event.message
 
 
@@ -57,4 +59,6 @@ def terminal_line(event: Event) -> str | None:
         return f"    {verb} {(event.digest or '')[:19]} {human_bytes(event.bytes)}{how}"
     if event.kind == "retry":
         return f"    retry: {event.step}: {event.message}"
+    if event.kind == "registry-error":
+        return None  # the error itself, or its retry, has a line of its own
     return f"    {event.message}" if event.message else None

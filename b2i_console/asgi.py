@@ -14,10 +14,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from b2i_console.routing import websocket_urlpatterns  # noqa: E402
 from b2i_console.sockets import CsrfOriginValidator  # noqa: E402
 from builders.asgi_limits import BodyLimitMiddleware  # noqa: E402
+from builders.socket_count import SocketCountMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": BodyLimitMiddleware(django_asgi_app),
-        "websocket": CsrfOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SocketCountMiddleware(
+            CsrfOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

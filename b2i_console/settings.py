@@ -267,6 +267,11 @@ B2I_PENDING_REQUEUE_AFTER = env_int("B2I_PENDING_REQUEUE_AFTER", 120)
 B2I_PENDING_MAX_REQUEUES = env_int("B2I_PENDING_MAX_REQUEUES", 3)
 # Build logs older than this many days are compressed into storage and removed from the database.
 B2I_LOG_ARCHIVE_DAYS = env_int("B2I_LOG_ARCHIVE_DAYS", 30)
+# Retention (builders/retention.py, Celery beat hourly): each builder keeps its newest this many
+# finished runs with their logs (a builder's keep_runs overrides it); artifacts no run or
+# builder names are deleted this many hours after the sweep first found them unreferenced.
+B2I_RUN_RETENTION = env_int("B2I_RUN_RETENTION", 50)
+B2I_ARTIFACT_GRACE_HOURS = env_int("B2I_ARTIFACT_GRACE_HOURS", 24)
 # How builds run: in the Celery worker (default) or, later, as Kubernetes Jobs.
 B2I_BUILD_EXECUTOR = env_str("B2I_BUILD_EXECUTOR", "builders.runner.InWorkerExecutor")
 # Kubernetes Job executor (B2I_BUILD_EXECUTOR=workloads.executor.KubernetesJobExecutor): how
@@ -348,6 +353,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "builders.tasks.expire_abandoned_uploads_task",
         "schedule": 3600.0,
     },
+    # Runs waiting for a build slot (workspace quota) whose release message was lost.
+    "release-waiting-builds": {
+        "task": "builders.tasks.release_waiting_builds_task",
+        "schedule": 30.0,
+    },
+    "apply-retention": {"task": "builders.tasks.apply_retention_task", "schedule": 3600.0},
     # Temp directories of builds whose process was killed (builders/temp_sweep.py).
     "sweep-build-temp-dirs": {
         "task": "builders.tasks.sweep_build_temp_dirs_task",

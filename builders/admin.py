@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from builders import services
+from builders import quotas, services
 from builders.models import (
     FINISHED_STATES,
     Artifact,
@@ -15,6 +15,8 @@ from builders.models import (
     BuildRun,
     ImageBuilder,
     InstallationSettings,
+    MetricCounter,
+    WorkspaceQuota,
 )
 
 
@@ -92,4 +94,58 @@ class InstallationSettingsAdmin(admin.ModelAdmin[InstallationSettings]):
     def has_delete_permission(
         self, request: HttpRequest, obj: InstallationSettings | None = None
     ) -> bool:
+        return False
+
+
+@admin.register(WorkspaceQuota)
+class WorkspaceQuotaAdmin(admin.ModelAdmin[WorkspaceQuota]):
+    """Limits of a workspace (platform admins: only they reach the admin); empty: no limit."""
+
+    list_display = (
+        "workspace",
+        "max_concurrent_builds",
+        "builds_running",
+        "max_artifact_bytes",
+        "artifact_bytes_used",
+        "max_builders",
+        "builders_used",
+        "updated_at",
+    )
+    search_fields = ("workspace__name",)
+    autocomplete_fields = ("workspace",)
+
+    @admin.display(description="running")
+    def builds_running(self, quota: WorkspaceQuota) -> int:
+        return quotas.running_builds(quota.workspace_id)
+
+    @admin.display(description="artifact bytes used")
+    def artifact_bytes_used(self, quota: WorkspaceQuota) -> int:
+        return quotas.artifact_bytes(quota.workspace_id)
+
+    @admin.display(description="builders used")
+    def builders_used(self, quota: WorkspaceQuota) -> int:
+        return quotas.builder_count(quota.workspace_id)
+
+    def save_model(
+        self, request: HttpRequest, obj: WorkspaceQuota, form: object, change: bool
+    ) -> None:
+        limits = {
+            "max_concurrent_builds": obj.max_concurrent_builds,
+            "max_artifact_bytes": obj.max_artifact_bytes,
+            "max_builders": obj.max_builders,
+        }
+        # Through the service: a raised limit queues the runs waiting for it at once.
+        saved = quotas.set_workspace_quota(obj.workspace_id, limits)
+        obj.pk = saved.pk
+
+
+@admin.register(MetricCounter)
+class MetricCounterAdmin(admin.ModelAdmin[MetricCounter]):
+    """What /metrics counts (read only): uploads, pushes, registry errors, sweeps."""
+
+    list_display = ("name", "label", "value")
+    list_filter = ("name",)
+    readonly_fields = ("name", "label", "value")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -19,11 +19,17 @@ from django.db.models.expressions import CombinedExpression
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
-from builders.models import BuildRun, BuildState
+from builders import counters
+from builders.models import BuildRun, BuildState, MetricCounter
 
 # Upper bounds (seconds) of the histogram buckets; builds take seconds to tens of minutes.
 DURATION_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, 3600.0)
@@ -57,6 +63,71 @@ def active_runs(runs: QuerySet[BuildRun]) -> Iterator[GaugeMetricFamily]:
     )
     yield GaugeMetricFamily(
         "b2i_builds_running", "Build runs a worker is building now.", value=counts["running"]
+    )
+
+
+def waiting_for_slot(runs: QuerySet[BuildRun]) -> GaugeMetricFamily:
+    count = runs.filter(state=BuildState.PENDING, waiting_for_slot_since__isnull=False).count()
+    return GaugeMetricFamily(
+        "b2i_builds_waiting_for_slot",
+        "Queued runs held back by their workspace's concurrent-build quota.",
+        value=count,
+    )
+
+
+# name in builders.counters -> (metric name without _total, help, label name)
+COUNTERS = (
+    (
+        counters.UPLOAD_BYTES,
+        "b2i_upload_bytes",
+        "Artifact bytes received: multipart uploads, resumable chunks, downloads of artifact URLs.",
+        "method",
+    ),
+    (
+        counters.PUSHED_BYTES,
+        "b2i_push_uploaded_bytes",
+        "Bytes successful builds uploaded to registries (blobs the registry lacked).",
+        "environment",
+    ),
+    (
+        counters.REUSED_BYTES,
+        "b2i_push_reused_bytes",
+        "Bytes successful builds did not upload: the registry had the blobs, or mounted them.",
+        "environment",
+    ),
+    (
+        counters.REGISTRY_ERRORS,
+        "b2i_registry_request_errors",
+        "Registry requests of builds answered with an error, by HTTP status (retried ones too).",
+        "code",
+    ),
+    (
+        counters.MAINTENANCE,
+        "b2i_maintenance_actions",
+        "What the periodic sweeps did: runs reaped or requeued, waiting runs released, logs "
+        "archived, uploads expired, temp dirs swept, runs and artifacts removed by retention.",
+        "action",
+    ),
+)
+
+
+def database_counters() -> Iterator[CounterMetricFamily]:
+    """The counters every process adds to in the database (builders.counters), one query."""
+    values: dict[str, dict[str, int]] = {}
+    for name, label, value in MetricCounter.objects.values_list("name", "label", "value"):
+        values.setdefault(name, {})[label] = value
+    for name, metric, documentation, label_name in COUNTERS:
+        family = CounterMetricFamily(metric, documentation, labels=[label_name])
+        for label, value in sorted(values.get(name, {}).items()):
+            family.add_metric([label], value)
+        yield family
+
+
+def websocket_connections() -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "b2i_websocket_connections",
+        "WebSockets open now (live logs, service status), summed over live web servers.",
+        value=counters.live_gauge_total(counters.WEBSOCKETS),
     )
 
 
@@ -101,6 +172,9 @@ class BuildCollector(Collector):
         runs = BuildRun.objects.all()
         yield runs_by_state(runs)
         yield from active_runs(runs)
+        yield waiting_for_slot(runs)
+        yield from database_counters()
+        yield websocket_connections()
         finished = runs.filter(started_at__isnull=False, finished_at__isnull=False)
         yield histogram(
             "b2i_build_duration_seconds",

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -46,6 +46,9 @@ TRIGGER_TOKEN = RegexValidator(
         minimum=MIN_TRIGGER_TOKEN_CHARS,
     ),
 )
+
+
+MAX_KEEP_RUNS = 100_000
 
 
 def generate_trigger_token() -> str:
@@ -91,6 +94,9 @@ class Artifact(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the retention sweep when it first finds no run and no builder naming the artifact;
+    # cleared when one does again. The grace period counts from here (builders.retention).
+    unreferenced_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -222,6 +228,14 @@ class ImageBuilder(models.Model):
     # trigger URL, and the trigger endpoint compares it in constant time.
     trigger_token_encrypted = models.TextField(blank=True, editable=False)
     update_workloads = models.BooleanField(default=True)
+    # How many finished runs the retention sweep keeps (with their logs); empty: the
+    # installation's B2I_RUN_RETENTION.
+    keep_runs = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_KEEP_RUNS)],
+        help_text="Finished runs kept with their logs; empty: B2I_RUN_RETENTION.",
+    )
     next_run_number = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -288,6 +302,9 @@ class BuildRun(models.Model):
     # message (not claims: `attempt` counts those), and when it last did.
     requeues = models.PositiveSmallIntegerField(default=0)
     requeued_at = models.DateTimeField(null=True, blank=True)
+    # Since when a worker found the workspace at its concurrent-build limit and left the run
+    # queued (builders.quotas); cleared when it starts.
+    waiting_for_slot_since = models.DateTimeField(null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     worker_host = models.CharField(max_length=255, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -454,3 +471,74 @@ class RunComponent(models.Model):
 
     def __str__(self) -> str:
         return self.purl or f"{self.group}/{self.name}@{self.version}"
+
+
+class WorkspaceQuota(models.Model):
+    """Limits of one workspace, set by platform admins; an empty limit is no limit.
+
+    builders.quotas checks them: builds beyond `max_concurrent_builds` wait queued for a slot;
+    an artifact past `max_artifact_bytes` or a builder past `max_builders` is refused (409)."""
+
+    workspace = models.OneToOneField(
+        "projects.Workspace", on_delete=models.CASCADE, related_name="quota"
+    )
+    max_concurrent_builds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Builds of the workspace running at once; more wait queued. Empty: no limit.",
+    )
+    max_artifact_bytes = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Bytes of artifacts the workspace's projects may store. Empty: no limit.",
+    )
+    max_builders = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Image builders in the workspace's projects. Empty: no limit.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "workspace quota"
+
+    def __str__(self) -> str:
+        return f"Quota of {self.workspace}"
+
+
+class MetricCounter(models.Model):
+    """A counter every process adds to (uploads, sweeps, registry errors ...): one row per name
+    and label value, incremented in SQL, so /metrics reads the same total from any replica
+    (builders.counters)."""
+
+    name = models.CharField(max_length=100)
+    label = models.CharField(max_length=100, blank=True)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "label"], name="metric_counter_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}{{{self.label}}} {self.value}"
+
+
+class ProcessGauge(models.Model):
+    """A gauge value of one live process (WebSocket connections of one web server): each
+    process refreshes its row; /metrics sums rows refreshed recently, so a crashed process
+    stops counting once its row goes stale (builders.counters)."""
+
+    name = models.CharField(max_length=100)
+    process = models.CharField(max_length=255)
+    value = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["name", "process"], name="process_gauge_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}[{self.process}] {self.value}"

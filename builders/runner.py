@@ -13,6 +13,7 @@ import logging
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +29,7 @@ from b2i.event_text import log_line
 from b2i.oci.cancel import BuildCancelled, CancelToken
 from b2i.oci.events import Event
 from b2i_console.errors import UserError
-from builders import services
+from builders import counters, services
 from builders.artifacts.fetch import fetch_artifact_for_run
 from builders.artifacts.storage import local_storage_path
 from builders.build_jobs import BuildExecutor, BuildJob, RegistryTarget, RunCancelled
@@ -148,9 +149,12 @@ def run_build(run_id: int, *, task_id: str = "", executor: BuildExecutor | None 
 
 def finish_run(run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: BuildExecutor) -> None:
     """Execute the build and record its outcome; no exception escapes as a stuck run."""
+    registry_errors: Counter[str] = Counter()
     try:
         result = execute_with_transient_retries(
-            lambda: execute_run(run, log, heartbeat, executor), log, heartbeat.cancelled
+            lambda: execute_run(run, log, heartbeat, executor, registry_errors),
+            log,
+            heartbeat.cancelled,
         )
     except (RunCancelled, BuildCancelled):
         services.do_mark_cancelled(run, log)
@@ -169,6 +173,9 @@ def finish_run(run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: Build
         # Stored before the run shows Successful: a page that sees the success sees its SBOM.
         record_documents_safely(run, Documents.from_result(result.pop(RESULT_KEY, None)))
         services.do_mark_successful(run, result, log)
+    finally:
+        for status, count in registry_errors.items():
+            counters.increment_after_commit(counters.REGISTRY_ERRORS, status, count)
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:
@@ -181,9 +188,13 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
 
 
 def execute_run(
-    run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: BuildExecutor
+    run: BuildRun,
+    log: RunLog,
+    heartbeat: Heartbeat,
+    executor: BuildExecutor,
+    registry_errors: Counter[str] | None = None,
 ) -> dict[str, Any]:
-    on_event = EventLogger(log)
+    on_event = EventLogger(log, registry_errors)
     with local_artifact(run, log, on_event, heartbeat.cancelled) as (artifact, path):
         if heartbeat.cancel_requested():
             raise RunCancelled()
@@ -314,11 +325,20 @@ def worker_name() -> str:
 class EventLogger:
     """Turns engine events into log lines and collects per-step timings."""
 
-    def __init__(self, log: RunLog) -> None:
+    def __init__(self, log: RunLog, registry_errors: Counter[str] | None = None) -> None:
         self.log = log
         self.timings: dict[str, float] = {}
+        # Counted here (any engine thread), stored by the run's own thread when it ends.
+        self.registry_errors: Counter[str] = (
+            Counter() if registry_errors is None else registry_errors
+        )
+        self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
+        if event.kind == "registry-error":  # for /metrics; the error has its own log line
+            with self._lock:
+                self.registry_errors[event.message] += 1
+            return
         if event.kind == "step-finished" and event.duration is not None:
             self.timings[event.step] = round(event.duration, 3)
         self.log.write(log_line(event))

@@ -27,7 +27,7 @@ from django.utils import timezone
 from b2i.oci.errors import InvalidReferenceError
 from b2i.oci.references import parse_reference
 from b2i_console.errors import UserError
-from builders import build_queue
+from builders import build_queue, counters, quotas
 from builders.logs import SUCCESS_LINE, RunLog, failure_line, notify_state
 from builders.models import Artifact, BuildRun, BuildState, ImageBuilder
 from builders.signals import build_finished, build_succeeded
@@ -123,10 +123,18 @@ class Claim:
 
 
 def do_claim_run(run_id: int, *, worker_host: str, task_id: str = "") -> Claim:
-    """Move a Pending run to Running with one atomic UPDATE; duplicates and stale copies lose."""
+    """Move a Pending run to Running with one atomic UPDATE; duplicates and stale copies lose.
+
+    A run of a workspace at its concurrent-build limit is not claimed: it stays Pending,
+    marked waiting for a slot, until a run of the workspace ends (builders.quotas)."""
     now = timezone.now()
+    workspace_id = quotas.workspace_of_run(run_id)
     try:
         with transaction.atomic():
+            # Locks the workspace's quota row: claims of one workspace count one at a time.
+            slot = quotas.check_build_slot(workspace_id) if workspace_id else quotas.SlotCheck(True)
+            if not slot.free and _wait_for_slot(run_id, slot):
+                return Claim(False, "waiting for a build slot")
             claimed = BuildRun.objects.filter(
                 pk=run_id, state=BuildState.PENDING, cancel_requested=False
             ).update(
@@ -135,6 +143,7 @@ def do_claim_run(run_id: int, *, worker_host: str, task_id: str = "") -> Claim:
                 heartbeat_at=now,
                 attempt=F("attempt") + 1,
                 worker_host=worker_host[:255],
+                waiting_for_slot_since=None,
                 **({"task_id": task_id} if task_id else {}),
             )
     except IntegrityError:
@@ -145,6 +154,23 @@ def do_claim_run(run_id: int, *, worker_host: str, task_id: str = "") -> Claim:
         notify_state(run_id)
         return Claim(True)
     return _take_over_lost_run(run_id, worker_host=worker_host, now=now)
+
+
+def _wait_for_slot(run_id: int, slot: quotas.SlotCheck) -> bool:
+    """Leave a Pending run queued (True): its message goes; a finishing run of the workspace
+    or the release sweep queues it again. False for a run no longer Pending (a redelivery of a
+    Running one: the take-over decides)."""
+    if not BuildRun.objects.filter(pk=run_id, state=BuildState.PENDING).exists():
+        return False
+    if quotas.mark_waiting(run_id):
+        log = RunLog(run_id)
+        log.write(
+            f"Waiting for a build slot: {slot.used} of {slot.limit} builds of this workspace "
+            "are running (its quota); the build starts when one ends"
+        )
+        log.flush()
+    transaction.on_commit(partial(notify_state, run_id))
+    return True
 
 
 def _take_over_lost_run(run_id: int, *, worker_host: str, now: datetime) -> Claim:
@@ -238,6 +264,10 @@ def _finish(
     """Move the run to a final state if it is still in `from_states`; write its last log line."""
     now = timezone.now()
     with transaction.atomic():
+        if BuildState.RUNNING in from_states:
+            # A running run frees a build slot: under the quota lock, so a claim counting the
+            # slots either sees it end or is seen waiting by the release after this commits.
+            quotas.lock_quota_of_run(run.pk)
         guard = BuildRun.objects.filter(pk=run.pk, state__in=from_states, **(where or {}))
         done = guard.update(
             state=state,
@@ -257,7 +287,8 @@ def _finish(
 
 def _after_finish(run: BuildRun) -> None:
     notify_state(run.pk)
-    enqueue_next_queued_run(run.builder_id)
+    sent = enqueue_next_queued_run(run.builder_id)
+    quotas.release_waiting_runs(run.pk, skip={sent} if sent else set())
     announce_success(run)
     announce_finished(run)
 
@@ -280,15 +311,18 @@ def announce_finished(run: BuildRun) -> None:
             logger.error("%s failed after run %s finished", name, run.pk, exc_info=outcome)
 
 
-def enqueue_next_queued_run(builder_id: int) -> None:
-    """Re-enqueue the builder's newest queued run (its first delivery may have found it busy)."""
+def enqueue_next_queued_run(builder_id: int) -> int | None:
+    """Re-enqueue the builder's newest queued run (its first delivery may have found it busy);
+    return its id."""
     queued = (
         BuildRun.objects.filter(builder_id=builder_id, state=BuildState.PENDING)
         .order_by("-number")
         .first()
     )
-    if queued is not None:
-        enqueue_run_again(queued)
+    if queued is None:
+        return None
+    enqueue_run_again(queued)
+    return queued.pk
 
 
 def enqueue_run_again(run: BuildRun) -> None:
@@ -298,7 +332,7 @@ def enqueue_run_again(run: BuildRun) -> None:
 def do_mark_successful(run: BuildRun, result: dict[str, Any], log: RunLog) -> bool:
     """Record the pushed image and end the run Successful (unless the reaper ended it first)."""
     log.flush()
-    return _finish(
+    finished = _finish(
         run,
         BuildState.SUCCESSFUL,
         "",
@@ -308,6 +342,15 @@ def do_mark_successful(run: BuildRun, result: dict[str, Any], log: RunLog) -> bo
         log=log,
         extra=result,
     )
+    if finished:  # bytes this push sent and those the registry already had (for /metrics)
+        environment = run.builder.environment.name
+        counters.increment_after_commit(
+            counters.PUSHED_BYTES, environment, int(result.get("bytes_pushed") or 0)
+        )
+        counters.increment_after_commit(
+            counters.REUSED_BYTES, environment, int(result.get("bytes_reused") or 0)
+        )
+    return finished
 
 
 def do_mark_failed(run: BuildRun, code: str, message: str, log: RunLog | None = None) -> bool:
@@ -404,7 +447,10 @@ def _stale_pending_runs() -> QuerySet[BuildRun]:
     before = timezone.now() - timedelta(seconds=settings.B2I_PENDING_REQUEUE_AFTER)
     running = BuildRun.objects.filter(builder=OuterRef("builder"), state=BuildState.RUNNING)
     return (
-        BuildRun.objects.filter(state=BuildState.PENDING, cancel_requested=False)
+        # A run waiting for a build slot has no message by design (the release sweep's).
+        BuildRun.objects.filter(
+            state=BuildState.PENDING, cancel_requested=False, waiting_for_slot_since__isnull=True
+        )
         .annotate(queued_at=Coalesce("requeued_at", "created_at"))
         .filter(queued_at__lt=before)
         .exclude(Exists(running))
@@ -538,6 +584,7 @@ def check_create_builder(
     builder.created_by = user if user is not None and user.is_authenticated else None
     try:
         with transaction.atomic():
+            quotas.check_builder_quota(project.workspace_id)
             builder.save()
     except IntegrityError as exc:  # created concurrently under the same name
         raise UserError("builder:name-taken", "That name was just taken.", 409) from exc

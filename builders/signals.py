@@ -15,3 +15,8 @@ from django.dispatch import Signal
 
 build_succeeded = Signal()
 build_finished = Signal()
+
+# `runs_in_use(sender=BuildRun)`: each receiver returns a set of run ids another app still
+# needs (workloads: the runs its services deploy). Retention never deletes those runs, nor so
+# the artifacts they built; a receiver that fails stops that retention round (nothing is lost).
+runs_in_use = Signal()

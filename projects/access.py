@@ -89,6 +89,18 @@ def may_manage_identity_providers(user: RequestUser | None) -> bool:
     return _is_platform_admin(user)
 
 
+def can_set_quotas(user: RequestUser) -> bool:
+    """Only platform admins set workspace quotas (limits a workspace admin must not lift)."""
+    return _is_platform_admin(user)
+
+
+def check_set_quotas(user: RequestUser, workspace: Workspace) -> None:
+    if not can_set_quotas(user):
+        raise PermissionDenied(
+            f"Only platform admins may change the quota of workspace {workspace.name}."
+        )
+
+
 def visible_workspaces(user: RequestUser) -> WorkspaceQuerySet:
     """Return the workspaces the user may see."""
     queryset = Workspace.objects.all()

@@ -366,3 +366,9 @@ def _secret_shared(service: Service) -> bool:
     others = Service.objects.filter(project=service.project).exclude(pk=service.pk)
     secret_id = service.builder.registry_secret_id if service.builder else None
     return others.filter(builder__registry_secret_id=secret_id).exists()
+
+
+def runs_services_use(sender: object, **kwargs: object) -> set[int]:
+    """Runs a service deploys or found unchanged (builders.signals.runs_in_use): kept."""
+    rows = Service.objects.values_list("deployed_run_id", "unchanged_run_id")
+    return {run_id for pair in rows for run_id in pair if run_id is not None}

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-EventKind = Literal["step-started", "step-finished", "log", "blob-pushed", "blob-reused", "retry"]
+EventKind = Literal[
+    "step-started", "step-finished", "log", "blob-pushed", "blob-reused", "retry", "registry-error"
+]
 
 
 @dataclass(frozen=True)
 class Event:
-    """One progress event: a step boundary, a log line, a blob transfer or a retry."""
+    """One progress event: a step boundary, a log line, a blob transfer, a retry, or a registry
+    answering a request with an error (`registry-error`: the HTTP status is the message)."""
 
     kind: EventKind
     step: str = ""

@@ -286,6 +286,7 @@ class RegistryClient:
             error = kind(text)
         error.status = status
         error.registry_codes = codes
+        self.on_event(Event("registry-error", step=what, message=str(status)))
         return error
 
     def _classify(self, status: int, codes: tuple[str, ...], text: str, access: Access) -> OciError:

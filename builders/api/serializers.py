@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from b2i_console.safe_text import reject_unsafe_characters, reject_unsafe_in_text
+from builders import quotas
 from builders.models import (
     DNS1123_LABEL,
     IMAGE_TAG,
@@ -122,6 +124,12 @@ class SupplyChainSummarySerializer(serializers.ModelSerializer[RunSupplyChain]):
         read_only_fields = fields
 
 
+class SlotWaitSerializer(serializers.Serializer[object]):
+    since = serializers.DateTimeField()
+    used = serializers.IntegerField(help_text="Builds of the workspace running now")
+    limit = serializers.IntegerField(allow_null=True, help_text="Builds it may run at once")
+
+
 class RunSerializer(serializers.ModelSerializer[BuildRun]):
     builder = serializers.CharField(source="builder.name", read_only=True)
     artifact = ArtifactSerializer(read_only=True, allow_null=True)  # none yet, or a URL's
@@ -133,6 +141,10 @@ class RunSerializer(serializers.ModelSerializer[BuildRun]):
     artifact_url = serializers.CharField(read_only=True)
     # null: no SBOM (not successful, or made without the supply chain).
     supply_chain = SupplyChainSummarySerializer(read_only=True, allow_null=True)
+    waiting_for_slot = serializers.SerializerMethodField(
+        help_text="While the run waits for a build slot of its workspace's quota: since when, "
+        "and how many of the allowed builds (limit) run (used); else null."
+    )
 
     class Meta:
         model = BuildRun
@@ -140,6 +152,7 @@ class RunSerializer(serializers.ModelSerializer[BuildRun]):
             "number",
             "builder",
             "state",
+            "waiting_for_slot",
             "error_code",
             "error_message",
             "tag",
@@ -168,6 +181,14 @@ class RunSerializer(serializers.ModelSerializer[BuildRun]):
             "supply_chain",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(SlotWaitSerializer(allow_null=True))
+    def get_waiting_for_slot(self, run: BuildRun) -> dict[str, Any] | None:
+        # One count per workspace over a page of runs (the serializer's own attribute: the
+        # list serializer shares one child, hence one cache, across the page).
+        cache = self.__dict__.setdefault("_slot_counts", {})
+        wait: dict[str, Any] | None = quotas.slot_wait_of(run, cache)
+        return wait
 
 
 class BuilderListSerializer(serializers.ListSerializer[ImageBuilder]):
@@ -232,6 +253,7 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
             "generate_trigger_token",
             "trigger_url",
             "update_workloads",
+            "keep_runs",
             "artifact",
             "status",
             "latest_run",

@@ -7,6 +7,7 @@ from builders.api import (
     environment_availability,
     environments,
     logs,
+    quotas,
     supply_chain,
     trigger,
     views,
@@ -27,6 +28,11 @@ urlpatterns = [
         PROJECT + "buildenvironments/",
         environment_availability.ProjectEnvironmentList.as_view(),
         name="api-project-environments",
+    ),
+    path(
+        "workspaces/<str:workspace>/quota/",
+        quotas.WorkspaceQuotaView.as_view(),
+        name="api-workspace-quota",
     ),
     path(PROJECT + "artifacts/", artifacts.ArtifactList.as_view(), name="api-artifacts"),
     path(

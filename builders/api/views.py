@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from b2i_console.errors import UserError
-from builders import services
+from builders import quotas, services
 from builders.api import serializers as s
 from builders.api.builder_rows import builder_values, represent_builders
 from builders.artifacts import uploads
@@ -146,6 +146,8 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
         data = dict(body.validated_data)
         artifact_input = {key: data.pop(key, None) for key in ("file", "artifact_id", "upload_id")}
         self.refuse_unreachable_base(data)
+        # Before the artifact is stored: a builder over the quota stores nothing.
+        quotas.check_builder_quota(self.project.workspace_id, early=True)
         artifact = self.resolve_artifact(artifact_input, data["artifact_kind"])
         if artifact is None:
             raise UserError(

@@ -18,6 +18,7 @@ from b2i.oci.cancel import BuildCancelled, CancelToken
 from b2i.oci.errors import OciError
 from b2i.oci.transport import build_http_client, translate_transport_error
 from b2i_console.errors import UserError
+from builders import counters
 from builders.artifacts.uploads import max_artifact_bytes, store_artifact
 from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
@@ -118,6 +119,7 @@ def fetch_artifact_for_run(
             "artifact:sha256-mismatch",
             f"The downloaded artifact has sha256 {sha256}, not {run.artifact_url_sha256}.",
         )
+    counters.increment_after_commit(counters.UPLOAD_BYTES, "url", size)
     builder = run.builder
     stored = store_artifact(
         builder.project,

@@ -40,6 +40,7 @@ from b2i.packaging.errors import ArtifactError
 from b2i.packaging.inspection import Inspection, inspect_artifact
 from b2i_console.errors import UserError
 from b2i_console.safe_text import has_unsafe_characters
+from builders import counters, quotas
 from builders.artifacts import staging
 from builders.artifacts.staging import CHUNK, Read, staging_dir
 from builders.models import Artifact, ArtifactUpload
@@ -176,10 +177,13 @@ def store_artifact(
     existing = same.first()
     if existing is not None:
         return StoredArtifact(existing, created=False)
+    quotas.check_storage_quota_early(project.workspace_id, size)
     with path.open("rb") as source:
         key = default_storage.save(unused_storage_key(project, sha256, file_name), File(source))
     try:
         with transaction.atomic():
+            # Under the workspace's quota lock: concurrent uploads cannot both fit the last bytes.
+            quotas.check_storage_quota(project.workspace_id, size)
             artifact = Artifact.objects.create(
                 project=project,
                 file_name=file_name,
@@ -194,6 +198,9 @@ def store_artifact(
     except IntegrityError:  # the same file arrived twice at once: keep the first
         default_storage.delete(key)
         return StoredArtifact(same.get(), created=False)
+    except UserError:  # over the quota: no row, and no stored file left behind
+        default_storage.delete(key)
+        raise
     return StoredArtifact(artifact, created=True)
 
 
@@ -215,6 +222,7 @@ def unused_storage_key(project: Project, sha256: str, file_name: str) -> str:
 def store_uploaded_file(
     project: Project, user: User | AnonymousUser, upload: HashedUpload, expected_kind: str | None
 ) -> StoredArtifact:
+    counters.increment_after_commit(counters.UPLOAD_BYTES, "multipart", upload.size or 0)
     return store_artifact(
         project,
         user,
@@ -243,6 +251,7 @@ def begin_chunked_upload(
     check_file_name(file_name)
     if sha256 and not SHA256_RE.match(sha256):
         raise UserError("artifact:bad-sha256", "sha256 must be 64 lower-case hex digits")
+    quotas.check_storage_quota_early(project.workspace_id, total_size)
     upload = ArtifactUpload.objects.create(
         project=project,
         file_name=os.path.basename(file_name)[:255] or "artifact",
@@ -276,6 +285,7 @@ def append_chunk(upload: ArtifactUpload, offset: int, read: Read, length: int) -
         locked.received = offset + written
         locked.last_activity_at = timezone.now()
         locked.save(update_fields=["received", "last_activity_at"])
+        counters.increment_after_commit(counters.UPLOAD_BYTES, "chunked", written)
     return locked
 
 

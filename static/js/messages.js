@@ -108,6 +108,8 @@ const MESSAGES = () => ({
   "notify:secret-required": gettext("A generic webhook needs a signing secret."),
   "project:has-active-builds": gettext("Cancel the running builds of this project first."),
   "project:name-taken": gettext("This project name is not available; choose another."),
+  "quota:artifact-storage": gettext("The workspace's artifact storage quota would be exceeded."),
+  "quota:builders": gettext("The workspace has reached its quota of image builders."),
   "reference:invalid": gettext("The image reference is not valid."),
   "registry:auth-failed": gettext("The registry refused the credentials."),
   "registry:blob-unknown": gettext("The registry does not have a layer it was asked for."),

@@ -6,8 +6,10 @@ tests (test_pipeline_e2e.py) run the real engine in a real worker against a real
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from b2i.oci.events import Event
@@ -66,4 +68,28 @@ class ScriptedExecutor:
         if self.error is not None:
             raise self.error
         on_event(Event("step-finished", step="build layers", duration=0.25))
+        return dict(DEFAULT_RESULT)
+
+
+class GatedExecutor:
+    """For a real worker (B2I_BUILD_EXECUTOR=tests.builders.executors.GatedExecutor): a build
+    that reports `started-<run>` in B2I_TEST_GATE_DIR, then runs until the test creates
+    `open-<run>` there (or cancels), so a test decides when each build ends."""
+
+    def execute(
+        self,
+        job: BuildJob,
+        on_event: Callable[[Event], None],
+        cancel_requested: Callable[[], bool],
+    ) -> dict[str, Any]:
+        gate = Path(os.environ["B2I_TEST_GATE_DIR"])
+        (gate / f"started-{job.run_id}").touch()
+        on_event(Event("log", message="gated build waiting for the test"))
+        deadline = time.monotonic() + 120
+        while not (gate / f"open-{job.run_id}").exists():
+            if cancel_requested():
+                raise RunCancelled()
+            if time.monotonic() > deadline:
+                raise AssertionError("the test never opened the gate")
+            time.sleep(0.05)
         return dict(DEFAULT_RESULT)

@@ -11,6 +11,7 @@ import pytest
 from builders import services
 from builders.models import BuildRun, ImageBuilder
 from tests.builders.conftest import World, busybox_environment, make_artifact, make_builder
+from tests.builders.test_grafana_dashboard import expressions
 from tests.builders.test_pipeline_e2e import wait_for_run
 from tests.fixtures import artifacts
 from tests.fixtures.celery_worker import CeleryWorker
@@ -90,3 +91,12 @@ def test_prometheus_counts_the_builds_a_worker_ran(
     assert values_by(durations, "environment") == {"busybox-test": 2, "missing-base": 1}
     waits = prometheus.query('b2i_build_queue_wait_seconds_bucket{le="+Inf"}')
     assert sum(values_by(waits, "environment").values()) == 3
+    # Bytes the two successful pushes uploaded, as the worker counted them.
+    pushed = sum(BuildRun.objects.values_list("bytes_pushed", flat=True))
+    assert pushed > 0
+    prometheus.wait_for(
+        "sum(b2i_push_uploaded_bytes_total)", lambda r: values_by(r, "") == {"": pushed}
+    )
+    # Every expression of the Grafana dashboard is PromQL Prometheus evaluates over them.
+    for expr in expressions():
+        prometheus.query(expr.replace("$__rate_interval", "1m"))

@@ -144,8 +144,23 @@ function startedCell(run) {
     "span",
     { class: "queued", "data-testid": "queued-at" },
     gettext("Queued at %s").replace("%s", formatTime(run.created_at)),
-    h("div", { class: "small muted" }, gettext("Waiting for a worker")),
+    // A run its workspace's quota holds back says so in the status cell (slotWait) instead.
+    run.waiting_for_slot
+      ? null
+      : h("div", { class: "small muted" }, gettext("Waiting for a worker")),
   );
+}
+
+// A queued run its workspace's concurrent-build quota holds back: say why it waits.
+function slotWait(run) {
+  const wait = run.waiting_for_slot;
+  if (!wait) return null;
+  const text = interpolate(
+    gettext("Waiting for a build slot (%(used)s of %(limit)s in use)"),
+    { used: wait.used, limit: wait.limit ?? "∞" },
+    true,
+  );
+  return h("div", { class: "small run-waiting", "data-testid": "slot-wait" }, text);
 }
 
 function runCells(run) {
@@ -169,6 +184,7 @@ function runCells(run) {
       "td",
       { class: "run-status" },
       statusChip(run.state),
+      slotWait(run),
       run.error_message
         ? h(
             "div",

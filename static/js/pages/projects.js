@@ -1,6 +1,7 @@
 // Projects of a workspace + Create Project dialog.
 import { api } from "../api.js";
 import { field, formatTime, formValues, h, openDialog, pageConfig, toast } from "../ui.js";
+import { showQuotaUsage } from "../widgets/quota-usage.js";
 import { DataTable } from "../widgets/table.js";
 
 const config = pageConfig();
@@ -31,6 +32,7 @@ const table = new DataTable({
   ],
 });
 table.load();
+showQuotaUsage(document.getElementById("workspace-quota"), config.api.workspace);
 search.addEventListener("input", () => {
   table.offset = 0;
   table.load();
