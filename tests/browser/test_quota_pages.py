@@ -48,7 +48,7 @@ def test_a_platform_admin_sets_quotas_and_members_see_the_usage_bars(
 
 
 def hold_a_run_back(world: World, tmp_path: Path) -> None:
-    """Builder hello's run #3 waits for the slot a running build of another builder holds."""
+    """Builder hello's run #9 waits for the slot a running build of another builder holds."""
     from builders.models import BuildRun, ImageBuilder
 
     add_builder_with_runs(world, tmp_path)
@@ -66,7 +66,7 @@ def hold_a_run_back(world: World, tmp_path: Path) -> None:
     now = timezone.now()
     BuildRun.objects.create(builder=other, number=1, tag="latest", state="running", started_at=now)
     BuildRun.objects.create(
-        builder=hello, number=3, tag="latest", state="pending", waiting_for_slot_since=now
+        builder=hello, number=9, tag="latest", state="pending", waiting_for_slot_since=now
     )
 
 
@@ -76,7 +76,7 @@ def test_a_run_waiting_for_a_build_slot_says_so_in_english_and_chinese(
     hold_a_run_back(world, tmp_path)
     sign_in_as(context, world.victor, console_server)
     page.goto(world.project_path + "imagebuilders/hello/")
-    waiting = page.locator('tr[data-run="3"]').get_by_test_id("slot-wait")
+    waiting = page.locator('tr[data-run="9"]').get_by_test_id("slot-wait")
     expect(waiting).to_have_text("Waiting for a build slot (1 of 1 in use)")
 
     context.add_cookies(
