@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "projects",
     "builders",
     "workloads",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -56,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Around the CSRF check, so its refusals of state-changing requests are recorded too.
+    "audit.middleware.denied_requests_middleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -247,6 +250,8 @@ B2I_PENDING_REQUEUE_AFTER = env_int("B2I_PENDING_REQUEUE_AFTER", 120)
 B2I_PENDING_MAX_REQUEUES = env_int("B2I_PENDING_MAX_REQUEUES", 3)
 # Build logs older than this many days are compressed into storage and removed from the database.
 B2I_LOG_ARCHIVE_DAYS = env_int("B2I_LOG_ARCHIVE_DAYS", 30)
+# Audit entries older than this many days are deleted by an hourly Celery beat task (0: kept).
+B2I_AUDIT_RETENTION_DAYS = env_int("B2I_AUDIT_RETENTION_DAYS", 365)
 # How builds run: in the Celery worker (default) or, later, as Kubernetes Jobs.
 B2I_BUILD_EXECUTOR = env_str("B2I_BUILD_EXECUTOR", "builders.runner.InWorkerExecutor")
 # Kubernetes Job executor (B2I_BUILD_EXECUTOR=workloads.executor.KubernetesJobExecutor): how
@@ -310,6 +315,11 @@ CELERY_BEAT_SCHEDULE = {
     # Temp directories of builds whose process was killed (builders/temp_sweep.py).
     "sweep-build-temp-dirs": {
         "task": "builders.tasks.sweep_build_temp_dirs_task",
+        "schedule": 3600.0,
+    },
+    # Audit entries past B2I_AUDIT_RETENTION_DAYS (audit/retention.py).
+    "purge-expired-audit-entries": {
+        "task": "audit.tasks.purge_expired_entries_task",
         "schedule": 3600.0,
     },
 }

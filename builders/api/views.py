@@ -97,8 +97,17 @@ class BuildersApiView(ProjectScoped[_Row]):
         return upload
 
 
+# Recorded fields of a builder: not its trigger token nor its environment parameters.
+BUILDER_FIELDS = ("alias", "description", "environment", "image_name", "tag", "registry_secret")
+BUILDER_FIELDS += ("generate_trigger_token", "update_workloads")
+# Where a run's artifact came from (a file's name, an artifact or upload id).
+ARTIFACT_FIELDS = ("file", "artifact_id", "upload_id")
+
+
 class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[ImageBuilder]):
     accepts_upload = True
+    audit_object_type = "builder"
+    audit_fields = ("name", "artifact_kind", *BUILDER_FIELDS, *ARTIFACT_FIELDS)
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[ImageBuilder]]:
         return s.BuilderCreateSerializer if self.request.method == "POST" else s.BuilderSerializer
@@ -163,6 +172,8 @@ class BuilderDetail(
     BuildersApiView[ImageBuilder], generics.RetrieveUpdateDestroyAPIView[ImageBuilder]
 ):
     serializer_class = s.BuilderUpdateSerializer
+    audit_object_type = "builder"
+    audit_fields = BUILDER_FIELDS
 
     def get_object(self) -> ImageBuilder:
         return self.builder()
@@ -181,6 +192,11 @@ class BuilderRun(BuildersApiView[ImageBuilder], generics.GenericAPIView[ImageBui
 
     accepts_upload = True
     serializer_class = s.RunRequestSerializer
+    audit_object_type = "run"
+    audit_actions = {"POST": "run.start"}
+    audit_id_key = audit_id_kwarg = "number"
+    audit_parent_kwarg = "name"
+    audit_fields = ("tag", *ARTIFACT_FIELDS)
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         builder = self.builder()
@@ -224,6 +240,11 @@ class RunDetail(BuildersApiView[BuildRun], generics.RetrieveAPIView[BuildRun]):
 
 
 class RunCancel(RunDetail):
+    audit_object_type = "run"
+    audit_actions = {"POST": "run.cancel"}
+    audit_id_key = audit_id_kwarg = "number"
+    audit_parent_kwarg = "name"
+
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         run = services.do_request_cancel(self.run())
         return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

@@ -34,6 +34,10 @@ class _Members(generics.GenericAPIView[_Membership]):
     """Shared by the workspace and project member views; the scope mixin resolves the owner."""
 
     place: str  # "workspace" or "project": the attribute WorkspaceScoped/ProjectScoped sets
+    audit_object_type = "member"
+    audit_actions = {"POST": "member.add", "PATCH": "member.update", "DELETE": "member.remove"}
+    audit_id_key = audit_id_kwarg = "username"
+    audit_fields = ("role",)
     # services.set_<place>_member; it takes the owner, which is a Workspace or a Project.
     set_member: Callable[[Any, User, str], _Membership]
     remove_member: Callable[[_Membership], object]

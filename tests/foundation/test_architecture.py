@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("b2i", "b2i_console", "builders", "projects", "workloads")
+PACKAGES = ("b2i", "b2i_console", "builders", "projects", "workloads", "audit")
 
 # Lowest first: a module may import its own layer and the layers below it, never above.
 LAYERS = ("engine", "config", "platform", "deploy", "edges")
@@ -24,7 +24,7 @@ EDGE_PARTS = {"api", "consumers", "admin", "routing", "management", "urls", "asg
 CONSOLE_EDGES = {"pages", "urls", "api_urls", "routing", "asgi", "wsgi", "sockets", "health"}
 CONSOLE_EDGES |= {"api_errors"}
 APP_LAYERS = {"b2i": "engine", "b2i_console": "config", "builders": "platform"}
-APP_LAYERS |= {"projects": "platform", "workloads": "deploy"}
+APP_LAYERS |= {"projects": "platform", "workloads": "deploy", "audit": "platform"}
 
 # Imports inside functions that stay, each for a reason that is not a circle.
 STARTUP_SPEED = "start-up speed of the b2i command: loaded only when that path runs"

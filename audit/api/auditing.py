@@ -1,0 +1,142 @@
+"""`AuditedView`: every state-changing REST request records exactly one audit entry.
+
+The base of every API view (the tenancy views' `WorkspaceScoped`/`ProjectScoped` and the few
+unscoped ones). A POST, PUT, PATCH or DELETE runs in one transaction with its entry: the entry of
+a success is written before that transaction commits, so a change that rolls back leaves none.
+A refusal (401/403: "denied") or another error ("failed", with the error's code) is recorded
+afterwards in a transaction of its own. The console's pages change things through this API,
+so they are covered too.
+
+A view says what it changes: `audit_object_type` ("builder"), optionally `audit_actions`
+({"POST": "run.start"}; the default is <type>.create/update/delete), `audit_fields` (the request
+fields worth recording: an allow-list, so a new secret field is never recorded by accident),
+and where the object's id is (`audit_id_key` in the response, `audit_id_kwarg` in the URL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from django.db import transaction
+from django.http import HttpRequest
+from rest_framework.exceptions import APIException
+from rest_framework.request import Empty
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.middleware import UNSAFE_METHODS, mark_recorded
+from audit.models import ActorKind, Channel, Result
+from audit.recording import (
+    Actor,
+    Outcome,
+    Scope,
+    Target,
+    actor_of,
+    record,
+    sanitized,
+    source_of,
+)
+
+VERBS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+DENIED = frozenset({401, 403})
+
+
+class AuditedView(APIView):
+    audit_object_type: ClassVar[str] = ""
+    audit_actions: ClassVar[Mapping[str, str]] = {}
+    audit_fields: ClassVar[tuple[str, ...]] = ()
+    audit_id_key: ClassVar[str] = "name"
+    audit_id_kwarg: ClassVar[str] = "name"
+    # A URL keyword naming the parent shown before the id ("hello/3": run 3 of builder hello).
+    audit_parent_kwarg: ClassVar[str] = ""
+    audit_channel: ClassVar[str] = Channel.API
+    # Set by the scoped views once they resolved their workspace/project (before a deletion).
+    audit_scope: Scope | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if request.method not in UNSAFE_METHODS:
+            return super().dispatch(request, *args, **kwargs)
+        mark_recorded(request)
+        try:
+            with transaction.atomic():
+                response = super().dispatch(request, *args, **kwargs)
+                if response.status_code < 400:
+                    self.record_outcome(response)
+        except Exception:
+            self.record_crash()
+            raise
+        if response.status_code >= 400:
+            with transaction.atomic():
+                self.record_outcome(response)
+        return response
+
+    # --- what is recorded -------------------------------------------------------------------
+
+    def audit_action(self) -> str:
+        method = str(self.request.method)
+        return self.audit_actions.get(method) or f"{self.audit_object_type}.{VERBS[method]}"
+
+    def audit_actor(self) -> Actor:
+        try:
+            return actor_of(self.request.user, self.request.auth)
+        except APIException:  # the credentials were refused: nobody signed in
+            return Actor(ActorKind.ANONYMOUS)
+
+    def audit_target(self, response: Response | None) -> Target:
+        ident = ""
+        data = getattr(response, "data", None)
+        if response is not None and response.status_code < 400 and isinstance(data, Mapping):
+            ident = str(data.get(self.audit_id_key) or "")
+        ident = ident or str(self.kwargs.get(self.audit_id_kwarg, ""))
+        parent = (
+            str(self.kwargs.get(self.audit_parent_kwarg, "")) if self.audit_parent_kwarg else ""
+        )
+        display = f"{parent}/{ident}" if parent else ident
+        return Target(self.audit_object_type, ident, display, self.current_scope(response))
+
+    def current_scope(self, response: Response | None) -> Scope:
+        if self.audit_scope is not None:
+            return self.audit_scope
+        return Scope.named(
+            str(self.kwargs.get("workspace", "")), str(self.kwargs.get("project", ""))
+        )
+
+    def audit_detail(self) -> dict[str, object]:
+        if not self.audit_fields:
+            return {}
+        # Only a body the view already parsed: parsing here could read a refused upload.
+        parsed = getattr(self.request, "_full_data", Empty)
+        return sanitized(parsed, self.audit_fields) if parsed is not Empty else {}
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def record_outcome(self, response: Response) -> None:
+        record(
+            self.audit_action(),
+            self.audit_actor(),
+            source_of(self.request.META, self.audit_channel),
+            self.audit_target(response),
+            outcome_of(response),
+            self.audit_detail(),
+        )
+
+    def record_crash(self) -> None:
+        """An unexpected error rolled the change back: record that it failed, then re-raise."""
+        with transaction.atomic():
+            record(
+                self.audit_action(),
+                self.audit_actor(),
+                source_of(self.request.META, self.audit_channel),
+                self.audit_target(None),
+                Outcome(Result.FAILED, 500, "server:error"),
+            )
+
+
+def outcome_of(response: Response) -> Outcome:
+    status = response.status_code
+    if status < 400:
+        return Outcome(Result.SUCCESS, status)
+    data = getattr(response, "data", None)
+    code = str(data.get("code", "")) if isinstance(data, Mapping) else ""
+    return Outcome(Result.DENIED if status in DENIED else Result.FAILED, status, code)
