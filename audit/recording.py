@@ -195,3 +195,17 @@ def record(
         error_code=bounded(outcome.error_code, 80),
         detail=dict(detail or {}),
     )
+
+
+def scope_of_object(obj: object) -> Scope:
+    """The scope of any console object: itself, its project, its builder's or run's project."""
+    if isinstance(obj, Workspace):
+        return Scope.of_workspace(obj)
+    if isinstance(obj, Project):
+        return Scope.of_project(obj)
+    for parent in ("project", "builder", "run"):
+        owner = getattr(obj, f"{parent}_id", None) and getattr(obj, parent, None)
+        if owner is not None:
+            return scope_of_object(owner)
+    workspace = getattr(obj, "workspace_id", None) and getattr(obj, "workspace", None)
+    return Scope.of_workspace(workspace) if isinstance(workspace, Workspace) else Scope()

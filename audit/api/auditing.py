@@ -19,10 +19,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from rest_framework.exceptions import APIException
 from rest_framework.request import Empty
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.middleware import UNSAFE_METHODS, mark_recorded
@@ -83,7 +82,7 @@ class AuditedView(APIView):
         except APIException:  # the credentials were refused: nobody signed in
             return Actor(ActorKind.ANONYMOUS)
 
-    def audit_target(self, response: Response | None) -> Target:
+    def audit_target(self, response: HttpResponseBase | None) -> Target:
         ident = ""
         data = getattr(response, "data", None)
         if response is not None and response.status_code < 400 and isinstance(data, Mapping):
@@ -95,7 +94,7 @@ class AuditedView(APIView):
         display = f"{parent}/{ident}" if parent else ident
         return Target(self.audit_object_type, ident, display, self.current_scope(response))
 
-    def current_scope(self, response: Response | None) -> Scope:
+    def current_scope(self, response: HttpResponseBase | None) -> Scope:
         if self.audit_scope is not None:
             return self.audit_scope
         return Scope.named(
@@ -111,7 +110,7 @@ class AuditedView(APIView):
 
     # --- writing ----------------------------------------------------------------------------
 
-    def record_outcome(self, response: Response) -> None:
+    def record_outcome(self, response: HttpResponseBase) -> None:
         record(
             self.audit_action(),
             self.audit_actor(),
@@ -133,7 +132,7 @@ class AuditedView(APIView):
             )
 
 
-def outcome_of(response: Response) -> Outcome:
+def outcome_of(response: HttpResponseBase) -> Outcome:
     status = response.status_code
     if status < 400:
         return Outcome(Result.SUCCESS, status)

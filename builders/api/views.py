@@ -98,7 +98,14 @@ class BuildersApiView(ProjectScoped[_Row]):
 
 
 # Recorded fields of a builder: not its trigger token nor its environment parameters.
-BUILDER_FIELDS = ("alias", "description", "environment", "image_name", "tag", "registry_secret")
+BUILDER_FIELDS: tuple[str, ...] = (
+    "alias",
+    "description",
+    "environment",
+    "image_name",
+    "tag",
+    "registry_secret",
+)
 BUILDER_FIELDS += ("generate_trigger_token", "update_workloads")
 # Where a run's artifact came from (a file's name, an artifact or upload id).
 ARTIFACT_FIELDS = ("file", "artifact_id", "upload_id")
