@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
 
 from audit.models import AuditEntry
 from b2i_console.errors import UserError
@@ -68,9 +69,8 @@ def _moment(text: str, name: str, end_of_day: bool = False) -> datetime | None:
         if end_of_day:
             moment = moment + timedelta(days=1)
     if moment is None:
-        raise UserError(
-            "audit:bad-time", f"{name} must be a date (2026-01-31) or an ISO 8601 date-time."
-        )
+        message = _("%(name)s must be a date (2026-01-31) or an ISO 8601 date-time.")
+        raise UserError("audit:bad-time", message % {"name": name})
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("projects.api.urls")),
     path("", include("builders.api.urls")),
     path("", include("workloads.api.urls")),
+    path("", include("audit.api.urls")),
 ]
