@@ -14,8 +14,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 from django.contrib import admin
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -99,19 +97,16 @@ class AuditedModelAdmin(admin.ModelAdmin[_M]):
             record_admin_action(request, self.audit_action("delete"), target)
 
 
-class AuditedUserAdmin(AuditedModelAdmin[User], UserAdmin[User]):
-    audit_object_type = "user"
-
-
-class AuditedGroupAdmin(AuditedModelAdmin[Group], GroupAdmin):
-    audit_object_type = "group"
-
-
-# Django's own User and Group admins, audited like the console's.
-admin.site.unregister(User)
-admin.site.register(User, AuditedUserAdmin)
-admin.site.unregister(Group)
-admin.site.register(Group, AuditedGroupAdmin)
+def audit_every_admin(site: admin.AdminSite) -> None:
+    """Make every ModelAdmin registered by other apps (Django's users and groups, django-axes'
+    login records) an AuditedModelAdmin: called once all admin modules are loaded."""
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, AuditedModelAdmin | AuditEntryAdmin):
+            continue
+        base = type(model_admin)
+        audited = type(f"Audited{base.__name__}", (AuditedModelAdmin, base), {})
+        site.unregister(model)
+        site.register(model, audited)
 
 
 @admin.register(AuditEntry)
@@ -148,3 +143,8 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
         return False
+
+
+# This module is loaded last by the admin's autodiscovery (audit is the last app of
+# INSTALLED_APPS), so every other app's ModelAdmin is registered by now.
+audit_every_admin(admin.site)

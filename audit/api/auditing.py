@@ -47,6 +47,8 @@ class AuditedView(APIView):
     audit_fields: ClassVar[tuple[str, ...]] = ()
     audit_id_key: ClassVar[str] = "name"
     audit_id_kwarg: ClassVar[str] = "name"
+    # A response field naming the object for people (a token's name), when the id does not.
+    audit_display_key: ClassVar[str] = ""
     # A URL keyword naming the parent shown before the id ("hello/3": run 3 of builder hello).
     audit_parent_kwarg: ClassVar[str] = ""
     audit_channel: ClassVar[str] = Channel.API
@@ -83,15 +85,16 @@ class AuditedView(APIView):
             return Actor(ActorKind.ANONYMOUS)
 
     def audit_target(self, response: HttpResponseBase | None) -> Target:
-        ident = ""
+        ident = shown = ""
         data = getattr(response, "data", None)
         if response is not None and response.status_code < 400 and isinstance(data, Mapping):
             ident = str(data.get(self.audit_id_key) or "")
+            shown = str(data.get(self.audit_display_key) or "") if self.audit_display_key else ""
         ident = ident or str(self.kwargs.get(self.audit_id_kwarg, ""))
         parent = (
             str(self.kwargs.get(self.audit_parent_kwarg, "")) if self.audit_parent_kwarg else ""
         )
-        display = f"{parent}/{ident}" if parent else ident
+        display = shown or (f"{parent}/{ident}" if parent else ident)
         return Target(self.audit_object_type, ident, display, self.current_scope(response))
 
     def current_scope(self, response: HttpResponseBase | None) -> Scope:

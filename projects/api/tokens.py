@@ -24,6 +24,7 @@ class ApiTokenList(AuditedView, generics.ListCreateAPIView[ApiToken]):
     permission_classes = [SessionOnly]
     audit_object_type = "token"
     audit_id_key = "id"
+    audit_display_key = "name"
     audit_fields = ("name", "scope", "expires_at")
 
     def get_queryset(self) -> QuerySet[ApiToken]:
