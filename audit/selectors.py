@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -74,7 +76,7 @@ def _moment(text: str, name: str, end_of_day: bool = False) -> datetime | None:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
-def filter_from(params: dict[str, str]) -> EntryFilter:
+def filter_from(params: Mapping[str, Any]) -> EntryFilter:
     """Read the filter from query parameters: user, action, object, since, until (dates)."""
     text = {
         key: str(params.get(key, "")).strip()[:FILTER_TEXT_LIMIT]

@@ -65,7 +65,7 @@ def readable_entries(request: Request) -> QuerySet[AuditEntry]:
     if workspace is None and not access.may_read_any_audit(user):
         raise PermissionDenied("Only workspace admins and platform admins read the audit log.")
     entries = visible_entries(user, workspace)
-    return filtered(entries, filter_from(dict(request.query_params.items())))
+    return filtered(entries, filter_from(request.query_params))
 
 
 class AuditEntryList(generics.ListAPIView[AuditEntry]):
