@@ -7,12 +7,17 @@ that records a deletion can be written in the very transaction that deleted its 
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import Project, Workspace
+
+
+DETAIL_TEXT_LIMIT = 300
 
 
 class ActorKind(models.TextChoices):
@@ -81,6 +86,12 @@ class AuditEntry(models.Model):
             models.Index(fields=["workspace", "-created_at"], name="audit_workspace_time"),
             models.Index(fields=["actor_name", "-created_at"], name="audit_actor_time"),
         ]
+
+    @property
+    def detail_text(self) -> str:
+        """The recorded fields as one short line of JSON, for the console's table."""
+        text = json.dumps(self.detail, ensure_ascii=False, sort_keys=True) if self.detail else ""
+        return text if len(text) <= DETAIL_TEXT_LIMIT else text[: DETAIL_TEXT_LIMIT - 1] + "…"
 
     def __str__(self) -> str:
         who = self.actor_name or self.actor_kind
