@@ -16,7 +16,6 @@ from django.utils.translation import gettext_lazy as _
 
 from projects.models import Project, Workspace
 
-
 DETAIL_TEXT_LIMIT = 300
 
 
@@ -87,12 +86,12 @@ class AuditEntry(models.Model):
             models.Index(fields=["actor_name", "-created_at"], name="audit_actor_time"),
         ]
 
+    def __str__(self) -> str:
+        who = self.actor_name or self.actor_kind
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {who} {self.action}"
+
     @property
     def detail_text(self) -> str:
         """The recorded fields as one short line of JSON, for the console's table."""
         text = json.dumps(self.detail, ensure_ascii=False, sort_keys=True) if self.detail else ""
         return text if len(text) <= DETAIL_TEXT_LIMIT else text[: DETAIL_TEXT_LIMIT - 1] + "…"
-
-    def __str__(self) -> str:
-        who = self.actor_name or self.actor_kind
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {who} {self.action}"

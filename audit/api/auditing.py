@@ -1,8 +1,9 @@
 """`AuditedView`: every state-changing REST request records exactly one audit entry.
 
 The base of every API view (the tenancy views' `WorkspaceScoped`/`ProjectScoped` and the few
-unscoped ones). A POST, PUT, PATCH or DELETE runs in one transaction with its entry: the entry of
-a success is written before that transaction commits, so a change that rolls back leaves none.
+unscoped ones). The handler of a POST, PUT, PATCH or DELETE runs in one transaction with its
+entry (authentication and access checks before it, outside): the entry of a success is written
+before that transaction commits, so a change that rolls back leaves none.
 A refusal (401/403: "denied") or another error ("failed", with the error's code) is recorded
 afterwards in a transaction of its own. The console's pages change things through this API,
 so they are covered too.
@@ -15,13 +16,14 @@ and where the object's id is (`audit_id_key` in the response, `audit_id_kwarg` i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponseBase
 from rest_framework.exceptions import APIException
-from rest_framework.request import Empty
+from rest_framework.request import Empty, Request
 from rest_framework.views import APIView
 
 from audit.middleware import UNSAFE_METHODS, mark_recorded
@@ -36,6 +38,8 @@ from audit.recording import (
     sanitized,
     source_of,
 )
+
+logger = logging.getLogger(__name__)
 
 VERBS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
 DENIED = frozenset({401, 403})
@@ -55,22 +59,49 @@ class AuditedView(APIView):
     # Set by the scoped views once they resolved their workspace/project (before a deletion).
     audit_scope: Scope | None = None
 
+    # Parse the body before the transaction begins (multipart uploads: a large file streams
+    # to disk with no transaction open, after the access checks of initial()).
+    audit_parse_body_first: ClassVar[bool] = False
+
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        if request.method not in UNSAFE_METHODS:
+        method = str(request.method)
+        if method not in UNSAFE_METHODS:
             return super().dispatch(request, *args, **kwargs)
         mark_recorded(request)
+        handler = getattr(self, method.lower(), None)
+        if handler is not None:
+            # DRF looks the handler up on the instance after initial(): this runs it in the
+            # transaction, after authentication and the access checks (held no longer).
+            setattr(self, method.lower(), self._in_transaction(handler))
         try:
-            with transaction.atomic():
-                response = super().dispatch(request, *args, **kwargs)
-                if response.status_code < 400:
-                    self.record_outcome(response)
+            response = super().dispatch(request, *args, **kwargs)
         except Exception:
             self.record_crash()
             raise
-        if response.status_code >= 400:
+        if response.status_code >= 400:  # refused or failed: its own transaction
             with transaction.atomic():
                 self.record_outcome(response)
         return response
+
+    def _in_transaction(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        def run(request: Request, *args: Any, **kwargs: Any) -> Any:
+            try:
+                if self.audit_parse_body_first:
+                    request.data  # noqa: B018 (parsing is the point)
+            except Exception as error:
+                return self.handle_exception(error)
+            with transaction.atomic():
+                try:
+                    response = handler(request, *args, **kwargs)
+                except Exception as error:
+                    # Answered as DRF would (a bug re-raises: the transaction rolls back);
+                    # what the view wrote before a handled error stays, as without the audit.
+                    response = self.handle_exception(error)
+                if response.status_code < 400:
+                    self.record_outcome(response)  # before the commit: with the change
+            return response
+
+        return run
 
     # --- what is recorded -------------------------------------------------------------------
 
@@ -124,15 +155,19 @@ class AuditedView(APIView):
         )
 
     def record_crash(self) -> None:
-        """An unexpected error rolled the change back: record that it failed, then re-raise."""
-        with transaction.atomic():
-            record(
-                self.audit_action(),
-                self.audit_actor(),
-                source_of(self.request.META, self.audit_channel),
-                self.audit_target(None),
-                Outcome(Result.FAILED, 500, "server:error"),
-            )
+        """An unexpected error rolled the change back: record that it failed (the caller
+        re-raises the error; a failure to record it must not hide it)."""
+        try:
+            with transaction.atomic():
+                record(
+                    self.audit_action(),
+                    self.audit_actor(),
+                    source_of(self.request.META, self.audit_channel),
+                    self.audit_target(None),
+                    Outcome(Result.FAILED, 500, "server:error"),
+                )
+        except Exception:
+            logger.exception("the failure of a request could not be recorded in the audit log")
 
 
 def outcome_of(response: HttpResponseBase) -> Outcome:

@@ -43,6 +43,12 @@ class BuildersApiView(ProjectScoped[_Row]):
 
     accepts_upload = False
 
+    @property
+    # A property where AuditedView has a class constant: an upload view's multipart body
+    # streams to disk before the audited transaction begins.
+    def audit_parse_body_first(self) -> bool:  # type: ignore[override]
+        return self.accepts_upload
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if self.accepts_upload:
             # Before CSRF or parsing touches the body: hash and limit it while it streams.
