@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 from drf_spectacular.generators import SchemaGenerator
+from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from builders.models import Artifact, BuildEnvironment, BuildRun, ImageBuilder
@@ -535,3 +536,31 @@ def test_entries_name_the_object_and_scope_and_keep_only_allowed_fields(
     assert entry.detail["file"] == "busybox" and entry.detail["image_name"] == "demo/hello"
     assert "trigger_token" not in entry.detail
     assert TRIGGER_TOKEN not in json.dumps(entry.detail)
+
+
+def test_every_state_changing_operation_refused_writes_exactly_one_entry(
+    world: World, services_setup: None
+) -> None:
+    """The same walk signed out: each refusal is recorded once (denied; the trigger's wrong
+    token answers 404 like an unknown builder, so it is recorded as failed)."""
+    anonymous = APIClient(REMOTE_ADDR="203.0.113.9")
+    paths = {
+        (step.method, step.url if isinstance(step.url, str) else "/tokens/1/") for step in STEPS
+    }
+    paths |= {
+        ("PATCH", "/workspaces/acme/projects/shop/uploads/00000000-0000-0000-0000-000000000000/"),
+        ("DELETE", "/workspaces/acme/projects/shop/uploads/00000000-0000-0000-0000-000000000000/"),
+        (
+            "POST",
+            "/workspaces/acme/projects/shop/uploads/00000000-0000-0000-0000-000000000000/complete/",
+        ),
+        ("POST", "/workspaces/acme/projects/shop/imagebuilders/web/trigger/"),
+    }
+    for method, path in sorted(paths):
+        before = last_entry_pk()
+        response = getattr(anonymous, method.lower())(V1 + path, {}, format="json")
+        written = entries_after(before)
+        assert len(written) == 1, (method, path, response.status_code, written)
+        expected = "failed" if path.endswith("/trigger/") else "denied"
+        assert (written[0].result, written[0].source_ip) == (expected, "203.0.113.9"), path
+        assert response.status_code in (401, 403, 404), (method, path)
