@@ -20,6 +20,7 @@ from django.http import HttpRequest
 
 from audit.models import AuditEntry, Channel
 from audit.recording import Target, actor_of, record, scope_of_object, source_of
+from projects import access
 
 _M = TypeVar("_M", bound=Model)
 
@@ -130,7 +131,7 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     readonly_fields = [field.name for field in AuditEntry._meta.fields]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.is_active and request.user.is_superuser)
+        return access.may_read_all_audit(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
         return self.has_module_permission(request)
