@@ -128,7 +128,9 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
     list_filter = ("result", "channel", "actor_kind", "object_type")
     search_fields = ("actor_name", "action", "object_repr", "object_id", "workspace_name")
     date_hierarchy = "created_at"
-    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+    # Ids, not related objects: an entry outlives the user, workspace or project it names.
+    readonly_fields = [field.attname for field in AuditEntry._meta.fields]
+    fields = tuple(readonly_fields)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return access.may_read_all_audit(request.user)

@@ -118,6 +118,9 @@ def test_the_audit_admin_is_read_only_and_for_platform_admins(world: World) -> N
     assert root.get("/admin/audit/auditentry/").status_code == 200
     entry = AuditEntry.objects.get()
     assert root.get(f"/admin/audit/auditentry/{entry.pk}/delete/").status_code == 403
+    # An entry of a deleted workspace still shows (its ids are kept, not followed).
+    AuditEntry.objects.filter(pk=entry.pk).update(workspace_id=987654, actor_id=987654)
+    assert root.get(f"/admin/audit/auditentry/{entry.pk}/change/").status_code == 200
     assert root.get("/admin/audit/auditentry/add/").status_code == 403
     staff = Client()
     staff.force_login(world.users["alice"])

@@ -132,3 +132,16 @@ def test_reads_write_no_entries(world: World) -> None:
     assert alice.get(PROJECTS).status_code == 200
     assert alice.get("/api/v1/audit/entries/").status_code == 200
     assert not AuditEntry.objects.exists()
+
+
+def test_recording_costs_one_insert_per_request(world: World) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = world.client("alice").patch(
+            "/api/v1/workspaces/acme/projects/shop/", {"alias": "Shop"}, format="json"
+        )
+    assert response.status_code == 200
+    inserts = [q["sql"] for q in queries if q["sql"].startswith('INSERT INTO "audit_auditentry"')]
+    assert len(inserts) == 1
