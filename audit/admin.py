@@ -98,16 +98,26 @@ class AuditedModelAdmin(admin.ModelAdmin[_M]):
             record_admin_action(request, self.audit_action("delete"), target)
 
 
+def audited(admin_class: type[admin.ModelAdmin[Any]]) -> type[admin.ModelAdmin[Any]]:
+    """The class itself when it records audit entries, else a subclass that does."""
+    if issubclass(admin_class, AuditedModelAdmin | AuditEntryAdmin):
+        return admin_class
+    return type(f"Audited{admin_class.__name__}", (AuditedModelAdmin, admin_class), {})
+
+
 def audit_every_admin(site: admin.AdminSite) -> None:
-    """Make every ModelAdmin registered by other apps (Django's users and groups, django-axes'
-    login records) an AuditedModelAdmin: called once all admin modules are loaded."""
+    """Make every ModelAdmin of the site an AuditedModelAdmin: those registered already (by
+    apps before this one: Django's users and groups, django-axes' login records) now, those of
+    apps after it when they register."""
     for model, model_admin in list(site._registry.items()):
-        if isinstance(model_admin, AuditedModelAdmin | AuditEntryAdmin):
-            continue
-        base = type(model_admin)
-        audited = type(f"Audited{base.__name__}", (AuditedModelAdmin, base), {})
         site.unregister(model)
-        site.register(model, audited)
+        site.register(model, audited(type(model_admin)))
+    register = site.register
+
+    def register_audited(model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        register(model_or_iterable, audited(admin_class or admin.ModelAdmin), **options)
+
+    site.register = register_audited  # type: ignore[method-assign]  # the site's one entry
 
 
 @admin.register(AuditEntry)
@@ -148,6 +158,4 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
         return False
 
 
-# This module is loaded last by the admin's autodiscovery (audit is the last app of
-# INSTALLED_APPS), so every other app's ModelAdmin is registered by now.
 audit_every_admin(admin.site)

@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "projects",
     "builders",
     "workloads",
-    # Last: its admin module makes every ModelAdmin registered before it record audit entries.
+    # Its admin module makes every ModelAdmin (registered before or after it) record entries.
     "audit",
 ]
 

@@ -33,6 +33,19 @@ def test_every_model_admin_is_audited() -> None:
     assert plain == []
 
 
+def test_an_admin_registered_later_is_audited_too() -> None:
+    from django.contrib.auth.models import Group
+
+    before = admin.site._registry[Group]
+    admin.site.unregister(Group)
+    try:
+        admin.site.register(Group, admin.ModelAdmin)  # as an app after audit would
+        assert isinstance(admin.site._registry[Group], AuditedModelAdmin)
+    finally:
+        admin.site.unregister(Group)
+        admin.site._registry[Group] = before
+
+
 def test_admin_add_change_and_delete_are_each_recorded_once(world: World) -> None:
     client = admin_client(world)
     before = last_entry_pk()
