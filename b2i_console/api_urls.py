@@ -6,5 +6,7 @@ urlpatterns = [
     path("", include("projects.api.urls")),
     path("", include("builders.api.urls")),
     path("", include("workloads.api.urls")),
+    path("", include("notifications.api.urls")),
+    path("", include("identity.api.urls")),
     path("", include("audit.api.urls")),
 ]

@@ -11,25 +11,38 @@ escaping bug let it into a page. Django 5.2 has no CSP support of its own (6.0 a
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        # Swagger UI draws its icons as data: SVGs.
-        "img-src 'self' data:",
-        "font-src 'self'",
-        # 'self' covers the same-origin ws:/wss: live-log sockets (CSP level 3).
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+DIRECTIVES = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    # Swagger UI draws its icons as data: SVGs.
+    "img-src 'self' data:",
+    "font-src 'self'",
+    # 'self' covers the same-origin ws:/wss: live-log sockets (CSP level 3).
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+]
+POLICY = "; ".join(DIRECTIVES)
+
+
+@lru_cache(maxsize=4)
+def policy_for(sign_on_issuer: str) -> str:
+    """POLICY; with single sign-on, form-action also admits the provider: the Sign out form's
+    answer redirects there (RP-initiated logout), and browsers check form redirects too."""
+    if not sign_on_issuer:
+        return POLICY
+    parts = urlsplit(sign_on_issuer)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    return POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
 
 
 class ContentSecurityPolicyMiddleware:
@@ -40,5 +53,6 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", POLICY)
+        policy = policy_for(settings.B2I_OIDC.issuer)
+        response.headers.setdefault("Content-Security-Policy", policy)
         return response

@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from b2i_console.client_ip import parse_networks
 from b2i_console.env import env_bool, env_int, env_list, env_str
+from b2i_console.ldap_settings import ldap_enabled, ldap_settings
+from b2i_console.oidc_settings import library_settings, oidc_enabled, oidc_options
 from b2i_console.redis_options import broker_connection_options, channel_layers
 
 # Django's admin classes and forms take a model type parameter, as django-stubs types them
@@ -47,6 +49,8 @@ INSTALLED_APPS = [
     "projects",
     "builders",
     "workloads",
+    "notifications",
+    "identity",
     # Its admin module makes every ModelAdmin (registered before or after it) record entries.
     "audit",
 ]
@@ -62,6 +66,7 @@ MIDDLEWARE = [
     "audit.middleware.denied_requests_middleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "identity.recheck.DirectoryRecheckMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Axes must come last so it sees the outcome of authentication.
@@ -112,10 +117,25 @@ parse_networks(B2I_TRUSTED_PROXIES)  # a typo stops the start, not the first log
 
 # --- Auth and login throttling: 5 failures for one username from one IP lock it for 15 minutes;
 # 30 failures from one IP (any usernames) lock that IP for as long.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend"]
+# --- Identity providers: LDAP (B2I_LDAP_*, b2i_console/ldap_settings.py) and OpenID Connect
+# (B2I_OIDC_*, b2i_console/oidc_settings.py) beside local accounts.
+# With B2I_LOCAL_ACCOUNTS=false no local password signs in (permissions still come from Django).
+if ldap_enabled():
+    AUTHENTICATION_BACKENDS.append("identity.ldap_signin.DirectoryBackend")
+    globals().update(ldap_settings())
+if oidc_enabled():
+    AUTHENTICATION_BACKENDS.append("identity.oidc_signin.ProviderBackend")
+B2I_OIDC = oidc_options()  # its issuer is "" when single sign-on is off
+globals().update(library_settings(B2I_OIDC))
+B2I_LOCAL_ACCOUNTS = env_bool("B2I_LOCAL_ACCOUNTS", True)
+AUTHENTICATION_BACKENDS.append(
+    "django.contrib.auth.backends.ModelBackend"
+    if B2I_LOCAL_ACCOUNTS
+    else "identity.ldap_signin.PermissionsOnlyBackend"
+)
+# A directory user's groups (and existence) are read again after this long in a session.
+B2I_IDENTITY_RECHECK_SECONDS = env_int("B2I_IDENTITY_RECHECK_SECONDS", 300)
 AXES_HANDLER = "projects.login_limits.LoginLimitHandler"
 AXES_CLIENT_IP_CALLABLE = "b2i_console.client_ip.client_ip_of_request"
 AXES_FAILURE_LIMIT = env_int("B2I_LOGIN_FAILURE_LIMIT", 5)
@@ -259,6 +279,22 @@ B2I_BUILD_EXECUTOR = env_str("B2I_BUILD_EXECUTOR", "builders.runner.InWorkerExec
 # long the signed artifact URL handed to a build pod stays valid.
 B2I_ARTIFACT_URL_TTL = env_int("B2I_ARTIFACT_URL_TTL", 15 * 60)
 
+# Notifications (README "Notifications"): links in messages, attempts, backoff, timeouts.
+B2I_CONSOLE_URL = env_str("B2I_CONSOLE_URL")
+B2I_NOTIFY_MAX_ATTEMPTS = env_int("B2I_NOTIFY_MAX_ATTEMPTS", 5)
+B2I_NOTIFY_RETRY_DELAY = env_int("B2I_NOTIFY_RETRY_DELAY", 30)
+B2I_NOTIFY_TIMEOUT = env_int("B2I_NOTIFY_TIMEOUT", 10)
+B2I_NOTIFY_LOG_DAYS = env_int("B2I_NOTIFY_LOG_DAYS", 30)
+# E-mail notifications through SMTP (Django's EMAIL_* settings); no B2I_SMTP_HOST, no e-mail.
+EMAIL_HOST = env_str("B2I_SMTP_HOST")
+EMAIL_PORT = env_int("B2I_SMTP_PORT", 25)
+EMAIL_HOST_USER = env_str("B2I_SMTP_USER")
+EMAIL_HOST_PASSWORD = env_str("B2I_SMTP_PASSWORD")
+EMAIL_USE_TLS = env_bool("B2I_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("B2I_SMTP_SSL", False)
+EMAIL_TIMEOUT = B2I_NOTIFY_TIMEOUT
+DEFAULT_FROM_EMAIL = env_str("B2I_MAIL_FROM", "b2i-console@localhost")
+
 # --- Celery: a Redis broker; the visibility timeout must exceed the hard time limit so a
 # long build is not redelivered to a second worker while the first still runs it.
 CELERY_BROKER_URL = REDIS_URL
@@ -318,6 +354,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "builders.tasks.sweep_build_temp_dirs_task",
         "schedule": 3600.0,
     },
+    "requeue-lost-notifications": {
+        "task": "notifications.tasks.requeue_lost_deliveries_task",
+        "schedule": 300.0,
+    },
+    "prune-notification-log": {
+        "task": "notifications.tasks.prune_delivery_log_task",
+        "schedule": 24 * 3600.0,
+    },
     # Audit entries past B2I_AUDIT_RETENTION_DAYS (audit/retention.py).
     "purge-expired-audit-entries": {
         "task": "audit.tasks.purge_expired_entries_task",
@@ -348,7 +392,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name for the artifact kind enum, used by builders, runs and uploads alike.
-    "ENUM_NAME_OVERRIDES": {"ArtifactKindEnum": "builders.models.ArtifactKind"},
+    "ENUM_NAME_OVERRIDES": {
+        "ArtifactKindEnum": "builders.models.ArtifactKind",
+        "ChannelKindEnum": "notifications.models.ChannelKind",
+    },
 }
 
 # --- Logging: one JSON object per line on stdout.

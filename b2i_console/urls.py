@@ -1,7 +1,6 @@
 """Top-level URL routes."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.templatetags.static import static
 from django.urls import include, path
@@ -11,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from b2i_console import health
 from builders.metrics import metrics_view
+from identity.sign_in import SignInView, SignOutView
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
@@ -19,8 +19,9 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", SignInView.as_view(), name="login"),
+    path("logout/", SignOutView.as_view(), name="logout"),
+    path("oidc/", include("identity.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("b2i_console.api_urls")),
     # The schema and its docs page describe every endpoint an attacker could try: signed-in

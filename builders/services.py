@@ -30,7 +30,7 @@ from b2i_console.errors import UserError
 from builders import build_queue
 from builders.logs import SUCCESS_LINE, RunLog, failure_line, notify_state
 from builders.models import Artifact, BuildRun, BuildState, ImageBuilder
-from builders.signals import build_succeeded
+from builders.signals import build_finished, build_succeeded
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -259,6 +259,7 @@ def _after_finish(run: BuildRun) -> None:
     notify_state(run.pk)
     enqueue_next_queued_run(run.builder_id)
     announce_success(run)
+    announce_finished(run)
 
 
 def announce_success(run: BuildRun) -> None:
@@ -269,6 +270,14 @@ def announce_success(run: BuildRun) -> None:
         if isinstance(outcome, Exception):  # a subscriber's problem never changes the build
             name = getattr(receiver, "__qualname__", repr(receiver))
             logger.error("%s failed after run %s succeeded", name, run.pk, exc_info=outcome)
+
+
+def announce_finished(run: BuildRun) -> None:
+    """Send `build_finished` for a run in a final state (notifications tell the members)."""
+    for receiver, outcome in build_finished.send_robust(sender=BuildRun, run=run):
+        if isinstance(outcome, Exception):  # a subscriber's problem never changes the build
+            name = getattr(receiver, "__qualname__", repr(receiver))
+            logger.error("%s failed after run %s finished", name, run.pk, exc_info=outcome)
 
 
 def enqueue_next_queued_run(builder_id: int) -> None:

@@ -86,6 +86,11 @@ def can_create_workspace(user: RequestUser) -> bool:
     )
 
 
+def may_manage_identity_providers(user: RequestUser | None) -> bool:
+    """Group-to-role mappings decide who becomes admin: platform admins only."""
+    return _is_platform_admin(user)
+
+
 def visible_workspaces(user: RequestUser) -> WorkspaceQuerySet:
     """Return the workspaces the user may see."""
     queryset = Workspace.objects.all()
@@ -300,6 +305,30 @@ def project_filter_for_user(user: RequestUser, prefix: str = "project") -> Q:
     """
     visible = visible_projects(user).values("pk")
     return Q(**{f"{prefix}__in": visible})
+
+
+# --- notifications ------------------------------------------------------------------------
+# A project's webhook channels (their URLs and secrets are the project's) are managed by its
+# admins and seen by every member; each member manages only their own e-mail subscription, and
+# a subscription delivers only while its owner may still see the project.
+
+CHANNELS_WRITE_NEED: ProjectNeed = "manage"
+OWN_SUBSCRIPTION_NEED: ProjectNeed = "view"
+
+
+def check_notification_channels(user: RequestUser, project: Project, *, write: bool) -> Project:
+    """Allow reading channels to members, changing or testing them to the project's admins."""
+    return check_project(user, project, CHANNELS_WRITE_NEED if write else "view")
+
+
+def check_own_subscription(user: RequestUser, project: Project) -> Project:
+    """Allow every member to read and change their own e-mail subscription (nobody else's)."""
+    return check_project(user, project, OWN_SUBSCRIPTION_NEED)
+
+
+def may_receive_notifications(user: RequestUser, project: Project) -> bool:
+    """Whether a subscriber still may hear about the project (removed members do not)."""
+    return can(user, project, "view")
 
 
 def audit_workspaces_for(user: RequestUser) -> WorkspaceQuerySet | None:

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
 run_packages=(redis-server docker-registry busybox-static python3-venv gettext)
+# python-ldap (LDAP sign-in) compiles against OpenLDAP's and Cyrus SASL's headers.
+run_packages+=(libldap2-dev libsasl2-dev)
 # The local JRE 17 and Tomcat 10 base images of `make run` are made from these (no service is
 # installed: tomcat10-user brings Tomcat's files and configuration skeleton, not the daemon).
 run_packages+=(openjdk-17-jre-headless tomcat10-user tomcat-jakartaee-migration)
@@ -16,6 +18,8 @@ test_packages=(skopeo umoci busybox-static debootstrap openjdk-17-jdk-headless c
 test_packages+=(libservlet-api-java libjakarta-servlet-api-java gcc libc6-dev)
 # A real Prometheus scrapes the console in tests/builders/test_metrics_prometheus.py.
 test_packages+=(prometheus)
+# A real directory server (and its command-line tools) for the LDAP sign-in tests.
+test_packages+=(slapd ldap-utils)
 
 wanted=("${run_packages[@]}")
 [ "$purpose" = test ] && wanted+=("${test_packages[@]}")

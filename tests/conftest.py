@@ -7,10 +7,13 @@ from b2i.oci.auth import PROCESS_AUTH
 pytest_plugins = [
     "tests.fixtures.redis_server",
     "tests.fixtures.registry",
+    "tests.fixtures.smtp_server",
     "tests.fixtures.celery_worker",
     "tests.fixtures.kube_apiserver",
     "tests.fixtures.base_images",
     "tests.fixtures.run_image",
+    "tests.fixtures.ldap_server",
+    "tests.fixtures.oidc_provider",
 ]
 
 

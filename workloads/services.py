@@ -31,6 +31,7 @@ from workloads.manifests import (
     to_yaml,
 )
 from workloads.models import Cluster, Service, ServiceState
+from workloads.signals import rollout_finished
 from workloads.spec import ServiceSpec, SpecError, parse_service_spec, spec_to_dict
 
 if TYPE_CHECKING:
@@ -258,11 +259,26 @@ def on_build_succeeded(run: BuildRun) -> list[Service]:
             continue
         try:
             do_deploy(service, run)
-        except (KubeError, UserError):
+        except (KubeError, UserError) as error:
             logger.warning("service %s not rolled to run %s", service.pk, run.pk, exc_info=True)
+            announce_rollout(service, run, succeeded=False, message=error.message)
             continue
+        announce_rollout(service, run, succeeded=True)
         updated.append(service)
     return updated
+
+
+def announce_rollout(
+    service: Service, run: BuildRun, *, succeeded: bool, message: str = ""
+) -> None:
+    """Send `rollout_finished` (notifications tell the members); receivers' errors are logged."""
+    outcomes = rollout_finished.send_robust(
+        sender=Service, service=service, run=run, succeeded=succeeded, message=message
+    )
+    for receiver, outcome in outcomes:
+        if isinstance(outcome, Exception):  # a subscriber's problem never changes the rollout
+            name = getattr(receiver, "__qualname__", repr(receiver))
+            logger.error("%s failed after service %s rolled", name, service.pk, exc_info=outcome)
 
 
 def runs_deployed_digest(service: Service, run: BuildRun) -> bool:
@@ -290,7 +306,12 @@ def check_rollback(service: Service, run_number: int) -> BuildRun:
             f"Run #{run_number} did not succeed, so there is no image to roll back to.",
             409,
         )
-    do_deploy(service, run)
+    try:
+        do_deploy(service, run)
+    except (KubeError, UserError) as error:
+        announce_rollout(service, run, succeeded=False, message=error.message)
+        raise
+    announce_rollout(service, run, succeeded=True)
     return run
 
 

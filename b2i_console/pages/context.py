@@ -118,5 +118,11 @@ def project_navigation(project: Project, page: str) -> list[dict[str, Any]]:
         },
         {"group": _("Build"), "items": [item(_("Image Builders"), "project-imagebuilders")]},
         {"group": _("Configuration"), "items": [item(_("Secrets"), "project-secrets")]},
-        {"group": _("Project Settings"), "items": [item(_("Members"), "project-members")]},
+        {
+            "group": _("Project Settings"),
+            "items": [
+                item(_("Members"), "project-members"),
+                item(_("Notifications"), "project-notifications"),
+            ],
+        },
     ]

@@ -81,6 +81,11 @@ urlpatterns = [
     ),
     path(P + "secrets/", project_page("console/secrets.html", "secrets"), name="project-secrets"),
     path(
+        P + "notifications/",
+        project_page("console/notifications.html", "notifications"),
+        name="project-notifications",
+    ),
+    path(
         P + "members/",
         project_page("console/members.html", "members"),
         name="project-members",

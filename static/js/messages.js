@@ -54,6 +54,13 @@ const MESSAGES = () => ({
   "members:already-member": gettext("This user is already a member."),
   "members:last-admin": gettext("The last admin cannot be removed or demoted."),
   "members:unknown-user": gettext("No user with this name."),
+  "notify:bad-url": gettext("The webhook URL is not valid."),
+  "notify:blocked-address": gettext(
+    "Notifications are not sent to this address on this installation.",
+  ),
+  "notify:name-taken": gettext("A channel with this name already exists in the project."),
+  "notify:not-subscribed": gettext("Subscribe first, then send a test."),
+  "notify:secret-required": gettext("A generic webhook needs a signing secret."),
   "project:has-active-builds": gettext("Cancel the running builds of this project first."),
   "reference:invalid": gettext("The image reference is not valid."),
   "registry:auth-failed": gettext("The registry refused the credentials."),

@@ -13,7 +13,7 @@ closed loopback port: validate/probe answer their report of an unreachable regis
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from audit.models import AuditEntry
 from builders.models import Artifact, BuildEnvironment, BuildRun, ImageBuilder
 from tests.audit.conftest import World, entries_after, last_entry_pk, sha256_of
 from tests.fixtures.celery_worker import point_celery_at
+from tests.fixtures.webhook_receiver import WebhookReceiver
 from workloads.models import Cluster
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -375,6 +376,98 @@ STEPS = [
         {"run": 1},
     ),
     Step(
+        "POST",
+        "/group-mappings/",
+        "group_mapping.create",
+        "root",
+        "/group-mappings/",
+        {"provider": "ldap", "group": "devs", "workspace": "acme", "role": "workspace-regular"},
+        remember=lambda s, d: s.update(mapping=d["id"]),
+    ),
+    Step(
+        "PUT",
+        "/group-mappings/{id}/",
+        "group_mapping.update",
+        "root",
+        lambda s: f"/group-mappings/{s['mapping']}/",
+        {"provider": "ldap", "group": "devs", "workspace": "acme", "role": "workspace-viewer"},
+    ),
+    Step(
+        "PATCH",
+        "/group-mappings/{id}/",
+        "group_mapping.update",
+        "root",
+        lambda s: f"/group-mappings/{s['mapping']}/",
+        {"group": "developers"},
+    ),
+    Step(
+        "DELETE",
+        "/group-mappings/{id}/",
+        "group_mapping.delete",
+        "root",
+        lambda s: f"/group-mappings/{s['mapping']}/",
+    ),
+    Step(
+        "POST",
+        "/workspaces/{workspace}/projects/{project}/notifications/channels/",
+        "channel.create",
+        "alice",
+        "/workspaces/acme/projects/shop/notifications/channels/",
+        lambda s: {"name": "ci", "kind": "webhook", "url": s["hook"], "secret": "hook-s3cret"},
+    ),
+    Step(
+        "PUT",
+        "/workspaces/{workspace}/projects/{project}/notifications/channels/{name}/",
+        "channel.update",
+        "alice",
+        "/workspaces/acme/projects/shop/notifications/channels/ci/",
+        lambda s: {"url": s["hook"], "build_events": "all", "rollout_events": True},
+    ),
+    Step(
+        "PATCH",
+        "/workspaces/{workspace}/projects/{project}/notifications/channels/{name}/",
+        "channel.update",
+        "alice",
+        "/workspaces/acme/projects/shop/notifications/channels/ci/",
+        {"rollout_events": False},
+    ),
+    Step(
+        "POST",
+        "/workspaces/{workspace}/projects/{project}/notifications/channels/{name}/test/",
+        "channel.test",
+        "alice",
+        "/workspaces/acme/projects/shop/notifications/channels/ci/test/",
+    ),
+    Step(
+        "DELETE",
+        "/workspaces/{workspace}/projects/{project}/notifications/channels/{name}/",
+        "channel.delete",
+        "alice",
+        "/workspaces/acme/projects/shop/notifications/channels/ci/",
+    ),
+    Step(
+        "PUT",
+        "/workspaces/{workspace}/projects/{project}/notifications/subscription/",
+        "subscription.update",
+        "alice",
+        "/workspaces/acme/projects/shop/notifications/subscription/",
+        {"build_events": "failed", "rollout_events": True},
+    ),
+    Step(
+        "POST",
+        "/workspaces/{workspace}/projects/{project}/notifications/subscription/test/",
+        "subscription.test",
+        "alice",
+        "/workspaces/acme/projects/shop/notifications/subscription/test/",
+    ),
+    Step(
+        "DELETE",
+        "/workspaces/{workspace}/projects/{project}/notifications/subscription/",
+        "subscription.delete",
+        "alice",
+        "/workspaces/acme/projects/shop/notifications/subscription/",
+    ),
+    Step(
         "DELETE",
         "/workspaces/{workspace}/projects/{project}/services/{name}/",
         "service.delete",
@@ -461,11 +554,18 @@ def check_one_entry(before: int, action: str, response: Any, label: str) -> Audi
     return entry
 
 
+@pytest.fixture
+def hook() -> Iterator[str]:
+    """A loopback webhook receiver: the channel's test is really sent."""
+    with WebhookReceiver() as receiver:
+        yield receiver.url()
+
+
 def test_every_state_changing_operation_writes_exactly_one_entry(
-    world: World, services_setup: None, busybox: Path, redis_url: str
+    world: World, services_setup: None, busybox: Path, redis_url: str, hook: str
 ) -> None:
     point_celery_at(redis_url)  # runs are queued for real (nobody builds them here)
-    state: dict[str, Any] = {"busybox": str(busybox)}
+    state: dict[str, Any] = {"busybox": str(busybox), "hook": hook}
     done: list[str] = []
     for step in STEPS:
         label = f"{step.method} {step.schema_path}"
@@ -544,8 +644,9 @@ def test_every_state_changing_operation_refused_writes_exactly_one_entry(
     """The same walk signed out: each refusal is recorded once (denied; the trigger's wrong
     token answers 404 like an unknown builder, so it is recorded as failed)."""
     anonymous = APIClient(REMOTE_ADDR="203.0.113.9")
+    ids = {"token": 1, "mapping": 1}
     paths = {
-        (step.method, step.url if isinstance(step.url, str) else "/tokens/1/") for step in STEPS
+        (step.method, step.url if isinstance(step.url, str) else step.url(ids)) for step in STEPS
     }
     paths |= {
         ("PATCH", "/workspaces/acme/projects/shop/uploads/00000000-0000-0000-0000-000000000000/"),

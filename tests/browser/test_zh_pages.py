@@ -32,6 +32,7 @@ PROJECT_PAGES = [
     "imagebuilders/hello/",
     "secrets/",
     "members/",
+    "notifications/",
 ]
 OTHER_PAGES = [
     "/workspaces/",

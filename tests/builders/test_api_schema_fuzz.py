@@ -38,6 +38,8 @@ REAL_NAMES = {"workspace": "acme", "project": "shop", "name": "hello", "number":
 # Registry addresses in bodies (registryprobe/ connects at once): a closed loopback port, so no
 # generated host name is ever looked up or contacted.
 CLOSED_REGISTRY = "127.0.0.1:9"
+# Webhook URLs in bodies (a channel's "send test" posts at once): the same closed port.
+CLOSED_WEBHOOK = "http://127.0.0.1:9/hook"
 # Only the fuzzing phase: the schema has no examples and the coverage phase sends dozens of
 # requests per operation.
 CONFIG = SchemathesisConfig.from_dict(
@@ -96,6 +98,8 @@ def map_path_parameters(context: Any, path_parameters: dict[str, Any] | None) ->
 def map_body(context: Any, body: Any) -> Any:
     if isinstance(body, dict) and "address" in body:
         return {**body, "address": CLOSED_REGISTRY}
+    if isinstance(body, dict) and "url" in body:
+        return {**body, "url": CLOSED_WEBHOOK}
     return body
 
 

@@ -1,5 +1,6 @@
-"""The README's settings table lists every environment variable the console reads: the settings
-module's env_*() calls and what `make run` and the Procfile take from the environment."""
+"""The README's settings table lists every environment variable the console reads: the env_*()
+calls of b2i_console/ (settings.py and the modules it reads settings through) and what `make run`
+and the Procfile take from the environment."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ def documented() -> set[str]:
 
 
 def read_by_the_console() -> set[str]:
-    names = set(SETTINGS_READ.findall((ROOT / "b2i_console" / "settings.py").read_text()))
+    # settings.py and the modules it reads groups of settings with (ldap_settings.py, ...).
+    names = set()
+    for module in (ROOT / "b2i_console").glob("*.py"):
+        names |= set(SETTINGS_READ.findall(module.read_text()))
     names |= set(RUN_DEFAULTED.findall((ROOT / "scripts" / "run.sh").read_text()))
     return names | set(PROCFILE_USED.findall((ROOT / "Procfile").read_text()))
 

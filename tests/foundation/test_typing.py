@@ -14,7 +14,8 @@ from pathlib import Path
 from tests.fixtures.processes import venv_bin
 
 REPO = Path(__file__).resolve().parents[2]
-CHECKED = ["b2i", "b2i_console", "projects", "builders", "workloads", "audit", "benchmarks"]
+CHECKED = ["b2i", "b2i_console", "projects", "builders", "workloads", "notifications"]
+CHECKED += ["audit", "benchmarks"]
 IGNORE = re.compile(r"#\s*type:\s*ignore(?P<codes>\[[^\]]*\])?(?P<rest>.*)$")
 
 
