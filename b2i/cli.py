@@ -44,6 +44,7 @@ from b2i.engine import (
     BuildRequest,
     BuildResult,
     RegistryAccess,
+    SupplyChainOptions,
     build_image,
 )
 from b2i.event_text import human_bytes, terminal_line
@@ -55,6 +56,8 @@ from b2i.oci.references import DOCKER_HUB_ALIASES
 from b2i.packaging.inspection import inspect_artifact
 from b2i.safe_text import escape_unsafe_characters
 
+# The provenance's builder for command-line builds (the console names itself by its URL).
+CLI_BUILDER_ID = "urn:b2i:cli"
 DEFAULT_NETWORKS = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 KINDS = ("jar", "war", "binary")
 
@@ -176,7 +179,15 @@ def build_request(args: argparse.Namespace) -> BuildRequest:
         exploded=None if args.split_layers else False,
         layer_cache=layer_cache_dir(args.layer_cache),
         retry_budget=args.retry_budget,
+        supply_chain=supply_chain_options(args),
     )
+
+
+def supply_chain_options(args: argparse.Namespace) -> SupplyChainOptions | None:
+    """Return the SBOM/provenance options of `--sbom` (the builder: this command's version)."""
+    if not args.sbom:
+        return None
+    return SupplyChainOptions(builder_id=CLI_BUILDER_ID, invocation_id=args.invocation_id)
 
 
 def print_result(result: BuildResult, err: TextIO, out: TextIO) -> None:
@@ -189,6 +200,13 @@ def print_result(result: BuildResult, err: TextIO, out: TextIO) -> None:
         f"{result.layers_reused} layer(s), {human_bytes(result.bytes_reused)}",
         file=err,
     )
+    if result.sbom_referrer_digest:
+        count = len((result.sbom_document or {}).get("components") or [])
+        print(
+            f"    SBOM ({count} components) {result.sbom_referrer_digest}, provenance "
+            f"{result.provenance_referrer_digest}: referrers via the {result.referrers_via}",
+            file=err,
+        )
     print(result.reference, file=out, flush=True)
 
 
@@ -284,12 +302,21 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--split-layers",
         action="store_true",
-        help="explode JARs/WARs into dependency and application layers where the env allows",
+        help="split JARs/WARs into dependency and application layers where the env allows "
+        "(plain JARs as two JARs, Spring Boot JARs and WARs exploded)",
     )
     build.add_argument(
         "--layer-cache",
         metavar="DIR",
         help="layer cache directory ('off' disables; default $B2I_LAYER_CACHE or ~/.cache/b2i)",
+    )
+    build.add_argument(
+        "--sbom",
+        action="store_true",
+        help="also push a CycloneDX SBOM and an in-toto provenance as referrers of the image",
+    )
+    build.add_argument(
+        "--invocation-id", default="", help="the run's name in the provenance (with --sbom)"
     )
     build.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     for sub in (build, commands.add_parser("inspect", help="describe an artifact")):

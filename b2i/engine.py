@@ -14,6 +14,11 @@
     )
     result.reference  # "registry.example.com/team/app@sha256:…"
 
+Supply chain (opt-in): `BuildRequest(..., supply_chain=SupplyChainOptions(builder_id=...,
+invocation_id=...))` also makes a CycloneDX 1.6 SBOM and an in-toto SLSA v1 provenance
+statement, pushes both as OCI 1.1 referrers of the image (b2i.sbom) and returns them in
+`result.sbom_document` / `result.provenance_document` with their referrer digests.
+
 Steps (each announced by `step-started` / `step-finished` events with its duration):
 inspect → resolve-base → write-layers → compose → push. The artifact is inspected before
 anything is written to a registry, so bad input never pushes anything; when the base is known
@@ -42,15 +47,20 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from b2i.base_in_advance import AdvanceResolve, base_in_advance
 from b2i.engine_layers import EarlyUploads, WrittenLayers, write_artifact_layers
-from b2i.oci.auth import Credentials
+from b2i.engine_types import BuildError as BuildError
+from b2i.engine_types import BuildRequest as BuildRequest
+from b2i.engine_types import BuildResult as BuildResult
+from b2i.engine_types import RegistryAccess as RegistryAccess
+from b2i.engine_types import with_supply_chain
 from b2i.oci.cancel import BuildCancelled as BuildCancelled  # the engine's public name
 from b2i.oci.cancel import CancelToken, linked
 from b2i.oci.digest_cache import digest_cache_in
@@ -73,7 +83,6 @@ from b2i.oci.multiplatform import (
     resolve_bases,
 )
 from b2i.oci.netpolicy import check_host_allowed, split_host_port
-from b2i.oci.proxy import ProxyConfig
 from b2i.oci.push import BaseSource, PushReport, push_image, resolve_base
 from b2i.oci.references import Reference, parse_reference
 from b2i.oci.registry import RegistryClient
@@ -86,91 +95,13 @@ from b2i.packaging.environments import (
 )
 from b2i.packaging.errors import ArtifactError
 from b2i.packaging.inspection import HASH_CHUNK, Inspection, file_sha256, inspect_artifact
+from b2i.sbom.options import BuildFacts, SupplyChainResult
+from b2i.sbom.options import SupplyChainOptions as SupplyChainOptions
+
+if TYPE_CHECKING:
+    from b2i.engine_supply import SupplyChainWork
 
 USER_ERRORS = (ArtifactError, OciError)
-
-
-class BuildError(Exception):
-    """A build the user can fix (bad option, missing parameter); stable `code`, clear message."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True)
-class RegistryAccess:
-    """How to talk to one registry host."""
-
-    scheme: str = "https"
-    credentials: Credentials | None = None
-    verify: bool = True
-    ca_bundle: str | None = None
-
-
-@dataclass(frozen=True)
-class BuildRequest:
-    """Everything one build needs; only `artifact` and `target` are required."""
-
-    artifact: Path
-    target: str
-    environment: str | BuildEnvironment | None = None
-    base_image: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-    port: int | None = None
-    # "all": a JVM artifact on every linux platform of the base index, pushed as an index.
-    platform: str = "linux/amd64"
-    filename: str | None = None
-    context: str | None = None
-    expected_kind: str | None = None
-    # Keyed by registry as references name it (`docker.io`, `host:port`).
-    registries: Mapping[str, RegistryAccess] = field(default_factory=dict)
-    # Consulted for hosts missing from `registries` (e.g. a base known only after inspection).
-    access_for: Callable[[str], RegistryAccess] | None = None
-    allowed_networks: Sequence[str] = ()
-    # An outbound HTTP(S) proxy for every registry (b2i.oci.proxy); None: direct.
-    proxy: ProxyConfig | None = None
-    mirror: str | None = None
-    source: str = ""
-    extra_tags: Sequence[str] = ()
-    # Issue 4 ships one layer per artifact (False); None lets the environment explode JARs/WARs
-    # into Jib-style layers (b2i.packaging.layering), True forces it where possible.
-    exploded: bool | None = False
-    workdir: Path | None = None
-    # A directory for b2i.oci.layer_cache: unchanged layers are neither re-tarred nor
-    # re-compressed on a rebuild (shared safely by concurrent builds). None: no cache.
-    layer_cache: Path | None = None
-    # Setting it cancels the build at once, blocked requests included; None: one of its own,
-    # set when `cancel_requested` turns true.
-    cancel: CancelToken | None = None
-    # Seconds of failed requests and retry waits a registry may cost before the push fails.
-    retry_budget: float = 180.0
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """What was built and pushed, and what it cost."""
-
-    reference: str
-    digest: str
-    tags: tuple[str, ...]
-    base_reference: str
-    environment: str
-    compressed_size: int
-    # Layers (not the config) uploaded vs already there or mounted, and their compressed bytes.
-    layers_pushed: int
-    layers_reused: int
-    bytes_pushed: int
-    bytes_reused: int
-    step_timings: dict[str, float]
-    inspection: dict[str, Any]
-    warnings: tuple[str, ...]
-    platforms: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the result as JSON-able data."""
-        return {key: getattr(self, key) for key in self.__dataclass_fields__}
 
 
 @dataclass
@@ -291,8 +222,11 @@ def _build(run: _Run) -> BuildResult:
             run, known_base, run.client, lambda ref: resolve_for(run, ref, base_platforms)
         ) as advance,
         _closing(early),
+        _supply_chain(request) as supply,
     ):
         inspection, environment, warnings = _inspect_step(run, platform)
+        if supply is not None:
+            supply.read_artifact(request.artifact, inspection)
         if every_platform and inspection.kind == "binary":
             raise BuildError(
                 "build:user:platform-all-needs-jvm",
@@ -309,6 +243,9 @@ def _build(run: _Run) -> BuildResult:
                 request, inspection, environment, workdir, early, artifact_sha256, run.checkpoint,
             )  # fmt: skip
             bases = _resolve_base(run, advance, base_ref, base_platforms)
+            if supply is not None:
+                base_client = partial(run.new_client, base_ref, ignore_event)
+                supply.read_base(bases[0], base_ref.repository, base_client)
             _say_which_mirror(run, environment, base_ref)
             layers = _write_layers_step(run, writing)
             if layers.inspection is not None:
@@ -317,10 +254,23 @@ def _build(run: _Run) -> BuildResult:
             inspection = replace(inspection, sha256=artifact_sha256())
             with run.step("compose"):
                 images = [compose_for(request, inspection, environment, b, layers) for b in bases]
+            if supply is not None and len(images) == 1:
+                # Made (and its blob uploaded) while the image is pushed.
+                target_client = partial(run.new_client, target, ignore_event)
+                supply.prepare(target, images[0], inspection, target_client)
             with run.step("push", str(target)):
                 pairs = list(zip(bases, images, strict=True))
                 report = push_to(run, target, base_ref, pairs, layers, early)
-    return _result(run, target, report, bases, images[0], inspection, environment, warnings)
+            chain = None
+            if supply is not None:
+                with run.step("sbom", "SBOM and provenance"):
+                    facts = build_facts(request, environment)
+                    chain = supply.finish(
+                        run.client(target), target, report, images[0], bases, inspection, facts
+                    )
+                    run.log("sbom", _describe_chain(chain))
+    result = _result(run, target, report, bases, images[0], inspection, environment, warnings)
+    return with_supply_chain(result, chain)
 
 
 def _say_which_mirror(run: _Run, environment: BuildEnvironment, base_ref: Reference) -> None:
@@ -495,6 +445,43 @@ def _hashing(artifact: Path) -> Iterator[Callable[[], str]]:
     # thread of its own, beside the inspection and the layer writing rather than before them.
     with ThreadPoolExecutor(max_workers=1) as pool:
         yield pool.submit(file_sha256, artifact, HASH_CHUNK).result
+
+
+@contextlib.contextmanager
+def _supply_chain(request: BuildRequest) -> Iterator[SupplyChainWork | None]:
+    if request.supply_chain is None:
+        yield None
+        return
+    # Imported by the builds that ask for it (start-up speed: its readers and cyclonedx).
+    from b2i.engine_supply import SupplyChainWork
+
+    work = SupplyChainWork(request.supply_chain, request.layer_cache)
+    try:
+        yield work
+    finally:
+        work.close()
+
+
+def build_facts(request: BuildRequest, environment: BuildEnvironment) -> BuildFacts:
+    """Return the build's settings as the provenance records them (variables by name)."""
+    settings = {
+        "platform": request.platform, "port": request.port or environment.port,
+        "baseImage": request.base_image or environment.base_image, "context": request.context,
+        "exploded": request.exploded, "expectedKind": request.expected_kind,
+    }  # fmt: skip
+    names = sorted(environment_variables(request, environment))
+    return BuildFacts(environment.name, settings, names, tuple(request.extra_tags))
+
+
+def _describe_chain(chain: SupplyChainResult) -> str:
+    count = len(chain.sbom_document.get("components") or [])
+    if not chain.sbom_referrer_digest:
+        return f"SBOM of {count} components and provenance made (not pushed)"
+    how = "the referrers API" if chain.referrers_via == "api" else "the referrers tag"
+    return (
+        f"SBOM of {count} components ({chain.sbom_referrer_digest[:19]}) and provenance "
+        f"({(chain.provenance_referrer_digest or '')[:19]}) pushed as referrers via {how}"
+    )
 
 
 @contextlib.contextmanager

@@ -34,7 +34,7 @@ def channel_layers(redis_url: str) -> dict[str, Any]:
     """The CHANNEL_LAYERS setting for a Redis at `redis_url`."""
     return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "b2i_console.channel_layer.ReconnectingRedisChannelLayer",
             "CONFIG": {"hosts": [channel_layer_host(redis_url)], "prefix": "b2i"},
         }
     }

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from b2i.safe_text import BIDI_AND_SEPARATORS, UNSAFE_CHARACTERS
 
 # Free text (descriptions) keeps its line breaks and tabs; nothing else.
 UNSAFE_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{BIDI_AND_SEPARATORS}]")
-UNSAFE_MESSAGE = (
+UNSAFE_MESSAGE = _(
     "Control characters (such as line breaks or escapes) and bidirectional-text controls "
     "are not allowed."
 )

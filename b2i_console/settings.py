@@ -295,6 +295,11 @@ EMAIL_USE_SSL = env_bool("B2I_SMTP_SSL", False)
 EMAIL_TIMEOUT = B2I_NOTIFY_TIMEOUT
 DEFAULT_FROM_EMAIL = env_str("B2I_MAIL_FROM", "b2i-console@localhost")
 
+# --- Supply chain (issue 17): every build makes a CycloneDX SBOM and an in-toto provenance
+# statement, pushed as OCI referrers of its image and kept by the console. B2I_CONSOLE_URL
+# (above) names the console, with its version, as the provenance's builder, and each run.
+B2I_SUPPLY_CHAIN = env_bool("B2I_SUPPLY_CHAIN", True)
+
 # --- Celery: a Redis broker; the visibility timeout must exceed the hard time limit so a
 # long build is not redelivered to a second worker while the first still runs it.
 CELERY_BROKER_URL = REDIS_URL

@@ -5,7 +5,9 @@ a Celery worker), printed as a table: scenario, trials, figure, goal, met.
     .venv/bin/python benchmarks/reliability_live.py live-log-latency  # some of them
 
 One function per scenario, registered in SCENARIOS (add rows the same way). The database is
-DATABASE_URL if set (PostgreSQL, as in production; it is migrated), else a fresh SQLite file.
+DATABASE_URL if set (it is migrated), else a fresh PostgreSQL database `b2i_bench_live` (as in
+production) on the server of B2I_BENCH_DATABASE_URL (default 127.0.0.1:5432), dropped and
+created anew each run; `--sqlite` uses a fresh SQLite file instead.
 The correctness parts are tests too (tests/builders/test_redis_outage.py, test_log_latency.py,
 test_live_socket.py); the timings live here.
 """
@@ -26,13 +28,36 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 WORKDIR = Path(tempfile.mkdtemp(prefix="b2i-reliability-"))
-os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORKDIR / 'db.sqlite3'}")
+BENCH_SERVER = os.environ.get(
+    "B2I_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/b2i_bench"
+)
+
+
+def fresh_postgres_database() -> str:
+    """Drop and create `<benchmark database>_live` on the benchmark's PostgreSQL server (its
+    own name: two checkouts benchmarking on one server do not drop each other's); its URL."""
+    parts = urlsplit(BENCH_SERVER)
+    name = parts.path.lstrip("/") + "_live"
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        db.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+if "--sqlite" in sys.argv:
+    sys.argv.remove("--sqlite")
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{WORKDIR / 'db.sqlite3'}")
+elif "DATABASE_URL" not in os.environ:
+    os.environ["DATABASE_URL"] = fresh_postgres_database()
 os.environ.setdefault("SECRET_KEY", "reliability-benchmark-not-a-secret-0123456789abcdef")
 os.environ.setdefault("B2I_SECRET_KEYS", "hwpGYHUPpNUiHTWFuQ8TVBEYW6qsWpncqOXGJX6541c=")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "b2i_console.settings")
@@ -50,6 +75,7 @@ from django.core.management import call_command  # noqa: E402
 
 from b2i.oci.events import Event  # noqa: E402
 from b2i_console.redis_options import channel_layers  # noqa: E402
+from benchmarks.reliability_rows import record  # noqa: E402
 from builders import services  # noqa: E402
 from builders.artifacts.uploads import store_artifact  # noqa: E402
 from builders.build_jobs import BuildJob  # noqa: E402
@@ -175,7 +201,7 @@ def redis_kill_and_restart(stack: Stack) -> Row:
     """Redis SIGKILLed mid-build and back 5 s later, under a real worker: the worker stays alive,
     the build in flight is recorded, a build started afterwards runs."""
     point_celery_at(stack.redis.url)
-    env = {"B2I_BUILD_EXECUTOR": "benchmarks.reliability.SlowExecutor"}
+    env = {"B2I_BUILD_EXECUTOR": "benchmarks.reliability_live.SlowExecutor"}
     env |= {name: os.environ[name] for name in ("SECRET_KEY", "B2I_SECRET_KEYS", "MEDIA_ROOT")}
     worker = CeleryWorker(stack.redis.url, WORKDIR, env, concurrency=2).start()
     services.enqueue_run = ORIGINAL_ENQUEUE
@@ -291,6 +317,7 @@ def main(names: list[str]) -> int:
             rows.append(SCENARIOS[name](running))
     print_table(rows)
     (WORKDIR / "rows.json").write_text(json.dumps([r.__dict__ for r in rows]))
+    record(rows)
     return 0 if all(r.met for r in rows) else 1
 
 

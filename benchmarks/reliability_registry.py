@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.reliability_rows import record  # noqa: E402
 from tests.fixtures import artifacts  # noqa: E402
 from tests.fixtures import base_images as bases  # noqa: E402
 from tests.fixtures.processes import free_port  # noqa: E402
@@ -200,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             setup.registry.process.stop()
     print(f"Machine: {described}")
     print(table(rows))
+    record(rows)
     return 0 if all(row.met for row in rows) else 1
 
 

@@ -40,6 +40,7 @@ from builders.proxy_settings import registry_proxy
 from builders.registry_mirror import effective_mirror
 
 if TYPE_CHECKING:
+    from builders.models import ImageBuilder
     from projects.models import Project, RegistrySecret
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class Availability:
         data["message"] = (
             unavailable_message(self, admin=admin) if self.state == UNAVAILABLE else ""
         )
+        # The few words an environment card shows; the page explains once (unavailable_help).
+        data["short_reason"] = _user_reason(self.code) if self.state == UNAVAILABLE else ""
         return data
 
 
@@ -127,6 +130,27 @@ def unavailable_message(availability: Availability, *, admin: bool) -> str:
         "Choose another environment, or ask your platform admin to make %(base)s available "
         "(through the installation's registry mirror or proxy)."
     ) % {"base": base, "reason": reason}
+
+
+def unavailable_help(base_images: Iterable[str], *, admin: bool) -> str:
+    """The page's one explanation of its unavailable environments, for who reads it ("" if none).
+
+    A project user cannot change the installation: told whom to ask and what for. A platform
+    admin is told the setting (the page links to it)."""
+    images = ", ".join(sorted(set(base_images)))
+    if not images:
+        return ""
+    if admin:
+        return _(
+            "Some build environments cannot be used: their base images cannot be pulled from "
+            "this installation. Set the registry mirror (Installation settings in the admin, or "
+            "B2I_REGISTRY_MIRROR) to a registry that has %(images)s, set B2I_REGISTRY_PROXY if "
+            "the workers reach registries through a proxy, or disable those environments."
+        ) % {"images": images}
+    return _(
+        "Some build environments cannot be used: their base images cannot be pulled from this "
+        "installation. Ask your platform admin to set a registry mirror that has %(images)s."
+    ) % {"images": images}
 
 
 def registry_accesses(
@@ -232,6 +256,17 @@ def environments_availability(
     """Return each environment's availability by name (unknown ones start being checked)."""
     accesses = registry_accesses(project, chosen_secret)
     return {env.name: known_availability(base_check(env, accesses)) for env in environments}
+
+
+def check_builder_base_not_known_unreachable(builder: ImageBuilder, *, admin: bool) -> None:
+    """Refuse (409) to run BUILDER when its environment's base is known unreachable now.
+
+    The rule of Create, applied wherever a build starts or its environment changes (Run, the
+    trigger, an edit): a run queued on a dead base would only fail after the queue wait.
+    """
+    check_base_not_known_unreachable(
+        builder.project, builder.environment, builder.registry_secret, admin=admin
+    )
 
 
 def check_base_not_known_unreachable(

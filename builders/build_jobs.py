@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from b2i.oci.events import Event
+from b2i.sbom.options import SupplyChainOptions
 
 
 class RunCancelled(Exception):
@@ -48,6 +49,8 @@ class BuildJob:
     source: str = ""
     # The project's other registry secrets: a base image on one of those hosts uses them.
     other_registries: tuple[RegistryTarget, ...] = ()
+    # Issue 17: ask for an SBOM and a provenance statement (None: neither is made).
+    supply_chain: SupplyChainOptions | None = None
 
 
 class BuildExecutor(Protocol):

@@ -10,8 +10,10 @@ Messages sent (JSON):
 The channel group rings a doorbell ("lines up to seq N", with the lines themselves when they
 are small); a socket sends the lines it got only if they follow on from the last seq it sent,
 else reads them from the database after that seq, so nothing is lost or sent twice, whatever
-order notifications arrive in. Refusals accept, then close the socket with 4401 (not logged
-in) or 4403 (no access) - also later, when a periodic re-check finds the user lost access.
+order notifications arrive in. Across a Redis outage the socket stays open: the channel layer
+waits for Redis and the consumer then catches up from the database. Refusals accept, then
+close the socket with 4401 (not logged in) or 4403 (no access) - also later, when a periodic
+re-check finds the user lost access.
 """
 
 from __future__ import annotations
@@ -80,6 +82,12 @@ class BuildRunLogConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def run_state(self, event: dict[str, Any]) -> None:
         await self.send_new_lines()  # the final line is stored before the final state
+        await self.send_state()
+
+    async def channel_layer_reconnected(self, event: dict[str, Any]) -> None:
+        # Redis was away (b2i_console/channel_layer.py): doorbells rung meanwhile are lost, so
+        # catch up from the database - the lines written meanwhile, and the state now.
+        await self.send_new_lines()
         await self.send_state()
 
     async def send_new_lines(self) -> None:

@@ -14,6 +14,7 @@ from b2i.packaging.environments import BuildEnvironment
 from builders.build_jobs import BuildJob, RegistryTarget, RunCancelled
 from builders.proxy_settings import registry_proxy
 from builders.registry_mirror import effective_mirror
+from builders.supply_chain.store import RESULT_KEY
 
 
 def registry_access(target: RegistryTarget) -> RegistryAccess:
@@ -49,12 +50,14 @@ def build_request(job: BuildJob) -> BuildRequest:
         # Issue 5: JARs/WARs in Jib-style layers where the environment allows it (a one-class
         # change re-pushes a small layer); KubeSphere-style environments keep the packaged file.
         exploded=None,
+        supply_chain=job.supply_chain,
     )
 
 
 def result_fields(result: BuildResult) -> dict[str, Any]:
-    """Return the BuildRun fields recorded from an engine result."""
-    return {
+    """Return the BuildRun fields recorded from an engine result, and its supply-chain documents
+    under RESULT_KEY (the runner stores those apart: `builders.supply_chain.store`)."""
+    fields: dict[str, Any] = {
         "image_reference": result.reference,
         "digest": result.digest,
         "compressed_size": result.compressed_size,
@@ -65,6 +68,15 @@ def result_fields(result: BuildResult) -> dict[str, Any]:
         "pull_command": f"docker pull {result.reference}",
         "step_timings": dict(result.step_timings),
     }
+    if result.sbom_document is not None:
+        fields[RESULT_KEY] = {
+            "sbom_document": result.sbom_document,
+            "provenance_document": result.provenance_document,
+            "sbom_referrer_digest": result.sbom_referrer_digest,
+            "provenance_referrer_digest": result.provenance_referrer_digest,
+            "referrers_via": result.referrers_via,
+        }
+    return fields
 
 
 def run_engine(

@@ -17,6 +17,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from b2i.oci.errors import OciError
 from b2i.oci.references import parse_reference
@@ -25,19 +27,24 @@ from projects.crypto import decrypt_text, encrypt_text
 
 DNS1123_LABEL = RegexValidator(
     r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
-    "Use lower-case letters, digits and hyphens; start with a letter, end with a letter or digit.",
+    _(
+        "Use lower-case letters, digits and hyphens; start with a letter, end with a letter or "
+        "digit."
+    ),
 )
 IMAGE_TAG = RegexValidator(
     r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-    "A tag is 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'.",
+    _("A tag is 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'."),
 )
 # A trigger token is the only credential of the trigger endpoint: one chosen by a user must be
 # long enough not to be guessed; the console generates 160-bit ones (generate_trigger_token).
 MIN_TRIGGER_TOKEN_CHARS = 24
 TRIGGER_TOKEN = RegexValidator(
     rf"^[A-Za-z0-9]{{{MIN_TRIGGER_TOKEN_CHARS},128}}$",
-    f"A trigger token is {MIN_TRIGGER_TOKEN_CHARS}-128 letters and digits; or let the console "
-    "generate one.",
+    format_lazy(
+        _("A trigger token is {minimum}-128 letters and digits; or let the console generate one."),
+        minimum=MIN_TRIGGER_TOKEN_CHARS,
+    ),
 )
 
 
@@ -152,14 +159,18 @@ class BuildEnvironment(models.Model):
     def clean(self) -> None:
         """Refuse a spec the engine cannot read (admin form and API both call this)."""
         if not isinstance(self.spec, dict):
-            raise ValidationError({"spec": "The spec must be a JSON object."})
+            raise ValidationError({"spec": _("The spec must be a JSON object.")})
         kinds = self.artifact_kinds if isinstance(self.artifact_kinds, list) else []
         if not kinds or any(kind not in ArtifactKind.values for kind in kinds):
-            raise ValidationError({"artifact_kinds": f"Choose among {ArtifactKind.values}."})
+            raise ValidationError(
+                {"artifact_kinds": _("Choose among %(kinds)s.") % {"kinds": ArtifactKind.values}}
+            )
         try:
             EngineEnvironment.from_dict(self.as_engine_dict())
         except (TypeError, ValueError) as exc:
-            raise ValidationError({"spec": f"The engine cannot use this spec: {exc}"}) from exc
+            raise ValidationError(
+                {"spec": _("The engine cannot use this spec: %(error)s") % {"error": exc}}
+            ) from exc
         try:
             parse_reference(self.base_image)
         except OciError as exc:
@@ -371,10 +382,75 @@ class InstallationSettings(models.Model):
         """Refuse a mirror that cannot prefix an image reference."""
         mirror = self.registry_mirror.strip().rstrip("/")
         if mirror.startswith(("http://", "https://")):
-            raise ValidationError({"registry_mirror": "Give host[:port][/prefix], no scheme."})
+            raise ValidationError({"registry_mirror": _("Give host[:port][/prefix], no scheme.")})
         try:
             if mirror:
                 parse_reference(f"{mirror}/library/busybox:1")
         except OciError as exc:
             raise ValidationError({"registry_mirror": exc.message}) from exc
         self.registry_mirror = mirror
+
+
+class ComponentSource(models.TextChoices):
+    """Where a component of an image comes from (the SBOM's `b2i:source` property)."""
+
+    APPLICATION = "application", "Application"
+    LIBRARY = "library", "Library"
+    OS = "os", "OS package"
+
+
+class RunSupplyChain(models.Model):
+    """A successful run's SBOM (CycloneDX JSON) and provenance (in-toto), as the engine made them.
+
+    Documents are JSON bytes, gzip-compressed when large (`builders.supply_chain.documents`).
+    `added`/`removed`/`upgraded` compare the run with `compared_with`, the builder's previous
+    run that had an SBOM, at save time: the run list shows them without a query per row."""
+
+    run = models.OneToOneField(
+        BuildRun, on_delete=models.CASCADE, primary_key=True, related_name="supply_chain"
+    )
+    sbom = models.BinaryField()
+    sbom_compressed = models.BooleanField(default=False)
+    provenance = models.BinaryField()
+    provenance_compressed = models.BooleanField(default=False)
+    component_count = models.PositiveIntegerField(default=0)
+    # Digests of the referrer manifests in the registry and how they were recorded ("api",
+    # "tag", or "" when not pushed).
+    sbom_referrer_digest = models.CharField(max_length=80, blank=True)
+    provenance_referrer_digest = models.CharField(max_length=80, blank=True)
+    referrers_via = models.CharField(max_length=8, blank=True)
+    compared_with = models.ForeignKey(
+        BuildRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    upgraded = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"supply chain of run {self.run_id}"
+
+
+class RunComponent(models.Model):
+    """One component of a run's SBOM, normalised for search and for diffs between runs.
+
+    `identity` is the package without its version (its purl up to `@`, or source/group/name
+    when it has no purl): two runs' components with one identity and two versions are an
+    upgrade."""
+
+    run = models.ForeignKey(BuildRun, on_delete=models.CASCADE, related_name="components")
+    source = models.CharField(max_length=16, choices=ComponentSource.choices)
+    name = models.CharField(max_length=255)
+    group = models.CharField(max_length=255, blank=True)
+    version = models.CharField(max_length=255, blank=True)
+    purl = models.CharField(max_length=1024, blank=True)
+    identity = models.CharField(max_length=1024)
+    licenses = models.JSONField(default=list, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "source", "name"], name="component_run_source")]
+        ordering = ["source", "group", "name", "version"]
+
+    def __str__(self) -> str:
+        return self.purl or f"{self.group}/{self.name}@{self.version}"

@@ -35,6 +35,8 @@ from builders.build_jobs import BuildExecutor, BuildJob, RegistryTarget, RunCanc
 from builders.engine_adapter import run_engine
 from builders.logs import RunLog
 from builders.models import Artifact, BuildRun
+from builders.supply_chain.options import supply_chain_options
+from builders.supply_chain.store import RESULT_KEY, Documents, record_documents_safely
 from builders.temp_sweep import temp_prefix
 from builders.transient_retry import execute_with_transient_retries
 
@@ -129,7 +131,10 @@ def run_build(run_id: int, *, task_id: str = "", executor: BuildExecutor | None 
         logger.info("run %s not built: %s", run_id, claim.reason)
         return claim.reason
     run = BuildRun.objects.select_related(
-        "builder__environment", "builder__registry_secret", "builder__project", "artifact"
+        "builder__environment",
+        "builder__registry_secret",
+        "builder__project__workspace",
+        "artifact",
     ).get(pk=run_id)
     log = RunLog(run.pk, secrets=secrets_of(run))
     log.write(f"Build #{run.number} of {run.builder.name} started on {run.worker_host}")
@@ -161,6 +166,8 @@ def finish_run(run: BuildRun, log: RunLog, heartbeat: Heartbeat, executor: Build
             logger.exception("run %s failed", run.pk)
         services.do_mark_failed(run, code, message, log)
     else:
+        # Stored before the run shows Successful: a page that sees the success sees its SBOM.
+        record_documents_safely(run, Documents.from_result(result.pop(RESULT_KEY, None)))
         services.do_mark_successful(run, result, log)
 
 
@@ -260,6 +267,7 @@ def build_job(run: BuildRun, artifact: Artifact, path: Path) -> BuildJob:
         # identical inputs give an identical digest (the run record links digest -> run).
         source=f"b2i://{builder.project.name}/{builder.name}",
         other_registries=other_registry_targets(builder.project, secret),
+        supply_chain=supply_chain_options(run, artifact.file_name),
     )
 
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from projects.models import Project, ProjectRole, Workspace, WorkspaceRole
 
@@ -67,19 +68,25 @@ class GroupRoleMapping(models.Model):
         targets.append(self.project_id is not None)
         if sum(targets) != 1:
             raise ValidationError(
-                "Map the group to exactly one of: a platform role, a workspace, a project."
+                _("Map the group to exactly one of: a platform role, a workspace, a project.")
             )
         if self.workspace_id is not None and self.role not in WorkspaceRole.values:
             raise ValidationError(
-                {"role": f"A workspace role is one of {', '.join(WorkspaceRole.values)}."}
+                {
+                    "role": _("A workspace role is one of %(roles)s.")
+                    % {"roles": ", ".join(WorkspaceRole.values)}
+                }
             )
         if self.project_id is not None and self.role not in ProjectRole.values:
             raise ValidationError(
-                {"role": f"A project role is one of {', '.join(ProjectRole.values)}."}
+                {
+                    "role": _("A project role is one of %(roles)s.")
+                    % {"roles": ", ".join(ProjectRole.values)}
+                }
             )
         if self.platform_role and self.role:
             raise ValidationError(
-                {"role": "A platform role mapping takes no workspace or project role."}
+                {"role": _("A platform role mapping takes no workspace or project role.")}
             )
 
 

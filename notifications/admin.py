@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from b2i_console.errors import UserError
 from notifications import services
@@ -51,7 +52,7 @@ class WebhookChannelForm(forms.ModelForm[WebhookChannel]):
     def clean_new_url(self) -> str:
         url: str = self.cleaned_data.get("new_url") or ""
         if not url and not self.instance.url_encrypted:
-            raise forms.ValidationError("Give the webhook URL.")
+            raise forms.ValidationError(_("Give the webhook URL."))
         if url:
             try:
                 check_webhook_url(url)

@@ -287,7 +287,9 @@ def access_project_for_user(
     `workspace` may be a name, a Workspace, or None (project names are unique installation-wide).
     A project in another workspace than the one named answers 404, so URLs cannot mix tenants.
     """
-    projects = Project.objects.select_related("workspace").filter(name=name)
+    # With the user's memberships annotated: the check below and every later can() of the
+    # request read them instead of two queries each.
+    projects = with_roles_for(Project.objects.select_related("workspace").filter(name=name), user)
     if isinstance(workspace, Workspace):
         projects = projects.filter(workspace=workspace)
     elif workspace is not None:

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from b2i.oci.errors import BlockedAddressError
 from b2i.oci.netpolicy import check_address_allowed
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 DNS1123_LABEL_MAX = 63
 dns1123_label_validator = RegexValidator(
     r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z",
-    message=(
+    message=_(
         "Use lowercase letters, digits and '-', starting and ending with a letter or digit "
         "(a DNS-1123 label, at most 63 characters)."
     ),
@@ -171,23 +172,26 @@ def validate_registry_address(address: str) -> None:
         parts = urlsplit(normalize_registry_address(address))
     except ValueError as exc:  # e.g. an unclosed IPv6 bracket: "http://[::1"
         raise ValidationError(
-            "The registry address is not a valid URL; give it as https://host[:port][/path].",
+            _("The registry address is not a valid URL; give it as https://host[:port][/path]."),
             code="invalid-address",
         ) from exc
     if parts.scheme not in ("http", "https"):
         raise ValidationError(
-            "The registry address must start with https:// or http:// (insecure).",
+            _("The registry address must start with https:// or http:// (insecure)."),
             code="invalid-address",
         )
     if not parts.hostname or parts.query or parts.fragment or parts.username:
         raise ValidationError(
-            "Give the registry address as https://host[:port][/path], e.g. https://harbor.example.com.",
+            _(
+                "Give the registry address as https://host[:port][/path], "
+                "e.g. https://harbor.example.com."
+            ),
             code="invalid-address",
         )
     try:
         parts.port  # noqa: B018 (raises ValueError on a bad port)
     except ValueError as exc:
-        raise ValidationError("The registry port is not a number 1-65535.") from exc
+        raise ValidationError(_("The registry port is not a number 1-65535.")) from exc
     refuse_never_allowed_ip(parts.hostname)
 
 

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Prepares this checkout on a fresh Debian 12 machine: system packages (apt), the virtualenv,
 # Python requirements and the project itself (editable, for the `b2i` command).
-# Usage: scripts/bootstrap.sh run|test   — "test" adds what the test suite needs.
+# Usage: scripts/bootstrap.sh run|test|bench   — "test" adds what the test suite needs; "bench"
+# is "test" plus what the benchmarks compare with (buildah, for benchmarks/compare_buildah.py
+# and benchmarks/console_path.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 purpose=${1:-run}
+bench_packages=(buildah)
+extra_packages=()
+if [ "$purpose" = bench ]; then purpose=test; extra_packages=("${bench_packages[@]}"); fi
 
 run_packages=(redis-server docker-registry busybox-static python3-venv gettext)
 # python-ldap (LDAP sign-in) compiles against OpenLDAP's and Cyrus SASL's headers.
@@ -18,11 +23,14 @@ test_packages=(skopeo umoci busybox-static debootstrap openjdk-17-jdk-headless c
 test_packages+=(libservlet-api-java libjakarta-servlet-api-java gcc libc6-dev)
 # A real Prometheus scrapes the console in tests/builders/test_metrics_prometheus.py.
 test_packages+=(prometheus)
+# Debian's Go toolchain builds the real Go binaries whose build info the SBOM tests read.
+test_packages+=(golang-go)
 # A real directory server (and its command-line tools) for the LDAP sign-in tests.
 test_packages+=(slapd ldap-utils)
 
 wanted=("${run_packages[@]}")
 [ "$purpose" = test ] && wanted+=("${test_packages[@]}")
+wanted+=("${extra_packages[@]}")
 
 missing=()
 for package in "${wanted[@]}"; do

@@ -20,13 +20,19 @@ set -a
 . var/run.env
 set +a
 export DEBUG=${DEBUG:-true}
-export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
+# A REDIS_URL given is used (and started when nothing answers there); else this checkout gets a
+# Redis of its own, so two consoles on one machine never share queues or channels.
+if [ -z "${REDIS_URL:-}" ]; then
+  export REDIS_URL
+  REDIS_URL=$(.venv/bin/python scripts/checkout_redis.py var)
+  own_redis=1
+fi
 export B2I_LOCAL_REGISTRY_PORT=${B2I_LOCAL_REGISTRY_PORT:-5000}
 export B2I_ALLOWED_REGISTRY_NETWORKS=${B2I_ALLOWED_REGISTRY_NETWORKS:-127.0.0.0/8,::1/128}
 export PORT=${PORT:-8000}
 
 cp Procfile var/Procfile.run
-if ! .venv/bin/python scripts/wait_for.py redis "$REDIS_URL" --timeout 1 2>/dev/null; then
+if [ -n "${own_redis:-}" ] || ! .venv/bin/python scripts/wait_for.py redis "$REDIS_URL" --timeout 1 2>/dev/null; then
   redis_port=$(.venv/bin/python -c "import sys,urllib.parse as u; print(u.urlparse(sys.argv[1]).port or 6379)" "$REDIS_URL")
   mkdir -p var/redis
   echo "redis: redis-server --bind 127.0.0.1 --port $redis_port --dir $PWD/var/redis --save '' --appendonly no" >> var/Procfile.run

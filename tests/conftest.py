@@ -12,6 +12,8 @@ pytest_plugins = [
     "tests.fixtures.kube_apiserver",
     "tests.fixtures.base_images",
     "tests.fixtures.run_image",
+    "tests.fixtures.sbom_bases",
+    "tests.fixtures.referrers_api",
     "tests.fixtures.ldap_server",
     "tests.fixtures.oidc_provider",
 ]

@@ -6,6 +6,7 @@ import yaml
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from audit.admin import AuditedModelAdmin
 from workloads.models import Cluster, Service
@@ -30,9 +31,11 @@ class ClusterForm(forms.ModelForm[Cluster]):
             try:
                 loaded = yaml.safe_load(text)
             except yaml.YAMLError as error:
-                raise forms.ValidationError(f"This is not YAML: {error}") from error
+                raise forms.ValidationError(
+                    _("This is not YAML: %(error)s") % {"error": error}
+                ) from error
             if not isinstance(loaded, dict) or not loaded.get("clusters"):
-                raise forms.ValidationError("This is not a kubeconfig (no clusters).")
+                raise forms.ValidationError(_("This is not a kubeconfig (no clusters)."))
         return text
 
     def save(self, commit: bool = True) -> Cluster:

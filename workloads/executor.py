@@ -30,6 +30,8 @@ from b2i_console.errors import UserError
 from builders.build_jobs import BuildJob, RunCancelled
 from builders.models import BuildRun
 from builders.proxy_settings import registry_no_proxy, registry_proxy, registry_proxy_off
+from builders.supply_chain.registry_documents import read_documents
+from builders.supply_chain.store import RESULT_KEY
 from workloads.client import KubeClient
 from workloads.jobs import (
     BUILD_CONTAINER,
@@ -46,6 +48,11 @@ from workloads.services import connect, current_cluster
 ARTIFACT_SALT = "workloads.build-artifact"
 PUSHED_REFERENCE = re.compile(r"^(\S+@sha256:[0-9a-f]{64})\s*$")
 CLI_ERROR = re.compile(r"^b2i: error: (\S+): (.*)$")
+# `b2i build --sbom` names the referrers it pushed (b2i/cli.py).
+SBOM_LINE = re.compile(
+    r"^\s*SBOM \(\d+ components\) (sha256:[0-9a-f]{64}), provenance (sha256:[0-9a-f]{64}): "
+    r"referrers via the (\w+)"
+)
 
 
 class JobFailed(Exception):
@@ -124,6 +131,7 @@ def job_spec(
         proxy=proxy,
         allowed_networks=tuple(settings.B2I_ALLOWED_REGISTRY_NETWORKS),
         deadline_seconds=settings.B2I_BUILD_HARD_TIME_LIMIT,
+        invocation_id=job.supply_chain.invocation_id if job.supply_chain else None,
     )
 
 
@@ -301,11 +309,23 @@ class KubernetesJobExecutor:
                 "build:job-no-digest", "The build Job succeeded but printed no pushed image digest."
             )
         digest = pushed.rsplit("@", 1)[1]
-        return {
+        result: dict[str, Any] = {
             "image_reference": job.image_reference,
             "digest": digest,
             "pull_command": f"docker pull {pushed}",
         }
+        documents = pushed_documents(lines, job)
+        if documents is not None:
+            result[RESULT_KEY] = documents
+        return result
+
+
+def pushed_documents(lines: list[str], job: BuildJob) -> dict[str, Any] | None:
+    """The SBOM and provenance the Job pushed, read back from the registry (None: none)."""
+    named = next((m for line in reversed(lines) if (m := SBOM_LINE.match(line))), None)
+    if job.supply_chain is None or named is None:
+        return None
+    return read_documents(job, named.group(1), named.group(2), named.group(3))
 
 
 def failure_of(outcome: dict[str, str], lines: list[str]) -> JobFailed:

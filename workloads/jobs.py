@@ -63,6 +63,8 @@ class BuildJobSpec:
     # The worker's B2I_ALLOWED_REGISTRY_NETWORKS: the pod's b2i applies the same address policy
     # (empty: public registries only - b2i alone would allow loopback and private networks).
     allowed_networks: tuple[str, ...] = ()
+    # Issue 17: `--sbom --invocation-id <run>` (None: no SBOM or provenance is made).
+    invocation_id: str | None = None
     deadline_seconds: int = 36 * 60
     ttl_seconds: int = 3600
 
@@ -127,6 +129,8 @@ def _build_args(spec: BuildJobSpec) -> list[str]:
         args += ["--set-env", f"{key}={value}"]
     if spec.insecure_registry:
         args.append("--insecure")
+    if spec.invocation_id is not None:
+        args += ["--sbom", "--invocation-id", spec.invocation_id]
     return args
 
 

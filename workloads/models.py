@@ -9,12 +9,13 @@ import yaml
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from projects.crypto import decrypt_text, encrypt_text
 
 DNS1123_LABEL = RegexValidator(
     r"^[a-z]([-a-z0-9]*[a-z0-9])?$",
-    "Use lower-case letters, digits and '-', starting with a letter and not ending with '-'.",
+    _("Use lower-case letters, digits and '-', starting with a letter and not ending with '-'."),
 )
 
 

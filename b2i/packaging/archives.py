@@ -219,6 +219,14 @@ class SafeArchive:
         offset: int = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
         return offset
 
+    def raw_range(self, info: zipfile.ZipInfo) -> tuple[int, int]:
+        """Return (offset, length) of a member's raw (stored or compressed) bytes in the file."""
+        return self._data_offset(info), info.compress_size
+
+    def pread(self, size: int, offset: int) -> bytes:
+        """Read SIZE bytes at OFFSET of the file (positionless: safe from several threads)."""
+        return os.pread(self._fd, size, offset)
+
     def open_member(self, info: zipfile.ZipInfo) -> IO[bytes]:
         """Return a stream of a member's bytes; small members are inflated and CRC-checked here."""
         if not _is_small(info):
@@ -372,6 +380,10 @@ class SafeArchive:
         if start == guess:
             return block[start:]
         return os.pread(self._fd, count, info.header_offset + start)
+
+    def read_raw(self, offset: int, size: int) -> bytes:
+        """Return up to SIZE bytes of the file at OFFSET, as stored (short at its end)."""
+        return os.pread(self._fd, size, offset)
 
     def read_prefix(self, info: zipfile.ZipInfo, length: int) -> bytes:
         """Return up to `length` first bytes of a member, inflating only what is needed."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -22,17 +23,25 @@ from rest_framework.response import Response
 from b2i_console.errors import UserError
 from builders.api import serializers as s
 from builders.api.views import BuildersApiView
-from builders.availability import CHECKING, environments_availability
+from builders.availability import (
+    CHECKING,
+    UNAVAILABLE,
+    environments_availability,
+    unavailable_help,
+)
 from builders.models import Artifact, BuildEnvironment
 from builders.recommendation import recommend_available
 from projects.models import RegistrySecret
 
+SETTINGS_PAGE = "admin:builders_installationsettings_changelist"
 ANSWER = inline_serializer(
     "ProjectEnvironments",
     {
         "results": serializers.ListField(child=serializers.DictField()),
         "recommended": serializers.CharField(allow_null=True),
         "checking": serializers.BooleanField(),
+        "unavailable_help": serializers.CharField(),
+        "settings_url": serializers.CharField(allow_null=True),
     },
 )
 
@@ -60,10 +69,14 @@ class ProjectEnvironmentList(BuildersApiView[BuildEnvironment]):
         recommended = None
         if artifact is not None:
             recommended = recommend_available(artifact.inspection, environments, known)
+        down = [env.base_image for env in environments if known[env.name].state == UNAVAILABLE]
         return Response({
             "results": results,
             "recommended": recommended,
             "checking": any(a.state == CHECKING for a in known.values()),
+            "unavailable_help": unavailable_help(down, admin=admin),
+            # Where an admin changes the mirror; project users get no link they cannot open.
+            "settings_url": reverse(SETTINGS_PAGE) if admin and down else None,
         })  # fmt: skip
 
     def chosen_secret(self, name: str | None) -> RegistrySecret | None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from b2i_console.safe_text import reject_unsafe_characters, reject_unsafe_in_text
@@ -20,6 +21,7 @@ from builders.models import (
     BuildEnvironment,
     BuildRun,
     ImageBuilder,
+    RunSupplyChain,
     generate_trigger_token,
 )
 from projects import access
@@ -98,6 +100,28 @@ class BuildEnvironmentSerializer(serializers.ModelSerializer[BuildEnvironment]):
         return {name: getattr(self.instance, name) for name in fields}
 
 
+class SupplyChainSummarySerializer(serializers.ModelSerializer[RunSupplyChain]):
+    """What the run list shows of a run's SBOM: its size and what changed since `compared_with`."""
+
+    compared_with = serializers.IntegerField(
+        source="compared_with.number", allow_null=True, read_only=True
+    )
+
+    class Meta:
+        model = RunSupplyChain
+        fields = [
+            "component_count",
+            "compared_with",
+            "added",
+            "removed",
+            "upgraded",
+            "referrers_via",
+            "sbom_referrer_digest",
+            "provenance_referrer_digest",
+        ]
+        read_only_fields = fields
+
+
 class RunSerializer(serializers.ModelSerializer[BuildRun]):
     builder = serializers.CharField(source="builder.name", read_only=True)
     artifact = ArtifactSerializer(read_only=True, allow_null=True)  # none yet, or a URL's
@@ -107,6 +131,8 @@ class RunSerializer(serializers.ModelSerializer[BuildRun]):
     duration = serializers.FloatField(read_only=True, allow_null=True)  # null until finished
     # "" when the run built an uploaded artifact: a plain string, not a "uri".
     artifact_url = serializers.CharField(read_only=True)
+    # null: no SBOM (not successful, or made without the supply chain).
+    supply_chain = SupplyChainSummarySerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = BuildRun
@@ -139,6 +165,7 @@ class RunSerializer(serializers.ModelSerializer[BuildRun]):
             "bytes_reused",
             "pull_command",
             "step_timings",
+            "supply_chain",
         ]
         read_only_fields = fields
 
@@ -286,19 +313,22 @@ class BuilderSerializer(serializers.ModelSerializer[ImageBuilder]):
 
     def validate_environment_parameters(self, value: object) -> dict[str, str]:
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise serializers.ValidationError("Give an object of NAME: value pairs.")
+            raise serializers.ValidationError(_("Give an object of NAME: value pairs."))
         bad_names = sorted(key for key in value if not ENV_NAME.fullmatch(key))
         if bad_names:
             raise serializers.ValidationError(
-                f"Not an environment variable name: {', '.join(bad_names)} "
-                "(letters, digits and _, not starting with a digit)."
+                _(
+                    "Not an environment variable name: %(names)s "
+                    "(letters, digits and _, not starting with a digit)."
+                )
+                % {"names": ", ".join(bad_names)}
             )
         values = {key: str(item) for key, item in value.items()}
         # A NUL byte cannot be stored (PostgreSQL) nor passed to a process environment.
         with_nul = sorted(key for key, item in values.items() if "\x00" in item)
         if with_nul:
             raise serializers.ValidationError(
-                f"A NUL character in the value of {', '.join(with_nul)}."
+                _("A NUL character in the value of %(names)s.") % {"names": ", ".join(with_nul)}
             )
         return values
 

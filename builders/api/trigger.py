@@ -31,6 +31,7 @@ from b2i_console.client_ip import client_ip
 from builders import services
 from builders.api import serializers as s
 from builders.artifacts.fetch import check_artifact_url
+from builders.availability import check_builder_base_not_known_unreachable
 from builders.models import ImageBuilder
 
 
@@ -101,6 +102,8 @@ class BuilderTrigger(AuditedView, generics.GenericAPIView[ImageBuilder]):
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         data: dict[str, Any] = dict(body.validated_data)
+        # A pipeline reads the 409's message: it is the project user's (whom to ask), no admin's.
+        check_builder_base_not_known_unreachable(builder, admin=False)
         url = check_artifact_url(data["artifact_url"]) if data.get("artifact_url") else ""
         run = services.do_start_run(
             builder,

@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from builders.api import artifacts, environment_availability, environments, logs, trigger, views
+from builders.api import (
+    artifacts,
+    environment_availability,
+    environments,
+    logs,
+    supply_chain,
+    trigger,
+    views,
+)
 
 PROJECT = "workspaces/<str:workspace>/projects/<str:project>/"
 BUILDER = PROJECT + "imagebuilders/<str:name>/"
@@ -42,4 +50,8 @@ urlpatterns = [
     path(RUN + "cancel/", views.RunCancel.as_view(), name="api-run-cancel"),
     path(RUN + "log/", logs.RunLog.as_view(), name="api-run-log"),
     path(RUN + "log.txt", logs.RunLogDownload.as_view(), name="api-run-log-text"),
+    path(RUN + "components/", supply_chain.RunComponents.as_view(), name="api-run-components"),
+    path(RUN + "sbom/", supply_chain.RunSbom.as_view(), name="api-run-sbom"),
+    path(RUN + "provenance/", supply_chain.RunProvenance.as_view(), name="api-run-provenance"),
+    path(RUN + "changes/", supply_chain.RunChanges.as_view(), name="api-run-changes"),
 ]

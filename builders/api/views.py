@@ -20,9 +20,14 @@ from rest_framework.response import Response
 from b2i_console.errors import UserError
 from builders import services
 from builders.api import serializers as s
+from builders.api.builder_rows import builder_values, represent_builders
 from builders.artifacts import uploads
-from builders.availability import check_base_not_known_unreachable
+from builders.availability import (
+    check_base_not_known_unreachable,
+    check_builder_base_not_known_unreachable,
+)
 from builders.models import Artifact, ArtifactUpload, BuildRun, BuildState, ImageBuilder
+from projects import access
 from projects.api.views import ProjectScoped
 
 STATUS_FILTERS = {
@@ -129,8 +134,6 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
         latest = BuildRun.objects.filter(builder=OuterRef("pk")).order_by("-number")
         builders = (
             ImageBuilder.objects.filter(project=self.project)
-            .select_related("project__workspace", "environment", "registry_secret", "artifact")
-            .select_related("created_by", "artifact__uploaded_by")
             .annotate(latest_state=Subquery(latest.values("state")[:1]))
             .annotate(latest_run_id=Subquery(latest.values("pk")[:1]))
         )
@@ -151,6 +154,13 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
                 Q(name__icontains=text) | Q(alias__icontains=text) | Q(image_name__icontains=text)
             )
         return builders
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # Plain values, not BuilderSerializer over model instances: see builder_rows.
+        page = self.paginate_queryset(builder_values(self.get_queryset()))
+        may_operate = access.can(request.user, self.project, "operate")
+        rows = represent_builders(page or [], self.project, may_operate, request)
+        return self.get_paginated_response(rows)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = self.get_serializer(data=request.data)
@@ -194,7 +204,25 @@ class BuilderDetail(
     def perform_update(self, serializer: serializers.BaseSerializer[ImageBuilder]) -> None:
         builder = serializer.instance
         assert isinstance(builder, ImageBuilder)
-        services.check_update_builder(builder, dict(serializer.validated_data))
+        fields = dict(serializer.validated_data)
+        if "environment" in fields or "registry_secret" in fields:
+            self.refuse_unreachable_base(builder, fields)
+        services.check_update_builder(builder, fields)
+
+    def refuse_unreachable_base(self, builder: ImageBuilder, fields: dict[str, Any]) -> None:
+        # The same rule as Create, for the environment and secret the edit leaves the builder on.
+        secret_name = (fields.get("registry_secret") or {}).get("name")
+        secret = (
+            self.project.registry_secrets.filter(name=secret_name).first()
+            if secret_name
+            else builder.registry_secret
+        )
+        check_base_not_known_unreachable(
+            self.project,
+            fields.get("environment", builder.environment),
+            secret,
+            admin=bool(self.request.user.is_superuser),
+        )
 
     def perform_destroy(self, instance: ImageBuilder) -> None:
         services.check_delete_builder(instance)
@@ -216,6 +244,8 @@ class BuilderRun(BuildersApiView[ImageBuilder], generics.GenericAPIView[ImageBui
         body = self.get_serializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
+        # Before the artifact is stored, as at Create: a dead base would only fail the run.
+        check_builder_base_not_known_unreachable(builder, admin=bool(request.user.is_superuser))
         artifact = self.resolve_artifact(dict(data), builder.artifact_kind)
         run = services.do_start_run(
             builder, user=request.user, artifact=artifact, tag=data.get("tag")
@@ -228,7 +258,7 @@ class RunList(BuildersApiView[BuildRun], generics.ListAPIView[BuildRun]):
 
     def get_queryset(self) -> QuerySet[BuildRun]:
         runs = BuildRun.objects.filter(builder=self.builder()).select_related(
-            "builder", "artifact__uploaded_by", "created_by"
+            "builder", "artifact__uploaded_by", "created_by", "supply_chain__compared_with"
         )
         if self.request.query_params.get("state") in BuildState.values:
             runs = runs.filter(state=self.request.query_params["state"])
@@ -242,14 +272,19 @@ class RunDetail(BuildersApiView[BuildRun], generics.RetrieveAPIView[BuildRun]):
         return self.run()
 
     def run(self) -> BuildRun:
-        run = (
-            BuildRun.objects.select_related("builder", "artifact")
-            .filter(builder=self.builder(), number=self.kwargs["number"])
-            .first()
-        )
-        if run is None:
-            raise Http404("No such run.")
-        return run
+        return run_of_builder(self.builder(), self.kwargs["number"])
+
+
+def run_of_builder(builder: ImageBuilder, number: int) -> BuildRun:
+    """Run #NUMBER of a builder the view already resolved (through access), else 404."""
+    run = (
+        BuildRun.objects.select_related("builder", "artifact", "supply_chain__compared_with")
+        .filter(builder=builder, number=number)
+        .first()
+    )
+    if run is None:
+        raise Http404("No such run.")
+    return run
 
 
 class RunCancel(RunDetail):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from b2i_console.safe_text import reject_unsafe_characters, reject_unsafe_in_text
@@ -205,10 +206,10 @@ class RegistrySecretSerializer(serializers.ModelSerializer[RegistrySecret]):
 
     def validate_ca_bundle(self, value: str) -> str:
         if len(value) > MAX_CA_BUNDLE_CHARS:
-            raise serializers.ValidationError("The CA bundle is larger than 64 KiB.")
+            raise serializers.ValidationError(_("The CA bundle is larger than 64 KiB."))
         if value.strip() and "-----BEGIN CERTIFICATE-----" not in value:
             raise serializers.ValidationError(
-                "The CA bundle must be PEM text with -----BEGIN CERTIFICATE----- blocks."
+                _("The CA bundle must be PEM text with -----BEGIN CERTIFICATE----- blocks.")
             )
         return value
 
@@ -223,7 +224,7 @@ class ValidateRequestSerializer(serializers.Serializer[RegistrySecret]):
         r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\Z",
         max_length=255,
         required=False,
-        error_messages={"invalid": "Give a repository path such as team/app (lowercase)."},
+        error_messages={"invalid": _("Give a repository path such as team/app (lowercase).")},
     )
 
 
@@ -275,7 +276,7 @@ class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
 
     def validate_expires_at(self, value: datetime | None) -> datetime | None:
         if value is not None and value <= timezone.now():
-            raise serializers.ValidationError("The expiry must be in the future.")
+            raise serializers.ValidationError(_("The expiry must be in the future."))
         return value
 
 

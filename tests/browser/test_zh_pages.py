@@ -47,9 +47,15 @@ SERVER_ENGLISH = [
     "bytecode",
     "Spring Boot JAR ·",
     "Executable JAR",
-    # The built-in environments' titles and parameter descriptions.
+    # The built-in environments' titles and parameter descriptions, and `make run`'s own.
     " on Java ",
     "JVM options",
+    "local Debian base",
+    # Why runs ended, and why an upload was refused.
+    "cancelled by a user",
+    "not an executable JAR",
+    "not a zip archive",
+    "looks like a text file",
 ]
 ERROR_MESSAGE = "registry 127.0.0.1:9 cannot be reached: connection refused"
 
@@ -65,6 +71,7 @@ def translated_english() -> set[str]:
 
 def add_builder_with_runs(world: World, tmp_path: Path) -> None:
     from b2i.packaging.inspection import inspect_artifact
+    from builders.local_environments import save_debian_environments
     from builders.models import Artifact, BuildEnvironment, BuildRun, ImageBuilder
 
     jar = build_http_jar(tmp_path, "v1")
@@ -87,7 +94,7 @@ def add_builder_with_runs(world: World, tmp_path: Path) -> None:
         image_name="shop/hello",
         registry_secret=world.add_registry_secret("http://127.0.0.1:9"),
         artifact=artifact,
-        next_run_number=3,
+        next_run_number=5,
     )
     now = timezone.now()
     run = {"builder": builder, "tag": "latest", "artifact": artifact, "finished_at": now}
@@ -102,6 +109,17 @@ def add_builder_with_runs(world: World, tmp_path: Path) -> None:
     BuildRun.objects.create(
         **run, number=2, state="successful", digest="sha256:" + "ab" * 32, started_at=now
     )
+    BuildRun.objects.create(
+        **run, number=3, state="cancelled", error_code="build:cancelled",
+        error_message="cancelled by a user", started_at=now,
+    )  # fmt: skip
+    BuildRun.objects.create(
+        **run, number=4, state="failed", error_code="build:user:not-executable-jar",
+        error_message="not an executable JAR: META-INF/MANIFEST.MF has no Main-Class.",
+        started_at=now,
+    )  # fmt: skip
+    # The environments `make run` registers on its local Debian bases (admin-defined rows).
+    save_debian_environments("127.0.0.1:9/local/jre:17", "127.0.0.1:9/local/tomcat:10")
 
 
 def english_on(page: Page, phrases: set[str]) -> list[str]:
@@ -137,6 +155,15 @@ def test_every_page_is_in_chinese(
         page.get_by_text("高级设置").click()  # the environment's parameters
         expect(page.get_by_test_id("env-parameters")).to_be_visible()
         misses[f"imagebuilders/create/ ({kind} form)"] = english_on(page, phrases)
+
+    # A text file named x.jar is refused; the reason is shown in Chinese.
+    not_a_jar = tmp_path / "x.jar"
+    not_a_jar.write_text("hello, I am not a JAR\n")
+    page.goto(world.project_path + "imagebuilders/create/")
+    page.get_by_role("button", name="JAR").click()
+    page.get_by_test_id("artifact-file").set_input_files(str(not_a_jar))
+    expect(page.get_by_test_id("artifact-result")).to_contain_text("不是 ZIP 归档")
+    misses["imagebuilders/create/ (x.jar refused)"] = english_on(page, phrases)
     assert {path: found for path, found in misses.items() if found} == {}
 
 

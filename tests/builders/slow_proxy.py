@@ -37,7 +37,11 @@ class SlowProxy:
                 client, _ = self.listener.accept()
             except TimeoutError:
                 continue
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:  # the target is down: refuse this client as the target would,
+                client.close()  # and keep serving (the target may come back)
+                continue
             pump(client, upstream, self.chunk, self.delay)
             pump(upstream, client, 65536, 0.0)
 

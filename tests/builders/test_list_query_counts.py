@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from builders.models import Artifact, BuildEnvironment, BuildRun, ImageBuilder
+from builders.models import Artifact, BuildEnvironment, BuildRun, ImageBuilder, RunSupplyChain
 from projects.models import ProjectMembership, RegistrySecret
 from tests.builders.conftest import World, make_artifact, make_builder
 from workloads.models import Cluster, Service
@@ -47,17 +47,24 @@ def add_builders(world: World, artifact: Artifact, count: int) -> None:
 
 
 def add_runs(world: World, artifact: Artifact, count: int) -> None:
+    """COUNT successful runs, each with an SBOM compared with the run before (issue 17: the
+    list's one-line summary must not cost a query per run)."""
     builder = ImageBuilder.objects.get(project=world.project, name="hello")
     start = builder.runs.count()
-    BuildRun.objects.bulk_create(
+    runs = BuildRun.objects.bulk_create(
         BuildRun(
             builder=builder,
             number=start + number + 1,
             tag="latest",
+            state="successful",
             artifact=artifact,
             created_by=world.users["olga"],
         )
         for number in range(count)
+    )
+    RunSupplyChain.objects.bulk_create(
+        RunSupplyChain(run=run, sbom=b"{}", provenance=b"{}", compared_with=previous, added=1)
+        for previous, run in zip([None, *runs], runs, strict=False)
     )
 
 

@@ -171,6 +171,7 @@ def test_sigkill_of_the_worker_mid_build_never_leaves_a_run_running(
     slow_world: SlowProxy,
     pipeline: World,
     celery_worker: CeleryWorker,
+    registry: Registry,
     tmp_path: Path,
     settings: Any,
 ) -> None:
@@ -196,6 +197,19 @@ def test_sigkill_of_the_worker_mid_build_never_leaves_a_run_running(
         assert log_of(doomed)[-1].startswith("Build failed: worker lost")
     queued = wait_for_run(queued, ("successful", "failed"), celery_worker, timeout=60)
     assert queued.state == BuildState.SUCCESSFUL, queued.error_message
+    # The restarted worker never built the killed run again: at most one manifest went up.
+    assert manifest_puts(registry, "demo/doomed") <= 1
+
+
+def manifest_puts(registry: Registry, repository: str) -> int:
+    """How many manifests the registry accepted into REPOSITORY (its request log)."""
+    log = (registry.workdir / "registry.log").read_text(errors="replace")
+    uri = f"/v2/{repository}/manifests/"
+    return sum(
+        1
+        for line in log.splitlines()
+        if "response completed" in line and "method=PUT" in line and uri in line
+    )
 
 
 def test_worker_states_and_lines_stream_over_the_socket(

@@ -14,6 +14,7 @@ import pytest
 
 from b2i_console.redis_options import channel_layers
 from builders import services
+from builders.logs import RunLog
 from builders.models import BuildState
 from projects.models import RegistrySecret
 from tests.builders.conftest import (
@@ -27,7 +28,7 @@ from tests.builders.slow_proxy import SlowProxy, slow_proxy
 from tests.builders.test_pipeline_e2e import big_binary_builder, log_of, wait_for_log, wait_for_run
 from tests.fixtures.base_images import BaseImage
 from tests.fixtures.celery_worker import CeleryWorker, point_celery_at
-from tests.fixtures.console_process import DaphneConsole, receive_json
+from tests.fixtures.console_process import ConnectionClosed, DaphneConsole, receive_json
 from tests.fixtures.redis_server import RedisServer
 from tests.fixtures.registry import Registry
 
@@ -126,7 +127,7 @@ def test_the_first_websocket_after_a_redis_restart_works(
     try:
         before = console.open_socket(LOG_PATH, world.users["victor"])
         assert receive_json(before, timeout=10)["type"] == "state"
-        before.close()  # (a socket open across the outage is closed with 1011 and reconnects)
+        before.close()  # (a socket open across the outage: the next test)
         redis.kill()
         redis.start()
         # The closed socket's consumer may still be reading when Redis dies and log that; what
@@ -140,3 +141,54 @@ def test_the_first_websocket_after_a_redis_restart_works(
         console.stop()
     since_restart = console.log()[logged_before_restart:]
     assert "Traceback" not in since_restart, since_restart
+
+
+def lines_until(sock: Any, last: int, timeout: float) -> list[int]:
+    """The seqs the socket receives until seq LAST (state messages skipped); a close fails."""
+    seqs: list[int] = []
+    while not seqs or seqs[-1] < last:
+        try:
+            message = receive_json(sock, timeout=timeout)
+        except ConnectionClosed as closed:
+            pytest.fail(f"the socket closed across the outage: {closed}")
+        seqs += [line["seq"] for line in message.get("lines", [])]
+    return seqs
+
+
+def test_a_socket_open_across_a_redis_outage_stays_open_and_misses_nothing(
+    world: World,
+    redis: RedisServer,
+    busybox: Path,
+    media_root: Path,
+    settings: Any,
+    tmp_path: Path,
+    monkeypatch: Any,
+) -> None:
+    settings.CHANNEL_LAYERS = channel_layers(redis.url)
+    monkeypatch.setattr(services, "enqueue_run", lambda run: None)
+    builder = make_builder(world, make_artifact(world.project, busybox))
+    run = services.do_start_run(builder)
+    log = RunLog(run.pk)
+    console = DaphneConsole(redis.url, tmp_path).start()
+    try:
+        sock = console.open_socket(LOG_PATH, world.users["victor"])
+        assert receive_json(sock, timeout=10)["type"] == "state"
+        log.write("before the outage")
+        log.flush()
+        assert lines_until(sock, 1, timeout=30) == [1]
+        redis.kill()
+        # Written while Redis is away: stored, but their doorbell is lost with Redis.
+        log.write("during the outage 1")
+        log.write("during the outage 2")
+        log.flush()
+        redis.start()
+        # The socket catches up from the database once its layer reaches Redis again...
+        assert lines_until(sock, 3, timeout=60) == [2, 3]
+        # ...and has joined its group again: a line written now arrives by its doorbell.
+        log.write("after the outage")
+        log.flush()
+        assert lines_until(sock, 4, timeout=30) == [4]
+        sock.close()
+    finally:
+        console.stop()
+    assert "Traceback" not in console.log(), console.log()

@@ -105,3 +105,49 @@ def test_connection_dropped_mid_chunk_then_upload_resumes(
     assert (
         Artifact.objects.get(public_id=done.json()["id"]).sha256 == hashlib.sha256(data).hexdigest()
     )
+
+
+def test_web_server_killed_mid_chunk_then_upload_resumes_after_its_restart(
+    world: World, busybox: Path, media_root: Path, tmp_path: Path
+) -> None:
+    """The server, not the client, dies mid-chunk (SIGKILL) and is started again on its port,
+    as a process supervisor would: the acknowledged chunk is kept, nothing of the broken one."""
+    console = ConsoleProcess(tmp_path, {"MEDIA_ROOT": str(media_root)}).start(timeout=30)
+    try:
+        _, token = create_api_token(world.users["olga"], "uploader")
+        headers = {"Authorization": f"Bearer {token}"}
+        api = httpx.Client(base_url=console.url, headers=headers, timeout=30)
+        data = busybox.read_bytes()
+        chunk = 256 * 1024
+        started = api.post(UPLOADS, json={"file_name": "busybox", "size": len(data)})
+        path = f"{UPLOADS}{started.json()['id']}/"
+
+        def send(offset: int) -> int:
+            answer = api.patch(
+                path,
+                content=data[offset : offset + chunk],
+                headers={"Upload-Offset": str(offset), "Content-Type": "application/octet-stream"},
+            )
+            return int(answer.json()["offset"])
+
+        assert send(0) == chunk
+        host, port = console.url.removeprefix("http://").split(":")
+        head = (
+            f"PATCH {path} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/octet-stream\r\nUpload-Offset: {chunk}\r\n"
+            f"Content-Length: {chunk}\r\n\r\n"
+        ).encode()
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(head + data[chunk : chunk + chunk // 2])
+            console.process.kill()  # mid-chunk: half of it sent, the rest never comes
+        console.start(timeout=60)  # the same port: the client finds it again
+
+        offset = api.get(path).json()["offset"]
+        assert offset == chunk, "half a chunk must never count as received"
+        while offset < len(data):
+            offset = send(offset)
+        done = api.post(path + "complete/", json={"kind": "binary"})
+        assert done.status_code == 201, done.text
+        assert done.json()["sha256"] == hashlib.sha256(data).hexdigest()
+    finally:
+        console.stop()

@@ -38,6 +38,8 @@ ALLOWED_FUNCTION_IMPORTS = {
     ("b2i/packaging/inspection.py", "_inspect_kind", "b2i.packaging.binary"): STARTUP_SPEED,
     ("b2i/packaging/inspection.py", "_inspect_archive", "b2i.packaging.war"): STARTUP_SPEED,
     ("b2i/packaging/layering.py", "plan_layers", "b2i.packaging.war"): STARTUP_SPEED,
+    # The SBOM readers and cyclonedx-python-lib (~50 ms): only builds that ask load them.
+    ("b2i/engine.py", "_supply_chain", "b2i.engine_supply"): STARTUP_SPEED,
 }
 # Also allowed, by where they are: AppConfig.ready() in apps.py (Django imports apps.py before
 # any model can be imported; ready() is its documented place to import and connect receivers),

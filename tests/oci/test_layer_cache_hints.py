@@ -1,5 +1,6 @@
 """Layer cache hints (zip CRC32 + sizes) find candidates cheaply but never decide a hit alone."""
 
+import io
 import tarfile
 import zipfile
 import zlib
@@ -51,9 +52,15 @@ def _dependencies(jar):
 
 
 def _member(blob, name):
+    """Return NAME's bytes: a file of the layer, or a member of its split dependencies JAR."""
     with tarfile.open(blob.path) as tar:
-        member = next(m for m in tar.getmembers() if m.name.endswith(name))
-        return tar.extractfile(member).read()
+        files = {m.name: m for m in tar.getmembers() if m.isfile()}
+        member = next((m for path, m in files.items() if path.endswith(name)), None)
+        if member is not None:
+            return tar.extractfile(member).read()
+        jar = tar.extractfile(files["app/lib/dependencies.jar"]).read()
+        with zipfile.ZipFile(io.BytesIO(jar)) as dependencies:
+            return dependencies.read(name)
 
 
 def test_a_crafted_crc32_collision_gets_its_own_layer_not_the_cached_one(tmp_path):

@@ -1,5 +1,6 @@
 """Fill the database with the reliability benchmark's project (benchmarks/reliability.py): a
-workspace `bench`, project `shop`, 100 builders x 100 runs = 10,000 runs with 30 log lines each
+workspace `bench`, project `shop`, 200 builders x 50 runs = 10,000 runs (the largest page is
+200 rows) with 30 log lines each
 (300,000 lines). Idempotent: a database already seeded is left as it is. Prints a new API token
 of the benchmark's user (an admin of the project) on its last line."""
 
@@ -16,8 +17,8 @@ from builders.models import Artifact, BuildEnvironment, BuildLogLine, BuildRun, 
 from projects.authentication import create_api_token
 from projects.models import Project, ProjectMembership, RegistrySecret, Workspace
 
-BUILDERS = 100
-RUNS_PER_BUILDER = 100
+BUILDERS = 200
+RUNS_PER_BUILDER = 50
 LINES_PER_RUN = 30
 BATCH = 5000
 

@@ -30,11 +30,35 @@ function chooseKind() {
   root.querySelector("button").focus();
 }
 
+// A taken name is told while it is typed, before the artifact is chosen and uploaded, not
+// only by Create's 409. Only a found builder makes it taken: an error must not block the form.
+function nameCheck(name) {
+  let seq = 0;
+  let timer = null;
+  const check = async () => {
+    const mine = ++seq;
+    if (!NAME_RE.test(name.value)) return false;
+    const found = await api.get(`${config.api.project}/imagebuilders/${name.value}/`).then(
+      () => true,
+      () => false,
+    );
+    if (mine !== seq) return found;
+    setFieldError(name, found ? gettext("An image builder with this name already exists.") : "");
+    return found;
+  };
+  name.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(check, 250);
+  });
+  return check;
+}
+
 async function showForm(kind) {
   const name = h("input", { name: "name", maxlength: 63, autocomplete: "off" });
   const alias = h("input", { name: "alias", maxlength: 63 });
   const description = h("textarea", { name: "description", maxlength: 256 });
   settings = new BuildSettings({ config, kind, defaultImage: "" });
+  const nameTaken = nameCheck(name);
   name.addEventListener("input", () => {
     if (!settings.image.dataset.touched) settings.image.value = `${config.project}/${name.value}`;
   });
@@ -67,8 +91,8 @@ async function showForm(kind) {
     ),
   );
   root.replaceChildren(form);
-  await settings.load();
-  name.focus();
+  // Listen before loading the settings: a Create clicked meanwhile would otherwise submit the
+  // form natively (a GET of this page, losing everything typed and uploaded).
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.hidden = true;
@@ -77,7 +101,8 @@ async function showForm(kind) {
       name,
       nameOk ? "" : gettext("Use lowercase letters, digits and '-', starting with a letter."),
     );
-    if (!(settings.validate() && nameOk)) return;
+    const taken = nameOk && (await nameTaken());
+    if (!(settings.validate() && nameOk && !taken)) return;
     const body = {
       ...settings.values(),
       name: name.value,
@@ -92,6 +117,8 @@ async function showForm(kind) {
       showFormError(form, error, err);
     }
   });
+  await settings.load();
+  name.focus();
 }
 
 window.addEventListener("beforeunload", (event) => {

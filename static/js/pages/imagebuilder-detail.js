@@ -1,5 +1,6 @@
-// Image Builder detail: attributes, environment, run records with an expandable live log,
-// Run (dialog), Cancel on an active run, Delete, and the image artifacts of successful runs.
+// Image Builder detail: attributes, environment, run records with an expandable live log and
+// Dependencies (the run's SBOM, what changed since another run), Run (dialog), Cancel on an
+// active run, Delete, and the image artifacts of successful runs.
 import { api, list } from "../api.js";
 import {
   confirmByName,
@@ -14,6 +15,7 @@ import {
   toast,
 } from "../ui.js";
 import { describeInspection, localizeMessage } from "../messages.js";
+import { changeSummary, changeSummaryTitle, RunTabs } from "../widgets/dependencies.js";
 import { LogViewer } from "../widgets/log-viewer.js";
 import { openRunDialog } from "../widgets/run-dialog.js";
 
@@ -22,7 +24,8 @@ const base = `${config.api.project}/imagebuilders/${config.name}/`;
 const socketBase = `/ws/workspaces/${config.workspace}/projects/${config.project}/imagebuilders/${config.name}/runs/`;
 const ACTIVE = ["pending", "running"];
 const KIND_LABEL = { jar: "JAR", war: "WAR", binary: gettext("Binary") };
-const runRows = new Map(); // number -> {row, logRow, viewer}
+const runRows = new Map(); // number -> {row, logRow, viewer, tabs}
+const COLUMNS = 8;
 let builder = null;
 let runs = [];
 let timer = null;
@@ -133,6 +136,18 @@ function renderAttributes() {
     attr(env, gettext("Variables"), gettext("None set; the environment's defaults apply."));
 }
 
+// A queued run has not started: its time is when it was queued, until a worker takes it.
+function startedCell(run) {
+  if (run.state !== "pending" || run.started_at)
+    return formatTime(run.started_at || run.created_at);
+  return h(
+    "span",
+    { class: "queued", "data-testid": "queued-at" },
+    gettext("Queued at %s").replace("%s", formatTime(run.created_at)),
+    h("div", { class: "small muted" }, gettext("Waiting for a worker")),
+  );
+}
+
 function runCells(run) {
   const active = ACTIVE.includes(run.state);
   return [
@@ -161,9 +176,10 @@ function runCells(run) {
             localizeMessage(run.error_code, run.error_message),
           )
         : null,
+      dependencySummary(run),
     ),
     h("td", {}, h("code", { class: "run-tag" }, run.tag)),
-    h("td", {}, formatTime(run.started_at || run.created_at)),
+    h("td", {}, startedCell(run)),
     h("td", {}, formatDuration(run.duration)),
     h(
       "td",
@@ -200,10 +216,28 @@ function runCells(run) {
   ];
 }
 
+// Under the run's status (the table has no width left for a column): "+1 −0 ↑3" since the
+// run it was compared with, a button opening its Dependencies tab.
+function dependencySummary(run) {
+  const text = changeSummary(run.supply_chain);
+  if (!run.supply_chain) return null;
+  return h(
+    "button",
+    {
+      type: "button",
+      class: "link small dep-summary-cell",
+      title: text ? changeSummaryTitle(run.supply_chain) : "",
+      "data-testid": "dependency-summary-cell",
+      onclick: () => openRun(run.number, "dependencies"),
+    },
+    text || gettext("SBOM"),
+  );
+}
+
 function renderRuns() {
   if (!runs.length) {
     runsBody.replaceChildren(
-      h("tr", {}, h("td", { colspan: 8, class: "empty" }, gettext("No run yet."))),
+      h("tr", {}, h("td", { colspan: COLUMNS, class: "empty" }, gettext("No run yet."))),
     );
     return;
   }
@@ -216,6 +250,7 @@ function renderRuns() {
     }
     entry.row.dataset.state = run.state;
     entry.row.replaceChildren(...runCells(run));
+    entry.tabs?.update(run);
     rows.push(entry.row);
     if (entry.logRow) rows.push(entry.logRow);
   }
@@ -229,18 +264,35 @@ function toggleLog(number, open) {
     entry.viewer.stop();
     entry.logRow = null;
     entry.viewer = null;
+    entry.tabs = null;
   } else if (!entry.logRow) {
     entry.viewer = new LogViewer({
       paths: { socket: `${socketBase}${number}/log/`, text: `${base}runs/${number}/log.txt` },
       onState: (state) => applyState(number, state),
     }).start();
+    const run = runs.find((r) => r.number === number);
+    entry.tabs = new RunTabs({ base, run, logViewer: entry.viewer });
     entry.logRow = h(
       "tr",
       { class: "run-log-row", dataset: { logFor: number } },
-      h("td", { colspan: 8 }, entry.viewer.element),
+      h("td", { colspan: COLUMNS }, entry.tabs.element),
     );
   }
   renderRuns();
+}
+
+// Open a run's row on one of its tabs ("log" or "dependencies").
+function openRun(number, tab) {
+  toggleLog(number, true);
+  runRows.get(number)?.tabs?.select(tab);
+}
+
+// `#run-5` (the provenance names a run so) opens run 5; `#run-5-dependencies` its Dependencies.
+function openRunOfHash() {
+  const match = /^#run-(\d+)(-dependencies)?$/.exec(window.location.hash);
+  if (!match || !runRows.has(Number(match[1]))) return false;
+  openRun(Number(match[1]), match[2] ? "dependencies" : "log");
+  return true;
 }
 
 function applyState(number, state) {
@@ -336,7 +388,8 @@ async function loadRuns() {
     renderRuns();
     renderHeader();
     renderArtifacts();
-    if (opened) toggleLog(runs[0].number, true); // the newest run's live log is open at first
+    // The newest run's live log is open at first, unless the address names another run.
+    if (opened && !openRunOfHash()) toggleLog(runs[0].number, true);
   } catch (err) {
     reportError(err);
   }
@@ -377,4 +430,5 @@ document.getElementById("delete-builder")?.addEventListener("click", () =>
   }),
 );
 
+window.addEventListener("hashchange", openRunOfHash);
 loadBuilder().then(loadRuns).catch(reportError);

@@ -23,6 +23,13 @@ const search = document.getElementById("search");
 const filter = document.getElementById("status-filter");
 const canOperate = Boolean(config.can.operate);
 const lastRunTime = (run) => run.finished_at || run.started_at || run.created_at;
+// A queued run shows when it was queued and that it waits, not a start time it does not have.
+function lastRunText(run) {
+  const head = `#${run.number} · ${run.tag} · `;
+  if (run.state !== "pending" || run.started_at) return head + formatTime(lastRunTime(run));
+  const queued = gettext("Queued at %s").replace("%s", formatTime(run.created_at));
+  return `${head}${queued} · ${gettext("Waiting for a worker")}`;
+}
 const KIND_LABEL = { jar: "JAR", war: "WAR", binary: gettext("Binary") };
 
 function edit(builder) {
@@ -120,10 +127,7 @@ const table = new DataTable({
     },
     {
       label: gettext("Last run"),
-      render: (b) =>
-        b.latest_run
-          ? `#${b.latest_run.number} · ${b.latest_run.tag} · ${formatTime(lastRunTime(b.latest_run))}`
-          : "—",
+      render: (b) => (b.latest_run ? lastRunText(b.latest_run) : "—"),
     },
     { label: gettext("Duration"), render: (b) => formatDuration(b.latest_run?.duration) },
     { label: gettext("Created"), render: (b) => formatTime(b.created_at) },

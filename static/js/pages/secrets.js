@@ -9,6 +9,7 @@ import {
   h,
   openDialog,
   pageConfig,
+  setFieldError,
   toast,
 } from "../ui.js";
 import { localizeMessage } from "../messages.js";
@@ -93,6 +94,42 @@ function toggleValidation(secret, button, { check = false } = {}) {
   if (check) panel.run();
 }
 
+// A wrong password is corrected in place: the secret keeps its name and identity, so the
+// image builders pushing with it keep it. The password is write-only (never shown or sent back).
+function changePassword(secret) {
+  const password = h("input", { name: "password", type: "password", autocomplete: "new-password" });
+  openDialog({
+    title: gettext("Change Password"),
+    body: h(
+      "div",
+      {},
+      h("p", {}, h("strong", {}, secret.name), " · ", h("code", {}, secret.address)),
+      field(gettext("Username"), h("input", { name: "username", value: secret.username || "" })),
+      field(gettext("New password or token"), password, {
+        required: true,
+        hint: gettext("Replaces the stored one; it is never shown again."),
+      }),
+    ),
+    submitLabel: gettext("Save"),
+    onSubmit: async (form) => {
+      const values = formValues(form);
+      if (!values.password) {
+        setFieldError(password, gettext("Enter the new password or token."));
+        return true; // keep the dialog open
+      }
+      const saved = await api.patch(`${base}${secret.name}/`, values);
+      toast(gettext("Password changed; checking it now."), "success");
+      await table.load();
+      const row = document.querySelector(
+        `[data-testid=secrets] tr[data-name="${CSS.escape(saved.name)}"]`,
+      );
+      const validate = row?.querySelector("button[data-action=validate]");
+      if (validate) toggleValidation(saved, validate, { check: true });
+    },
+  });
+  password.focus();
+}
+
 function removeSecret(secret) {
   confirmByName({
     title: gettext("Delete Secret"),
@@ -137,9 +174,22 @@ const table = new DataTable({
               {
                 type: "button",
                 class: "small",
+                dataset: { action: "validate" },
                 onclick: (e) => toggleValidation(s, e.currentTarget),
               },
               gettext("Validate"),
+            )
+          : null,
+        canOperate
+          ? h(
+              "button",
+              {
+                type: "button",
+                class: "small",
+                dataset: { action: "change-password" },
+                onclick: () => changePassword(s),
+              },
+              gettext("Change password"),
             )
           : null,
         canOperate

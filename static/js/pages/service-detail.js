@@ -12,6 +12,7 @@ import {
   statusChip,
   toast,
 } from "../ui.js";
+import { localizeMessage } from "../messages.js";
 import { LogViewer } from "../widgets/log-viewer.js";
 import { openRunDialog } from "../widgets/run-dialog.js";
 
@@ -70,7 +71,15 @@ function renderAttributes() {
       ),
     );
   if (service.error)
-    attr(dl, gettext("Error"), h("span", { style: "color:var(--danger)" }, service.error.message));
+    attr(
+      dl,
+      gettext("Error"),
+      h(
+        "span",
+        { style: "color:var(--danger)", title: service.error.message },
+        localizeMessage(service.error.code, service.error.message),
+      ),
+    );
   document.getElementById("service-status").replaceChildren(serviceStateChip(service.state));
 }
 

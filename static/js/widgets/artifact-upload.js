@@ -23,6 +23,7 @@ export class ArtifactUpload {
   }) {
     Object.assign(this, { kind, maxBytes, url, uploadsUrl, onUploaded, onChange });
     this.artifact = null;
+    this.rejection = null;
     this.current = null;
     this.input = h("input", {
       type: "file",
@@ -85,11 +86,23 @@ export class ArtifactUpload {
     this.result.replaceChildren(h("div", { class: "inspection bad", role: "alert" }, message));
   }
 
+  // A refused file: its reason stays the step's answer (a later Next or Create shows it again,
+  // not "choose the file"), and the chooser is cleared so another (or the same, fixed) file
+  // can be picked.
+  reject(message) {
+    this.rejection = message;
+    this.progress.hidden = true;
+    this.progressText.textContent = "";
+    this.input.value = "";
+    this.fail(`${message} ${gettext("Choose another file.")}`);
+  }
+
   async send(file) {
     this.artifact = null;
+    this.rejection = null;
     this.onChange(null);
     if (file.size > this.maxBytes) {
-      this.fail(
+      this.reject(
         gettext("%(name)s is %(size)s; the limit is %(limit)s.")
           .replace("%(name)s", file.name)
           .replace("%(size)s", formatBytes(file.size))
@@ -122,7 +135,7 @@ export class ArtifactUpload {
       this.onUploaded(this.artifact);
       this.onChange(this.artifact);
     } catch (err) {
-      this.fail(err.message);
+      this.reject(err.message);
     } finally {
       this.current = null;
     }

@@ -53,6 +53,12 @@ export class BuildSettings {
     this.generateToken = h("input", { type: "checkbox", name: "generate_trigger_token" });
     this.params = h("div", { "data-testid": "env-parameters" });
     this.envError = h("span", { class: "field-error", role: "alert" });
+    // Why some environments cannot be used, said once for the page (each card: a few words).
+    this.envHelp = h("p", {
+      class: "env-help small",
+      "data-testid": "env-unavailable-help",
+      hidden: true,
+    });
     this.element = h(
       "div",
       {},
@@ -61,6 +67,7 @@ export class BuildSettings {
         "div",
         { class: "field", style: "margin-top:14px" },
         h("span", { class: "label required" }, gettext("Build environment")),
+        this.envHelp,
         this.envCards,
         this.envError,
       ),
@@ -134,6 +141,7 @@ export class BuildSettings {
     if (answer.recommended) this.recommended = answer.recommended;
     if (first) this.renderEnvironments();
     else this.showAvailability();
+    this.showUnavailableHelp(answer);
     if (answer.recommended) this.recommend(answer.recommended);
     else if (!this.selectedEnvironment()) this.selectFirstUsable();
     const artifact = this.uploader.artifact;
@@ -147,6 +155,14 @@ export class BuildSettings {
     if (answer.checking && this.element.isConnected !== false) {
       this.recheck = setTimeout(() => this.refreshEnvironments().catch(() => {}), RECHECK_MS);
     }
+  }
+
+  showUnavailableHelp({ unavailable_help: text, settings_url: settingsUrl }) {
+    const link = settingsUrl
+      ? [" ", h("a", { href: settingsUrl }, gettext("Open the installation settings"))]
+      : [];
+    this.envHelp.replaceChildren(text || "", ...(text ? link : []));
+    this.envHelp.hidden = !text;
   }
 
   selectFirstUsable() {
@@ -172,7 +188,10 @@ export class BuildSettings {
       const note = card.querySelector(".availability");
       note.textContent =
         availability.state === "unavailable"
-          ? availability.message
+          ? gettext("Unavailable: %s").replace(
+              "%s",
+              availability.short_reason || availability.reason,
+            )
           : availability.state === "checking"
             ? gettext("Checking the base image…")
             : "";
@@ -257,11 +276,10 @@ export class BuildSettings {
       ok = ok && valid;
     };
     if (!this.uploader.artifact) {
-      this.uploader.fail(
-        this.uploader.uploading
-          ? gettext("Wait until the upload has finished.")
-          : gettext("Choose the artifact file."),
-      );
+      if (this.uploader.uploading)
+        this.uploader.fail(gettext("Wait until the upload has finished."));
+      else if (this.uploader.rejection) this.uploader.reject(this.uploader.rejection);
+      else this.uploader.fail(gettext("Choose the artifact file."));
       ok = false;
     }
     this.envError.textContent = this.selectedEnvironment()

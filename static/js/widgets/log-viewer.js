@@ -156,16 +156,36 @@ export class LogViewer {
       if (this.search.value) this.runSearch(false);
     } else if (message.type === "state") {
       const finished = ["successful", "failed", "cancelled"].includes(message.state);
+      const queued = message.state === "pending";
       this.status.textContent = finished
         ? gettext("Finished")
-        : this.polling
-          ? gettext("Polling")
-          : gettext("Live");
+        : queued
+          ? gettext("Queued")
+          : this.polling
+            ? gettext("Polling")
+            : gettext("Live");
+      this.showWaiting(queued && this.lineCount === 0);
       this.onState(message);
     }
   }
 
+  // A queued run has no log yet: say why the log is empty instead of showing nothing.
+  showWaiting(on) {
+    if (on && !this.waiting) {
+      this.waiting = h(
+        "div",
+        { class: "log-waiting muted", "data-testid": "log-waiting" },
+        gettext("Queued: waiting for a worker to pick this run up…"),
+      );
+      this.body.append(this.waiting);
+    } else if (!on && this.waiting) {
+      this.waiting.remove();
+      this.waiting = null;
+    }
+  }
+
   append(line) {
+    this.showWaiting(false);
     this.lineCount += 1;
     const time = new Date(line.time);
     const stamp = Number.isNaN(time.getTime())
