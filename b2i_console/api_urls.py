@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("workloads.api.urls")),
     path("", include("notifications.api.urls")),
     path("", include("identity.api.urls")),
+    path("", include("audit.api.urls")),
 ]

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "workloads",
     "notifications",
     "identity",
+    # Its admin module makes every ModelAdmin (registered before or after it) record entries.
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Around the CSRF check, so its refusals of state-changing requests are recorded too.
+    "audit.middleware.denied_requests_middleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "identity.recheck.DirectoryRecheckMiddleware",
@@ -272,6 +276,8 @@ B2I_LOG_ARCHIVE_DAYS = env_int("B2I_LOG_ARCHIVE_DAYS", 30)
 # builder names are deleted this many hours after the sweep first found them unreferenced.
 B2I_RUN_RETENTION = env_int("B2I_RUN_RETENTION", 50)
 B2I_ARTIFACT_GRACE_HOURS = env_int("B2I_ARTIFACT_GRACE_HOURS", 24)
+# Audit entries older than this many days are deleted by an hourly Celery beat task (0: kept).
+B2I_AUDIT_RETENTION_DAYS = env_int("B2I_AUDIT_RETENTION_DAYS", 365)
 # How builds run: in the Celery worker (default) or, later, as Kubernetes Jobs.
 B2I_BUILD_EXECUTOR = env_str("B2I_BUILD_EXECUTOR", "builders.runner.InWorkerExecutor")
 # Kubernetes Job executor (B2I_BUILD_EXECUTOR=workloads.executor.KubernetesJobExecutor): how
@@ -371,6 +377,11 @@ CELERY_BEAT_SCHEDULE = {
     "prune-notification-log": {
         "task": "notifications.tasks.prune_delivery_log_task",
         "schedule": 24 * 3600.0,
+    },
+    # Audit entries past B2I_AUDIT_RETENTION_DAYS (audit/retention.py).
+    "purge-expired-audit-entries": {
+        "task": "audit.tasks.purge_expired_entries_task",
+        "schedule": 3600.0,
     },
 }
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from audit.admin import AuditedModelAdmin, admin_target, record_admin_action
 from builders import quotas, services
 from builders.models import (
     FINISHED_STATES,
@@ -21,7 +23,8 @@ from builders.models import (
 
 
 @admin.register(BuildEnvironment)
-class BuildEnvironmentAdmin(admin.ModelAdmin[BuildEnvironment]):
+class BuildEnvironmentAdmin(AuditedModelAdmin[BuildEnvironment]):
+    audit_object_type = "environment"
     list_display = ("name", "title", "base_image", "artifact_kinds", "builtin", "enabled")
     list_filter = ("builtin", "enabled")
     search_fields = ("name", "title", "base_image")
@@ -29,7 +32,7 @@ class BuildEnvironmentAdmin(admin.ModelAdmin[BuildEnvironment]):
 
 
 @admin.register(Artifact)
-class ArtifactAdmin(admin.ModelAdmin[Artifact]):
+class ArtifactAdmin(AuditedModelAdmin[Artifact]):
     list_display = ("file_name", "project", "kind", "size", "sha256", "created_at")
     list_filter = ("kind",)
     search_fields = ("file_name", "sha256", "project__name")
@@ -40,7 +43,8 @@ class ArtifactAdmin(admin.ModelAdmin[Artifact]):
 
 
 @admin.register(ArtifactUpload)
-class ArtifactUploadAdmin(admin.ModelAdmin[ArtifactUpload]):
+class ArtifactUploadAdmin(AuditedModelAdmin[ArtifactUpload]):
+    audit_object_type = "upload"
     """Resumable uploads; deleting one cancels it and removes its staged bytes (a signal)."""
 
     list_display = ("file_name", "project", "received", "total_size", "created_at", "completed_at")
@@ -52,7 +56,8 @@ class ArtifactUploadAdmin(admin.ModelAdmin[ArtifactUpload]):
 
 
 @admin.register(ImageBuilder)
-class ImageBuilderAdmin(admin.ModelAdmin[ImageBuilder]):
+class ImageBuilderAdmin(AuditedModelAdmin[ImageBuilder]):
+    audit_object_type = "builder"
     list_display = ("name", "project", "artifact_kind", "environment", "image_name", "tag")
     list_filter = ("artifact_kind", "environment")
     search_fields = ("name", "alias", "image_name", "project__name")
@@ -66,12 +71,15 @@ def cancel_runs(
 ) -> None:
     active = [run for run in queryset if run.state not in FINISHED_STATES]
     for run in active:
-        services.do_request_cancel(run)
+        with transaction.atomic():  # each cancel with its audit entry
+            services.do_request_cancel(run)
+            record_admin_action(request, "run.cancel", admin_target(run, "run"))
     modeladmin.message_user(request, f"Asked {len(active)} run(s) to stop.", messages.INFO)
 
 
 @admin.register(BuildRun)
-class BuildRunAdmin(admin.ModelAdmin[BuildRun]):
+class BuildRunAdmin(AuditedModelAdmin[BuildRun]):
+    audit_object_type = "run"
     list_display = ("__str__", "state", "error_code", "attempt", "worker_host", "created_at")
     list_filter = ("state",)
     search_fields = ("builder__name", "digest", "error_code")
@@ -83,7 +91,7 @@ class BuildRunAdmin(admin.ModelAdmin[BuildRun]):
 
 
 @admin.register(InstallationSettings)
-class InstallationSettingsAdmin(admin.ModelAdmin[InstallationSettings]):
+class InstallationSettingsAdmin(AuditedModelAdmin[InstallationSettings]):
     """One row: the registry mirror here wins over B2I_REGISTRY_MIRROR."""
 
     list_display = ("__str__", "registry_mirror", "updated_at")
@@ -98,7 +106,7 @@ class InstallationSettingsAdmin(admin.ModelAdmin[InstallationSettings]):
 
 
 @admin.register(WorkspaceQuota)
-class WorkspaceQuotaAdmin(admin.ModelAdmin[WorkspaceQuota]):
+class WorkspaceQuotaAdmin(AuditedModelAdmin[WorkspaceQuota]):
     """Limits of a workspace (platform admins: only they reach the admin); empty: no limit."""
 
     list_display = (
@@ -140,7 +148,7 @@ class WorkspaceQuotaAdmin(admin.ModelAdmin[WorkspaceQuota]):
 
 
 @admin.register(MetricCounter)
-class MetricCounterAdmin(admin.ModelAdmin[MetricCounter]):
+class MetricCounterAdmin(AuditedModelAdmin[MetricCounter]):
     """What /metrics counts (read only): uploads, pushes, registry errors, sweeps."""
 
     list_display = ("name", "label", "value")

@@ -52,13 +52,15 @@ if TYPE_CHECKING:
 RequestUser: TypeAlias = "User | AnonymousUser"
 _Rows = TypeVar("_Rows", "WorkspaceQuerySet", "ProjectQuerySet")
 
-WorkspaceNeed = Literal["view", "create_project", "manage"]
+WorkspaceNeed = Literal["view", "create_project", "manage", "audit"]
 ProjectNeed = Literal["view", "operate", "manage"]
 
 WORKSPACE_NEEDS: dict[str, frozenset[str]] = {
     "view": frozenset(WorkspaceRole.values),
     "create_project": frozenset({WorkspaceRole.ADMIN, WorkspaceRole.SELF_PROVISIONER}),
     "manage": frozenset({WorkspaceRole.ADMIN}),
+    # Read the workspace's audit log (its admins; platform admins read every entry).
+    "audit": frozenset({WorkspaceRole.ADMIN}),
 }
 PROJECT_NEEDS: dict[str, frozenset[str]] = {
     "view": frozenset(ProjectRole.values),
@@ -341,3 +343,25 @@ def check_own_subscription(user: RequestUser, project: Project) -> Project:
 def may_receive_notifications(user: RequestUser, project: Project) -> bool:
     """Whether a subscriber still may hear about the project (removed members do not)."""
     return can(user, project, "view")
+
+
+def audit_workspaces_for(user: RequestUser) -> WorkspaceQuerySet | None:
+    """The workspaces whose audit log the user may read; None means all entries (platform admin).
+
+    Workspace admins read their workspaces' entries; nobody else reads any."""
+    if _is_platform_admin(user):
+        return None
+    if not _is_active(user):
+        return Workspace.objects.none()
+    admin_of = WorkspaceMembership.objects.filter(user=user, role=WorkspaceRole.ADMIN)
+    return Workspace.objects.filter(pk__in=admin_of.values("workspace_id"))
+
+
+def may_read_all_audit(user: RequestUser) -> bool:
+    """Platform admins read every audit entry, including those of no workspace."""
+    return _is_platform_admin(user)
+
+
+def may_read_any_audit(user: RequestUser) -> bool:
+    scope = audit_workspaces_for(user)
+    return scope is None or scope.exists()

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from audit.admin import AuditedModelAdmin
 from projects import services
 from projects.models import (
     ApiToken,
@@ -32,14 +33,14 @@ class ProjectMembershipInline(admin.TabularInline[ProjectMembership, Project]):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin[Workspace]):
+class WorkspaceAdmin(AuditedModelAdmin[Workspace]):
     list_display = ["name", "alias", "creator", "created_at"]
     search_fields = ["name", "alias"]
     inlines = [WorkspaceMembershipInline]
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin[Project]):
+class ProjectAdmin(AuditedModelAdmin[Project]):
     list_display = ["name", "workspace", "alias", "creator", "created_at"]
     list_filter = ["workspace"]
     search_fields = ["name", "alias", "workspace__name"]
@@ -47,7 +48,9 @@ class ProjectAdmin(admin.ModelAdmin[Project]):
 
 
 @admin.register(WorkspaceMembership)
-class WorkspaceMembershipAdmin(admin.ModelAdmin[WorkspaceMembership]):
+class WorkspaceMembershipAdmin(AuditedModelAdmin[WorkspaceMembership]):
+    audit_object_type = "member"
+    audit_verbs = {"add": "add", "change": "update", "delete": "remove"}
     list_display = ["workspace", "user", "role", "created_at"]
     list_filter = ["role", "workspace"]
     search_fields = ["workspace__name", "user__username"]
@@ -55,7 +58,9 @@ class WorkspaceMembershipAdmin(admin.ModelAdmin[WorkspaceMembership]):
 
 
 @admin.register(ProjectMembership)
-class ProjectMembershipAdmin(admin.ModelAdmin[ProjectMembership]):
+class ProjectMembershipAdmin(AuditedModelAdmin[ProjectMembership]):
+    audit_object_type = "member"
+    audit_verbs = {"add": "add", "change": "update", "delete": "remove"}
     list_display = ["project", "user", "role", "created_at"]
     list_filter = ["role", "project__workspace"]
     search_fields = ["project__name", "user__username"]
@@ -115,7 +120,8 @@ class RegistrySecretForm(forms.ModelForm[RegistrySecret]):
 
 
 @admin.register(RegistrySecret)
-class RegistrySecretAdmin(admin.ModelAdmin[RegistrySecret]):
+class RegistrySecretAdmin(AuditedModelAdmin[RegistrySecret]):
+    audit_object_type = "secret"
     form = RegistrySecretForm
     list_display = ["name", "project", "address", "username", "is_default", "has_password"]
     list_filter = ["is_default", "skip_tls_verify", "project__workspace"]
@@ -136,8 +142,10 @@ class RegistrySecretAdmin(admin.ModelAdmin[RegistrySecret]):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
+class ApiTokenAdmin(AuditedModelAdmin[ApiToken]):
     """Operators may list and revoke tokens; creating one is done by its owner through the API."""
+
+    audit_object_type = "token"
 
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "expires_at"]
     search_fields = ["name", "user__username", "prefix"]

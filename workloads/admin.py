@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from audit.admin import AuditedModelAdmin
 from workloads.models import Cluster, Service
 
 
@@ -47,7 +48,7 @@ class ClusterForm(forms.ModelForm[Cluster]):
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin[Cluster]):
+class ClusterAdmin(AuditedModelAdmin[Cluster]):
     form = ClusterForm
     list_display = ["name", "in_cluster", "has_kubeconfig", "updated_at"]
 
@@ -57,7 +58,7 @@ class ClusterAdmin(admin.ModelAdmin[Cluster]):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin[Service]):
+class ServiceAdmin(AuditedModelAdmin[Service]):
     list_display = ["name", "project", "builder", "state", "deployed_image", "updated_at"]
     list_filter = ["state"]
     search_fields = ["name", "project__name"]

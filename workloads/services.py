@@ -176,7 +176,29 @@ def check_create_service(
     except KubeError:
         service.delete()  # nothing was created in the cluster either (dry run first)
         raise
+    if run is None:
+        transaction.on_commit(lambda: deploy_if_built_meanwhile(service.pk))
     return service
+
+
+def deploy_if_built_meanwhile(service_id: int) -> None:
+    """Deploy a service created at 0 replicas whose builder's first build succeeded meanwhile.
+
+    The worker rolls a builder's services when a build succeeds; a service whose row was not yet
+    committed then (the API creates it in the transaction of its audit entry) was not among
+    them, so it looks again once its row is visible."""
+    service = (
+        Service.objects.select_related("project__workspace", "builder__registry_secret")
+        .filter(pk=service_id, deployed_run=None)
+        .first()
+    )
+    run = last_successful_run(service.builder) if service is not None else None
+    if service is None or run is None:
+        return
+    try:
+        do_deploy(service, run)
+    except (KubeError, UserError):
+        logger.warning("service %s not rolled to run %s", service.pk, run.pk, exc_info=True)
 
 
 def do_deploy(service: Service, run: BuildRun | None) -> list[Manifest]:

@@ -49,6 +49,7 @@ def workspace_context(request: HttpRequest, workspace: Workspace, page: str) -> 
     can = {
         "createProject": access.can_workspace(request.user, workspace, "create_project"),
         "manage": access.can_workspace(request.user, workspace, "manage"),
+        "audit": access.can_workspace(request.user, workspace, "audit"),
     }
     context.update(
         workspace=workspace,

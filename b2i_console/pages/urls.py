@@ -3,7 +3,7 @@
 from django.urls import path
 from django.views.i18n import JavaScriptCatalog
 
-from b2i_console.pages import views
+from b2i_console.pages import audit, views
 from b2i_console.pages.views import project_page, workspace_page
 
 P = "workspaces/<str:ws>/projects/<str:project>/"
@@ -13,6 +13,8 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("workspaces/", views.workspaces, name="workspaces"),
     path("account/tokens/", views.account_tokens, name="account-tokens"),
+    path("audit/", audit.platform_audit, name="platform-audit"),
+    path("workspaces/<str:ws>/audit/", audit.workspace_audit, name="workspace-audit"),
     path(
         "workspaces/<str:ws>/",
         workspace_page("console/workspace_projects.html", "projects"),

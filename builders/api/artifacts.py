@@ -41,6 +41,10 @@ class ArtifactList(BuildersApiView[Artifact], generics.ListCreateAPIView[Artifac
 
     accepts_upload = True
     serializer_class = s.ArtifactSerializer
+    audit_object_type = "artifact"
+    audit_actions = {"POST": "artifact.upload"}
+    audit_id_key = "id"
+    audit_fields = ("file", "kind")
 
     def get_queryset(self) -> QuerySet[Artifact]:
         return Artifact.objects.filter(project=self.project).select_related("uploaded_by")
@@ -58,6 +62,10 @@ class ArtifactList(BuildersApiView[Artifact], generics.ListCreateAPIView[Artifac
 
 class UploadList(BuildersApiView[ArtifactUpload], generics.CreateAPIView[ArtifactUpload]):
     serializer_class = s.ArtifactUploadSerializer
+    audit_object_type = "upload"
+    audit_actions = {"POST": "upload.begin"}
+    audit_id_key = "id"
+    audit_fields = ("file_name", "size")
 
     def perform_create(self, serializer: serializers.BaseSerializer[ArtifactUpload]) -> None:
         data = serializer.validated_data
@@ -74,6 +82,10 @@ class UploadDetail(BuildersApiView[ArtifactUpload], generics.RetrieveAPIView[Art
     """GET the offset to resume from; PATCH appends one chunk at `Upload-Offset`; DELETE."""
 
     serializer_class = s.ArtifactUploadSerializer
+    audit_object_type = "upload"
+    audit_actions = {"PATCH": "upload.append", "DELETE": "upload.cancel", "POST": "upload.complete"}
+    audit_id_key = "-"  # the URL's upload (a completion answers with the artifact)
+    audit_id_kwarg = "upload"
 
     def get_object(self) -> ArtifactUpload:
         return self.upload_by_id(self.kwargs["upload"])
@@ -101,6 +113,7 @@ class UploadDetail(BuildersApiView[ArtifactUpload], generics.RetrieveAPIView[Art
 
 class UploadComplete(UploadDetail):
     http_method_names = ["post", "options"]  # not the chunk or cancel methods of its parent
+    audit_fields = ("kind",)
 
     @extend_schema(request=KindSerializer, responses=s.ArtifactSerializer)
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:

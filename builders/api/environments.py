@@ -7,6 +7,7 @@ from rest_framework import generics, permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from audit.api.auditing import AuditedView
 from builders.api import serializers as s
 from builders.models import BuildEnvironment
 
@@ -20,8 +21,13 @@ class AdminWrites(permissions.BasePermission):
         return bool(request.user and request.user.is_superuser)
 
 
-class EnvironmentList(generics.ListCreateAPIView[BuildEnvironment]):
+ENVIRONMENT_FIELDS = ("name", "title", "base_image", "artifact_kinds", "enabled")
+
+
+class EnvironmentList(AuditedView, generics.ListCreateAPIView[BuildEnvironment]):
     serializer_class = s.BuildEnvironmentSerializer
+    audit_object_type = "environment"
+    audit_fields = ENVIRONMENT_FIELDS
     permission_classes = [AdminWrites]
     pagination_class = None
 
@@ -37,8 +43,10 @@ class EnvironmentList(generics.ListCreateAPIView[BuildEnvironment]):
         return environments
 
 
-class EnvironmentDetail(generics.RetrieveUpdateDestroyAPIView[BuildEnvironment]):
+class EnvironmentDetail(AuditedView, generics.RetrieveUpdateDestroyAPIView[BuildEnvironment]):
     serializer_class = s.BuildEnvironmentSerializer
+    audit_object_type = "environment"
+    audit_fields = ENVIRONMENT_FIELDS
     permission_classes = [AdminWrites]
     lookup_field = "name"
     queryset = BuildEnvironment.objects.all()

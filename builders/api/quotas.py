@@ -50,6 +50,9 @@ class WorkspaceQuotaView(WorkspaceScoped[WorkspaceQuota], generics.GenericAPIVie
     serializer_class = QuotaLimitsSerializer
     # Changes are checked by access.check_set_quotas (platform admins), not by a workspace role.
     write_need = "view"
+    audit_object_type = "quota"
+    audit_id_kwarg = "workspace"
+    audit_fields = ("max_concurrent_builds", "max_artifact_bytes", "max_builders")
 
     @extend_schema(responses=QuotaUsageSerializer)
     def get(self, request: Request, **kwargs: Any) -> Response:

@@ -24,6 +24,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 
+from audit.api.auditing import AuditedView
+from audit.models import ActorKind, Channel
+from audit.recording import Actor
 from b2i_console.client_ip import client_ip
 from builders import services
 from builders.api import serializers as s
@@ -66,11 +69,22 @@ def trigger_token_of(request: Request) -> str:
     return str(request.query_params.get("token", ""))
 
 
-class BuilderTrigger(generics.GenericAPIView[ImageBuilder]):
+class BuilderTrigger(AuditedView, generics.GenericAPIView[ImageBuilder]):
     authentication_classes: list[type[BaseAuthentication]] = []
     permission_classes = [AllowAny]
     throttle_classes = [TriggerThrottle]
     serializer_class = s.TriggerRequestSerializer
+    audit_object_type = "run"
+    audit_actions = {"POST": "run.trigger"}
+    audit_id_key = "number"
+    audit_parent_kwarg = "name"
+    audit_channel = Channel.TRIGGER
+    # Not the artifact URL: it may carry credentials in its user part or query.
+    audit_fields = ("tag", "sha256")
+
+    def audit_actor(self) -> Actor:
+        """The builder's trigger token (never the token itself: it is a credential)."""
+        return Actor(ActorKind.TRIGGER, name="trigger")
 
     @extend_schema(
         parameters=[

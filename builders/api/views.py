@@ -48,6 +48,12 @@ class BuildersApiView(ProjectScoped[_Row]):
 
     accepts_upload = False
 
+    @property
+    # A property where AuditedView has a class constant: an upload view's multipart body
+    # streams to disk before the audited transaction begins.
+    def audit_parse_body_first(self) -> bool:  # type: ignore[override]
+        return self.accepts_upload
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if self.accepts_upload:
             # Before CSRF or parsing touches the body: hash and limit it while it streams.
@@ -102,8 +108,24 @@ class BuildersApiView(ProjectScoped[_Row]):
         return upload
 
 
+# Recorded fields of a builder: not its trigger token nor its environment parameters.
+BUILDER_FIELDS: tuple[str, ...] = (
+    "alias",
+    "description",
+    "environment",
+    "image_name",
+    "tag",
+    "registry_secret",
+)
+BUILDER_FIELDS += ("generate_trigger_token", "update_workloads")
+# Where a run's artifact came from (a file's name, an artifact or upload id).
+ARTIFACT_FIELDS = ("file", "artifact_id", "upload_id")
+
+
 class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[ImageBuilder]):
     accepts_upload = True
+    audit_object_type = "builder"
+    audit_fields = ("name", "artifact_kind", *BUILDER_FIELDS, *ARTIFACT_FIELDS)
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[ImageBuilder]]:
         return s.BuilderCreateSerializer if self.request.method == "POST" else s.BuilderSerializer
@@ -175,6 +197,8 @@ class BuilderDetail(
     BuildersApiView[ImageBuilder], generics.RetrieveUpdateDestroyAPIView[ImageBuilder]
 ):
     serializer_class = s.BuilderUpdateSerializer
+    audit_object_type = "builder"
+    audit_fields = BUILDER_FIELDS
 
     def get_object(self) -> ImageBuilder:
         return self.builder()
@@ -211,6 +235,11 @@ class BuilderRun(BuildersApiView[ImageBuilder], generics.GenericAPIView[ImageBui
 
     accepts_upload = True
     serializer_class = s.RunRequestSerializer
+    audit_object_type = "run"
+    audit_actions = {"POST": "run.start"}
+    audit_id_key = audit_id_kwarg = "number"
+    audit_parent_kwarg = "name"
+    audit_fields = ("tag", *ARTIFACT_FIELDS)
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         builder = self.builder()
@@ -261,6 +290,11 @@ def run_of_builder(builder: ImageBuilder, number: int) -> BuildRun:
 
 
 class RunCancel(RunDetail):
+    audit_object_type = "run"
+    audit_actions = {"POST": "run.cancel"}
+    audit_id_key = audit_id_kwarg = "number"
+    audit_parent_kwarg = "name"
+
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         run = services.do_request_cancel(self.run())
         return Response(s.RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)

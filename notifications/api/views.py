@@ -18,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
+from audit.api.auditing import AuditedView
+from audit.recording import Scope
 from b2i_console.errors import UserError
 from notifications import services
 from notifications.api import serializers as s
@@ -27,7 +29,7 @@ from projects.api.views import signed_in_user
 from projects.models import Project
 
 
-class ProjectNotifications(generics.GenericAPIView[Any]):
+class ProjectNotifications(AuditedView, generics.GenericAPIView[Any]):
     """Resolves `self.project`; channels: reading for members, writing for the admins."""
 
     project: Project
@@ -43,6 +45,7 @@ class ProjectNotifications(generics.GenericAPIView[Any]):
         else:
             write = request.method not in SAFE_METHODS
             self.project = access.check_notification_channels(request.user, project, write=write)
+        self.audit_scope = Scope.of_project(self.project)
 
     def channel(self) -> WebhookChannel:
         found = self.project.notification_channels.filter(name=self.kwargs["name"]).first()
@@ -58,8 +61,14 @@ class TestThrottle(UserRateThrottle):
     rate = "20/min"
 
 
+# Recorded fields of a channel: never its URL (Slack, DingTalk and WeCom keys are in it) or secret.
+CHANNEL_FIELDS = ("name", "kind", "build_events", "rollout_events")
+
+
 class ChannelList(ProjectNotifications, generics.ListCreateAPIView[WebhookChannel]):
     serializer_class = s.ChannelSerializer
+    audit_object_type = "channel"
+    audit_fields = CHANNEL_FIELDS
 
     def get_queryset(self) -> QuerySet[WebhookChannel]:
         return self.project.notification_channels.all()
@@ -79,6 +88,8 @@ class ChannelList(ProjectNotifications, generics.ListCreateAPIView[WebhookChanne
 
 class ChannelDetail(ProjectNotifications, generics.RetrieveUpdateDestroyAPIView[WebhookChannel]):
     serializer_class = s.ChannelUpdateSerializer
+    audit_object_type = "channel"
+    audit_fields = CHANNEL_FIELDS
 
     def get_object(self) -> WebhookChannel:
         return self.channel()
@@ -96,6 +107,9 @@ class ChannelDetail(ProjectNotifications, generics.RetrieveUpdateDestroyAPIView[
 class ChannelTest(ProjectNotifications, generics.GenericAPIView[WebhookChannel]):
     serializer_class = s.DeliverySerializer
     throttle_classes = [TestThrottle]
+    audit_object_type = "channel"
+    audit_actions = {"POST": "channel.test"}
+    audit_id_key = "-"  # the answer is a delivery: the channel is the URL's
 
     @extend_schema(request=None, responses=s.DeliverySerializer)
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -115,6 +129,14 @@ class OwnSubscription(ProjectNotifications, generics.GenericAPIView[EmailSubscri
 
     serializer_class = s.SubscriptionSerializer
     own_subscription = True
+    audit_object_type = "subscription"
+    audit_actions = {
+        "PUT": "subscription.update",
+        "DELETE": "subscription.delete",
+        "POST": "subscription.test",
+    }
+    audit_id_key = audit_id_kwarg = "-"  # the signed-in member's own: the actor says whose
+    audit_fields = ("build_events", "rollout_events")
 
     def subscription(self) -> EmailSubscription:
         user = signed_in_user(self.request)

@@ -12,6 +12,7 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.api.auditing import AuditedView
 from b2i_console.errors import UserError
 from projects import access, services
 from projects.api import serializers as s
@@ -30,10 +31,14 @@ if TYPE_CHECKING:
 _Membership = TypeVar("_Membership", WorkspaceMembership, ProjectMembership)
 
 
-class _Members(generics.GenericAPIView[_Membership]):
+class _Members(AuditedView, generics.GenericAPIView[_Membership]):
     """Shared by the workspace and project member views; the scope mixin resolves the owner."""
 
     place: str  # "workspace" or "project": the attribute WorkspaceScoped/ProjectScoped sets
+    audit_object_type = "member"
+    audit_actions = {"POST": "member.add", "PATCH": "member.update", "DELETE": "member.remove"}
+    audit_id_key = audit_id_kwarg = "username"
+    audit_fields = ("role",)
     # services.set_<place>_member; it takes the owner, which is a Workspace or a Project.
     set_member: Callable[[Any, User, str], _Membership]
     remove_member: Callable[[_Membership], object]

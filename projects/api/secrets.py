@@ -27,8 +27,14 @@ def _secret_in(project_secrets: QuerySet[RegistrySecret], name: str) -> Registry
     return secret
 
 
+# Recorded fields of a secret: where it points, never username, password or CA bundle.
+SECRET_FIELDS = ("name", "address", "email", "is_default", "skip_tls_verify")
+
+
 class RegistrySecretList(ProjectScoped[RegistrySecret], generics.ListCreateAPIView[RegistrySecret]):
     serializer_class = s.RegistrySecretSerializer
+    audit_object_type = "secret"
+    audit_fields = SECRET_FIELDS
 
     def get_queryset(self) -> QuerySet[RegistrySecret]:
         return self.project.registry_secrets.select_related("project").all()
@@ -50,6 +56,8 @@ class RegistrySecretDetail(
     ProjectScoped[RegistrySecret], generics.RetrieveUpdateDestroyAPIView[RegistrySecret]
 ):
     serializer_class = s.RegistrySecretUpdateSerializer
+    audit_object_type = "secret"
+    audit_fields = SECRET_FIELDS
 
     def get_object(self) -> RegistrySecret:
         return _secret_in(self.project.registry_secrets.all(), self.kwargs["name"])
@@ -77,6 +85,10 @@ class RegistrySecretValidate(
 ):
     serializer_class = s.ValidateRequestSerializer
     throttle_classes = [ValidateThrottle]
+    audit_object_type = "secret"
+    audit_actions = {"POST": "secret.validate"}
+    audit_id_key = "-"  # the answer is a report: the secret is the URL's
+    audit_fields = ("repository",)
 
     @extend_schema(request=s.ValidateRequestSerializer, responses=s.ValidateResultSerializer)
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -92,6 +104,10 @@ class RegistryProbe(ProjectScoped[RegistrySecret], generics.GenericAPIView[Regis
 
     serializer_class = s.RegistryProbeSerializer
     throttle_classes = [ValidateThrottle]
+    audit_object_type = "secret"
+    audit_actions = {"POST": "secret.probe"}
+    audit_id_key = "-"
+    audit_fields = ("name", "address", "repository", "skip_tls_verify")
 
     @extend_schema(request=s.RegistryProbeSerializer, responses=s.ValidateResultSerializer)
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:

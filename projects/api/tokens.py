@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.api.auditing import AuditedView
 from projects import access
 from projects.api import serializers as s
 from projects.api.views import signed_in_user
@@ -18,9 +19,13 @@ from projects.authentication import SessionOnly, create_api_token
 from projects.models import ApiToken, TokenScope
 
 
-class ApiTokenList(generics.ListCreateAPIView[ApiToken]):
+class ApiTokenList(AuditedView, generics.ListCreateAPIView[ApiToken]):
     serializer_class = s.ApiTokenSerializer
     permission_classes = [SessionOnly]
+    audit_object_type = "token"
+    audit_id_key = "id"
+    audit_display_key = "name"
+    audit_fields = ("name", "scope", "expires_at")
 
     def get_queryset(self) -> QuerySet[ApiToken]:
         return ApiToken.objects.filter(user=signed_in_user(self.request))
@@ -39,9 +44,11 @@ class ApiTokenList(generics.ListCreateAPIView[ApiToken]):
         return Response(data, status=status.HTTP_201_CREATED)
 
 
-class ApiTokenDetail(generics.RetrieveDestroyAPIView[ApiToken]):
+class ApiTokenDetail(AuditedView, generics.RetrieveDestroyAPIView[ApiToken]):
     serializer_class = s.ApiTokenSerializer
     permission_classes = [SessionOnly]
+    audit_object_type = "token"
+    audit_id_kwarg = "token_id"
     lookup_url_kwarg = "token_id"
 
     def get_queryset(self) -> QuerySet[ApiToken]:

@@ -18,6 +18,8 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.api.auditing import AuditedView
+from audit.recording import Scope
 from projects import access, services
 from projects.api import serializers as s
 from projects.models import Project, Workspace
@@ -48,7 +50,7 @@ def confirmation(request: Request) -> str | None:
     return confirm
 
 
-class WorkspaceScoped(generics.GenericAPIView[_Row]):
+class WorkspaceScoped(AuditedView, generics.GenericAPIView[_Row]):
     """Resolves `self.workspace` from the URL with the need of the request's method."""
 
     write_need = "manage"
@@ -62,9 +64,10 @@ class WorkspaceScoped(generics.GenericAPIView[_Row]):
         self.workspace = access.access_workspace_for_user(
             request.user, self.kwargs["workspace"], self.workspace_need()
         )
+        self.audit_scope = Scope.of_workspace(self.workspace)
 
 
-class ProjectScoped(generics.GenericAPIView[_Row]):
+class ProjectScoped(AuditedView, generics.GenericAPIView[_Row]):
     """Resolves `self.project` from the URL with the need of the request's method."""
 
     write_need = "operate"
@@ -76,10 +79,13 @@ class ProjectScoped(generics.GenericAPIView[_Row]):
         self.project = access.access_project_for_user(
             request.user, self.kwargs["workspace"], self.kwargs["project"], need
         )
+        self.audit_scope = Scope.of_project(self.project)
 
 
-class WorkspaceList(generics.ListCreateAPIView[Workspace]):
+class WorkspaceList(AuditedView, generics.ListCreateAPIView[Workspace]):
     serializer_class = s.WorkspaceSerializer
+    audit_object_type = "workspace"
+    audit_fields = ("name", "alias", "description")
 
     def get_queryset(self) -> QuerySet[Workspace]:
         user = self.request.user
@@ -101,10 +107,14 @@ class WorkspaceList(generics.ListCreateAPIView[Workspace]):
             data.get("alias", ""),
             data.get("description", ""),
         )
+        self.audit_scope = Scope.of_workspace(serializer.instance)
 
 
 class WorkspaceDetail(WorkspaceScoped[Workspace], generics.RetrieveUpdateDestroyAPIView[Workspace]):
     serializer_class = s.WorkspaceUpdateSerializer
+    audit_object_type = "workspace"
+    audit_id_kwarg = "workspace"
+    audit_fields = ("alias", "description")
 
     def get_object(self) -> Workspace:
         return self.workspace
@@ -118,6 +128,8 @@ class WorkspaceDetail(WorkspaceScoped[Workspace], generics.RetrieveUpdateDestroy
 class ProjectList(WorkspaceScoped[Project], generics.ListCreateAPIView[Project]):
     serializer_class = s.ProjectSerializer
     write_need = "create_project"
+    audit_object_type = "project"
+    audit_fields = ("name", "alias", "description")
 
     def get_queryset(self) -> QuerySet[Project]:
         user = self.request.user
@@ -134,11 +146,15 @@ class ProjectList(WorkspaceScoped[Project], generics.ListCreateAPIView[Project])
             data.get("alias", ""),
             data.get("description", ""),
         )
+        self.audit_scope = Scope.of_project(serializer.instance)
 
 
 class ProjectDetail(ProjectScoped[Project], generics.RetrieveUpdateDestroyAPIView[Project]):
     serializer_class = s.ProjectUpdateSerializer
     write_need = "manage"
+    audit_object_type = "project"
+    audit_id_kwarg = "project"
+    audit_fields = ("alias", "description")
 
     def get_object(self) -> Project:
         return self.project

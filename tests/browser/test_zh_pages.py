@@ -34,7 +34,13 @@ PROJECT_PAGES = [
     "members/",
     "notifications/",
 ]
-OTHER_PAGES = ["/workspaces/", "/workspaces/acme/", "/workspaces/acme/members/", "/account/tokens/"]
+OTHER_PAGES = [
+    "/workspaces/",
+    "/workspaces/acme/",
+    "/workspaces/acme/members/",
+    "/workspaces/acme/audit/",
+    "/account/tokens/",
+]
 # English the server writes that a zh page used to show as is.
 SERVER_ENGLISH = [
     "cannot be reached",

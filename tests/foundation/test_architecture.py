@@ -18,6 +18,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("b2i", "b2i_console", "builders", "projects", "workloads", "identity", "notifications")
+PACKAGES += ("audit",)
 
 # Lowest first: a module may import its own layer and the layers below it, never above.
 LAYERS = ("engine", "config", "platform", "deploy", "edges")
@@ -27,6 +28,7 @@ CONSOLE_EDGES |= {"api_errors"}
 APP_LAYERS = {"b2i": "engine", "b2i_console": "config", "builders": "platform"}
 APP_LAYERS |= {"projects": "platform", "workloads": "deploy", "identity": "platform"}
 APP_LAYERS |= {"notifications": "deploy"}
+APP_LAYERS |= {"audit": "platform"}
 
 # Imports inside functions that stay, each for a reason that is not a circle.
 STARTUP_SPEED = "start-up speed of the b2i command: loaded only when that path runs"

@@ -15,7 +15,7 @@ from tests.fixtures.processes import venv_bin
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKED = ["b2i", "b2i_console", "projects", "builders", "workloads", "notifications"]
-CHECKED += ["benchmarks"]
+CHECKED += ["audit", "benchmarks"]
 IGNORE = re.compile(r"#\s*type:\s*ignore(?P<codes>\[[^\]]*\])?(?P<rest>.*)$")
 
 

@@ -148,6 +148,8 @@ class ServicesApiView(ProjectScoped[Service]):
 
 class ServiceList(ServicesApiView):
     serializer_class = ServiceCreateSerializer
+    audit_object_type = "service"
+    audit_fields = ("builder",)
 
     @extend_schema(operation_id="services_list", responses=ServicePageSerializer)
     def get(self, request: Request, **kwargs: Any) -> Response:
@@ -175,6 +177,9 @@ class ServicePreview(ServicesApiView):
     """
 
     serializer_class = ServicePreviewSerializer
+    audit_object_type = "service"
+    audit_actions = {"POST": "service.preview"}
+    audit_id_key = "-"
 
     def post(self, request: Request, **kwargs: Any) -> Response:
         body = ServicePreviewSerializer(data=request.data)
@@ -224,6 +229,7 @@ class ServicePreview(ServicesApiView):
 
 class ServiceDetail(ServicesApiView):
     serializer_class = ServiceCreateSerializer
+    audit_object_type = "service"
 
     @extend_schema(responses=ServiceSerializer)
     def get(self, request: Request, **kwargs: Any) -> Response:
@@ -254,6 +260,9 @@ class ServiceExport(ServicesApiView):
 
 class ServiceRollback(ServicesApiView):
     serializer_class = RollbackSerializer
+    audit_object_type = "service"
+    audit_actions = {"POST": "service.rollback"}
+    audit_fields = ("run",)
 
     def post(self, request: Request, **kwargs: Any) -> Response:
         body = RollbackSerializer(data=request.data)

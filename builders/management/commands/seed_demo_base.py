@@ -7,8 +7,9 @@ no internet access); with internet access the built-in environments work as they
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from audit.management.base import AuditedCommand
 from b2i.demo_base import BUSYBOX, push_busybox_base
 from b2i.oci.errors import OciError
 from builders.local_environments import save_local_environment
@@ -17,7 +18,8 @@ DEMO_ENVIRONMENT = "demo-busybox"
 REPOSITORY, TAG = "library/busybox", "b2i-demo"
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
+    audit_options = ("registry",)
     help = "Seed the local registry with a busybox base and a demo-busybox build environment."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from audit.management.base import AuditedCommand
 from b2i.local_bases import LocalBaseError, push_local_bases
 from b2i.oci.errors import OciError
 from b2i.oci.registry import RegistryClient
 from builders.local_environments import save_debian_environments
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
+    audit_options = ("registry",)
     help = "Seed the local registry with Debian JRE 17 and Tomcat 10 bases and their environments."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand
 
+from audit.management.base import AuditedCommand
 from builders.environments_sync import sync_builtin_environments
 from builders.models import Artifact, BuildEnvironment, BuildLogLine, BuildRun, ImageBuilder
 from projects.authentication import create_api_token
@@ -23,7 +23,7 @@ LINES_PER_RUN = 30
 BATCH = 5000
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Seed the reliability benchmark's project (10,000 runs, 300,000 log lines)."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -2,12 +2,11 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
+from audit.management.base import AuditedCommand
 from builders.environments_sync import sync_builtin_environments
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Create or update the built-in build environments from the engine's list."
 
     def handle(self, *args: Any, **options: Any) -> None:

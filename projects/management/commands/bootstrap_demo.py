@@ -9,8 +9,9 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from audit.management.base import AuditedCommand
 from projects import services
 from projects.models import (
     Project,
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
+    audit_options = ("username", "registry")
     help = "Create the demo admin, workspace, project and local registry secret if missing."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -8,13 +8,14 @@ decrypted, nothing is changed.
 from typing import Any
 
 from django.apps import apps
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
+from audit.management.base import AuditedCommand
 from projects.crypto import ENCRYPTED_FIELDS, SecretDecryptionError, reencrypt_text
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
     help = "Re-encrypt every stored secret with the first key of B2I_SECRET_KEYS."
 
     def handle(self, *args: Any, **options: Any) -> None:

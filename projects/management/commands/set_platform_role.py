@@ -4,12 +4,15 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
+
+from audit.management.base import AuditedCommand
 
 PLATFORM_ROLES = ("platform-admin", "platform-self-provisioner", "platform-regular")
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
+    audit_options = ("username", "role")
     help = "Set a user's platform role (admin = superuser; self-provisioner may create workspaces)."
 
     def add_arguments(self, parser: CommandParser) -> None:

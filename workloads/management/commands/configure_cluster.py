@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from audit.management.base import AuditedCommand
 from workloads.models import Cluster
 
 
-class Command(BaseCommand):
+class Command(AuditedCommand):
+    audit_options = ("in_cluster", "name", "console_image", "console_url")
     help = "Create or update the Kubernetes cluster the console deploys to."
 
     def add_arguments(self, parser: CommandParser) -> None:
