@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Permission, User
 from django.db import transaction
 
+from audit.models import ActorKind, Channel
+from audit.recording import Actor, Scope, Source, Target, record
 from b2i_console.errors import UserError
 from identity.models import GroupRoleMapping, MappedGrant, PlatformRole
 from projects.models import (
+    Project,
     ProjectMembership,
     ProjectRole,
     Workspace,
@@ -97,6 +100,7 @@ def apply_group_roles(user: User, groups: Iterable[str], provider: str) -> Grant
     for grant in revoked:
         _revoke(user, grant)
         held[grant].delete()
+        _audit("role.revoke", user, grant, provider)
     granted = []
     for grant in wanted:
         if grant in held:
@@ -107,7 +111,22 @@ def apply_group_roles(user: User, groups: Iterable[str], provider: str) -> Grant
             ).delete()
             MappedGrant.objects.create(user=user, provider=provider, **_fields(grant))
             granted.append(grant)
+            _audit("role.grant", user, grant, provider)
     return GrantChanges(granted=granted, revoked=revoked)
+
+
+def _audit(action: str, user: User, grant: Grant, provider: str) -> None:
+    """One audit entry per role a provider's groups granted or revoked, in this transaction."""
+    actor = Actor(ActorKind.SYSTEM, name=f"{provider} group mapping")
+    scope = Scope()
+    if grant.workspace_id is not None:
+        scope = Scope.of_workspace(Workspace.objects.filter(pk=grant.workspace_id).first())
+    elif grant.project_id is not None:
+        project = Project.objects.select_related("workspace").filter(pk=grant.project_id)
+        scope = Scope.of_project(project.first())
+    target = Target("user", str(user.pk), user.get_username(), scope)
+    detail = {"provider": provider, "role": grant.platform_role or grant.role}
+    record(action, actor, Source(Channel.WEB), target, detail=detail)
 
 
 def _grant_of(row: MappedGrant) -> Grant:

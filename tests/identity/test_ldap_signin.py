@@ -255,3 +255,26 @@ def test_starttls_refuses_a_server_certificate_the_ca_file_does_not_vouch_for(
     )
     assert signed_in_as(client) is None
     assert "could not be reached" in response.content.decode()
+
+
+def test_each_role_a_mapping_grants_or_revokes_is_audited_once(
+    directory: Directory, world: tuple[Workspace, Project]
+) -> None:
+    from audit.models import AuditEntry
+
+    workspace, _ = world
+    uid = directory.new_user()
+    devs = directory.new_group(uid)
+    GroupRoleMapping.objects.create(
+        provider="ldap", group=devs, workspace=workspace, role="workspace-regular"
+    )
+    sign_in(Client(), uid)
+    sign_in(Client(), uid)  # nothing changed: nothing recorded
+    directory.server.set_group_members(devs)
+    sign_in(Client(), uid)
+    entries = AuditEntry.objects.filter(object_repr=uid).order_by("id")
+    assert [(e.action, e.workspace_name, e.detail["role"]) for e in entries] == [
+        ("role.grant", "payments", "workspace-regular"),
+        ("role.revoke", "payments", "workspace-regular"),
+    ]
+    assert entries[0].actor_name == "ldap group mapping"
