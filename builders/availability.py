@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -137,20 +138,28 @@ def unavailable_help(base_images: Iterable[str], *, admin: bool) -> str:
 
     A project user cannot change the installation: told whom to ask and what for. A platform
     admin is told the setting (the page links to it)."""
-    images = ", ".join(sorted(set(base_images)))
+    images = ", ".join(sorted(set(base_images), key=_version_order))
     if not images:
         return ""
     if admin:
         return _(
             "Some build environments cannot be used: their base images cannot be pulled from "
             "this installation. Set the registry mirror (Installation settings in the admin, or "
-            "B2I_REGISTRY_MIRROR) to a registry that has %(images)s, set B2I_REGISTRY_PROXY if "
-            "the workers reach registries through a proxy, or disable those environments."
+            "B2I_REGISTRY_MIRROR) to a registry that has these images: %(images)s. If the "
+            "workers reach registries through a proxy, set B2I_REGISTRY_PROXY. Or disable those "
+            "environments."
         ) % {"images": images}
     return _(
         "Some build environments cannot be used: their base images cannot be pulled from this "
-        "installation. Ask your platform admin to set a registry mirror that has %(images)s."
+        "installation. Ask your platform admin to set a registry mirror that has these images: "
+        "%(images)s."
     ) % {"images": images}
+
+
+def _version_order(image: str) -> list[str | int]:
+    """Numbers compare as numbers: eclipse-temurin:8-jre before eclipse-temurin:11-jre (as the
+    environment cards are ordered), not after 25. Digit runs are at the odd positions."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", image)]
 
 
 def registry_accesses(

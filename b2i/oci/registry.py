@@ -295,7 +295,11 @@ class RegistryClient:
         if status == 401 and self.auth.credentials is None:
             return AuthFailedError(f"{text} (the registry requires credentials)")
         if status == 401 and not bearer:
-            return AuthFailedError(f"{text} (credentials of {user} rejected)")
+            # The meaning first: a build log's reader should not have to decode "401 to HEAD blob".
+            return AuthFailedError(
+                f"{self.host} rejected the username or password of {user} "
+                f"(check the password or token; {text})"
+            )
         if status in (401, 403) or "DENIED" in codes:
             denied = PushDeniedError if access == "push" else PullDeniedError
             return denied(f"{text} ({user} may not {access} here)")

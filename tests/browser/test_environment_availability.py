@@ -57,7 +57,7 @@ def test_a_static_binary_gets_the_working_local_base_not_unreachable_distroless(
     help_text = page.get_by_test_id("env-unavailable-help")
     expect(help_text).to_have_count(1)
     expect(help_text).to_contain_text(
-        "Ask your platform admin to set a registry mirror that has 127.0.0.1:"
+        "Ask your platform admin to set a registry mirror that has these images: 127.0.0.1:"
     )
     expect(help_text).to_contain_text("/distroless/static-debian12")
     expect(help_text).not_to_contain_text("B2I_")
@@ -94,3 +94,10 @@ def test_a_platform_admin_is_told_the_setting_once_with_a_link(
     if language == "zh-hans":
         expect(help_text).to_contain_text("部分构建环境暂不可用")
         expect(cards.first).to_contain_text("不可用")
+    else:
+        # The images are listed in the cards' order (8 before 11, not after 25), and the list
+        # ends before the other remedies begin (it ran on into "…:8-jre, set B2I_REGISTRY_PROXY").
+        text = help_text.inner_text()
+        assert text.index("eclipse-temurin:8-jre") < text.index("eclipse-temurin:11-jre"), text
+        assert "these images: " in text, text
+        assert ". If the workers reach registries through a proxy, set B2I_REGISTRY_PROXY." in text

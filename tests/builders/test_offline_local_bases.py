@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import override_settings
 
 from b2i.local_bases import push_local_bases
@@ -143,6 +144,37 @@ def test_offline_the_sample_jar_war_and_binary_build_on_the_preselected_local_ba
     binary = artifacts.build_static_binary(tmp_path, "hello static")
     chosen, _ = build_preselected(offline, celery_worker, binary, "binary", "static-binary")
     assert chosen == "busybox-test"  # the local busybox base, not distroless from gcr.io
+
+
+def test_offline_the_environments_make_run_seeds_are_the_ones_preselected(
+    offline: World,
+    celery_worker: CeleryWorker,
+    image_runner: ImageRunner,
+    registry: Registry,
+    tmp_path: Path,
+) -> None:
+    """As `make run` seeds them (its two commands, not the test's own environments): the
+    KubeSphere sample JAR lands on local-java-17 and answers, a static binary on demo-busybox."""
+    BuildEnvironment.objects.filter(name__in=[JAVA, TOMCAT, TOMCAT_JAVAEE]).delete()
+    BuildEnvironment.objects.filter(name="busybox-test").update(enabled=False)
+    with override_settings(B2I_ALLOWED_REGISTRY_NETWORKS=["127.0.0.0/8"]):
+        call_command("seed_demo_base", registry=registry.host)
+        call_command(
+            "seed_local_bases", registry=registry.host, cache_dir=cache_root() / "local-bases"
+        )
+    jar = artifacts.build_http_jar(
+        tmp_path, "hello make run", name="b2i-jar-java11.jar", java_release=8
+    )
+    chosen, run = build_preselected(offline, celery_worker, jar, "jar", "seeded-jar")
+    assert chosen == "local-java-17"
+    port = free_port()
+    running = image_runner.start(image_runner.pull(run.image_reference), env={"PORT": str(port)})
+    response = running.wait_for_http(f"http://127.0.0.1:{port}/", timeout=90)
+    assert response.text == "hello make run\n", running.log_tail()
+
+    binary = artifacts.build_static_binary(tmp_path, "hello seeded")
+    chosen, _ = build_preselected(offline, celery_worker, binary, "binary", "seeded-binary")
+    assert chosen == "demo-busybox"
 
 
 def test_offline_docker_hub_bases_are_unavailable_with_a_message_for_the_reader(

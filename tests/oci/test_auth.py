@@ -15,7 +15,7 @@ import pytest
 from b2i.oci.auth import Credentials, credentials_from_docker_config, parse_challenge
 from b2i.oci.errors import AuthFailedError, BlockedAddressError
 from b2i.oci.registry import RegistryClient
-from tests.fixtures.registry import Registry
+from tests.fixtures.registry import HTPASSWD_USERS, Registry
 
 LOOPBACK = ("127.0.0.0/8",)
 
@@ -235,3 +235,25 @@ def test_flaky_token_service_is_retried(token_registry: Registry) -> None:
             assert client.blob_exists("auth/flaky", "sha256:" + "5" * 64) is None
     assert [fault for _, _, fault in proxy.faults] == ["503", "reset"]
     assert [e.kind for e in events] == ["retry", "retry"]
+
+
+def test_a_wrong_password_says_so_first(htpasswd_registry: Registry) -> None:
+    """A push with a wrong password fails with words a build log's reader acts on, not only
+    "answered 401 to HEAD blob sha256:…" (as seen in the issue 14 walk)."""
+    assert "alice" in HTPASSWD_USERS
+    wrong = Credentials("alice", "not-the-password")
+    with (
+        RegistryClient(
+            htpasswd_registry.host,
+            scheme="http",
+            credentials=wrong,
+            allowed_networks=["127.0.0.0/8"],
+        ) as client,
+        pytest.raises(AuthFailedError) as failure,
+    ):
+        client.blob_exists("walk/app", "sha256:" + "0" * 64)
+    message = failure.value.message  # as the build log shows it (after "Build failed: ")
+    assert message.startswith(
+        f"{htpasswd_registry.host} rejected the username or password of alice"
+    ), message
+    assert "check the password or token" in message and "answered 401" in message

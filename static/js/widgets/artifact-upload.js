@@ -94,7 +94,7 @@ export class ArtifactUpload {
     this.progress.hidden = true;
     this.progressText.textContent = "";
     this.input.value = "";
-    this.fail(`${message} ${gettext("Choose another file.")}`);
+    this.fail(`${asSentence(message)} ${gettext("Choose another file.")}`);
   }
 
   async send(file) {
@@ -167,4 +167,10 @@ export class ArtifactUpload {
   abort() {
     this.current?.abort();
   }
+}
+
+// The engine's reasons are clauses ("this file is not a JAR: …") written to follow "Build
+// failed: " in a log; shown on their own they start a sentence.
+function asSentence(message) {
+  return message.charAt(0).toUpperCase() + message.slice(1);
 }
