@@ -13,7 +13,9 @@ would cost every `b2i` command start tens of milliseconds.
 from __future__ import annotations
 
 import json
+import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -32,7 +34,12 @@ from b2i.packaging.inspection import Inspection
 from b2i.sbom.cyclonedx import ImageSubject, SbomInputs, sbom_json
 from b2i.sbom.dpkg import BaseLayer, OsPackages, Readable, dpkg_cache_in, os_packages
 from b2i.sbom.gobuildinfo import GoBuildInfo, read_go_build_info
-from b2i.sbom.maven import ArchiveComponents, components_of_archive
+from b2i.sbom.maven import (
+    ArchiveComponents,
+    components_of_archive,
+    stored_member_sha256,
+    with_hashes,
+)
 from b2i.sbom.options import (
     PROVENANCE_ARTIFACT_TYPE,
     SBOM_ARTIFACT_TYPE,
@@ -66,10 +73,27 @@ class SupplyChainWork:
         self.artifact: Future[Collected] | None = None
         self.base: Future[OsPackages] | None = None
         self.sbom: tuple[str, Future[tuple[str, set[str]]]] | None = None
+        self._archive: SafeArchive | None = None  # the artifact, open for the nested hashes
+        self._layer_archive: SafeArchive | None = None
+        self._hashed: ArchiveComponents | None = None
+        self._hashing = threading.Lock()
 
     def read_artifact(self, path: Path, inspection: Inspection) -> None:
-        """Start reading the artifact's components."""
-        self.artifact = self.pool.submit(collect_artifact, path, inspection)
+        """Start reading the artifact's components (a stored nested jar's hash comes later)."""
+
+        def collect() -> Collected:
+            if inspection.kind == "binary":
+                return collect_artifact(path, inspection)
+            self._archive = SafeArchive(path)
+            name = inspection.filename or path.name
+            return components_of_archive(self._archive, name, hash_stored=False), None
+
+        self.artifact = self.pool.submit(collect)
+
+    def share_layer_digests(self, archive: SafeArchive | None) -> None:
+        """Take the nested jars' sha-256 from the member digests the layer writer computed
+        (for its cache key) on ARCHIVE, rather than hashing the same bytes a second time."""
+        self._layer_archive = archive
 
     def read_base(
         self, base: BaseImage, repository: str, new_client: Callable[[], RegistryClient]
@@ -140,6 +164,7 @@ class SupplyChainWork:
         self, target: Reference, digest: str, image: ComposedImage, inspection: Inspection
     ) -> str:
         archive, go = self.artifact.result() if self.artifact is not None else (None, None)
+        archive = self._with_nested_hashes(archive)
         return sbom_json(SbomInputs(
             subject=ImageSubject(f"{target.registry}/{target.repository}", digest),
             artifact_name=inspection.filename or "artifact",
@@ -165,9 +190,33 @@ class SupplyChainWork:
             tags=facts.tags, extra_settings=self.options.build_settings,
         )  # fmt: skip
 
+    def _with_nested_hashes(self, found: ArchiveComponents | None) -> ArchiveComponents | None:
+        if found is None or not found.unhashed:
+            return found
+        with self._hashing:  # once per build, whichever thread asks first
+            if self._hashed is None:
+                self._hashed = with_hashes(found, self._nested_sha256)
+            return self._hashed
+
+    def _nested_sha256(self, info: zipfile.ZipInfo) -> str:
+        # A stored member's raw bytes are the nested jar: the layer writer's digest is its own.
+        assert self._archive is not None
+        shared = self._layer_archive
+        if shared is not None and _same_file(shared, self._archive):
+            known = shared.known_raw_digest(info)
+            if known is not None:
+                return known.hex()
+        return stored_member_sha256(self._archive, info)
+
     def close(self) -> None:
         """Stop: reads not started are dropped, those under way are waited for."""
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self._archive is not None:
+            self._archive.close()
+
+
+def _same_file(one: SafeArchive, other: SafeArchive) -> bool:
+    return one.path == other.path and one.file_size == other.file_size
 
 
 def _opener(
