@@ -12,8 +12,11 @@ what a JRE base image holds. Builds with and without `supply_chain` alternate, s
 changes hit both alike. Printed: medians of the wall time, the difference, the `sbom` step
 (the part that runs after the push: documents finished, two referrers pushed), and the
 process CPU seconds of a build (threads included; less sensitive to a loaded machine).
+`--layout packaged` (the default, BuildRequest's) puts the JAR in as one file; `--layout console`
+builds as the console does (`exploded=None`: a fat JAR split in two, a Spring Boot JAR
+exploded, so its nested jars are layer members whose digests the SBOM shares).
 
-    .venv/bin/python benchmarks/sbom_cost.py [--runs 7] [--cases fat,boot]
+    .venv/bin/python benchmarks/sbom_cost.py [--runs 7] [--cases fat,boot] [--layout console]
 """
 
 from __future__ import annotations
@@ -63,19 +66,29 @@ def add_poms(jar: Path, sources: list[Path]) -> Path:
     return jar
 
 
-def build(registry: Registry, base: str, artifact: Path, cache: Path, sbom: bool) -> BuildResult:
+LAYOUTS: dict[str, bool | None] = {"packaged": False, "console": None}  # BuildRequest.exploded
+
+
+def build(
+    registry: Registry, base: str, artifact: Path, cache: Path, sbom: bool, exploded: bool | None
+) -> BuildResult:
     options = SupplyChainOptions(builder_id="urn:b2i:benchmark", invocation_id="bench")
     request = BuildRequest(
         artifact=artifact, target=f"{registry.host}/bench/sbom:{'on' if sbom else 'off'}",
         registries={registry.host: RegistryAccess(scheme="http")},
         allowed_networks=("127.0.0.0/8",), base_image=base, environment="java-17",
-        layer_cache=cache, supply_chain=options if sbom else None,
+        layer_cache=cache, supply_chain=options if sbom else None, exploded=exploded,
     )  # fmt: skip
     return build_image(request)
 
 
 def measure(
-    registry: Registry, base: str, cache: Path, runs: int, fresh: Callable[[int], Path]
+    registry: Registry,
+    base: str,
+    cache: Path,
+    runs: int,
+    fresh: Callable[[int], Path],
+    exploded: bool | None,
 ) -> dict[str, list[float]]:
     """Time RUNS builds each way (alternating, after one uncounted warm-up of each)."""
     times: dict[str, list[float]] = {"off": [], "on": [], "step": [], "components": []}
@@ -84,7 +97,7 @@ def measure(
         for sbom in (False, True) if index % 2 else (True, False):
             artifact = fresh(index * 2 + sbom)
             started, cpu = time.perf_counter(), time.process_time()
-            result = build(registry, base, artifact, cache, sbom)
+            result = build(registry, base, artifact, cache, sbom, exploded)
             took, cpu = time.perf_counter() - started, time.process_time() - cpu
             artifact.unlink()
             if index < 0:
@@ -119,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     options.add_argument("--runs", type=int, default=7)
     options.add_argument("--cases", default=",".join(CASES))
+    options.add_argument("--layout", choices=sorted(LAYOUTS), default="packaged")
     args = options.parse_args(argv)
     make.ensure_real_jars(80 * MiB)
     jars = list(dict.fromkeys([artifacts.COMMONS_LANG.resolve(), *make.jars_totalling(60 * MiB)]))
@@ -147,12 +161,15 @@ def main(argv: list[str] | None = None) -> int:
                 ),
             }
             for case in [c for c in args.cases.split(",") if c]:
-                lines.append(row(case, measure(registry, base, cache, args.runs, makers[case])))
+                times = measure(
+                    registry, base, cache, args.runs, makers[case], LAYOUTS[args.layout]
+                )
+                lines.append(row(case, times))
         finally:
             registry.process.stop()
     print(
         f"\n{os.cpu_count()} cores, load average {load:.1f} at start; "
-        f"{args.runs} runs each way, medians.\n"
+        f"{args.runs} runs each way, medians; layout {args.layout}.\n"
     )
     print(
         "| case | components | warm build | with SBOM + provenance | difference | sbom step "
