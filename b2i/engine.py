@@ -226,7 +226,7 @@ def _build(run: _Run) -> BuildResult:
     ):
         inspection, environment, warnings = _inspect_step(run, platform)
         if supply is not None:
-            supply.read_artifact(request.artifact, inspection)
+            supply.read_artifact(request.artifact, inspection, artifact_sha256)
         if every_platform and inspection.kind == "binary":
             raise BuildError(
                 "build:user:platform-all-needs-jvm",

@@ -16,6 +16,7 @@ import json
 import threading
 import time
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -50,6 +51,11 @@ from b2i.sbom.options import (
 from b2i.sbom.provenance import ProvenanceInputs, provenance_statement
 
 Collected = tuple[ArchiveComponents | None, GoBuildInfo | None]
+# The components of the last few JARs/WARs read, by (artifact sha-256, file name): a rerun of
+# the same artifact reads nothing (keyed by content, so a changed file can never hit).
+_RECENT: OrderedDict[tuple[str, str], ArchiveComponents] = OrderedDict()
+_RECENT_KEPT = 8
+_RECENT_LOCK = threading.Lock()
 
 
 def collect_artifact(path: Path, inspection: Inspection) -> Collected:
@@ -77,15 +83,26 @@ class SupplyChainWork:
         self._layer_archive: SafeArchive | None = None
         self._hashed: ArchiveComponents | None = None
         self._hashing = threading.Lock()
+        self._key: tuple[str, str] | None = None  # in _RECENT
 
-    def read_artifact(self, path: Path, inspection: Inspection) -> None:
-        """Start reading the artifact's components (a stored nested jar's hash comes later)."""
+    def read_artifact(
+        self, path: Path, inspection: Inspection, sha256: Callable[[], str] | None = None
+    ) -> None:
+        """Start reading the artifact's components (a stored nested jar's hash comes later).
+
+        SHA256 gives the artifact's digest (computed beside): an artifact read by a recent
+        build is not read again."""
 
         def collect() -> Collected:
             if inspection.kind == "binary":
                 return collect_artifact(path, inspection)
-            self._archive = SafeArchive(path)
             name = inspection.filename or path.name
+            self._key = (sha256(), name) if sha256 is not None else None
+            with _RECENT_LOCK:
+                known = _RECENT.get(self._key) if self._key is not None else None
+            if known is not None:
+                return known, None
+            self._archive = SafeArchive(path)
             return components_of_archive(self._archive, name, hash_stored=False), None
 
         self.artifact = self.pool.submit(collect)
@@ -191,11 +208,12 @@ class SupplyChainWork:
         )  # fmt: skip
 
     def _with_nested_hashes(self, found: ArchiveComponents | None) -> ArchiveComponents | None:
-        if found is None or not found.unhashed:
-            return found
+        if found is None:
+            return None
         with self._hashing:  # once per build, whichever thread asks first
             if self._hashed is None:
                 self._hashed = with_hashes(found, self._nested_sha256)
+                _remember(self._key, self._hashed)
             return self._hashed
 
     def _nested_sha256(self, info: zipfile.ZipInfo) -> str:
@@ -213,6 +231,16 @@ class SupplyChainWork:
         self.pool.shutdown(wait=True, cancel_futures=True)
         if self._archive is not None:
             self._archive.close()
+
+
+def _remember(key: tuple[str, str] | None, components: ArchiveComponents) -> None:
+    if key is None:
+        return
+    with _RECENT_LOCK:
+        _RECENT[key] = components
+        _RECENT.move_to_end(key)
+        while len(_RECENT) > _RECENT_KEPT:
+            _RECENT.popitem(last=False)
 
 
 def _same_file(one: SafeArchive, other: SafeArchive) -> bool:

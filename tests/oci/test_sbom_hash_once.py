@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from b2i import engine_supply
 from b2i.engine import BuildRequest, BuildResult, RegistryAccess, SupplyChainOptions, build_image
 from b2i.sbom import maven
 from tests.fixtures import artifacts
@@ -58,6 +59,7 @@ def sbom_hashes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return digest
 
     monkeypatch.setattr(maven, "_hash_stream", spy)
+    engine_supply._RECENT.clear()  # what earlier tests' builds left
     return counted
 
 
@@ -120,3 +122,8 @@ def test_a_packaged_jar_has_each_nested_jar_hashed_once_by_the_sbom(
     assert sorted(sbom_hashes) == sizes  # the writer read none of them: each once, here
     hashes = _library_hashes(result)
     assert {name: hashes[name] for name in _expected()} == _expected()
+
+    # A rerun of the same bytes: the components are known by the artifact's digest.
+    again = _build(registry, dpkg_base, jar, exploded=False, layer_cache=tmp_path / "cache")
+    assert sorted(sbom_hashes) == sizes
+    assert again.sbom_document == result.sbom_document
