@@ -56,6 +56,9 @@ Collected = tuple[ArchiveComponents | None, GoBuildInfo | None]
 _RECENT: OrderedDict[tuple[str, str], ArchiveComponents] = OrderedDict()
 _RECENT_KEPT = 8
 _RECENT_LOCK = threading.Lock()
+# The OS packages of the last few bases, by their layer digests (the dpkg cache on disk is
+# keyed per layer; this spares a warm build reading and merging its files again).
+_BASES: OrderedDict[tuple[str, ...], OsPackages] = OrderedDict()
 
 
 def collect_artifact(path: Path, inspection: Inspection) -> Collected:
@@ -120,8 +123,15 @@ class SupplyChainWork:
         cache = dpkg_cache_in(self.layer_cache)
 
         def read() -> OsPackages:
+            key = tuple(layer.digest for layer in layers)
+            with _RECENT_LOCK:
+                known = _BASES.get(key)
+            if known is not None:
+                return known
             with new_client() as client:
-                return os_packages(layers, _opener(client, repository), cache)
+                found = os_packages(layers, _opener(client, repository), cache)
+            _remember(_BASES, key, found)
+            return found
 
         self.base = self.pool.submit(read)
 
@@ -213,7 +223,8 @@ class SupplyChainWork:
         with self._hashing:  # once per build, whichever thread asks first
             if self._hashed is None:
                 self._hashed = with_hashes(found, self._nested_sha256)
-                _remember(self._key, self._hashed)
+                if self._key is not None:
+                    _remember(_RECENT, self._key, self._hashed)
             return self._hashed
 
     def _nested_sha256(self, info: zipfile.ZipInfo) -> str:
@@ -233,14 +244,12 @@ class SupplyChainWork:
             self._archive.close()
 
 
-def _remember(key: tuple[str, str] | None, components: ArchiveComponents) -> None:
-    if key is None:
-        return
+def _remember(memo: OrderedDict[Any, Any], key: object, value: object) -> None:
     with _RECENT_LOCK:
-        _RECENT[key] = components
-        _RECENT.move_to_end(key)
-        while len(_RECENT) > _RECENT_KEPT:
-            _RECENT.popitem(last=False)
+        memo[key] = value
+        memo.move_to_end(key)
+        while len(memo) > _RECENT_KEPT:
+            memo.popitem(last=False)
 
 
 def _same_file(one: SafeArchive, other: SafeArchive) -> bool:
