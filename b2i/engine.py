@@ -226,7 +226,7 @@ def _build(run: _Run) -> BuildResult:
     ):
         inspection, environment, warnings = _inspect_step(run, platform)
         if supply is not None:
-            supply.read_artifact(request.artifact, inspection)
+            supply.read_artifact(request.artifact, inspection, artifact_sha256)
         if every_platform and inspection.kind == "binary":
             raise BuildError(
                 "build:user:platform-all-needs-jvm",
@@ -248,6 +248,8 @@ def _build(run: _Run) -> BuildResult:
                 supply.read_base(bases[0], base_ref.repository, base_client)
             _say_which_mirror(run, environment, base_ref)
             layers = _write_layers_step(run, writing)
+            if supply is not None:
+                supply.share_layer_digests(layers.archive)
             if layers.inspection is not None:
                 inspection = layers.inspection
                 warnings = inspection_warnings(inspection, environment, platform)

@@ -47,6 +47,9 @@ class WrittenLayers:
     # and the warnings those versions add.
     inspection: Inspection | None = None
     environment_warnings: tuple[str, ...] = ()
+    # The archive the layers' members were read from (None: the file went in whole): the
+    # member digests it computed for the layer cache serve the SBOM's nested-jar hashes.
+    archive: SafeArchive | None = None
 
     def new_layers(self) -> list[NewLayer]:
         """Return the layers as composition inputs."""
@@ -140,13 +143,16 @@ def write_artifact_layers(
     lines = tuple(f"b2i: {plan.name}: {plan.description or 'layer'}" for plan in plans)
     blobs = tuple(blob for blob, _ in written)
     hits = tuple(hit for _, hit in written)
-    completed = _complete_class_scan(request, inspection, planned_archive(plans))
+    archive = planned_archive(plans)
+    completed = _complete_class_scan(request, inspection, archive)
     new_warnings: tuple[str, ...] = ()
     if completed is not None:
         before = set(environment_warnings(inspection, environment))
         after = environment_warnings(completed, environment)
         new_warnings = tuple(warning for warning in after if warning not in before)
-    return WrittenLayers(blobs, lines, entrypoint, cmd, plan_workdir, hits, completed, new_warnings)
+    return WrittenLayers(
+        blobs, lines, entrypoint, cmd, plan_workdir, hits, completed, new_warnings, archive
+    )
 
 
 def _complete_class_scan(

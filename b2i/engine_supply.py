@@ -13,7 +13,10 @@ would cost every `b2i` command start tens of milliseconds.
 from __future__ import annotations
 
 import json
+import threading
 import time
+import zipfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
@@ -32,7 +35,12 @@ from b2i.packaging.inspection import Inspection
 from b2i.sbom.cyclonedx import ImageSubject, SbomInputs, sbom_json
 from b2i.sbom.dpkg import BaseLayer, OsPackages, Readable, dpkg_cache_in, os_packages
 from b2i.sbom.gobuildinfo import GoBuildInfo, read_go_build_info
-from b2i.sbom.maven import ArchiveComponents, components_of_archive
+from b2i.sbom.maven import (
+    ArchiveComponents,
+    components_of_archive,
+    stored_member_sha256,
+    with_hashes,
+)
 from b2i.sbom.options import (
     PROVENANCE_ARTIFACT_TYPE,
     SBOM_ARTIFACT_TYPE,
@@ -43,6 +51,14 @@ from b2i.sbom.options import (
 from b2i.sbom.provenance import ProvenanceInputs, provenance_statement
 
 Collected = tuple[ArchiveComponents | None, GoBuildInfo | None]
+# The components of the last few JARs/WARs read, by (artifact sha-256, file name): a rerun of
+# the same artifact reads nothing (keyed by content, so a changed file can never hit).
+_RECENT: OrderedDict[tuple[str, str], ArchiveComponents] = OrderedDict()
+_RECENT_KEPT = 8
+_RECENT_LOCK = threading.Lock()
+# The OS packages of the last few bases, by their layer digests (the dpkg cache on disk is
+# keyed per layer; this spares a warm build reading and merging its files again).
+_BASES: OrderedDict[tuple[str, ...], OsPackages] = OrderedDict()
 
 
 def collect_artifact(path: Path, inspection: Inspection) -> Collected:
@@ -66,10 +82,38 @@ class SupplyChainWork:
         self.artifact: Future[Collected] | None = None
         self.base: Future[OsPackages] | None = None
         self.sbom: tuple[str, Future[tuple[str, set[str]]]] | None = None
+        self._archive: SafeArchive | None = None  # the artifact, open for the nested hashes
+        self._layer_archive: SafeArchive | None = None
+        self._hashed: ArchiveComponents | None = None
+        self._hashing = threading.Lock()
+        self._key: tuple[str, str] | None = None  # in _RECENT
 
-    def read_artifact(self, path: Path, inspection: Inspection) -> None:
-        """Start reading the artifact's components."""
-        self.artifact = self.pool.submit(collect_artifact, path, inspection)
+    def read_artifact(
+        self, path: Path, inspection: Inspection, sha256: Callable[[], str] | None = None
+    ) -> None:
+        """Start reading the artifact's components (a stored nested jar's hash comes later).
+
+        SHA256 gives the artifact's digest (computed beside): an artifact read by a recent
+        build is not read again."""
+
+        def collect() -> Collected:
+            if inspection.kind == "binary":
+                return collect_artifact(path, inspection)
+            name = inspection.filename or path.name
+            self._key = (sha256(), name) if sha256 is not None else None
+            with _RECENT_LOCK:
+                known = _RECENT.get(self._key) if self._key is not None else None
+            if known is not None:
+                return known, None
+            self._archive = SafeArchive(path)
+            return components_of_archive(self._archive, name, hash_stored=False), None
+
+        self.artifact = self.pool.submit(collect)
+
+    def share_layer_digests(self, archive: SafeArchive | None) -> None:
+        """Take the nested jars' sha-256 from the member digests the layer writer computed
+        (for its cache key) on ARCHIVE, rather than hashing the same bytes a second time."""
+        self._layer_archive = archive
 
     def read_base(
         self, base: BaseImage, repository: str, new_client: Callable[[], RegistryClient]
@@ -79,8 +123,15 @@ class SupplyChainWork:
         cache = dpkg_cache_in(self.layer_cache)
 
         def read() -> OsPackages:
+            key = tuple(layer.digest for layer in layers)
+            with _RECENT_LOCK:
+                known = _BASES.get(key)
+            if known is not None:
+                return known
             with new_client() as client:
-                return os_packages(layers, _opener(client, repository), cache)
+                found = os_packages(layers, _opener(client, repository), cache)
+            _remember(_BASES, key, found)
+            return found
 
         self.base = self.pool.submit(read)
 
@@ -140,6 +191,7 @@ class SupplyChainWork:
         self, target: Reference, digest: str, image: ComposedImage, inspection: Inspection
     ) -> str:
         archive, go = self.artifact.result() if self.artifact is not None else (None, None)
+        archive = self._with_nested_hashes(archive)
         return sbom_json(SbomInputs(
             subject=ImageSubject(f"{target.registry}/{target.repository}", digest),
             artifact_name=inspection.filename or "artifact",
@@ -165,9 +217,43 @@ class SupplyChainWork:
             tags=facts.tags, extra_settings=self.options.build_settings,
         )  # fmt: skip
 
+    def _with_nested_hashes(self, found: ArchiveComponents | None) -> ArchiveComponents | None:
+        if found is None:
+            return None
+        with self._hashing:  # once per build, whichever thread asks first
+            if self._hashed is None:
+                self._hashed = with_hashes(found, self._nested_sha256)
+                if self._key is not None:
+                    _remember(_RECENT, self._key, self._hashed)
+            return self._hashed
+
+    def _nested_sha256(self, info: zipfile.ZipInfo) -> str:
+        # A stored member's raw bytes are the nested jar: the layer writer's digest is its own.
+        assert self._archive is not None
+        shared = self._layer_archive
+        if shared is not None and _same_file(shared, self._archive):
+            known = shared.known_raw_digest(info)
+            if known is not None:
+                return known.hex()
+        return stored_member_sha256(self._archive, info)
+
     def close(self) -> None:
         """Stop: reads not started are dropped, those under way are waited for."""
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self._archive is not None:
+            self._archive.close()
+
+
+def _remember(memo: OrderedDict[Any, Any], key: object, value: object) -> None:
+    with _RECENT_LOCK:
+        memo[key] = value
+        memo.move_to_end(key)
+        while len(memo) > _RECENT_KEPT:
+            memo.popitem(last=False)
+
+
+def _same_file(one: SafeArchive, other: SafeArchive) -> bool:
+    return one.path == other.path and one.file_size == other.file_size
 
 
 def _opener(

@@ -284,7 +284,21 @@ class SafeArchive:
             return _identity(info, self._content_ids[info.header_offset])
         with open(self.path, "rb") as handle:
             handle.seek(self._data_offset(info))
-            return _identity(info, _raw_digest(handle, info))
+            digest = _raw_digest(handle, info)
+        # Kept: the SBOM states a stored nested jar's sha-256, which is this very digest.
+        self._seen[info.header_offset] = digest
+        return _identity(info, digest)
+
+    def known_raw_digest(self, info: zipfile.ZipInfo) -> bytes | None:
+        """Return the sha-256 of a member's raw bytes if this archive already computed it.
+
+        For a stored member the raw bytes are the member itself: an SBOM takes a nested jar's
+        sha-256 from here rather than hashing the jar a second time in the same build."""
+        seen = self._seen.get(info.header_offset)
+        if seen is not None:
+            return seen
+        identities = self._content_ids
+        return identities.get(info.header_offset) if identities is not None else None
 
     def _scan_content_ids(self) -> dict[int, bytes]:
         # One sequential pass in offset order through a large read buffer: a few syscalls per

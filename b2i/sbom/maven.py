@@ -16,8 +16,8 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Protocol
 
@@ -68,6 +68,9 @@ class ArchiveComponents:
 
     application: MavenComponent | None
     libraries: tuple[MavenComponent, ...]
+    # (index in `libraries`, member): stored nested jars whose sha-256 is left to
+    # `with_hashes` (the layer writer may have computed it already: see components_of_archive).
+    unhashed: tuple[tuple[int, zipfile.ZipInfo], ...] = ()
 
 
 def _purl_escape(text: str) -> str:
@@ -90,17 +93,45 @@ def parse_pom_properties(text: str) -> dict[str, str]:
 
 
 def components_of_archive(
-    archive: SafeArchive, filename: str, lib_dirs: tuple[str, ...] = (BOOT_LIB, WEB_INF_LIB)
+    archive: SafeArchive,
+    filename: str,
+    lib_dirs: tuple[str, ...] = (BOOT_LIB, WEB_INF_LIB),
+    *,
+    hash_stored: bool = True,
 ) -> ArchiveComponents:
-    """Return the application's coordinates and every library found in ARCHIVE."""
+    """Return the application's coordinates and every library found in ARCHIVE.
+
+    With `hash_stored=False` a stored nested jar (Spring Boot stores them all) is not hashed
+    here: its component's sha256 stays None, listed in `unhashed`, for `with_hashes`. The layer
+    writer hashes the same bytes for its cache key; the engine hands those digests over."""
     own = list(_poms_of(archive, ""))
     manifest = _manifest_of(archive)
     application = _pick_application(own, manifest, filename)
     libraries = [pom for pom in own if pom is not application]
+    unhashed: list[tuple[int, zipfile.ZipInfo]] = []
     nested = [info for info in archive.files if _is_nested_jar(info.filename, lib_dirs)]
     for info in nested[:MAX_NESTED_JARS]:
-        libraries.extend(_nested_components(archive, info))
-    return ArchiveComponents(application, tuple(libraries))
+        found = _nested_components(archive, info, hash_stored)
+        if found[0].sha256 is None:  # the first carries the jar's own hash
+            unhashed.append((len(libraries), info))
+        libraries.extend(found)
+    return ArchiveComponents(application, tuple(libraries), tuple(unhashed))
+
+
+def with_hashes(
+    components: ArchiveComponents, sha256_of: Callable[[zipfile.ZipInfo], str]
+) -> ArchiveComponents:
+    """Return COMPONENTS with the sha-256 of each unhashed nested jar filled in by SHA256_OF."""
+    libraries = list(components.libraries)
+    for index, info in components.unhashed:
+        libraries[index] = replace(libraries[index], sha256=sha256_of(info))
+    return ArchiveComponents(components.application, tuple(libraries))
+
+
+def stored_member_sha256(archive: SafeArchive, info: zipfile.ZipInfo) -> str:
+    """Return the hex sha-256 of a stored member (a nested jar), read in place."""
+    start, length = archive.raw_range(info)
+    return _hash_stream(_Window(archive, start, length))
 
 
 def _is_nested_jar(name: str, lib_dirs: tuple[str, ...]) -> bool:
@@ -155,9 +186,12 @@ def _manifest_of(archive: SafeArchive) -> dict[str, str]:
     return parse_manifest(archive.read(MANIFEST, MAX_MANIFEST_BYTES).decode("utf-8", "replace"))
 
 
-def _nested_components(archive: SafeArchive, info: zipfile.ZipInfo) -> list[MavenComponent]:
-    """Return the coordinates of one nested jar (several when it is itself shaded)."""
-    sha256, read_at, size = _open_nested(archive, info)
+def _nested_components(
+    archive: SafeArchive, info: zipfile.ZipInfo, hash_stored: bool = True
+) -> list[MavenComponent]:
+    """Return the coordinates of one nested jar (several when it is itself shaded); the first
+    is the jar's own, with its sha-256 (None when HASH_STORED is False and it is stored)."""
+    sha256, read_at, size = _open_nested(archive, info, hash_stored)
     found: list[MavenComponent] = []
     manifest: dict[str, str] = {}
     members = wanted_members(read_at, size, MAX_POM_BYTES, MAX_POMS_PER_JAR) if read_at else None
@@ -235,12 +269,14 @@ def _fallback(manifest: dict[str, str], path: str, sha256: str | None) -> MavenC
     return MavenComponent(None, name, version, sha256, path, "filename")
 
 
-def _open_nested(archive: SafeArchive, info: zipfile.ZipInfo) -> tuple[str, ReadAt | None, int]:
+def _open_nested(
+    archive: SafeArchive, info: zipfile.ZipInfo, hash_stored: bool = True
+) -> tuple[str | None, ReadAt | None, int]:
     """Return the nested jar's sha-256 and, when it can be read in place, a reader and size."""
     if info.compress_type == zipfile.ZIP_STORED:
         start, length = archive.raw_range(info)
-        window = _Window(archive, start, length)
-        return _hash_stream(window), _bounded_reader(archive, start, length), length
+        sha256 = stored_member_sha256(archive, info) if hash_stored else None
+        return sha256, _bounded_reader(archive, start, length), length
     if info.file_size <= MAX_INFLATED_NESTED:
         data = archive.read(info.filename, MAX_INFLATED_NESTED)
         return hashlib.sha256(data).hexdigest(), lambda at, n: data[at : at + n], len(data)
