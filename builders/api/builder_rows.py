@@ -49,6 +49,7 @@ OTHER_COLUMNS = (
     "pk",
     "trigger_token_encrypted",
     "update_workloads",
+    "keep_runs",
     "created_by__username",
     "created_at",
     "updated_at",
@@ -96,6 +97,7 @@ def represent(
         answer["trigger_token"] = token
     answer["trigger_url"] = trigger_url(row["name"], base, request) if token else None
     answer["update_workloads"] = row["update_workloads"]
+    answer["keep_runs"] = row["keep_runs"]
     answer["artifact"] = artifact_of(row)
     answer["status"] = status_of(run)
     answer["latest_run"] = latest_run_of(run)

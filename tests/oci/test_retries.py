@@ -166,7 +166,10 @@ def test_persistent_503_gives_up_after_the_configured_retries(registry: Registry
     assert len(proxy.requests) == 5  # first try + 4 retries
     assert caught.value.status == 503
     assert "503" in caught.value.message
-    assert [e.kind for e in events] == ["retry"] * 4
+    # Four retries; each of the five error answers is also reported (registry-error, its
+    # status: the metrics count them).
+    assert [e.kind for e in events] == ["registry-error", "retry"] * 4 + ["registry-error"]
+    assert {e.message for e in events if e.kind == "registry-error"} == {"503"}
 
 
 def test_closed_port_is_retried_then_reported_unreachable() -> None:
