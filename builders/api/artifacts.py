@@ -115,6 +115,14 @@ class UploadComplete(UploadDetail):
     http_method_names = ["post", "options"]  # not the chunk or cancel methods of its parent
     audit_fields = ("kind",)
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # Dated before the audited transaction opens: an attempt that then fails (storage down,
+        # a crash) still counts as activity, or the expiry could delete the upload under a
+        # client about to retry.
+        if request.method == "POST":
+            uploads.note_completion_attempt(self.get_object())
+
     @extend_schema(request=KindSerializer, responses=s.ArtifactSerializer)
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         form = KindSerializer(data=request.data)

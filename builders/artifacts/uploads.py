@@ -317,6 +317,12 @@ def offset_mismatch(upload: ArtifactUpload) -> UserError:
     )
 
 
+def note_completion_attempt(upload: ArtifactUpload) -> None:
+    """Activity: the expiry leaves an upload alone while it is being completed (it re-reads this
+    under the row lock before deleting), and for a while after an attempt that failed."""
+    ArtifactUpload.objects.filter(pk=upload.pk).update(last_activity_at=timezone.now())
+
+
 def complete_chunked_upload(
     upload: ArtifactUpload, user: User | AnonymousUser, expected_kind: str | None
 ) -> StoredArtifact:
@@ -325,9 +331,7 @@ def complete_chunked_upload(
         return StoredArtifact(upload.artifact, created=False)
     if upload.received != upload.total_size:
         raise offset_mismatch(upload)
-    # Activity: the expiry leaves an upload alone while it is being completed (it re-reads this
-    # under the row lock before deleting).
-    ArtifactUpload.objects.filter(pk=upload.pk).update(last_activity_at=timezone.now())
+    note_completion_attempt(upload)
     try:
         with staging.assembled(upload) as (path, sha256):
             if upload.expected_sha256 and sha256 != upload.expected_sha256:
