@@ -27,9 +27,12 @@ def test_recommendation_applies_when_the_environments_arrive_after_the_upload(
 ) -> None:
     from builders.models import BuildEnvironment
 
-    world.add_registry_secret("http://127.0.0.1:9")
     # java-17's base must be reachable (a local registry): an unreachable one is, rightly,
-    # never preselected, and availability answers at different times under load.
+    # never preselected, and availability answers at different times under load. The test
+    # registry speaks plain HTTP: the project's secret for its address says so, or the check
+    # tries HTTPS and finds the base unavailable (it did, whenever it answered before the
+    # assertion: the test passed only while the check was still running).
+    world.add_registry_secret("http://" + busybox_base.tagged.split("/")[0])
     BuildEnvironment.objects.filter(name="java-17").update(base_image=busybox_base.tagged)
     sign_in_as(context, world.alice, console_server)
     # Hold the environment list until the upload has been inspected: on a loaded machine the
@@ -57,6 +60,8 @@ def test_recommendation_applies_when_the_environments_arrive_after_the_upload(
         route.continue_()
 
     java17 = page.locator(".env-card[data-env=java-17]")
+    # Settled: the check has answered (not merely "checking"), and the card stays chosen.
+    expect(java17).to_have_attribute("data-availability", "available", timeout=30_000)
     expect(java17.locator("input")).to_be_checked()
     expect(java17.locator(".badge")).to_be_visible()
     assert page.locator(".env-card input:checked").count() == 1
