@@ -7,6 +7,11 @@ groups again (a restarted Redis may have lost them) and hands the consumer one m
 {"type": "channel_layer.reconnected"}: doorbells rung during the outage are gone, so the
 consumer reads what it missed from the database (consumers handle it as
 `channel_layer_reconnected`).
+
+It also makes a cancelled `receive` end. redis-py (8.1) can finish a command normally although
+the task awaiting it was cancelled meanwhile - the cancellation is lost. channels-redis then pops
+again, and again every 5 s, for a consumer whose socket has closed: the socket's ASGI app never
+returned (found as the WebSocket gauge stuck above 0 after every socket closed).
 """
 
 from __future__ import annotations
@@ -48,6 +53,15 @@ class ReconnectingRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
             await super().group_discard(group, channel)
         except REDIS_LOST:  # the membership expires on its own (group_expiry)
             logger.warning("could not leave group %s: Redis is away", group)
+
+    async def _brpop_with_clean(self, index: int, channel: str, timeout: float) -> Any:
+        """channels-redis' blocking pop, which it repeats until a message comes: once this task
+        has been asked to cancel (a request redis-py may have lost), no pop is repeated."""
+        member = await super()._brpop_with_clean(index, channel, timeout)
+        task = asyncio.current_task()
+        if member is None and task is not None and task.cancelling():
+            raise asyncio.CancelledError()
+        return member
 
     async def receive(self, channel: str) -> dict[str, Any]:
         try:
