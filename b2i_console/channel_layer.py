@@ -58,9 +58,8 @@ class ReconnectingRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
         """channels-redis' blocking pop, which it repeats until a message comes: once this task
         has been asked to cancel (a request redis-py may have lost), no pop is repeated."""
         member = await super()._brpop_with_clean(index, channel, timeout)
-        task = asyncio.current_task()
-        if member is None and task is not None and task.cancelling():
-            raise asyncio.CancelledError()
+        if member is None:
+            raise_if_cancel_was_lost()
         return member
 
     async def receive(self, channel: str) -> dict[str, Any]:
@@ -77,6 +76,7 @@ class ReconnectingRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
         """Wait until Redis answers again, then join CHANNEL's groups anew."""
         delay = RECONNECT_FIRST_SECONDS
         while True:
+            raise_if_cancel_was_lost()  # a ping below may have lost it: stop waiting for Redis
             await asyncio.sleep(delay)
             try:
                 await self.connection(self.consistent_hash(channel)).ping()
@@ -85,3 +85,11 @@ class ReconnectingRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc]
                 return
             except REDIS_LOST:
                 delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+
+def raise_if_cancel_was_lost() -> None:
+    """Raise CancelledError when this task was asked to cancel yet is still running (a library
+    below swallowed the request)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()

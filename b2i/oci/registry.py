@@ -29,7 +29,6 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -44,11 +43,10 @@ from b2i.oci.errors import (
     ManifestUnknownError,
     OciError,
     ProtocolError,
-    PullDeniedError,
-    PushDeniedError,
     RegistryRequestError,
 )
 from b2i.oci.events import Event, EventSink, ignore_event
+from b2i.oci.failures import Access, FailedRequest, classify_failure
 from b2i.oci.image import ACCEPT_MANIFESTS
 from b2i.oci.proxy import ProxyConfig
 from b2i.oci.references import (
@@ -76,7 +74,6 @@ from b2i.oci.transport import (
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_REDIRECTS = 5
-Access = Literal["pull", "push"]
 
 
 @dataclass(frozen=True)
@@ -280,7 +277,12 @@ class RegistryClient:
         codes, detail = registry_error_codes(response)
         status = response.status_code
         text = f"{self.host} answered {status} to {what}" + (f": {detail}" if detail else "")
-        error = self._classify(status, codes, text, access)
+        bearer = self.auth.challenge is not None and self.auth.challenge.scheme == "bearer"
+        error = classify_failure(
+            FailedRequest(self.host, status, codes, text, access),
+            self.auth.credentials.username if self.auth.credentials else None,
+            bearer=bearer,
+        )
         if status == 404 and type(error) is RegistryRequestError:
             kind = ManifestUnknownError if "manifest" in what.lower() else BlobUnknownError
             error = kind(text)
@@ -288,30 +290,6 @@ class RegistryClient:
         error.registry_codes = codes
         self.on_event(Event("registry-error", step=what, message=str(status)))
         return error
-
-    def _classify(self, status: int, codes: tuple[str, ...], text: str, access: Access) -> OciError:
-        user = self.auth.credentials.username if self.auth.credentials else "anonymous"
-        bearer = self.auth.challenge is not None and self.auth.challenge.scheme == "bearer"
-        if status == 401 and self.auth.credentials is None:
-            return AuthFailedError(f"{text} (the registry requires credentials)")
-        if status == 401 and not bearer:
-            # The meaning first: a build log's reader should not have to decode "401 to HEAD blob".
-            return AuthFailedError(
-                f"{self.host} rejected the username or password of {user} "
-                f"(check the password or token; {text})"
-            )
-        if status in (401, 403) or "DENIED" in codes:
-            denied = PushDeniedError if access == "push" else PullDeniedError
-            return denied(f"{text} ({user} may not {access} here)")
-        if "MANIFEST_UNKNOWN" in codes or "NAME_UNKNOWN" in codes:
-            return ManifestUnknownError(text)
-        if "BLOB_UNKNOWN" in codes:
-            return BlobUnknownError(text)
-        if "DIGEST_INVALID" in codes:
-            return DigestMismatchError(text)
-        if "MANIFEST_INVALID" in codes or "MANIFEST_BLOB_UNKNOWN" in codes:
-            return RegistryRequestError(text, code="registry:manifest-invalid")
-        return RegistryRequestError(text)
 
     # -- blobs -------------------------------------------------------------------------
 

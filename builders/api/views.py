@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from b2i_console.errors import UserError
-from builders import quotas, services
+from builders import builder_services, quotas, services
 from builders.api import serializers as s
 from builders.api.builder_rows import builder_values, represent_builders
 from builders.artifacts import uploads
@@ -84,7 +84,7 @@ class BuildersApiView(ProjectScoped[_Row]):
             ).first()
             if artifact is None:
                 raise UserError("artifact:unknown", "No such artifact in this project.")
-            services.check_artifact_matches(artifact, expected_kind or artifact.kind)
+            builder_services.check_artifact_matches(artifact, expected_kind or artifact.kind)
             return artifact
         if data.get("upload_id"):
             upload = self.upload_by_id(data["upload_id"])
@@ -176,7 +176,7 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
                 "builder:artifact-required",
                 "Upload the artifact (file), or give artifact_id or upload_id.",
             )
-        builder, run = services.check_create_builder(
+        builder, run = builder_services.check_create_builder(
             self.project, request.user, artifact=artifact, fields=data
         )
         answer = s.BuilderSerializer(builder, context=self.get_serializer_context()).data
@@ -209,7 +209,7 @@ class BuilderDetail(
         fields = dict(serializer.validated_data)
         if "environment" in fields or "registry_secret" in fields:
             self.refuse_unreachable_base(builder, fields)
-        services.check_update_builder(builder, fields)
+        builder_services.check_update_builder(builder, fields)
 
     def refuse_unreachable_base(self, builder: ImageBuilder, fields: dict[str, Any]) -> None:
         # The same rule as Create, for the environment and secret the edit leaves the builder on.
@@ -227,7 +227,7 @@ class BuilderDetail(
         )
 
     def perform_destroy(self, instance: ImageBuilder) -> None:
-        services.check_delete_builder(instance)
+        builder_services.check_delete_builder(instance)
 
 
 class BuilderRun(BuildersApiView[ImageBuilder], generics.GenericAPIView[ImageBuilder]):

@@ -17,7 +17,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from b2i_console.redis_options import channel_layers
-from builders import quotas, services
+from builders import builder_services, quotas, services
 from builders.models import (
     Artifact,
     BuildLogLine,
@@ -249,7 +249,7 @@ def test_the_builder_check_inside_the_transaction_refuses_too(
         "registry_secret": {"name": "local"},
     }
     with pytest.raises(UserError) as refused:
-        services.check_create_builder(
+        builder_services.check_create_builder(
             world.project, world.users["olga"], artifact=artifact, fields=fields
         )
     assert refused.value.code == "quota:builders" and refused.value.status == 409

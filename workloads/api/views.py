@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from b2i_console.errors import UserError
-from builders import services as builder_services
+from builders import builder_services
 from builders.api.serializers import BuilderCreateSerializer
 from builders.models import Artifact, ArtifactUpload, ImageBuilder
 from projects.api.views import ProjectScoped
