@@ -7,9 +7,14 @@ set -u
 child=0
 stop() {
   trap - TERM INT
-  if [ "$child" -ne 0 ]; then
-    kill -TERM "$child" 2>/dev/null
-    wait "$child"
+  # Every background job, not only "$child": a signal that lands between starting the command
+  # and storing its pid found child=0 and left the command running on its own (seen under load).
+  local running
+  running=$(jobs -p)
+  if [ -n "$running" ]; then
+    # shellcheck disable=SC2086  # one pid per word
+    kill -TERM $running 2>/dev/null
+    wait
   fi
   exit 0
 }

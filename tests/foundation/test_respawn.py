@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import signal
 import subprocess
 import time
@@ -11,6 +12,8 @@ from pathlib import Path
 from tests.fixtures.celery_worker import ROOT
 
 RESPAWN = ROOT / "scripts" / "respawn.sh"
+TRIES = 100
+LOOP = "while :; do sleep 0.1; done"  # short sleeps: sh runs its TERM trap between them
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20) -> bool:
@@ -51,6 +54,30 @@ def test_sigterm_stops_the_command_and_the_loop(tmp_path: Path) -> None:
     assert stopped.exists(), "the command did not get the SIGTERM"
     time.sleep(2.5)  # longer than the restart pause: proves nothing starts again
     assert starts(log) == 1
+
+
+def test_sigterm_at_any_moment_leaves_no_command_running(tmp_path: Path) -> None:
+    """SIGTERM right as the command starts: it landed between the fork and the loop storing the
+    child's pid, and the command was left running on its own (2 of 60 tries beside two CPU hogs
+    before the fix). Each try signals at another moment; none may leave a command behind."""
+    tries = []
+    for number in range(TRIES):
+        workdir = tmp_path / str(number)
+        workdir.mkdir()
+        log, stopped = workdir / "starts.log", workdir / "stopped"
+        command = f"trap 'touch {stopped}; exit 0' TERM; echo started >> {log}; {LOOP}"
+        wrapper = subprocess.Popen([str(RESPAWN), "sh", "-c", command])
+        time.sleep(random.uniform(0, 0.01))
+        wrapper.send_signal(signal.SIGTERM)
+        # -SIGTERM: signalled before bash set its trap, so before it started anything.
+        assert wrapper.wait(timeout=10) in (0, -signal.SIGTERM)
+        tries.append((log, stopped))
+    time.sleep(0.5)  # a command the loop lost would have logged its start by now
+    left_running = [
+        log.parent.name for log, stopped in tries if log.exists() and not stopped.exists()
+    ]
+    subprocess.run(["pkill", "-f", str(tmp_path)], check=False)
+    assert left_running == [], f"commands left running after SIGTERM: tries {left_running}"
 
 
 def test_make_run_keeps_the_worker_running() -> None:
