@@ -105,7 +105,11 @@ def test_a_description_keeps_its_line_breaks(world: World) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_build_of_a_legacy_forged_file_name_has_one_verdict_line(
-    registry: Registry, busybox_base: BaseImage, media_root: Path, tmp_path: Path
+    registry: Registry,
+    busybox_base: BaseImage,
+    media_root: Path,
+    tmp_path: Path,
+    enqueued: list[int],  # built here, in this process: no worker of another test may claim it
 ) -> None:
     world = make_world(registry.url)
     environment = busybox_environment(busybox_base.tagged)
