@@ -126,3 +126,15 @@ def test_the_audit_pages_follow_the_same_rules(world: World, entries: None) -> N
         'href="/workspaces/acme/audit/"'
         not in pages["walt"].get("/workspaces/acme/").content.decode()
     )
+
+
+def test_csv_has_the_columns_of_an_entry_in_the_json_list(world: World, entries: None) -> None:
+    listed = world.client("alice").get(ENTRIES + "?workspace=acme").json()["results"]
+    response = world.client("alice").get("/api/v1/audit/entries.csv?workspace=acme")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert list(rows[0]) == list(listed[0])
+    by_id = {row["id"]: row for row in rows}
+    for entry in listed:
+        assert by_id[str(entry["id"])]["token_id"] == (
+            "" if entry["token_id"] is None else str(entry["token_id"])
+        )
