@@ -31,6 +31,9 @@ from builders.models import BuildLogLine, BuildRun
 logger = logging.getLogger(__name__)
 
 SUCCESS_LINE = "Build completed successfully"
+# Written just before SUCCESS_LINE when a cancel was asked for after the last point the build
+# could stop (its image pushed): the 202 the user got is not left unexplained.
+LATE_CANCEL_LINE = "Cancel asked for after the image was pushed: the build completed"
 MASK = "******"
 MAX_LINE_CHARS = 8000
 

@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from builders import build_queue, counters, quotas
-from builders.logs import SUCCESS_LINE, RunLog, failure_line, notify_state
+from builders.logs import LATE_CANCEL_LINE, SUCCESS_LINE, RunLog, failure_line, notify_state
 from builders.models import Artifact, BuildRun, BuildState, ImageBuilder
 from builders.signals import build_finished, build_succeeded
 
@@ -274,10 +274,18 @@ def _finish(
         if not done:
             return False
         log = log or RunLog(run.pk)
+        if state == BuildState.SUCCESSFUL and _cancel_came_too_late(run.pk):
+            log.write(LATE_CANCEL_LINE)
         log.write(last_line)
         log.flush()
         transaction.on_commit(lambda: _after_finish(run))
     return True
+
+
+def _cancel_came_too_late(run_id: int) -> bool:
+    """Whether a cancel was asked for while the run finished (read after the guarded update, in
+    its transaction: a cancel landing later matches no Running row and changes nothing)."""
+    return BuildRun.objects.filter(pk=run_id, cancel_requested=True).exists()
 
 
 def _after_finish(run: BuildRun) -> None:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, Request, Route, expect
 from rest_framework.test import APIClient
 
 from builders.models import BuildRun, ImageBuilder
@@ -168,5 +168,59 @@ def test_an_active_run_is_cancelled_from_the_detail_page(
         url = "/api/v1/workspaces/acme/projects/shop/imagebuilders/to-cancel/runs/2/cancel/"
         assert api.post(url).status_code == 202
         expect(chip).to_have_text("Cancelled", timeout=10_000)
+    finally:
+        celery_worker.start()
+
+
+def test_run_pressed_while_the_new_artifact_uploads_starts_once_the_upload_ends(
+    page: Page,
+    context: BrowserContext,
+    console_server: ConsoleServer,
+    build_world: World,
+    celery_worker: CeleryWorker,
+    tmp_path: Path,
+) -> None:
+    # The run only has to be created (it stays Pending with the worker stopped).
+    celery_worker.stop()
+    try:
+        sign_in_as(context, build_world.alice, console_server)
+        create_builder(page, build_world, build_http_jar(tmp_path, "v1"), "held")
+        held: list[Route] = []
+        hold = {"uploads": False}
+
+        def artifacts(route: Route, request: Request) -> None:
+            if hold["uploads"] and request.method == "POST":
+                held.append(route)
+            else:
+                route.continue_()
+
+        page.route("**/artifacts/", artifacts)
+        page.get_by_role("button", name="Run", exact=True).click()
+        dialog = page.get_by_role("dialog")
+        # The builder's environment is fixed here: the dialog names it and recommends no other.
+        expect(dialog).to_contain_text("Build environment: java-17")
+        v2 = build_http_jar(tmp_path, "v2", name="v2.jar")
+        dialog.get_by_test_id("artifact-file").set_input_files(str(v2))
+        expect(dialog.get_by_test_id("inspection-summary")).to_contain_text("Java 17 bytecode")
+        expect(dialog.get_by_test_id("inspection-summary")).not_to_contain_text("recommended")
+
+        hold["uploads"] = True
+        v3 = build_http_jar(tmp_path, "v3", name="v3.jar")
+        dialog.get_by_test_id("artifact-file").set_input_files(str(v3))
+        dialog.get_by_role("button", name="Run").click()
+        expect(dialog.get_by_role("status").filter(has_text="upload")).to_have_text(
+            "The run starts when the upload has finished."
+        )
+        for _ in range(200):  # the held request reaches the handler as events are dispatched
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert len(held) == 1
+        assert BuildRun.objects.filter(builder__name="held").count() == 1
+        held[0].continue_()
+        expect(page.locator("[data-testid=runs] tr[data-run='2']")).to_be_visible()
+        expect(dialog).to_be_hidden()
+        second = BuildRun.objects.get(builder__name="held", number=2).artifact
+        assert second is not None and second.file_name == "v3.jar"
     finally:
         celery_worker.start()

@@ -129,6 +129,30 @@ def test_cancel_of_a_running_run_reaches_cancelled_within_5_seconds(
     assert log_of(run)[-1] == "Build cancelled"
 
 
+class CancelledAfterThePush(ScriptedExecutor):
+    """A build whose cancel arrives after its last chance to stop: the image is pushed."""
+
+    def execute(self, job: Any, on_event: Any, cancel_requested: Any) -> dict[str, Any]:
+        result = super().execute(job, on_event, cancel_requested)
+        accepted = services.do_request_cancel(BuildRun.objects.get(pk=job.run_id))
+        assert accepted.state == BuildState.RUNNING and accepted.cancel_requested
+        return result
+
+
+def test_a_cancel_after_the_push_is_answered_in_the_log_before_the_success_line(
+    builder: ImageBuilder, enqueued: list[int]
+) -> None:
+    run = services.do_start_run(builder)
+    assert runner.run_build(run.pk, executor=CancelledAfterThePush()) == BuildState.SUCCESSFUL
+    assert log_of(run)[-2:] == [
+        "Cancel asked for after the image was pushed: the build completed",
+        "Build completed successfully",
+    ]
+    other = services.do_start_run(builder)
+    assert runner.run_build(other.pk, executor=ScriptedExecutor()) == BuildState.SUCCESSFUL
+    assert "Cancel asked for" not in "\n".join(log_of(other))
+
+
 def wait_for_state(run: BuildRun, state: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -20,8 +20,9 @@ export class ArtifactUpload {
     onChange = () => {},
     label,
     required = true,
+    recommend = true,
   }) {
-    Object.assign(this, { kind, maxBytes, url, uploadsUrl, onUploaded, onChange });
+    Object.assign(this, { kind, maxBytes, url, uploadsUrl, onUploaded, onChange, recommend });
     this.artifact = null;
     this.rejection = null;
     this.current = null;
@@ -80,6 +81,12 @@ export class ArtifactUpload {
 
   get uploading() {
     return this.current !== null;
+  }
+
+  // Resolves once no upload is in flight, however the last one ended (a file chosen meanwhile
+  // is waited for too): `artifact` or `rejection` then holds the answer.
+  async settled() {
+    while (this.current) await this.current.promise.catch(() => {});
   }
 
   fail(message) {
@@ -142,7 +149,8 @@ export class ArtifactUpload {
   }
 
   showArtifact(artifact) {
-    const recommended = artifact.inspection?.recommended_environment;
+    // Where the environment is already chosen (a builder's Run), naming another would mislead.
+    const recommended = this.recommend && artifact.inspection?.recommended_environment;
     const summary = describeInspection(artifact.inspection, artifact.summary);
     const text = recommended ? `${summary} → ${gettext("recommended")}: ${recommended}` : summary;
     const warnings = artifact.inspection?.warnings || [];

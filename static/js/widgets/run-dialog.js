@@ -15,7 +15,10 @@ export function openRunDialog({ config, builder, onStarted }) {
     uploadsUrl: `${config.api.project}/uploads/`,
     label: gettext("New artifact (optional)"),
     required: false,
+    recommend: false,
   });
+  // Run pressed while the file is still uploading: the run starts when the upload has ended.
+  const waiting = h("p", { class: "notice", role: "status", hidden: true });
   const tag = h("input", { name: "tag", value: builder.tag, autocomplete: "off" });
   const update = h("input", {
     type: "checkbox",
@@ -49,7 +52,9 @@ export function openRunDialog({ config, builder, onStarted }) {
       gettext("Current artifact: "),
       builder.artifact ? builder.artifact.file_name : "—",
     ),
+    h("p", { class: "muted" }, gettext("Build environment: "), builder.environment),
     uploader.element,
+    waiting,
     field(gettext("Tag"), tag, { required: true }),
     tagNote,
     h(
@@ -65,7 +70,14 @@ export function openRunDialog({ config, builder, onStarted }) {
     submitLabel: gettext("Run"),
     wide: true,
     onSubmit: async () => {
-      if (uploader.uploading) throw new Error(gettext("Wait until the upload has finished."));
+      if (uploader.uploading) {
+        waiting.hidden = false;
+        waiting.textContent = gettext("The run starts when the upload has finished.");
+        await uploader.settled();
+        waiting.hidden = true;
+        if (!body.isConnected) return true; // the dialog was closed meanwhile: no run
+        if (!uploader.artifact) return true; // refused: the uploader shows why
+      }
       if (!TAG_RE.test(tag.value)) {
         setFieldError(tag, gettext("Letters, digits, '_', '.' and '-', at most 128."));
         return true;
