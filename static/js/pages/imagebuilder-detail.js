@@ -339,13 +339,38 @@ function renderHeader() {
   if (cancelButton) cancelButton.hidden = !(latest && ACTIVE.includes(latest.state));
 }
 
+// One row per pushed image: runs that pushed the same digest (the same inputs again, or only a
+// new tag) are one image, shown once with every reference it was pushed under and its runs.
+function pushedImages() {
+  const images = new Map();
+  for (const run of runs.filter((r) => r.state === "successful" && r.digest)) {
+    const image = images.get(run.digest);
+    if (!image) {
+      images.set(run.digest, { run, references: [run.image_reference], numbers: [run.number] });
+      continue;
+    }
+    if (!image.references.includes(run.image_reference)) image.references.push(run.image_reference);
+    image.numbers.push(run.number);
+    image.run = run; // runs come newest first: the oldest one pushed it first
+  }
+  return [...images.values()];
+}
+
 function renderArtifacts() {
-  const done = runs.filter((r) => r.state === "successful" && r.digest);
+  const images = pushedImages();
   const box = document.getElementById("artifacts-table");
-  if (!done.length) {
+  if (!images.length) {
     box.replaceChildren(h("p", { class: "empty" }, gettext("No image pushed yet.")));
     return;
   }
+  const headers = [
+    gettext("Image"),
+    gettext("Digest"),
+    gettext("Size"),
+    gettext("Pull command"),
+    gettext("First pushed"),
+    gettext("Runs"),
+  ];
   box.replaceChildren(
     h(
       "table",
@@ -356,43 +381,34 @@ function renderArtifacts() {
         h(
           "tr",
           {},
-          [
-            gettext("Image"),
-            gettext("Digest"),
-            gettext("Size"),
-            gettext("Pull command"),
-            gettext("Created"),
-          ].map((t) => h("th", {}, t)),
+          headers.map((t) => h("th", {}, t)),
         ),
       ),
-      h(
-        "tbody",
-        {},
-        done.map((r) =>
-          h(
-            "tr",
-            {},
-            h("td", {}, h("code", {}, r.image_reference)),
-            h(
-              "td",
-              {},
-              h("code", { class: "small" }, `${r.digest.slice(0, 19)}…`),
-              " ",
-              copyButton(r.digest),
-            ),
-            h("td", {}, formatBytes(r.compressed_size)),
-            h(
-              "td",
-              {},
-              h("code", { class: "small" }, r.pull_command),
-              " ",
-              copyButton(r.pull_command),
-            ),
-            h("td", {}, formatTime(r.finished_at)),
-          ),
-        ),
-      ),
+      h("tbody", {}, images.map(imageRow)),
     ),
+  );
+}
+
+function imageRow({ run, references, numbers }) {
+  return h(
+    "tr",
+    { "data-digest": run.digest },
+    h(
+      "td",
+      {},
+      references.map((reference) => h("code", { class: "image-reference" }, reference)),
+    ),
+    h(
+      "td",
+      { class: "nowrap" },
+      h("code", { class: "small" }, `${run.digest.slice(0, 19)}…`),
+      " ",
+      copyButton(run.digest),
+    ),
+    h("td", { class: "nowrap" }, formatBytes(run.compressed_size)),
+    h("td", {}, h("code", { class: "small" }, run.pull_command), " ", copyButton(run.pull_command)),
+    h("td", { class: "nowrap" }, formatTime(run.finished_at)),
+    h("td", { class: "nowrap" }, numbers.map((n) => `#${n}`).join(", ")),
   );
 }
 
