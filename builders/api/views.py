@@ -148,6 +148,8 @@ class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[Imag
             builders = builders.filter(STATUS_FILTERS[params["status"]])
         if params.get("kind"):
             builders = builders.filter(artifact_kind=params["kind"])
+        if params.get("name"):  # exact: the create form asks whether a name is free
+            builders = builders.filter(name=params["name"])
         if params.get("search"):
             text = params["search"]
             builders = builders.filter(

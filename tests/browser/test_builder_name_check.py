@@ -32,6 +32,8 @@ def test_a_taken_name_is_told_before_the_upload(
     )  # fmt: skip
     posts: list[Request] = []
     page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     sign_in_as(context, world.alice, console_server)
     context.add_cookies([{"name": "django_language", "value": language, "url": console_server.url}])
     page.goto(world.project_path + "imagebuilders/create/")
@@ -44,6 +46,8 @@ def test_a_taken_name_is_told_before_the_upload(
     expect(name).to_have_attribute("aria-invalid", "true")
     name.fill("hello-2")
     expect(error).to_have_text("")
+    # A free name is an empty list, not a 404 that DevTools shows as a failed resource.
+    assert console_errors == []
 
     name.fill("hello")
     page.locator("#builder-form-root button[type=submit]").click()

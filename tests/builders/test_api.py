@@ -107,6 +107,8 @@ def test_list_filters_by_status_kind_and_search(
     assert names(kind="binary") == ["hello", "quiet"]
     assert names(kind="jar") == []
     assert names(search="team/") == ["quiet"]
+    assert names(name="quiet") == ["quiet"]  # exact: the create form's free-name check
+    assert names(name="quie") == []
 
 
 def test_roles_viewer_reads_operator_acts_outsider_sees_nothing(

@@ -53,6 +53,11 @@ def test_create_then_status_export_and_list(world, kube_apiserver):
     )
     listing = world.client("victor").get(BASE).data["results"]
     assert [row["name"] for row in listing] == ["web"]
+    by_name = world.client("victor").get(BASE, {"name": "we"}).data["results"]
+    assert by_name == []  # exact: the wizard's free-name check
+    assert [
+        row["name"] for row in world.client("victor").get(BASE, {"name": "web"}).data["results"]
+    ] == ["web"]
     assert listing[0]["deployed_run"] == 1
 
 

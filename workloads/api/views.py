@@ -154,6 +154,8 @@ class ServiceList(ServicesApiView):
     @extend_schema(operation_id="services_list", responses=ServicePageSerializer)
     def get(self, request: Request, **kwargs: Any) -> Response:
         rows = Service.objects.filter(project=self.project).select_related("project", "builder")
+        if request.query_params.get("name"):  # exact: the wizard asks whether a name is free
+            rows = rows.filter(name=request.query_params["name"])
         return Response(
             {
                 "results": [

@@ -38,10 +38,13 @@ function nameCheck(name) {
   const check = async () => {
     const mine = ++seq;
     if (!NAME_RE.test(name.value)) return false;
-    const found = await api.get(`${config.api.project}/imagebuilders/${name.value}/`).then(
-      () => true,
-      () => false,
-    );
+    // The list filtered by the exact name: a free name is an empty page, not a 404 in the log.
+    const found = await api
+      .get(`${config.api.project}/imagebuilders/?name=${encodeURIComponent(name.value)}`)
+      .then(
+        (page) => page.results.length > 0,
+        () => false,
+      );
     if (mine !== seq) return found;
     setFieldError(name, found ? gettext("An image builder with this name already exists.") : "");
     return found;

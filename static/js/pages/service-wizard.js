@@ -40,9 +40,10 @@ function basicStep() {
     }
     // Only a found object makes the name taken; a server error must not block the wizard
     // (Create would still answer 409 for a real clash).
+    // Each list filtered by the exact name: a free name is an empty page, not a 404 in the log.
     const exists = async (path) =>
-      api.get(`${config.api.project}/${path}/${value}/`).then(
-        () => true,
+      api.get(`${config.api.project}/${path}/?name=${encodeURIComponent(value)}`).then(
+        (page) => page.results.length > 0,
         () => false,
       );
     const [service, builder] = await Promise.all([exists("services"), exists("imagebuilders")]);
