@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import ConsoleServer, World, sign_in_as
-from tests.fixtures.artifacts import build_http_jar
+from tests.browser.stored_builders import stored_jar_builder
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,22 +22,9 @@ OTHER = "sha256:" + "b2" * 32
 
 def builder_with_runs(world: World, tmp_path: Path) -> None:
     """Runs #1 (latest) and #2 (v2) pushed one image, #3 (latest) another; #4 failed."""
-    from b2i.packaging.inspection import inspect_artifact
-    from builders.models import Artifact, BuildEnvironment, BuildRun, ImageBuilder
+    from builders.models import BuildRun
 
-    jar = build_http_jar(tmp_path, "v1")
-    inspection = inspect_artifact(jar, "jar", jar.name)
-    artifact = Artifact.objects.create(
-        project=world.project, file_name=jar.name, size=jar.stat().st_size, sha256="0" * 64,
-        kind="jar", summary=inspection.summary(), inspection=inspection.as_dict(),
-        storage_key="artifacts/none",
-    )  # fmt: skip
-    builder = ImageBuilder.objects.create(
-        project=world.project, name="hello", artifact_kind="jar",
-        environment=BuildEnvironment.objects.get(name="java-17"), image_name="shop/hello",
-        registry_secret=world.add_registry_secret("http://127.0.0.1:9"), artifact=artifact,
-        next_run_number=5,
-    )  # fmt: skip
+    builder, artifact = stored_jar_builder(world, tmp_path, next_run_number=5)
     now = timezone.now()
     pushed = [(1, "latest", SAME), (2, "v2", SAME), (3, "latest", OTHER), (4, "latest", "")]
     for number, tag, digest in pushed:
