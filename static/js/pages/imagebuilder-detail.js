@@ -434,7 +434,11 @@ async function loadBuilder() {
   renderAttributes();
 }
 
-document.getElementById("run-builder")?.addEventListener("click", () =>
+// The buttons are in the page before the builder and its runs have arrived: a press that
+// early waits for them instead of doing nothing (it did, on a busy machine).
+document.getElementById("run-builder")?.addEventListener("click", async () => {
+  await firstLoad;
+  if (!builder) return;
   openRunDialog({
     config,
     builder,
@@ -445,9 +449,12 @@ document.getElementById("run-builder")?.addEventListener("click", () =>
         if (number !== run.number && entry.logRow) toggleLog(number);
       toggleLog(run.number, true);
     },
-  }),
-);
-document.getElementById("cancel-run")?.addEventListener("click", () => runs[0] && cancel(runs[0]));
+  });
+});
+document.getElementById("cancel-run")?.addEventListener("click", async () => {
+  await firstLoad;
+  if (runs[0]) cancel(runs[0]);
+});
 document.getElementById("delete-builder")?.addEventListener("click", () =>
   confirmByName({
     title: gettext("Delete Image Builder"),
@@ -463,4 +470,4 @@ document.getElementById("delete-builder")?.addEventListener("click", () =>
 );
 
 window.addEventListener("hashchange", openRunOfHash);
-loadBuilder().then(loadRuns).catch(reportError);
+const firstLoad = loadBuilder().then(loadRuns).catch(reportError);
