@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -140,6 +140,7 @@ class ArtifactDownload(BuildersApiView[Artifact]):
 
     @extend_schema(
         operation_id="artifact_download",
+        parameters=[OpenApiParameter("name", str, description="a name they were saved as")],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from audit.api.auditing import AuditedView
 from builders.api import serializers as s
-from builders.models import BuildEnvironment
+from builders.models import ArtifactKind, BuildEnvironment
 
 
 class AdminWrites(permissions.BasePermission):
@@ -24,6 +25,13 @@ class AdminWrites(permissions.BasePermission):
 ENVIRONMENT_FIELDS = ("name", "title", "base_image", "artifact_kinds", "enabled")
 
 
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, enum=list(ArtifactKind.values), description="builds it")
+        ]
+    )
+)
 class EnvironmentList(AuditedView, generics.ListCreateAPIView[BuildEnvironment]):
     serializer_class = s.BuildEnvironmentSerializer
     audit_object_type = "environment"

@@ -13,6 +13,7 @@ from uuid import UUID
 from django.db.models import F, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,7 +27,14 @@ from builders.availability import (
     check_base_not_known_unreachable,
     check_builder_base_not_known_unreachable,
 )
-from builders.models import Artifact, ArtifactUpload, BuildRun, BuildState, ImageBuilder
+from builders.models import (
+    Artifact,
+    ArtifactKind,
+    ArtifactUpload,
+    BuildRun,
+    BuildState,
+    ImageBuilder,
+)
 from projects import access
 from projects.api.views import ProjectScoped
 
@@ -122,6 +130,16 @@ BUILDER_FIELDS += ("generate_trigger_token", "update_workloads")
 ARTIFACT_FIELDS = ("file", "artifact_id", "upload_id")
 
 
+LIST_FILTERS = [
+    OpenApiParameter("status", str, enum=list(STATUS_FILTERS), description="latest run's state"),
+    OpenApiParameter("kind", str, enum=list(ArtifactKind.values), description="artifact kind"),
+    OpenApiParameter("name", str, description="exactly this name (is a name free?)"),
+    OpenApiParameter("search", str, description="text in the name, alias or image name"),
+    OpenApiParameter("ordering", str, enum=["recent"], description="most recently built first"),
+]
+
+
+@extend_schema_view(get=extend_schema(parameters=LIST_FILTERS))
 class BuilderList(BuildersApiView[ImageBuilder], generics.ListCreateAPIView[ImageBuilder]):
     accepts_upload = True
     audit_object_type = "builder"
@@ -257,6 +275,9 @@ class BuilderRun(BuildersApiView[ImageBuilder], generics.GenericAPIView[ImageBui
         return Response(s.RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    get=extend_schema(parameters=[OpenApiParameter("state", str, enum=list(BuildState.values))])
+)
 class RunList(BuildersApiView[BuildRun], generics.ListAPIView[BuildRun]):
     serializer_class = s.RunSerializer
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -151,7 +151,11 @@ class ServiceList(ServicesApiView):
     audit_object_type = "service"
     audit_fields = ("builder",)
 
-    @extend_schema(operation_id="services_list", responses=ServicePageSerializer)
+    @extend_schema(
+        operation_id="services_list",
+        responses=ServicePageSerializer,
+        parameters=[OpenApiParameter("name", str, description="exactly this name (is it free?)")],
+    )
     def get(self, request: Request, **kwargs: Any) -> Response:
         rows = Service.objects.filter(project=self.project).select_related("project", "builder")
         if request.query_params.get("name"):  # exact: the wizard asks whether a name is free
