@@ -7,9 +7,13 @@ backend hands them over) and `set()` shuts them down: the blocked read or write 
 once, the request fails, and the code around it sees the token set and raises BuildCancelled.
 
 `shutdown`, not `close`: on Linux closing a descriptor does not wake a thread blocked on it,
-and the connection pool still owns (and later closes) the socket. Sockets opened after the
-cancel are left alone: they carry the clean-up requests (DELETE of an upload session), each
-with a short timeout of its own.
+and the connection pool still owns (and later closes) the socket.
+
+A connection being opened while the cancel comes (or by a request begun just before it) is
+shut down as soon as it is registered: only code inside `cleaning_up()` may open connections
+after a cancel, for the clean-up requests (DELETE of an upload session), each with a short
+timeout of its own. (Telling them apart by "opened after the cancel" let a build's request
+whose connect was under way at the cancel hang on a registry that never answers.)
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class CancelToken:
         self._event = threading.Event()
         self._lock = threading.Lock()
         self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
+        self._cleaning_up = threading.local()
 
     def set(self) -> None:
         """Cancel: set the flag, then interrupt every registered connection."""
@@ -64,12 +69,26 @@ class CancelToken:
             raise BuildCancelled("the build was cancelled")
 
     def track(self, sock: socket.socket | None) -> None:
-        """Register a build connection's socket, to be shut down by a cancel."""
+        """Register a build connection's socket, to be shut down by a cancel (at once when the
+        cancel came already, unless this thread is cleaning up)."""
         if sock is None:
             return
         with self._lock:
             if not self._event.is_set():
                 self._sockets.add(sock)
+                return
+        if not getattr(self._cleaning_up, "active", False):
+            _interrupt(sock)
+
+    @contextlib.contextmanager
+    def cleaning_up(self) -> Iterator[None]:
+        """Let this thread open connections that a cancel leaves alone (clean-up requests)."""
+        before = getattr(self._cleaning_up, "active", False)
+        self._cleaning_up.active = True
+        try:
+            yield
+        finally:
+            self._cleaning_up.active = before
 
 
 def _interrupt(sock: socket.socket) -> None:

@@ -355,12 +355,16 @@ class RegistryClient:
         # cancel a session that received part of a body after LOCATION was issued: a body
         # cut short on a direct connection stays; behind a proxy that buffers request bodies
         # (nginx, as in Harbor) the registry never saw it, and the DELETE frees the session.
-        headers = self._headers(location, scopes, {})
-        request = self.http.build_request(
-            "DELETE", location, headers=headers, timeout=CLEANUP_TIMEOUT
-        )
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), self._cleaning_up():
+            headers = self._headers(location, scopes, {})
+            request = self.http.build_request(
+                "DELETE", location, headers=headers, timeout=CLEANUP_TIMEOUT
+            )
             self.http.send(request).close()
+
+    def _cleaning_up(self) -> contextlib.AbstractContextManager[None]:
+        """A block whose connections a cancel leaves alone (None without a cancel token)."""
+        return self.cancel.cleaning_up() if self.cancel is not None else contextlib.nullcontext()
 
     def upload_blob(
         self, repo: str, digest: str, size: int, open_body: Callable[[], ReadableBody]

@@ -3,6 +3,7 @@ never answers, a base trickling in, a retry's backoff; its connections are close
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -156,3 +157,52 @@ def test_the_token_cuts_a_trickling_answer_short(registry: Registry) -> None:
             client.get_manifest("nothing/here", "v1")
         assert time.monotonic() - started < 3
         assert slow.connections.wait_all_closed(timeout=5)
+
+
+class CancelledDuringConnect(CancelToken):
+    """A cancel that lands after a connection is established and before it is registered: the
+    window a loaded CI machine hit (the build then hung on the registry's silence)."""
+
+    def track(self, sock: socket.socket | None) -> None:
+        self.set()
+        super().track(sock)
+
+
+def test_a_connection_opened_as_the_cancel_comes_is_cut_too() -> None:
+    token = CancelledDuringConnect()
+    outcome: list[BaseException] = []
+    with running(HungServer()) as hung:
+        client = RegistryClient(hung.host, scheme="http", allowed_networks=LOOPBACK, cancel=token)
+
+        def get() -> None:
+            try:
+                with client:
+                    client.get_manifest("nothing/here", "v1")
+            except BaseException as exc:  # the test reports what came out
+                outcome.append(exc)
+
+        thread = threading.Thread(target=get, daemon=True)
+        started = time.monotonic()
+        thread.start()
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "the request waited on the silent registry"
+        assert time.monotonic() - started < 5
+        assert isinstance(outcome[0], BuildCancelled), outcome
+        assert hung.connections.wait_all_closed(timeout=5)
+
+
+def test_clean_up_connections_opened_after_a_cancel_are_left_alone() -> None:
+    token = CancelToken()
+    token.set()
+    with running(HungServer()) as hung:
+        address = ("127.0.0.1", hung.port)
+        with socket.create_connection(address) as work, socket.create_connection(address) as tidy:
+            token.track(work)
+            with token.cleaning_up():
+                token.track(tidy)
+            work.settimeout(5)
+            assert work.recv(1) == b""  # shut down at once, not after the 5 s timeout
+            tidy.sendall(b"DELETE")
+            tidy.settimeout(0.3)
+            with pytest.raises(TimeoutError):
+                tidy.recv(1)  # still open: it waits for the registry's answer
